@@ -1,0 +1,119 @@
+"""The exception hierarchy shared by every layer of metabiz.
+
+A leaf module (imports nothing of ours) so that even the pure formula package can
+raise typed errors; the web layer maps each `code`/`status` to HTTP in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class MetabizError(Exception):
+    """Root of every error a user can cause. Never a bug: bugs are other exceptions."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, fields: Mapping[str, Sequence[str]] | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, list[str]] = {k: list(v) for k, v in (fields or {}).items()}
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class BadRequest(MetabizError):
+    code = "bad_request"
+    status = 400
+
+
+class Unauthorized(MetabizError):
+    code = "unauthorized"
+    status = 401
+
+
+class PermissionDenied(MetabizError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(MetabizError):
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(MetabizError):
+    code = "conflict"
+    status = 409
+
+
+class RecordLocked(ConflictError):
+    code = "record_locked"
+
+
+class ValidationError(MetabizError):
+    """Per-field messages, collected before raising (like marshmallow)."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class MetadataError(MetabizError):
+    """Invalid metadata. `problems` holds every `file: json/path: message` line."""
+
+    code = "invalid_metadata"
+    status = 422
+
+    def __init__(self, problems: Sequence[str], message: str | None = None) -> None:
+        self.problems = list(problems)
+        super().__init__(message or "\n".join(self.problems), details=self.problems)
+
+
+class FormulaError(MetabizError):
+    """A formula that does not parse, check or evaluate.
+
+    Parse/check errors carry a position (1-based line and column) and render a caret
+    line under the source; evaluation errors (division by zero, bad VALUE) have none.
+    """
+
+    code = "formula_error"
+    status = 400
+
+    def __init__(self, message: str, *, kind: str = "syntax", source: str | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
+        self.kind = kind
+        self.source = source
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+    def caret(self) -> str:
+        """The offending source line with a caret under the column ('' if no position)."""
+        if self.source is None or self.line is None or self.column is None:
+            return ""
+        lines = self.source.splitlines() or [""]
+        text = lines[min(self.line, len(lines)) - 1]
+        return f"{text}\n{' ' * (self.column - 1)}^"
+
+    def render(self) -> str:
+        if self.line is None:
+            return self.message
+        out = f"{self.line}:{self.column}: {self.message}"
+        caret = self.caret()
+        return f"{out}\n{caret}" if caret else out
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        if self.line is not None:
+            body["error"].update(line=self.line, column=self.column, kind=self.kind)
+        return body

@@ -1,0 +1,73 @@
+"""The typed AST: frozen dataclasses carrying source spans.
+
+The parser builds nodes with `ftype=None`; the checker returns a copy of the tree with
+every node's `ftype` filled in, which is what the back ends compile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from metabiz.formulas.ftypes import FType
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Expr:
+    span: Span
+    ftype: FType | None = field(default=None, compare=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Number(Expr):
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class String(Expr):
+    value: str
+
+
+@dataclass(frozen=True)
+class Boolean(Expr):
+    value: bool
+
+
+@dataclass(frozen=True)
+class Null(Expr):
+    pass
+
+
+@dataclass(frozen=True)
+class FieldRef(Expr):
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # "-", "+", "!"
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: str  # "||" "&&" "=" "<>" "<" "<=" ">" ">=" "+" "-" "&" "*" "/" "^"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    name: str  # upper case
+    args: tuple[Expr, ...]
+
+
+LITERALS = (Number, String, Boolean, Null)

@@ -1,0 +1,111 @@
+"""The field-type protocol and its registry: one class per type, one file per class.
+
+A type knows its column, its marshmallow field, its formula type, its form widget,
+how values cross the database and JSON boundaries, and which types it converts to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from marshmallow import fields as ma
+from sqlalchemy.types import TypeEngine
+
+from metabiz.formulas import FieldSpec, FType
+from metabiz.platform.metadata.model import FieldDef, MetadataBundle
+
+_REGISTRY: dict[str, FieldType] = {}
+
+
+def register(cls: type[FieldType]) -> type[FieldType]:
+    """Class decorator: make a field type available under its `name`."""
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def field_type(name: str) -> FieldType:
+    return _REGISTRY[name]
+
+
+def all_field_types() -> dict[str, FieldType]:
+    return dict(_REGISTRY)
+
+
+class FieldType:
+    """Behaviour shared by all types; subclasses override what differs."""
+
+    name: ClassVar[str]
+    formula_type: ClassVar[FType] = FType.TEXT
+    widget: ClassVar[str] = "text"
+    #: stored in its own column (formula fields are computed on read)
+    stored: ClassVar[bool] = True
+    #: users may set it (auto numbers, formulas and roll-ups are computed)
+    writable: ClassVar[bool] = True
+    #: searched by the list view's `q`
+    searchable: ClassVar[bool] = False
+    #: types whose values this type's values convert to (schema evolution)
+    converts_to: ClassVar[frozenset[str]] = frozenset()
+
+    # -- storage --------------------------------------------------------------
+    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> TypeEngine[Any]:
+        raise NotImplementedError
+
+    def to_db(self, f: FieldDef, value: Any) -> Any:
+        return value
+
+    def from_db(self, f: FieldDef, value: Any) -> Any:
+        return value
+
+    # -- input ----------------------------------------------------------------
+    def marshmallow_field(self, f: FieldDef) -> ma.Field:
+        return ma.String(allow_none=True)
+
+    def normalise(self, f: FieldDef, value: Any) -> Any:
+        """Canonical Python value after loading (empty text is blank)."""
+        return value
+
+    # -- output ---------------------------------------------------------------
+    def to_json(self, f: FieldDef, value: Any) -> Any:
+        return json_value(value)
+
+    def spec(self, f: FieldDef, bundle: MetadataBundle) -> FieldSpec:
+        return FieldSpec(name=f.api_name, type=self.formula_type)
+
+    def python_type(self, f: FieldDef) -> FType:
+        """The formula type of the field's value (formula fields: their return type)."""
+        return self.formula_type
+
+    def openapi(self, f: FieldDef) -> dict[str, Any]:
+        return {"type": "string"}
+
+
+def json_value(value: Any) -> Any:
+    """A Python value as JSON: exact decimals as numbers, UTC timestamps with a Z."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
+
+
+def blank_text(value: Any) -> Any:
+    """Empty or whitespace-only text is blank, as in the formula language."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+Validator = Callable[[Any], Any]

@@ -1,0 +1,49 @@
+"""Points in time, stored in UTC and shown as `2026-11-23T08:00:00Z`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import fields as ma
+from sqlalchemy import DateTime as SADateTime
+
+from metabiz.formulas import FType
+from metabiz.objects.fields.base import FieldType, register
+from metabiz.platform.metadata.model import FieldDef, MetadataBundle
+
+
+@register
+class DateTime(FieldType):
+    name = "datetime"
+    formula_type = FType.DATETIME
+    widget = "datetime"
+    converts_to = frozenset({"text", "date"})
+
+    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> SADateTime:
+        return SADateTime()
+
+    def marshmallow_field(self, f: FieldDef) -> ma.Field:
+        # A value without an offset is taken as UTC.
+        return ma.AwareDateTime(allow_none=True, default_timezone=dt.UTC)
+
+    def normalise(self, f: FieldDef, value: Any) -> Any:
+        return utc(value)
+
+    def to_db(self, f: FieldDef, value: Any) -> Any:
+        return None if value is None else utc(value).replace(tzinfo=None)
+
+    def from_db(self, f: FieldDef, value: Any) -> Any:
+        return utc(value)
+
+    def openapi(self, f: FieldDef) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time"}
+
+
+def utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC datetime (naive values are taken as UTC, as stored)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

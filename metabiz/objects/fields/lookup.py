@@ -1,0 +1,39 @@
+"""A reference to a record of another object (a foreign key with a delete rule).
+
+`on_delete`: `restrict` (default: the target cannot be deleted while referenced)
+or `set_null`. Dotted formula references (`account.industry`) traverse it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields as ma
+from sqlalchemy import BigInteger, Integer
+
+from metabiz.formulas import FieldSpec, FType
+from metabiz.objects.fields.base import FieldType, register
+from metabiz.platform.metadata.model import FieldDef, MetadataBundle
+
+
+@register
+class Lookup(FieldType):
+    name = "lookup"
+    formula_type = FType.NUMBER
+    widget = "lookup"
+    converts_to = frozenset({"text"})
+
+    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> BigInteger:
+        return BigInteger().with_variant(Integer, "sqlite")  # type: ignore[return-value]
+
+    def ondelete(self, f: FieldDef) -> str:
+        return "SET NULL" if f.on_delete == "set_null" else "RESTRICT"
+
+    def marshmallow_field(self, f: FieldDef) -> ma.Field:
+        return ma.Integer(allow_none=True, strict=True)
+
+    def spec(self, f: FieldDef, bundle: MetadataBundle) -> FieldSpec:
+        return FieldSpec(name=f.api_name, type=FType.NUMBER, target=f.target)
+
+    def openapi(self, f: FieldDef) -> dict[str, Any]:
+        return {"type": "integer", "description": f"id of a {f.target} record"}

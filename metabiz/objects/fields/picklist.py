@@ -1,0 +1,39 @@
+"""One value chosen from a fixed list (`values`); stored as the value, shown by label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields as ma
+from marshmallow import validate
+from sqlalchemy import String
+
+from metabiz.formulas import FieldSpec, FType
+from metabiz.objects.fields.base import FieldType, blank_text, register
+from metabiz.platform.metadata.model import FieldDef, MetadataBundle
+
+
+@register
+class Picklist(FieldType):
+    name = "picklist"
+    formula_type = FType.PICKLIST
+    widget = "select"
+    converts_to = frozenset({"text", "multi_picklist"})
+
+    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> String:
+        return String(80)
+
+    def marshmallow_field(self, f: FieldDef) -> ma.Field:
+        choices = f.picklist_values()
+        return ma.String(allow_none=True, validate=validate.OneOf(
+            choices, error="Must be one of: {choices}."))
+
+    def normalise(self, f: FieldDef, value: Any) -> Any:
+        return blank_text(value)
+
+    def spec(self, f: FieldDef, bundle: MetadataBundle) -> FieldSpec:
+        return FieldSpec(name=f.api_name, type=FType.PICKLIST,
+                         picklist_values=f.picklist_values())
+
+    def openapi(self, f: FieldDef) -> dict[str, Any]:
+        return {"type": "string", "enum": list(f.picklist_values())}

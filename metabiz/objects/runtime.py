@@ -1,0 +1,76 @@
+"""The per-process runtime: the engine plus the compiled schema, cached by metadata version.
+
+Each request asks for `schema(conn)`; when another process has applied a newer
+version, the cache is rebuilt from the database, so servers never need a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from metabiz.errors import MetadataError
+from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.metadata.loader import load_documents
+from metabiz.platform.metadata.model import MetadataBundle
+from metabiz.platform.metadata.store import current_version, split_apps
+from metabiz.platform.metadata.store import load_documents as stored_documents
+
+
+def bundle_from_documents(documents: Mapping[str, Any]) -> MetadataBundle:
+    """Merge the stored apps into one bundle (object names are global across apps)."""
+    apps = split_apps(documents)
+    known = {rel.split("/", 1)[1].removesuffix(".json")
+             for docs in apps.values() for rel in docs if rel.startswith("objects/")}
+    objects: list[Any] = []
+    flows: list[Any] = []
+    roles: list[Any] = []
+    problems: list[str] = []
+    app_def = None
+    for name in sorted(apps):
+        try:
+            bundle = load_documents(apps[name], known_objects=known)
+        except MetadataError as err:
+            problems.extend(f"{name}/{p}" for p in err.problems)
+            continue
+        app_def = app_def or bundle.app
+        for kind, target, items in (("object", objects, bundle.objects),
+                                    ("flow", flows, bundle.flows), ("role", roles, bundle.roles)):
+            taken = {x.api_name for x in target}
+            for item in items:
+                if item.api_name in taken:
+                    problems.append(f"{name}: /: {kind} {item.api_name!r} is defined by "
+                                    "another installed app")
+                else:
+                    target.append(item)
+    if problems:
+        raise MetadataError(problems)
+    return MetadataBundle(app=app_def, objects=tuple(objects), flows=tuple(flows),
+                          roles=tuple(roles))
+
+
+class Runtime:
+    """Shared by all requests of one process; holds no per-request state."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._schema: RuntimeSchema | None = None
+        self._lock = threading.Lock()
+
+    def schema(self, conn: Connection | None = None) -> RuntimeSchema:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.schema(own)
+        version = current_version(conn)
+        cached = self._schema
+        if cached is not None and cached.version == version:
+            return cached
+        with self._lock:
+            if self._schema is None or self._schema.version != version:
+                bundle = bundle_from_documents(stored_documents(conn, version))
+                self._schema = RuntimeSchema(version, bundle, dialect=self.dialect)
+            return self._schema

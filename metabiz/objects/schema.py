@@ -1,0 +1,322 @@
+"""The compiled runtime schema of one metadata version: tables, input schemas, formulas.
+
+Built once per version (see runtime.py) and shared read-only by every request.
+Compiling checks every formula, default, validation rule and roll-up, collecting
+all problems as `file: json/path: message` lines before anything is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import marshmallow
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    select,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from metabiz.errors import FormulaError, MetadataError
+from metabiz.formulas import (
+    CheckedFormula,
+    DependencyGraph,
+    EvalContext,
+    FieldSpec,
+    FType,
+    check,
+    compile_python,
+    compile_sql,
+)
+from metabiz.objects.fields import FieldType, field_type
+from metabiz.platform.access import AccessPolicy
+from metabiz.platform.db import users
+from metabiz.platform.metadata.model import FieldDef, MetadataBundle, ObjectDef
+
+APPROVAL_STATUSES = ("none", "pending", "approved", "rejected", "recalled")
+
+#: system fields every object has, with their formula types
+SYSTEM_FIELDS: dict[str, FType] = {
+    "id": FType.NUMBER,
+    "owner": FType.TEXT,
+    "created_at": FType.DATETIME,
+    "created_by": FType.TEXT,
+    "updated_at": FType.DATETIME,
+    "updated_by": FType.TEXT,
+    "version": FType.NUMBER,
+    "approval_status": FType.PICKLIST,
+}
+
+
+def system_columns() -> list[Column[Any]]:
+    return [
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("owner", String(64), ForeignKey(users.c.name), nullable=True, index=True),
+        Column("created_at", DateTime, nullable=False),
+        Column("created_by", String(64), nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        Column("updated_by", String(64), nullable=False),
+        Column("version", Integer, nullable=False, default=1),
+        Column("approval_status", String(16), nullable=False, default="none"),
+        Column("locked", Boolean, nullable=False, default=False),
+    ]
+
+
+@dataclass
+class CompiledFormula:
+    checked: CheckedFormula
+    run: Callable[[EvalContext], Any]
+
+
+@dataclass
+class CompiledField:
+    fdef: FieldDef
+    ftype: FieldType
+    index: int  # position in the object's JSON `fields` (for error paths)
+    default: CompiledFormula | None = None
+    formula: CompiledFormula | None = None
+    rollup_filter: CheckedFormula | None = None
+
+    @property
+    def name(self) -> str:
+        return self.fdef.api_name
+
+
+@dataclass
+class CompiledRule:
+    api_name: str
+    field: str | None
+    message: Any  # Label
+    condition: CompiledFormula
+
+
+@dataclass
+class CompiledObject:
+    odef: ObjectDef
+    table: Table
+    fields: dict[str, CompiledField]
+    input_schema: marshmallow.Schema
+    rules: list[CompiledRule] = field(default_factory=list)
+    formula_order: list[str] = field(default_factory=list)
+    #: (child object, relationship field) for every lookup/master-detail pointing here
+    children: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.odef.api_name
+
+    def stored_fields(self) -> list[CompiledField]:
+        return [f for f in self.fields.values() if f.ftype.stored]
+
+    def writable_fields(self) -> list[CompiledField]:
+        return [f for f in self.fields.values() if f.ftype.writable]
+
+
+class Catalog:
+    """What the formula checker may reference: every active field and the system fields."""
+
+    def __init__(self, bundle: MetadataBundle) -> None:
+        self._specs: dict[str, dict[str, FieldSpec]] = {}
+        for obj in bundle.objects:
+            specs = {name: FieldSpec(name=name, type=t) for name, t in SYSTEM_FIELDS.items()}
+            if "approval_status" in specs:
+                specs["approval_status"] = FieldSpec(
+                    name="approval_status", type=FType.PICKLIST, picklist_values=APPROVAL_STATUSES)
+            for f in obj.fields:
+                specs[f.api_name] = field_type(f.type).spec(f, bundle)
+            self._specs[obj.api_name] = specs
+
+    def field(self, object_name: str, field_name: str) -> FieldSpec | None:
+        return self._specs.get(object_name, {}).get(field_name)
+
+    def fields(self, object_name: str) -> dict[str, FieldSpec]:
+        return self._specs.get(object_name, {})
+
+
+class RuntimeSchema:
+    """Everything the runtime needs for one metadata version, compiled and checked."""
+
+    def __init__(self, version: int, bundle: MetadataBundle, *, dialect: str,
+                 file_of: Callable[[ObjectDef], str] | None = None) -> None:
+        self.version = version
+        self.bundle = bundle
+        self.dialect = dialect
+        self.metadata = MetaData()
+        self.catalog = Catalog(bundle)
+        self.access = AccessPolicy(bundle.roles)
+        self.objects: dict[str, CompiledObject] = {}
+        self._file_of = file_of or (lambda o: f"objects/{o.api_name}.json")
+        problems: list[str] = []
+        for obj in bundle.objects:
+            self.objects[obj.api_name] = self._compile_object(obj, problems)
+        for obj in self.objects.values():
+            for f in obj.fields.values():
+                if f.fdef.type in ("lookup", "master_detail") and f.fdef.target in self.objects:
+                    self.objects[f.fdef.target].children.append((obj.name, f.name))
+        self._order_formulas(problems)
+        if problems:
+            raise MetadataError(problems)
+
+    # -- compiling ----------------------------------------------------------------------
+    def _problem(self, obj: ObjectDef, path: str, err: FormulaError) -> str:
+        where = f"{err.line}:{err.column}: " if err.line is not None else ""
+        return f"{self._file_of(obj)}: {path}: {where}{err.message}"
+
+    def _check(self, obj: ObjectDef, source: str, path: str, problems: list[str], *,
+               context: str, expected: FType | None = None,
+               blanks_as_zero: bool = False) -> CompiledFormula | None:
+        try:
+            checked = check(source, self.catalog, obj.api_name, context=context,
+                            expected=expected, blanks_as_zero=blanks_as_zero)
+            return CompiledFormula(checked, compile_python(checked))
+        except FormulaError as err:
+            problems.append(self._problem(obj, path, err))
+            return None
+
+    def _compile_object(self, obj: ObjectDef, problems: list[str]) -> CompiledObject:
+        columns: list[Any] = system_columns()
+        indexes: list[Index] = []
+        compiled: dict[str, CompiledField] = {}
+        ma_fields: dict[str, marshmallow.fields.Field] = {}
+        for index, f in enumerate(obj.fields):
+            ftype = field_type(f.type)
+            cf = CompiledField(f, ftype, index)
+            compiled[f.api_name] = cf
+            path = f"/fields/{index}"
+            if ftype.stored:
+                col_args: list[Any] = []
+                if f.type in ("lookup", "master_detail"):
+                    col_args.append(ForeignKey(f"obj_{f.target}.id",
+                                               ondelete=ftype.ondelete(f)))  # type: ignore[attr-defined]
+                columns.append(Column(f.api_name, ftype.column_type(f, self.bundle), *col_args,
+                                      nullable=True))
+                if f.unique:
+                    indexes.append(Index(f"ux_{obj.api_name}_{f.api_name}", f.api_name,
+                                         unique=True))
+                elif f.type in ("lookup", "master_detail", "user"):
+                    indexes.append(Index(f"ix_{obj.api_name}_{f.api_name}", f.api_name))
+            if ftype.writable:
+                ma_fields[f.api_name] = ftype.marshmallow_field(f)
+            if f.default:
+                expected = ftype.python_type(f)
+                if expected in (FType.PICKLIST, FType.MULTI_PICKLIST):
+                    expected = FType.TEXT  # a picklist default is the value's text
+                cf.default = self._check(obj, f.default, f"{path}/default", problems,
+                                         context="default", expected=expected)
+            if f.type == "formula" and f.formula:
+                cf.formula = self._check(obj, f.formula, f"{path}/formula", problems,
+                                         context="field", expected=ftype.python_type(f),
+                                         blanks_as_zero=f.treat_blanks_as == "zero")
+            if f.type == "rollup" and f.filter:
+                child = f.child_object or ""
+                try:
+                    cf.rollup_filter = check(f.filter, self.catalog, child, context="filter",
+                                             expected=FType.BOOLEAN)
+                except FormulaError as err:
+                    problems.append(self._problem(obj, f"{path}/filter", err))
+        table = Table(obj.table_name, self.metadata, *columns, *indexes)
+        schema_cls = marshmallow.Schema.from_dict(ma_fields, name=f"{obj.api_name}_input")
+        co = CompiledObject(obj, table, compiled, schema_cls(unknown=marshmallow.RAISE))
+        for index, rule in enumerate(obj.validation_rules):
+            if not rule.active:
+                continue
+            cond = self._check(obj, rule.error_condition,
+                               f"/validation_rules/{index}/error_condition", problems,
+                               context="validation", expected=FType.BOOLEAN)
+            if cond is not None:
+                co.rules.append(CompiledRule(rule.api_name, rule.field, rule.message, cond))
+        return co
+
+    def _order_formulas(self, problems: list[str]) -> None:
+        """Find cycles across formula fields and order each object's formulas."""
+        graph = DependencyGraph()
+        for obj in self.objects.values():
+            for f in obj.fields.values():
+                if f.formula is None:
+                    continue
+                graph.add(f"{obj.name}.{f.name}", self._dependencies(obj.name, f.formula.checked))
+        try:
+            order = graph.order()
+        except FormulaError as err:
+            problems.append(f"objects: /: {err.message}")
+            return
+        for node in order:
+            obj_name, _, fname = node.partition(".")
+            obj = self.objects.get(obj_name)
+            if obj and fname in obj.fields and obj.fields[fname].formula is not None:
+                obj.formula_order.append(fname)
+
+    def _dependencies(self, object_name: str, checked: CheckedFormula) -> set[str]:
+        deps: set[str] = set()
+        for path in checked.references:
+            current = object_name
+            for part in path:
+                deps.add(f"{current}.{part}")
+                spec = self.catalog.field(current, part)
+                if spec is None or spec.target is None:
+                    break
+                current = spec.target
+        return deps
+
+    # -- lookups ------------------------------------------------------------------------
+    def object(self, name: str) -> CompiledObject:
+        from metabiz.errors import NotFound
+
+        obj = self.objects.get(name)
+        if obj is None:
+            raise NotFound(f"unknown object {name!r}")
+        return obj
+
+    def rollups_over(self, child: str) -> list[tuple[CompiledObject, CompiledField]]:
+        """Every roll-up field (on any object) that summarises `child` records."""
+        found = []
+        for obj in self.objects.values():
+            for f in obj.fields.values():
+                if f.fdef.type == "rollup" and f.fdef.child_object == child:
+                    found.append((obj, f))
+        return found
+
+    # -- SQL ------------------------------------------------------------------------------
+    def sql_columns(self, object_name: str,
+                    table: Any = None) -> Callable[[tuple[str, ...]], ColumnElement[Any]]:
+        """A resolver from formula field paths to SQL expressions over `table`.
+
+        Dotted paths become correlated scalar subqueries through the lookup; formula
+        fields are inlined as their own SQL so they filter and sort in the database.
+        """
+        obj = self.object(object_name)
+        tbl = obj.table if table is None else table
+
+        def resolve(path: tuple[str, ...]) -> ColumnElement[Any]:
+            head, rest = path[0], path[1:]
+            cf = obj.fields.get(head)
+            if not rest:
+                if cf is not None and cf.formula is not None:
+                    return compile_sql(cf.formula.checked, resolve, self.dialect)
+                return tbl.c[head]
+            if cf is None or cf.fdef.target is None:
+                raise FormulaError(f"{head} is not a lookup", kind="sql")
+            target = self.object(cf.fdef.target)
+            alias = target.table.alias()
+            inner = self.sql_columns(target.name, alias)(rest)
+            return select(inner).where(alias.c.id == tbl.c[head]).scalar_subquery()
+
+        return resolve
+
+    def compile_filter(self, object_name: str, source: str, *, now: Any = None,
+                       table: Any = None) -> ColumnElement[bool]:
+        """A list filter formula as a SQL WHERE clause (FormulaError when it cannot be)."""
+        checked = check(source, self.catalog, object_name, context="filter",
+                        expected=FType.BOOLEAN)
+        return compile_sql(checked, self.sql_columns(object_name, table), self.dialect, now=now)

@@ -1,0 +1,131 @@
+"""Database engines and the fixed system tables (users, tokens, metadata versions, history).
+
+Object tables are built at run time by metabiz.objects; these tables are always there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+
+system_metadata = MetaData()
+
+users = Table(
+    "sys_users", system_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("display_name", String(200)),
+    Column("email", String(254)),
+    Column("password_hash", String(255), nullable=False),
+    Column("manager", String(64), ForeignKey("sys_users.name", ondelete="SET NULL")),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+user_roles = Table(
+    "sys_user_roles", system_metadata,
+    Column("user_name", String(64), ForeignKey("sys_users.name", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role", String(64), primary_key=True),
+)
+
+tokens = Table(
+    "sys_tokens", system_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_name", String(64), ForeignKey("sys_users.name", ondelete="CASCADE"),
+           nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
+    Column("last_used_at", DateTime),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+metadata_versions = Table(
+    "sys_metadata_versions", system_metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", DateTime, nullable=False),
+    Column("applied_by", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("documents", JSON, nullable=False),
+)
+
+field_history = Table(
+    "sys_field_history", system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("object", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("old_value", JSON),
+    Column("new_value", JSON),
+    Column("changed_by", String(64), nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    Index("ix_sys_field_history_record", "object", "record_id"),
+)
+
+counters = Table(
+    "sys_counters", system_metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings metabiz relies on (SQLite: foreign keys, WAL, timeouts)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not pysqlite, manage transactions so DDL is transactional too.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # Writers take the write lock up front: a deferred transaction that reads and
+            # then writes fails at once with SQLITE_BUSY under WAL instead of waiting.
+            immediate = conn.get_execution_options().get("metabiz_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions take the write lock at BEGIN."""
+    return engine.execution_options(metabiz_write=True)
+
+
+def init_db(engine: Engine) -> None:
+    """Create the system tables; idempotent."""
+    with writer(engine).begin() as conn:
+        system_metadata.create_all(conn)
