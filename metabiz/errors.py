@@ -36,6 +36,25 @@ class BadRequest(MetabizError):
     code = "bad_request"
     status = 400
 
+    @classmethod
+    def from_formula(cls, param: str, err: FormulaError) -> BadRequest:
+        """A formula given as a request parameter that does not parse, check or run."""
+        bad = cls(f"{param}: {err.render()}", fields={param: [err.message]})
+        bad.position = (err.line, err.column) if err.line is not None else None
+        bad.kind = err.kind
+        return bad
+
+    position: tuple[int | None, int | None] | None = None
+    kind: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        if self.kind is not None:
+            body["error"]["kind"] = self.kind
+        if self.position is not None:
+            body["error"].update(line=self.position[0], column=self.position[1])
+        return body
+
 
 class Unauthorized(MetabizError):
     code = "unauthorized"

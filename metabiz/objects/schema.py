@@ -7,7 +7,8 @@ all problems as `file: json/path: message` lines before anything is applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,9 @@ SYSTEM_FIELDS: dict[str, FType] = {
     "version": FType.NUMBER,
     "approval_status": FType.PICKLIST,
 }
+
+
+SYSTEM_COLUMN_NAMES = (*SYSTEM_FIELDS, "locked")
 
 
 def system_columns() -> list[Column[Any]]:
@@ -121,6 +125,17 @@ class CompiledObject:
 
     def writable_fields(self) -> list[CompiledField]:
         return [f for f in self.fields.values() if f.ftype.writable]
+
+    def decode(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A stored row as Python values (system columns as stored, fields via their type)."""
+        values = {name: row[name] for name in SYSTEM_COLUMN_NAMES if name in row}
+        for stamp in ("created_at", "updated_at"):
+            if values.get(stamp) is not None and values[stamp].tzinfo is None:
+                values[stamp] = values[stamp].replace(tzinfo=dt.UTC)
+        for f in self.stored_fields():
+            if f.name in row:
+                values[f.name] = f.ftype.from_db(f.fdef, row[f.name])
+        return values
 
 
 class Catalog:

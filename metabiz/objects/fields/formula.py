@@ -5,6 +5,7 @@ Their value type is `return_type`; filters and sorts on them compile to SQL.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from marshmallow import fields as ma
@@ -20,6 +21,10 @@ RETURN_TYPES = {
 }
 
 
+#: default scale of number results per return type (None: not rounded)
+SCALED: dict[str, int | None] = {"currency": 2, "percent": 2, "number": None}
+
+
 @register
 class Formula(FieldType):
     name = "formula"
@@ -29,6 +34,15 @@ class Formula(FieldType):
 
     def column_type(self, f: FieldDef, bundle: MetadataBundle) -> Any:
         raise TypeError("formula fields have no column")
+
+    def normalise(self, f: FieldDef, value: Any) -> Any:
+        """Numbers are rounded (half away from zero) to the field's scale, as displayed."""
+        if not isinstance(value, Decimal) or f.return_type not in SCALED:
+            return value
+        scale = f.scale if f.scale is not None else SCALED[f.return_type or ""]
+        if scale is None:
+            return value
+        return value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
 
     def python_type(self, f: FieldDef) -> FType:
         return RETURN_TYPES[f.return_type or "text"]

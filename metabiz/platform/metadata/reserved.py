@@ -5,10 +5,15 @@ The one list the loader checks `api_name`s against; other layers may import it.
 
 from __future__ import annotations
 
-#: Columns every object table has (see ARCHITECTURE.md "Storage").
+#: Columns every object table has (see ARCHITECTURE.md "Storage"; `locked` is set while
+#: an approval with `lock_record` is pending).
 SYSTEM_COLUMNS: frozenset[str] = frozenset(
-    "id owner created_at created_by updated_at updated_by version approval_status".split()
+    "id owner created_at created_by updated_at updated_by version approval_status locked"
+    .split()
 )
+
+#: System columns a list view, sort or flow may name (the hidden `locked` excluded).
+SYSTEM_FIELDS: frozenset[str] = SYSTEM_COLUMNS - {"locked"}
 
 #: System columns holding a user name (usable where a user field is expected).
 SYSTEM_USER_COLUMNS: frozenset[str] = frozenset({"owner", "created_by", "updated_by"})
@@ -40,7 +45,12 @@ RESERVED_WORDS: frozenset[str] = frozenset(_SQL_RESERVED.split()) | frozenset(
 def field_name_problem(name: str) -> str | None:
     """Why `name` cannot be a field's api_name, or None when it can."""
     if name in SYSTEM_COLUMNS:
-        return f"{name!r} is a system column"
+        return f"{name!r} is a system field every object already has"
+    return name_problem(name)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name an object (or other metadata), or None when it can."""
     if name in RESERVED_WORDS:
-        return f"{name!r} is a reserved word"
+        return f"{name!r} is a reserved word of SQL or the formula language"
     return None

@@ -1,0 +1,91 @@
+"""The function registry: one entry per function with its signature, Python and SQL code.
+
+A signature is a typer: it checks the argument types (naming the bad argument) and
+returns the result type. `sql=None` marks a function that cannot run in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from metabiz.errors import FormulaError
+from metabiz.formulas.ftypes import FType, accepts
+from metabiz.formulas.nodes import Call, Expr
+
+ANY = frozenset(FType) - {FType.NULL}
+NUM = frozenset({FType.NUMBER})
+TEXT = frozenset({FType.TEXT})
+BOOL = frozenset({FType.BOOLEAN})
+DATE = frozenset({FType.DATE})
+DATETIME = frozenset({FType.DATETIME})
+DATELIKE = frozenset({FType.DATE, FType.DATETIME})
+
+Typer = Callable[[Sequence[FType], Call], FType]
+
+
+@dataclass(frozen=True)
+class SqlCall:
+    """What a SQL implementation gets: compiled arguments, their types, the dialect."""
+
+    args: list[Any]
+    types: list[FType]
+    dialect: str
+    now: dt.datetime
+    node: Call
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    min_args: int
+    max_args: int | None  # None: any number
+    typer: Typer
+    python: Callable[..., Any]
+    sql: Callable[[SqlCall], Any] | None = None
+    #: the Python code receives (context, [argument closures]) instead of values
+    lazy: bool = False
+    #: ISNEW / ISCHANGED / PRIORVALUE: need the record as it was before the change
+    needs_prior: bool = False
+    summary: str = ""
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def register(name: str, min_args: int, max_args: int | None, typer: Typer,
+             python: Callable[..., Any], sql: Callable[[SqlCall], Any] | None = None, *,
+             lazy: bool = False, needs_prior: bool = False, summary: str = "") -> None:
+    FUNCTIONS[name] = Function(name, min_args, max_args, typer, python, sql, lazy,
+                               needs_prior, summary)
+
+
+def type_name(allowed: frozenset[FType]) -> str:
+    return " or ".join(sorted(t.label for t in allowed))
+
+
+def arg_error(node: Call, index: int, allowed: frozenset[FType], found: FType) -> FormulaError:
+    arg: Expr = node.args[index]
+    return FormulaError(f"argument {index + 1} of {node.name} must be {type_name(allowed)}, "
+                        f"got {found.label}", kind="check", line=arg.span.line,
+                        column=arg.span.column)
+
+
+def expect(node: Call, types: Sequence[FType], index: int, allowed: frozenset[FType]) -> None:
+    if not accepts(allowed, types[index]):
+        raise arg_error(node, index, allowed, types[index])
+
+
+def fixed(params: Sequence[frozenset[FType]], returns: FType | Callable[[Sequence[FType]], FType],
+          rest: frozenset[FType] | None = None) -> Typer:
+    """A typer for positional parameters (and optionally any number of `rest` ones)."""
+    def typer(types: Sequence[FType], node: Call) -> FType:
+        for index, _found in enumerate(types):
+            allowed = params[index] if index < len(params) else rest
+            if allowed is not None:
+                expect(node, types, index, allowed)
+        return returns(types) if callable(returns) else returns
+
+    return typer

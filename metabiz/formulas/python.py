@@ -1,0 +1,221 @@
+"""The Python back end: a checked formula → a closure over an EvalContext.
+
+Closures are built once per formula; evaluating walks no tree. Blank rules, exact
+decimals and date arithmetic follow docs/formulas.md; bad arithmetic is a FormulaError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
+from typing import Any
+
+from metabiz.errors import FormulaError
+from metabiz.formulas import nodes as n
+from metabiz.formulas.checker import CheckedFormula
+from metabiz.formulas.ftypes import FType
+from metabiz.formulas.functions import FUNCTIONS
+from metabiz.formulas.functions.math import power
+from metabiz.formulas.values import is_blank, to_decimal, utc
+
+Closure = Callable[["EvalContext"], Any]
+DAY_SECONDS = Decimal(86400)
+
+
+@dataclass
+class EvalContext:
+    """The record a formula runs on, the record before the change, and the clock."""
+
+    record: Mapping[str, Any]
+    prior: Mapping[str, Any] | None = None
+    resolve: Callable[[tuple[str, ...]], Any] | None = None
+    now: dt.datetime | None = None
+    is_new: bool | None = None
+
+    def is_new_record(self) -> bool:
+        return self.prior is None if self.is_new is None else self.is_new
+
+    def current_time(self) -> dt.datetime:
+        if self.now is None:
+            self.now = dt.datetime.now(dt.UTC)
+        return utc(self.now)
+
+
+def compile_python(checked: CheckedFormula) -> Callable[[EvalContext], Any]:
+    """The formula as a function of an EvalContext (raises FormulaError kind "eval")."""
+    run = _Compiler(checked).build(checked.expr)
+
+    def evaluate(ctx: EvalContext) -> Any:
+        try:
+            return run(ctx)
+        except FormulaError:
+            raise
+        except (DivisionByZero, ZeroDivisionError):
+            raise FormulaError("division by zero", kind="eval") from None
+        except (InvalidOperation, Overflow, OverflowError, ValueError) as err:
+            raise FormulaError(f"cannot compute the formula: {err}", kind="eval") from None
+
+    return evaluate
+
+
+def _normaliser(ftype: FType | None) -> Callable[[Any], Any]:
+    if ftype is FType.NUMBER:
+        return lambda v: v if v is None or isinstance(v, Decimal) else to_decimal(v)
+    if ftype is FType.DATETIME:
+        return lambda v: utc(v) if isinstance(v, dt.datetime) else v
+    if ftype in (FType.TEXT, FType.PICKLIST):
+        return lambda v: None if v == "" else v
+    if ftype is FType.MULTI_PICKLIST:
+        return lambda v: tuple(v) if isinstance(v, list) else (v or None)
+    return lambda v: v
+
+
+class _Compiler:
+    def __init__(self, checked: CheckedFormula) -> None:
+        self.checked = checked
+
+    def build(self, node: n.Expr) -> Closure:
+        return getattr(self, f"build_{type(node).__name__}")(node)  # type: ignore[no-any-return]
+
+    def build_Number(self, node: n.Number) -> Closure:
+        value = node.value
+        return lambda ctx: value
+
+    def build_String(self, node: n.String) -> Closure:
+        value = node.value or None
+        return lambda ctx: value
+
+    def build_Boolean(self, node: n.Boolean) -> Closure:
+        value = node.value
+        return lambda ctx: value
+
+    def build_Null(self, node: n.Null) -> Closure:
+        return lambda ctx: None
+
+    def build_FieldRef(self, node: n.FieldRef) -> Closure:
+        norm = _normaliser(node.ftype)
+        zero = self.checked.blanks_as_zero and node.ftype is FType.NUMBER
+        if len(node.path) == 1:
+            name = node.path[0]
+
+            def read(ctx: EvalContext) -> Any:
+                return norm(ctx.record.get(name))
+        else:
+            path = node.path
+
+            def read(ctx: EvalContext) -> Any:
+                return norm(ctx.resolve(path)) if ctx.resolve is not None else None
+        if zero:
+            return lambda ctx: read(ctx) or Decimal(0)
+        return read
+
+    def build_Unary(self, node: n.Unary) -> Closure:
+        operand = self.build(node.operand)
+        if node.op == "!":
+            return lambda ctx: operand(ctx) is not True
+        if node.op == "-":
+            def negate(ctx: EvalContext) -> Any:
+                value = operand(ctx)
+                return None if value is None else -value
+
+            return negate
+        return operand
+
+    def build_Binary(self, node: n.Binary) -> Closure:
+        left, right, op = self.build(node.left), self.build(node.right), node.op
+        if op == "&&":
+            return lambda ctx: left(ctx) is True and right(ctx) is True
+        if op == "||":
+            return lambda ctx: left(ctx) is True or right(ctx) is True
+        if op == "=":
+            return lambda ctx: _equal(left(ctx), right(ctx))
+        if op == "<>":
+            return lambda ctx: not _equal(left(ctx), right(ctx))
+        if op in ("<", "<=", ">", ">="):
+            compare = _COMPARE[op]
+
+            def ordered(ctx: EvalContext) -> bool:
+                a, b = left(ctx), right(ctx)
+                if is_blank(a) or is_blank(b):
+                    return False
+                return compare(a, b)
+
+            return ordered
+        if op == "&" or (op == "+" and node.ftype is FType.TEXT):
+            def join(ctx: EvalContext) -> Any:
+                return (left(ctx) or "") + (right(ctx) or "") or None
+
+            return join
+        arith = self._arithmetic(node)
+
+        def calculate(ctx: EvalContext) -> Any:
+            a, b = left(ctx), right(ctx)
+            if a is None or b is None:
+                return None
+            return arith(a, b)
+
+        return calculate
+
+    def build_Call(self, node: n.Call) -> Closure:
+        fn = FUNCTIONS[node.name]
+        impl = fn.python
+        args = [self.build(a) for a in node.args]
+        if fn.lazy:
+            return lambda ctx: impl(ctx, args, node)
+        if len(args) == 1:
+            (only,) = args
+            return lambda ctx: impl(only(ctx))
+        if len(args) == 2:
+            first, second = args
+            return lambda ctx: impl(first(ctx), second(ctx))
+        return lambda ctx: impl(*(a(ctx) for a in args))
+
+    def _arithmetic(self, node: n.Binary) -> Callable[[Any, Any], Any]:
+        lt, rt, op = node.left.ftype, node.right.ftype, node.op
+        if op == "+" and rt in (FType.DATE, FType.DATETIME):
+            return lambda a, b: _shift(b, a)
+        if op in ("+", "-") and lt in (FType.DATE, FType.DATETIME):
+            if rt is lt and op == "-":
+                return _days_between
+            sign = 1 if op == "+" else -1
+            return lambda a, b: _shift(a, sign * b)
+        return _NUMERIC[op]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if is_blank(a) or is_blank(b):
+        return is_blank(a) and is_blank(b)
+    return bool(a == b)
+
+
+def _divide(a: Decimal, b: Decimal) -> Decimal:
+    if b == 0:
+        raise FormulaError("division by zero", kind="eval")
+    return a / b
+
+
+def _shift(value: dt.date, days: Decimal) -> dt.date:
+    if isinstance(value, dt.datetime):
+        micro = int((days * DAY_SECONDS * 1_000_000).to_integral_value())
+        return utc(value) + dt.timedelta(microseconds=micro)
+    return value + dt.timedelta(days=int(days))
+
+
+def _days_between(a: dt.date, b: dt.date) -> Decimal:
+    if isinstance(a, dt.datetime):
+        delta = utc(a) - utc(b)  # type: ignore[arg-type]
+        micro = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return Decimal(micro) / (DAY_SECONDS * 1_000_000)
+    return Decimal((a - b).days)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+_NUMERIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "/": _divide, "^": power,
+}

@@ -1,0 +1,150 @@
+"""The SQL back end: a checked formula → a SQLAlchemy expression (SQLite and PostgreSQL).
+
+Field references are mapped by the caller's `resolve(path)`; the results agree with the
+Python back end, except that division by zero gives blank instead of an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import and_, false, func, literal, not_, null, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from metabiz.errors import FormulaError
+from metabiz.formulas import nodes as n
+from metabiz.formulas.checker import CheckedFormula
+from metabiz.formulas.ftypes import TEXTLIKE, FType
+from metabiz.formulas.functions import FUNCTIONS
+from metabiz.formulas.functions import sql_support as s
+from metabiz.formulas.functions.registry import SqlCall
+
+Resolver = Callable[[tuple[str, ...]], ColumnElement[Any]]
+
+
+def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
+                now: dt.datetime | None = None) -> ColumnElement[Any]:
+    """The formula as a SQL expression; FormulaError(kind="sql") if SQL cannot express it."""
+    if dialect not in ("sqlite", "postgresql"):
+        raise FormulaError(f"formulas cannot run in {dialect} databases", kind="sql")
+    compiler = _SqlCompiler(checked, resolve, dialect, now or dt.datetime.now(dt.UTC))
+    try:
+        return compiler.build(checked.expr)
+    except FormulaError as err:
+        if err.source is None:
+            err.source = checked.source
+        raise
+
+
+class _SqlCompiler:
+    def __init__(self, checked: CheckedFormula, resolve: Resolver, dialect: str,
+                 now: dt.datetime) -> None:
+        self.checked = checked
+        self.resolve = resolve
+        self.dialect = dialect
+        self.now = now
+
+    def build(self, node: n.Expr) -> Any:
+        return getattr(self, f"build_{type(node).__name__}")(node)
+
+    def unsupported(self, node: n.Expr, what: str) -> FormulaError:
+        return FormulaError(f"{what} cannot run in the database, so it cannot be used in a "
+                            "filter or sort", kind="sql", line=node.span.line,
+                            column=node.span.column)
+
+    # -- leaves -------------------------------------------------------------------------
+    def build_Number(self, node: n.Number) -> Any:
+        return s.number_literal(node.value, self.dialect)
+
+    def build_String(self, node: n.String) -> Any:
+        return s.text_literal(node.value) if node.value else null()
+
+    def build_Boolean(self, node: n.Boolean) -> Any:
+        return true() if node.value else false()
+
+    def build_Null(self, node: n.Null) -> Any:
+        return null()
+
+    def build_FieldRef(self, node: n.FieldRef) -> Any:
+        column = self.resolve(node.path)
+        if node.ftype is FType.DATETIME:
+            column = s.datetime_column(column, self.dialect)
+        if node.ftype in (FType.TEXT, FType.PICKLIST):
+            column = func.nullif(column, literal(""))
+        if self.checked.blanks_as_zero and node.ftype is FType.NUMBER:
+            column = func.coalesce(column, literal(0))
+        return column
+
+    # -- operators ----------------------------------------------------------------------
+    def build_Unary(self, node: n.Unary) -> Any:
+        operand = self.build(node.operand)
+        if node.op == "!":
+            return not_(s.truthy(operand))
+        return -operand if node.op == "-" else operand
+
+    def build_Binary(self, node: n.Binary) -> Any:
+        op = node.op
+        if op == "^":
+            raise self.unsupported(node, "^ (power)")
+        left, right = self.build(node.left), self.build(node.right)
+        lt, rt = node.left.ftype, node.right.ftype
+        if op == "&&":
+            return and_(s.truthy(left), s.truthy(right))
+        if op == "||":
+            return or_(s.truthy(left), s.truthy(right))
+        if op in ("=", "<>"):
+            equal = self._equal(left, right, lt, rt)
+            return equal if op == "=" else not_(equal)
+        if op in ("<", "<=", ">", ">="):
+            if self.dialect == "postgresql" and (lt in TEXTLIKE or rt in TEXTLIKE):
+                left, right = left.collate("C"), right.collate("C")
+            return s.truthy(left.op(op, is_comparison=True)(right))
+        if op == "&" or (op == "+" and node.ftype is FType.TEXT):
+            joined = func.coalesce(left, literal("")).concat(func.coalesce(right, literal("")))
+            return func.nullif(joined, literal(""))
+        return self._arithmetic(op, left, right, lt, rt)
+
+    def _equal(self, left: Any, right: Any, lt: FType | None, rt: FType | None) -> Any:
+        if lt in TEXTLIKE or rt in TEXTLIKE:
+            return func.coalesce(left, literal("")) == func.coalesce(right, literal(""))
+        if lt is FType.NULL or isinstance(left, type(null())):
+            return right.is_(None)
+        if rt is FType.NULL or isinstance(right, type(null())):
+            return left.is_(None)
+        return or_(and_(left.is_(None), right.is_(None)), s.truthy(left == right))
+
+    def _arithmetic(self, op: str, left: Any, right: Any, lt: FType | None,
+                    rt: FType | None) -> Any:
+        d = self.dialect
+        if op == "+" and rt in (FType.DATE, FType.DATETIME):
+            left, right, lt, rt = right, left, rt, lt
+        if lt is FType.DATE and op in ("+", "-"):
+            if rt is FType.DATE:
+                return s.days_between_dates(left, right, d)
+            return s.add_days_to_date(left, right if op == "+" else -right, d)
+        if lt is FType.DATETIME and op in ("+", "-"):
+            if rt is FType.DATETIME:
+                return s.days_between_datetimes(left, right, d)
+            return s.add_days_to_datetime(left, right if op == "+" else -right, d)
+        if op == "/":
+            return s.numeric(left, d) / func.nullif(right, literal(0))
+        if op == "*":
+            return left * right
+        return left + right if op == "+" else left - right
+
+    # -- functions ----------------------------------------------------------------------
+    def build_Call(self, node: n.Call) -> Any:
+        fn = FUNCTIONS[node.name]
+        if fn.sql is None or fn.needs_prior:
+            raise self.unsupported(node, node.name)
+        args = [self.build(a) for a in node.args]
+        call = SqlCall(args, [a.ftype or FType.NULL for a in node.args], self.dialect,
+                       self.now, node)
+        try:
+            return fn.sql(call)
+        except FormulaError as err:
+            raise self.unsupported(node, err.message.split(" cannot")[0]) from None
+
+

@@ -1,0 +1,137 @@
+"""Formula values in Python: blanks, exact decimals, UTC datetimes, and JSON conversion.
+
+Numbers are `Decimal`, datetimes aware UTC, multi-picklists tuples; `None` is blank and
+empty text counts as blank too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from metabiz.errors import FormulaError
+from metabiz.formulas.ftypes import FType
+
+DATETIME_TEXT = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+DATE_TEXT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or value == "" or value == ()
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise FormulaError("expected a number, got true/false", kind="eval")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise FormulaError(f"{value!r} is not a number", kind="eval") from None
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def parse_date(text: str, function: str = "DATEVALUE") -> dt.date:
+    text = text.strip()
+    match = DATE_TEXT.match(text)
+    if match:
+        try:
+            return dt.date(*(int(g) for g in match.groups()))
+        except ValueError:
+            raise FormulaError(f"{function}: {text} is not a valid date", kind="eval") from None
+    return parse_datetime(text, function).date()
+
+
+def parse_datetime(text: str, function: str = "DATETIMEVALUE") -> dt.datetime:
+    text = text.strip()
+    match = DATETIME_TEXT.match(text)
+    if not match:
+        date_only = DATE_TEXT.match(text)
+        if date_only:
+            return dt.datetime.combine(parse_date(text, function), dt.time(), dt.UTC)
+        raise FormulaError(f"{function}: {text!r} is not a date and time "
+                           "(use 2020-02-29 17:05:00Z)", kind="eval")
+    y, mo, d, h, mi, s, frac, zone = match.groups()
+    try:
+        tz = dt.UTC
+        if zone and zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        value = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0),
+                            int((frac or "0").ljust(6, "0")), tzinfo=tz)
+    except ValueError:
+        raise FormulaError(f"{function}: {text} is not a valid date and time",
+                           kind="eval") from None
+    return value.astimezone(dt.UTC)
+
+
+def format_datetime(value: dt.datetime) -> str:
+    return utc(value).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def format_number(value: Decimal) -> str:
+    text = format(value, "f")
+    return "0" if text in ("-0", "") else text
+
+
+def to_json_value(value: Any, ftype: FType | None = None) -> Any:
+    """A formula value as JSON: exact numbers, `2026-11-23`, `2026-11-23T08:00:00Z`, lists."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+def from_json_value(raw: Any, ftype: FType) -> Any:
+    """A JSON value as the formula value of a field of type `ftype` (ValueError if it is not)."""
+    if raw is None:
+        return None
+    try:
+        if ftype is FType.NUMBER:
+            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+                raise ValueError(f"{raw!r} is not a number")
+            return to_decimal(raw)
+        if ftype is FType.BOOLEAN:
+            if not isinstance(raw, bool):
+                raise ValueError(f"{raw!r} is not true or false")
+            return raw
+        if ftype is FType.DATE:
+            return parse_date(str(raw), "date")
+        if ftype is FType.DATETIME:
+            return parse_datetime(str(raw), "datetime")
+        if ftype is FType.MULTI_PICKLIST:
+            if isinstance(raw, str):
+                raw = [p for p in raw.split(";") if p]
+            if not isinstance(raw, list):
+                raise ValueError(f"{raw!r} is not a list")
+            return tuple(str(v) for v in raw)
+        if not isinstance(raw, str):
+            raise ValueError(f"{raw!r} is not text")
+        return raw
+    except FormulaError as err:
+        raise ValueError(err.message) from None

@@ -1,0 +1,184 @@
+"""The generated REST API: records, their history, object metadata and formula evaluation.
+
+Views only parse the request, open a unit of work and call the record service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from metabiz.errors import BadRequest, FormulaError
+from metabiz.formulas import EvalContext, check, compile_python, from_json_value, to_json_value
+from metabiz.objects import query, records
+from metabiz.objects.openapi import openapi_document
+from metabiz.objects.records import Context
+from metabiz.objects.schema import CompiledObject
+from metabiz.platform.access import Actor
+from metabiz.platform.api import API_PREFIX, json_body, require_actor
+from metabiz.platform.db import writer
+
+api = Blueprint("objects_api", __name__, url_prefix=API_PREFIX)
+
+
+@contextmanager
+def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
+    """A transaction with the current schema: committed when the block ends cleanly."""
+    services = current_app.extensions["metabiz"]
+    engine = writer(services.engine) if write else services.engine
+    with engine.begin() as conn:
+        schema = services.runtime.schema(conn)
+        yield Context(conn, schema, actor, listeners=tuple(services.listeners))
+
+
+# -- records ---------------------------------------------------------------------------
+
+
+@api.get("/records/<object_name>")
+def list_records(object_name: str) -> Any:
+    args = request.args
+    with unit_of_work(require_actor()) as ctx:
+        page = query.list_records(ctx, object_name, filter=args.get("filter"),
+                                  sort=args.get("sort"), limit=args.get("limit"),
+                                  offset=args.get("offset"), fields=args.get("fields"),
+                                  q=args.get("q"))
+    return jsonify({"records": page.records, "total": page.total})
+
+
+@api.post("/records/<object_name>")
+def create_record(object_name: str) -> Any:
+    actor = require_actor()
+    data = json_body()
+    with unit_of_work(actor, write=True) as ctx:
+        record = records.create(ctx, object_name, data)
+    response = jsonify(record)
+    response.status_code = 201
+    response.headers["Location"] = f"{API_PREFIX}/records/{object_name}/{record['id']}"
+    return response
+
+
+@api.get("/records/<object_name>/<record_id>")
+def get_record(object_name: str, record_id: str) -> Any:
+    with unit_of_work(require_actor()) as ctx:
+        return jsonify(records.get(ctx, object_name, record_id))
+
+
+@api.patch("/records/<object_name>/<record_id>")
+def update_record(object_name: str, record_id: str) -> Any:
+    actor = require_actor()
+    data = json_body()
+    with unit_of_work(actor, write=True) as ctx:
+        return jsonify(records.update(ctx, object_name, record_id, data))
+
+
+@api.delete("/records/<object_name>/<record_id>")
+def delete_record(object_name: str, record_id: str) -> Any:
+    with unit_of_work(require_actor(), write=True) as ctx:
+        records.delete(ctx, object_name, record_id)
+    return Response(status=204)
+
+
+@api.get("/records/<object_name>/<record_id>/history")
+def record_history(object_name: str, record_id: str) -> Any:
+    with unit_of_work(require_actor()) as ctx:
+        return jsonify({"history": records.history(ctx, object_name, record_id)})
+
+
+# -- metadata --------------------------------------------------------------------------
+
+
+@api.get("/meta/objects")
+def meta_objects() -> Any:
+    with unit_of_work(require_actor()) as ctx:
+        visible = [o for o in ctx.schema.objects.values()
+                   if ctx.schema.access.allowed(ctx.actor, o.name, "read")]
+        return jsonify({"objects": [describe(ctx, o, brief=True) for o in visible]})
+
+
+@api.get("/meta/objects/<object_name>")
+def meta_object(object_name: str) -> Any:
+    with unit_of_work(require_actor()) as ctx:
+        obj = ctx.schema.object(object_name)
+        ctx.schema.access.require(ctx.actor, obj.name, "read")
+        return jsonify(describe(ctx, obj))
+
+
+def describe(ctx: Context, obj: CompiledObject, *, brief: bool = False) -> dict[str, Any]:
+    """An object's metadata as the caller may see it, with what they may do."""
+    access = ctx.schema.access
+    rights = [r for r in ("read", "create", "edit", "delete")
+              if access.allowed(ctx.actor, obj.name, r)]
+    out: dict[str, Any] = {"api_name": obj.name, "label": obj.odef.label.to_json(),
+                           "name_field": obj.odef.name_field, "permissions": rights}
+    if brief:
+        return out
+    fields = []
+    for cf in obj.fields.values():
+        rule = access.field_rule(ctx.actor, obj.name, cf.name)
+        if rule == "hidden":
+            continue
+        item = dict(cf.fdef.to_json())
+        item["read_only"] = not cf.ftype.writable or rule == "read_only"
+        fields.append(item)
+    raw = obj.odef.to_json()
+    out.update(fields=fields, validation_rules=raw.get("validation_rules", []),
+               layouts=raw.get("layouts", {}), list_views=raw.get("list_views", []))
+    return out
+
+
+# -- formulas --------------------------------------------------------------------------
+
+
+@api.post("/formulas/evaluate")
+def evaluate_formula() -> Any:
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("formula"), str):
+        raise BadRequest("send {\"object\", \"formula\", \"record\"}",
+                         fields={"formula": ["a formula text is required"]})
+    record = body.get("record") or {}
+    if not isinstance(record, dict):
+        raise BadRequest("record must be a JSON object", fields={"record": ["not an object"]})
+    with unit_of_work(require_actor()) as ctx:
+        object_name = body.get("object")
+        obj = ctx.schema.object(object_name) if object_name else None
+        if obj is not None:
+            ctx.schema.access.require(ctx.actor, obj.name, "read")
+        result = evaluate(ctx, obj, body["formula"], record)
+    return jsonify(result)
+
+
+def evaluate(ctx: Context, obj: CompiledObject | None, source: str,
+             record: dict[str, Any]) -> dict[str, Any]:
+    """Check and run a formula on a record given as JSON: `{"type", "value"}`."""
+    object_name = obj.name if obj else ""
+    try:
+        checked = check(source, ctx.schema.catalog, object_name, context="condition")
+        values: dict[str, Any] = {}
+        for key, raw in record.items():
+            spec = ctx.schema.catalog.field(object_name, key) if obj else None
+            if spec is None:
+                raise BadRequest(f"record: unknown field {key!r}",
+                                 fields={"record": [f"unknown field {key!r}"]})
+            values[key] = from_json_value(raw, spec.type)
+        if obj is not None:
+            values = records.compute(ctx, obj, {**{n: None for n in obj.fields}, **values})
+        resolver = records.Resolver(ctx)
+        run = compile_python(checked)
+        value = run(EvalContext(record=values, now=ctx.now,
+                                resolve=resolver.bind(obj, values) if obj else None))
+    except FormulaError as err:
+        raise BadRequest.from_formula("formula", err) from None
+    except ValueError as err:
+        raise BadRequest(f"record: {err}", fields={"record": [str(err)]}) from None
+    return {"type": checked.type.value, "value": to_json_value(value, checked.type)}
+
+
+@api.get("/openapi.json")
+def openapi() -> Any:
+    services = current_app.extensions["metabiz"]
+    with services.engine.connect() as conn:
+        schema = services.runtime.schema(conn)
+    return jsonify(openapi_document(schema))

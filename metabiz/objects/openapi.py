@@ -1,0 +1,135 @@
+"""The OpenAPI 3.1 document of the generated API, built with apispec from the live schema.
+
+Each object gets a record schema (what GET returns) and an input schema (what POST and
+PATCH accept), derived from its field types, so the document follows every apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+
+from metabiz.objects.schema import CompiledObject, RuntimeSchema
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+SYSTEM_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer", "readOnly": True},
+    "version": {"type": "integer", "description": "send it back on PATCH to detect conflicts"},
+    "owner": {"type": "string", "description": "user name"},
+    "created_at": {"type": "string", "format": "date-time", "readOnly": True},
+    "created_by": {"type": "string", "readOnly": True},
+    "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
+    "updated_by": {"type": "string", "readOnly": True},
+    "approval_status": {"type": "string", "readOnly": True,
+                        "enum": ["none", "pending", "approved", "rejected", "recalled"]},
+}
+
+
+def _responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
+    texts = {400: "bad request", 401: "no or bad credentials", 403: "forbidden",
+             404: "not found", 409: "conflict", 422: "validation failed"}
+    out = dict(ok)
+    for code in codes:
+        out[str(code)] = {"description": texts[code],
+                          "content": {"application/json": {"schema": ERROR}}}
+    return out
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document(schema: RuntimeSchema) -> dict[str, Any]:
+    app = schema.bundle.app
+    spec = APISpec(title="metabiz API", version=str(schema.version), openapi_version="3.1.0",
+                   info={"description": "Generated from the applied metadata"
+                         + (f" ({app.name} {app.version})" if app else "")},
+                   servers=[{"url": "/api/v1"}])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", {"type": "object", "properties": {"error": {
+        "type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "fields": {"type": "object",
+                       "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            "line": {"type": "integer"}, "column": {"type": "integer"}}}}})
+    spec.path(path="/me", operations={"get": {
+        "summary": "The current user", "responses": _responses(
+            {"200": _json({"type": "object"})}, 401)}})
+    spec.path(path="/meta/objects", operations={"get": {
+        "summary": "The objects the current user may read",
+        "responses": _responses({"200": _json({"type": "object"})}, 401)}})
+    spec.path(path="/formulas/evaluate", operations={"post": {
+        "summary": "Check and evaluate a formula on a record",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["formula"], "properties": {
+                "object": {"type": "string"}, "formula": {"type": "string"},
+                "record": {"type": "object"}}}}}},
+        "responses": _responses({"200": _json({"type": "object", "properties": {
+            "type": {"type": "string"}, "value": {}}})}, 400, 401, 404)}})
+    for obj in schema.objects.values():
+        _object_paths(spec, obj)
+    return spec.to_dict()
+
+
+def _object_paths(spec: APISpec, obj: CompiledObject) -> None:
+    name = obj.name
+    record_props = dict(SYSTEM_PROPERTIES)
+    input_props: dict[str, Any] = {"owner": {"type": "string"}}
+    required = []
+    for cf in obj.fields.values():
+        prop = dict(cf.ftype.openapi(cf.fdef))
+        label = cf.fdef.label.get("en")
+        if label:
+            prop.setdefault("title", label)
+        record_props[cf.name] = prop
+        if cf.ftype.writable:
+            input_props[cf.name] = {k: v for k, v in prop.items() if k != "readOnly"}
+            if cf.fdef.required:
+                required.append(cf.name)
+    spec.components.schema(f"{name}", {"type": "object", "properties": record_props})
+    input_schema: dict[str, Any] = {"type": "object", "properties": input_props,
+                                    "additionalProperties": False}
+    if required:
+        input_schema["required"] = required
+    spec.components.schema(f"{name}_input", input_schema)
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    body = {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{name}_input"}}}}
+    patch_body = {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {**input_props, "version": {"type": "integer"}},
+        "additionalProperties": False}}}}
+    label = obj.odef.label.get("en")
+    params = [
+        {"name": "filter", "in": "query", "schema": {"type": "string"},
+         "description": "a formula, e.g. amount > 1000"},
+        {"name": "sort", "in": "query", "schema": {"type": "string"},
+         "description": "fields, - for descending: -amount,name"},
+        {"name": "limit", "in": "query",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "fields", "in": "query", "schema": {"type": "string"}},
+        {"name": "q", "in": "query", "schema": {"type": "string"},
+         "description": "search text fields"},
+    ]
+    spec.path(path=f"/records/{name}", operations={
+        "get": {"summary": f"List {label} records", "tags": [name], "parameters": params,
+                "responses": _responses({"200": _json({"type": "object", "properties": {
+                    "records": {"type": "array", "items": ref},
+                    "total": {"type": "integer"}}})}, 400, 401, 403, 404)},
+        "post": {"summary": f"Create a {label} record", "tags": [name], "requestBody": body,
+                 "responses": _responses({"201": _json(ref, "Created")},
+                                         400, 401, 403, 404, 409, 422)}})
+    id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    spec.path(path=f"/records/{name}/{{id}}", parameters=id_param, operations={
+        "get": {"summary": f"Get a {label} record", "tags": [name],
+                "responses": _responses({"200": _json(ref)}, 401, 403, 404)},
+        "patch": {"summary": f"Update a {label} record", "tags": [name],
+                  "requestBody": patch_body,
+                  "responses": _responses({"200": _json(ref)}, 400, 401, 403, 404, 409, 422)},
+        "delete": {"summary": f"Delete a {label} record", "tags": [name],
+                   "responses": _responses({"204": {"description": "Deleted"}},
+                                           401, 403, 404, 409)}})
+    spec.path(path=f"/records/{name}/{{id}}/history", parameters=id_param, operations={
+        "get": {"summary": f"Field history of a {label} record", "tags": [name],
+                "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404)}})

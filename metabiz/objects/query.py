@@ -1,0 +1,141 @@
+"""Listing records: formula filters and sorts compiled to SQL, search, paging, record scope.
+
+A filter or sort that cannot run in the database is refused (400), never evaluated row
+by row; the records a role may not see are never selected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from metabiz.errors import BadRequest, FormulaError, PermissionDenied
+from metabiz.formulas import FType, check, compile_sql
+from metabiz.objects.records import SYSTEM_OUTPUT, Context, Resolver, compute, serialise
+from metabiz.objects.schema import CompiledObject
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    total: int
+
+
+def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
+                 sort: str | None = None, limit: Any = None, offset: Any = None,
+                 fields: str | None = None, q: str | None = None) -> Page:
+    """One page of the records the actor may see, as JSON, with the total count."""
+    obj = ctx.schema.object(object_name)
+    ctx.schema.access.require(ctx.actor, obj.name, "read")
+    limit_n = _integer("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset_n = _integer("offset", offset, 0, 0, None)
+    wanted = _fields(ctx, obj, fields)
+    conditions = scope(ctx, obj)
+    if filter:
+        conditions.append(compile_filter(ctx, obj, filter))
+    if q and q.strip():
+        conditions.append(search(obj, q.strip()))
+    query: Select[Any] = select(obj.table).where(*conditions)
+    total = ctx.conn.execute(select(func.count()).select_from(
+        select(obj.table.c.id).where(*conditions).subquery())).scalar_one()
+    query = query.order_by(*order_by(ctx, obj, sort)).limit(limit_n).offset(offset_n)
+    resolver = Resolver(ctx)
+    records = []
+    for row in ctx.conn.execute(query).mappings():
+        out = serialise(ctx, obj, compute(ctx, obj, obj.decode(row), resolver))
+        if wanted is not None:
+            out = {k: v for k, v in out.items() if k in wanted}
+        records.append(out)
+    return Page(records, total)
+
+
+def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:
+    """The WHERE conditions limiting a query to the records the actor may see."""
+    owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
+    return [] if owners is None else [obj.table.c.owner.in_(sorted(owners))]
+
+
+def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElement[bool]:
+    """A filter formula as SQL; a 400 naming line and column when it does not check."""
+    try:
+        checked = check(source, ctx.schema.catalog, obj.name, context="filter",
+                        expected=FType.BOOLEAN)
+        _refuse_hidden(ctx, obj, {path[0] for path in checked.references})
+        return compile_sql(checked, ctx.schema.sql_columns(obj.name), ctx.schema.dialect,
+                           now=ctx.now)
+    except FormulaError as err:
+        raise BadRequest.from_formula("filter", err) from None
+
+
+def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:
+    """`-amount,name` → ORDER BY; formula fields sort in SQL; the id breaks ties."""
+    keys: list[Any] = []
+    resolve = ctx.schema.sql_columns(obj.name)
+    for raw in (sort or "").split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        descending = raw.startswith("-")
+        name = raw.lstrip("-+")
+        if name not in obj.fields and name not in SYSTEM_OUTPUT:
+            raise BadRequest(f"cannot sort by {name!r}: no such field on {obj.name}",
+                             fields={"sort": [f"unknown field {name!r}"]})
+        _refuse_hidden(ctx, obj, {name})
+        cf = obj.fields.get(name)
+        if cf is not None and cf.formula is None and not cf.ftype.stored:
+            raise BadRequest(f"cannot sort by {name!r}", fields={"sort": [f"{name} is not sortable"]})
+        try:
+            column = resolve((name,))
+        except FormulaError as err:
+            raise BadRequest.from_formula("sort", err) from None
+        keys.append(column.desc() if descending else column.asc())
+    keys.append(obj.table.c.id.desc() if not keys else obj.table.c.id.asc())
+    return keys
+
+
+def search(obj: CompiledObject, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring search over the object's searchable stored fields."""
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    columns = [obj.table.c[cf.name] for cf in obj.fields.values()
+               if cf.ftype.searchable and cf.ftype.stored]
+    if not columns:
+        return obj.table.c.id.is_(None)
+    return or_(*(func.lower(c).like(pattern, escape="\\") for c in columns))
+
+
+def _refuse_hidden(ctx: Context, obj: CompiledObject, names: set[str]) -> None:
+    hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, names)
+    if hidden:
+        raise PermissionDenied("hidden for your role: " + ", ".join(sorted(hidden)),
+                               fields={n: ["hidden for your role"] for n in hidden})
+
+
+def _integer(name: str, raw: Any, default: int, low: int, high: int | None) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be a whole number",
+                         fields={name: ["not a whole number"]}) from None
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise BadRequest(f"{name} must be {bounds}", fields={name: [f"must be {bounds}"]})
+    return value
+
+
+def _fields(ctx: Context, obj: CompiledObject, fields: str | None) -> set[str] | None:
+    if not fields:
+        return None
+    names = {f.strip() for f in fields.split(",") if f.strip()}
+    unknown = sorted(n for n in names if n not in obj.fields and n not in SYSTEM_OUTPUT)
+    if unknown:
+        raise BadRequest("unknown fields: " + ", ".join(unknown),
+                         fields={"fields": [f"unknown field {n!r}" for n in unknown]})
+    return names | {"id"}

@@ -1,0 +1,77 @@
+"""Roll-up summaries kept exact in SQL: recomputed for the parents a child write touched.
+
+The record service calls `refresh_parents` in the writing transaction; schema sync calls
+`refresh_all` when a roll-up is added or redefined. Roll-ups of roll-ups cascade upwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, func, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from metabiz.formulas import compile_sql
+from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
+
+_AGGREGATES = {"sum": func.sum, "min": func.min, "max": func.max, "avg": func.avg}
+
+
+def summary_expression(schema: RuntimeSchema, parent: CompiledObject, rollup: CompiledField,
+                       parent_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The scalar subquery computing one roll-up for the parent whose id is `parent_id`."""
+    fdef = rollup.fdef
+    child = schema.object(fdef.child_object or "")
+    table = child.table.alias(f"rollup_{child.name}")
+    resolve = schema.sql_columns(child.name, table)
+    where = [table.c[fdef.relationship_field or ""] == parent_id]
+    if rollup.rollup_filter is not None:
+        where.append(compile_sql(rollup.rollup_filter, resolve, schema.dialect))
+    if fdef.function == "count":
+        value: ColumnElement[Any] = func.count(table.c.id)
+    else:
+        value = _AGGREGATES[fdef.function or "sum"](resolve((fdef.rollup_field or "",)))
+        if fdef.function == "sum":
+            value = func.coalesce(value, literal(0))
+    return select(value).where(*where).scalar_subquery()
+
+
+def refresh_parents(conn: Connection, schema: RuntimeSchema, child: str,
+                    parent_ids: dict[str, Iterable[Any]]) -> None:
+    """Recompute the roll-ups over `child` for the given parents.
+
+    `parent_ids` maps a relationship field of the child to the parent ids it held
+    before and after the write (both the old and the new parent change).
+    """
+    for parent, rollup in schema.rollups_over(child):
+        ids = {i for i in parent_ids.get(rollup.fdef.relationship_field or "", ()) if i is not None}
+        if ids:
+            _refresh(conn, schema, parent, rollup, ids)
+
+
+def refresh_all(conn: Connection, schema: RuntimeSchema, parent: CompiledObject,
+                rollup: CompiledField) -> None:
+    """Recompute one roll-up for every parent record (after it was added or redefined)."""
+    _refresh(conn, schema, parent, rollup, None)
+
+
+def _refresh(conn: Connection, schema: RuntimeSchema, parent: CompiledObject,
+             rollup: CompiledField, ids: set[Any] | None) -> None:
+    table = parent.table
+    stmt = update(table).values(
+        {rollup.name: summary_expression(schema, parent, rollup, table.c.id)})
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(sorted(ids)))
+    conn.execute(stmt)
+    # A roll-up may itself be summarised one level up (e.g. line → quote → opportunity).
+    upper = schema.rollups_over(parent.name)
+    if not any(r.fdef.rollup_field == rollup.name for _, r in upper):
+        return
+    if ids is None:
+        for grandparent, r in upper:
+            refresh_all(conn, schema, grandparent, r)
+        return
+    for link in {r.fdef.relationship_field or "" for _, r in upper}:
+        rows = conn.execute(select(table.c[link]).where(table.c.id.in_(sorted(ids))))
+        refresh_parents(conn, schema, parent.name, {link: {row[0] for row in rows}})

@@ -1,0 +1,62 @@
+"""The Flask app factory: the composition root that wires every layer together.
+
+No module-level app and no global state: `create_app(config)` builds the engine, the
+per-process runtime (compiled schema cached by metadata version) and the blueprints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from metabiz.platform.api import kernel, register_error_handlers
+from metabiz.platform.config import Config
+from metabiz.platform.db import init_db, make_engine
+
+#: optional layers, registered when present: (module, its `init_app` function)
+LAYERS = ("metabiz.objects.web", "metabiz.flows.web", "metabiz.builder_ui.web")
+
+
+@dataclass
+class Services:
+    """What every request of this process shares (read-only after start-up)."""
+
+    config: Config
+    engine: Engine
+    runtime: Any  # metabiz.objects.runtime.Runtime
+    #: record-write listeners (automation, approvals), called inside the transaction
+    listeners: list[Any] = field(default_factory=list)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    from metabiz.objects.api import api as objects_api
+    from metabiz.objects.runtime import Runtime
+
+    config = config or Config.from_env()
+    app = Flask("metabiz", instance_path=str(config.instance_path.resolve()),
+                template_folder=None, static_folder=None)
+    app.config.update(SECRET_KEY=config.secret_key, TESTING=config.testing,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+                      JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = make_engine(config.database_url)
+    init_db(engine)
+    app.extensions["metabiz"] = Services(config=config, engine=engine, runtime=Runtime(engine))
+    register_error_handlers(app)
+    app.register_blueprint(kernel)
+    app.register_blueprint(objects_api)
+    for name in LAYERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        module.init_app(app)
+    return app

@@ -1,0 +1,58 @@
+"""Fixtures for the object runtime: the `sales` test app applied to SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from metabiz.objects.records import Context
+from metabiz.objects.runtime import Runtime
+from metabiz.objects.sync import apply_path
+from metabiz.platform.auth import create_user, load_actor
+from metabiz.platform.db import init_db, make_engine, writer
+
+SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sales_dir(tmp_path) -> Path:
+    """A private copy of the sales app that a test may edit and re-apply."""
+    target = tmp_path / "sales"
+    shutil.copytree(SALES, target)
+    return target
+
+
+@pytest.fixture
+def sales(engine, sales_dir):
+    apply_path(engine, sales_dir)
+    with writer(engine).begin() as conn:
+        create_user(conn, "admin", "admin-pw", roles=["admin"])
+        create_user(conn, "bob", "bob-pw", roles=["sales_rep"])
+        create_user(conn, "alice", "alice-pw", roles=["sales_rep"], manager="bob")
+        create_user(conn, "eve", "eve-pw", roles=["sales_rep"])
+    return engine
+
+
+@pytest.fixture
+def work(sales) -> Callable[..., Iterator[Context]]:
+    """`with work("alice") as ctx:` — one committed transaction acting as that user."""
+    runtime = Runtime(sales)
+
+    @contextmanager
+    def unit(user: str = "admin") -> Iterator[Context]:
+        with writer(sales).begin() as conn:
+            yield Context(conn, runtime.schema(conn), load_actor(conn, user))
+
+    return unit
