@@ -30,8 +30,7 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     services = current_app.extensions["metabiz"]
     engine = writer(services.engine) if write else services.engine
     with engine.begin() as conn:
-        schema = services.runtime.schema(conn)
-        yield Context(conn, schema, actor, listeners=tuple(services.listeners))
+        yield services.runtime.context(conn, actor)
 
 
 # -- records ---------------------------------------------------------------------------

@@ -55,8 +55,11 @@ class InstallResult:
 
 
 def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
-            applied_by: str = "system") -> InstallResult:
-    """Apply a template's metadata and, with `demo_data`, load its users and records."""
+            applied_by: str = "system", runtime: Runtime | None = None) -> InstallResult:
+    """Apply a template's metadata and, with `demo_data`, load its users and records.
+
+    Records are created through `runtime` (so automation runs on them as on any write).
+    """
     path = resolve(name_or_path)
     result = InstallResult(apply_path(engine, path, applied_by=applied_by))
     if demo_data:
@@ -67,7 +70,7 @@ def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
                   if rel.startswith("objects/")}
         bundle = load_path(path, known_objects=others)
         _load_users(engine, path / "data" / USERS_FILE, result)
-        _load_records(engine, dict(bundle.data), result)
+        _load_records(runtime or Runtime(engine), dict(bundle.data), result)
     return result
 
 
@@ -95,12 +98,11 @@ def _load_users(engine: Engine, path: Path, result: InstallResult) -> None:
                 pending.remove(user)
 
 
-def _load_records(engine: Engine, data: Mapping[str, list[dict[str, Any]]],
+def _load_records(runtime: Runtime, data: Mapping[str, list[dict[str, Any]]],
                   result: InstallResult) -> None:
-    runtime = Runtime(engine)
-    with writer(engine).begin() as conn:
-        schema = runtime.schema(conn)
-        ctx = records.Context(conn, schema, SYSTEM)
+    with writer(runtime.engine).begin() as conn:
+        ctx = runtime.context(conn, SYSTEM)
+        schema = ctx.schema
         for name in _dependency_order(schema, data):
             obj = schema.object(name)
             if conn.execute(select(func.count()).select_from(obj.table)).scalar():

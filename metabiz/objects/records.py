@@ -201,7 +201,16 @@ def create(ctx: Context, object_name: str, data: Any) -> dict[str, Any]:
     """Create a record from JSON input; returns it as JSON (201 in the API)."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "create")
-    values = _input(ctx, obj, data, creating=True)
+    try:
+        values = _input(ctx, obj, data, creating=True)
+    except ValidationError as err:
+        # Report missing required values together with the type errors.
+        given = data if isinstance(data, dict) else {}
+        for cf in obj.fields.values():
+            if cf.fdef.required and cf.ftype.writable and cf.default is None \
+                    and _blank(given.get(cf.name)) and cf.name not in err.fields:
+                err.fields[cf.name] = ["required"]
+        raise
     owner = values.pop("owner", None) or ctx.actor.name
     record = {name: None for name in obj.fields}
     record.update(values)

@@ -7,13 +7,15 @@ version, the cache is rebuilt from the database, so servers never need a restart
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from metabiz.errors import MetadataError
+from metabiz.objects.records import Context
 from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.access import Actor
 from metabiz.platform.metadata.loader import load_documents
 from metabiz.platform.metadata.model import MetadataBundle
 from metabiz.platform.metadata.store import current_version, split_apps
@@ -53,13 +55,22 @@ def bundle_from_documents(documents: Mapping[str, Any]) -> MetadataBundle:
 
 
 class Runtime:
-    """Shared by all requests of one process; holds no per-request state."""
+    """Shared by all requests of one process; holds no per-request state.
 
-    def __init__(self, engine: Engine) -> None:
+    `listeners` are called inside every record write (automation, approvals); the
+    composition roots (app factory, CLI) fill them in from the flows package.
+    """
+
+    def __init__(self, engine: Engine, listeners: Sequence[Any] = ()) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.listeners = tuple(listeners)
         self._schema: RuntimeSchema | None = None
         self._lock = threading.Lock()
+
+    def context(self, conn: Connection, actor: Actor, **options: Any) -> Context:
+        """A unit of work on `conn` (already in a transaction) acting as `actor`."""
+        return Context(conn, self.schema(conn), actor, listeners=self.listeners, **options)
 
     def schema(self, conn: Connection | None = None) -> RuntimeSchema:
         if conn is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -29,13 +29,35 @@ class Services:
     config: Config
     engine: Engine
     runtime: Any  # metabiz.objects.runtime.Runtime
-    #: record-write listeners (automation, approvals), called inside the transaction
-    listeners: list[Any] = field(default_factory=list)
+
+
+def prepare_database(engine: Engine) -> None:
+    """Create the system tables and those of the optional layers (idempotent)."""
+    init_db(engine)
+    try:
+        from metabiz.flows.store import init_tables
+    except ModuleNotFoundError as err:
+        if not (err.name or "").startswith("metabiz.flows"):
+            raise
+        return
+    init_tables(engine)
+
+
+def build_runtime(engine: Engine) -> Any:
+    """The per-process runtime, with the flows' write listeners when flows are installed."""
+    from metabiz.objects.runtime import Runtime
+
+    try:
+        from metabiz.flows import write_listeners
+    except ImportError as err:
+        if not (getattr(err, "name", "") or "").startswith("metabiz.flows"):
+            raise
+        return Runtime(engine)
+    return Runtime(engine, write_listeners())
 
 
 def create_app(config: Config | None = None) -> Flask:
     from metabiz.objects.api import api as objects_api
-    from metabiz.objects.runtime import Runtime
 
     config = config or Config.from_env()
     app = Flask("metabiz", instance_path=str(config.instance_path.resolve()),
@@ -46,8 +68,9 @@ def create_app(config: Config | None = None) -> Flask:
                       JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(config.database_url)
-    init_db(engine)
-    app.extensions["metabiz"] = Services(config=config, engine=engine, runtime=Runtime(engine))
+    prepare_database(engine)
+    app.extensions["metabiz"] = Services(config=config, engine=engine,
+                                         runtime=build_runtime(engine))
     register_error_handlers(app)
     app.register_blueprint(kernel)
     app.register_blueprint(objects_api)

@@ -16,7 +16,7 @@ import click
 
 from metabiz.errors import FormulaError, MetabizError, MetadataError
 from metabiz.platform.config import Config
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.platform.db import make_engine, writer
 
 database_option = click.option(
     "--database-url", envvar="METABIZ_DATABASE_URL", default=None,
@@ -58,8 +58,10 @@ def main() -> None:
 
 
 def _engine(config: Config) -> Any:
+    from metabiz.platform.app import prepare_database
+
     engine = make_engine(config.database_url)
-    init_db(engine)
+    prepare_database(engine)
     return engine
 
 
@@ -169,6 +171,25 @@ def _schema(config: Config) -> Any:
     return Runtime(_engine(config)).schema()
 
 
+@command(main, "recompute")
+@click.argument("target", metavar="OBJECT.FIELD")
+def recompute(config: Config, target: str) -> None:
+    """Rebuild a roll-up field's stored values for every record."""
+    from metabiz.objects import rollups
+    from metabiz.objects.runtime import Runtime
+
+    object_name, _, field_name = target.partition(".")
+    engine = _engine(config)
+    with writer(engine).begin() as conn:
+        schema = Runtime(engine).schema(conn)
+        obj = schema.object(object_name)
+        cf = obj.fields.get(field_name)
+        if cf is None or cf.fdef.type != "rollup":
+            raise click.UsageError(f"{target} is not a roll-up field")
+        rollups.refresh_all(conn, schema, obj, cf)
+    click.echo(f"recomputed {target}")
+
+
 @command(formula, "check")
 @click.argument("expr")
 @click.option("--object", "object_name", required=True)
@@ -235,8 +256,11 @@ def template() -> None:
 def template_install(config: Config, name_or_path: str, demo_data: bool) -> None:
     """Install a bundled template by name, or a template folder."""
     from metabiz.objects.installer import install
+    from metabiz.platform.app import build_runtime
 
-    result = install(_engine(config), name_or_path, demo_data=demo_data, applied_by="cli")
+    engine = _engine(config)
+    result = install(engine, name_or_path, demo_data=demo_data, applied_by="cli",
+                     runtime=build_runtime(engine))
     click.echo(result.plan.render())
     if result.users:
         click.echo(f"demo users: {', '.join(result.users)}")
@@ -269,13 +293,24 @@ def template_list() -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=2, type=int, help="gunicorn worker processes")
-def serve(config: Config, host: str, port: int, workers: int) -> None:
-    """Serve the UI and the API with gunicorn."""
+@click.option("--no-worker", is_flag=True, help="do not run due jobs in this process")
+def serve(config: Config, host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Serve the UI and the API with gunicorn (and run due jobs in a background thread)."""
+    import threading
+
     from gunicorn.app.base import BaseApplication
 
     from metabiz.platform.app import create_app
 
-    _engine(config)
+    engine = _engine(config)
+    stop = threading.Event()
+    if not no_worker:
+        try:
+            from metabiz.flows.worker import start_background_worker
+        except ModuleNotFoundError:
+            pass
+        else:
+            start_background_worker(engine, stop)
     if config.database_url.startswith("sqlite"):
         workers = 1  # one writer process; threads serve the concurrent requests
 
@@ -289,7 +324,10 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         def load(self) -> Any:
             return create_app(config)
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        stop.set()
 
 
 @command(main, "worker")
@@ -303,3 +341,15 @@ def worker(config: Config, once: bool) -> None:
         return
     done = run_worker(_engine(config), once=once)
     click.echo(f"ran {done} jobs")
+
+
+def _optional_commands() -> None:
+    """Commands of the optional layers (jobs of the flows package)."""
+    try:
+        from metabiz.flows.cli import jobs
+    except ModuleNotFoundError:
+        return
+    main.add_command(jobs)
+
+
+_optional_commands()
