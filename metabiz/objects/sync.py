@@ -15,7 +15,17 @@ from typing import Any
 import marshmallow
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Column, Connection, Engine, bindparam, func, inspect, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    inspect,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 
 from metabiz.errors import ConflictError, MetadataError, NotFound
@@ -141,6 +151,7 @@ class _Migration:
         self.problems: list[str] = []
         self._history: dict[str, ObjectDef] | None = None
         self.created: set[str] = set()
+        self.backfills: list[tuple[CompiledObject, CompiledField]] = []
 
     def step(self, text: str) -> None:
         self.plan.steps.append(text)
@@ -160,6 +171,8 @@ class _Migration:
                           f"`metabiz restore {gone.api_name}` brings it back)")
         if self.problems:
             raise MetadataError(self.problems)
+        for obj, cf in self.backfills:
+            self._default_existing(obj, cf)
         for parent, rollup in refresh:
             rollups.refresh_all(self.conn, self.schema, parent, rollup)
             self.step(f"compute roll-up {parent.name}.{rollup.name}")
@@ -244,7 +257,8 @@ class _Migration:
         if cf.fdef.type == "auto_number":
             self._number_existing(obj, cf)
         elif cf.default is not None:
-            self._default_existing(obj, cf)
+            # after every new column exists: the default may read the record's fields
+            self.backfills.append((obj, cf))
 
     def _default_existing(self, obj: CompiledObject, cf: CompiledField) -> None:
         table = obj.table
@@ -285,8 +299,9 @@ class _Migration:
                                  f"{before.type} to {cf.fdef.type}")
             return
         table = obj.table
-        rows = self.conn.execute(select(table.c.id, table.c[cf.name])
-                                 .where(table.c[cf.name].is_not(None))
+        # Read the values with the type they were stored with, not the new one.
+        stored = type_coerce(table.c[cf.name], old_type.column_type(before, self.old))
+        rows = self.conn.execute(select(table.c.id, stored).where(stored.is_not(None))
                                  .order_by(table.c.id)).all()
         converted, failures = [], []
         for record_id, raw in rows:
