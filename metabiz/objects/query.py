@@ -42,8 +42,8 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     if q and q.strip():
         conditions.append(search(obj, q.strip()))
     query: Select[Any] = select(obj.table).where(*conditions)
-    total = ctx.conn.execute(select(func.count()).select_from(
-        select(obj.table.c.id).where(*conditions).subquery())).scalar_one()
+    total = ctx.conn.execute(select(func.count()).select_from(obj.table)
+                             .where(*conditions)).scalar_one()
     query = query.order_by(*order_by(ctx, obj, sort)).limit(limit_n).offset(offset_n)
     resolver = Resolver(ctx)
     records = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -76,6 +76,8 @@ class Context:
     listeners: tuple[Listener, ...] = ()
     #: set by flows acting on their own (e.g. approval actions may write a locked record)
     bypass_lock: bool = False
+    #: what one unit of work computes once (the actor's field refusals per object)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def language(self) -> str:
@@ -199,8 +201,62 @@ def history(ctx: Context, object_name: str, record_id: Any) -> list[dict[str, An
 
 def create(ctx: Context, object_name: str, data: Any) -> dict[str, Any]:
     """Create a record from JSON input; returns it as JSON (201 in the API)."""
+    return create_many(ctx, object_name, [data])[0]
+
+
+def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
+                returning: bool = True) -> list[dict[str, Any]]:
+    """Create records in one pass (imports, demo data); all or nothing.
+
+    The same stages as `create`, with references, uniqueness, auto-numbers and the insert
+    batched. Errors of a batch of several name the row: `[3].amount`. With
+    `returning=False` the result is only `[{"id": …}]` (imports need no JSON back).
+    """
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "create")
+    prepared: list[dict[str, Any]] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, data in enumerate(items):
+        try:
+            prepared.append(_new_record(ctx, obj, data))
+        except ValidationError as err:
+            errors[index] = err.fields
+    if errors:
+        raise _batch_error(obj, errors, len(items), ValidationError)
+    _check_many(ctx, obj, [(record, None, set(obj.fields)) for record in prepared])
+    numbered = [cf for cf in obj.stored_fields() if cf.fdef.type == "auto_number"]
+    for cf in numbered:
+        last = next_number(ctx.conn, f"{obj.name}.{cf.name}", len(prepared))
+        for offset, record in enumerate(prepared):
+            record[cf.name] = cf.ftype.render(  # type: ignore[attr-defined]
+                cf.fdef, last - len(prepared) + 1 + offset)
+    for record in prepared:
+        for cf in obj.fields.values():
+            if cf.fdef.type == "rollup":  # a new record has no children yet
+                record[cf.name] = Decimal(0) if cf.fdef.function in ("count", "sum") else None
+    columns = obj.stored_fields()
+    stamp = ctx.naive_now()
+    rows = [{**{cf.name: cf.ftype.to_db(cf.fdef, record[cf.name]) for cf in columns},
+             "owner": record["owner"], "approval_status": "none", "version": 1,
+             "locked": False, "created_by": ctx.actor.name, "updated_by": ctx.actor.name,
+             "created_at": stamp, "updated_at": stamp} for record in prepared]
+    # Creation is recorded by created_at/created_by; history starts with the first change.
+    ids = _insert(ctx, obj, rows)
+    for record, record_id in zip(prepared, ids, strict=True):
+        record["id"] = record_id
+    links = {r.fdef.relationship_field for _, r in ctx.schema.rollups_over(obj.name)}
+    if links:
+        rollups.refresh_parents(ctx.conn, ctx.schema, obj.name, {
+            link: {record.get(link) for record in prepared} for link in links if link})
+    for record in prepared:
+        _notify(ctx, WriteEvent("created", obj.name, record["id"], None, record, ctx.actor))
+    if not returning:
+        return [{"id": record["id"]} for record in prepared]
+    return [serialise(ctx, obj, record) for record in prepared]
+
+
+def _new_record(ctx: Context, obj: CompiledObject, data: Any) -> dict[str, Any]:
+    """Input → a full new record (defaults and system fields), before any DB check."""
     try:
         values = _input(ctx, obj, data, creating=True)
     except ValidationError as err:
@@ -212,30 +268,27 @@ def create(ctx: Context, object_name: str, data: Any) -> dict[str, Any]:
                 err.fields[cf.name] = ["required"]
         raise
     owner = values.pop("owner", None) or ctx.actor.name
-    record = {name: None for name in obj.fields}
+    record: dict[str, Any] = {name: None for name in obj.fields}
     record.update(values)
     _apply_defaults(ctx, obj, record, given=set(values))
     record.update(owner=owner, approval_status="none", version=1, locked=False,
                   created_by=ctx.actor.name, updated_by=ctx.actor.name,
                   created_at=ctx.now, updated_at=ctx.now)
-    _check(ctx, obj, record, prior=None, changed=set(obj.fields))
-    row = {cf.name: cf.ftype.to_db(cf.fdef, record.get(cf.name)) for cf in obj.stored_fields()
-           if cf.fdef.type not in ("rollup", "auto_number")}
-    for cf in obj.stored_fields():
-        if cf.fdef.type == "auto_number":
-            record[cf.name] = row[cf.name] = cf.ftype.render(  # type: ignore[attr-defined]
-                cf.fdef, next_number(ctx.conn, f"{obj.name}.{cf.name}"))
-    row.update(owner=owner, approval_status="none", version=1, locked=False,
-               created_by=ctx.actor.name, updated_by=ctx.actor.name,
-               created_at=ctx.naive_now(), updated_at=ctx.naive_now())
-    record_id = _write(ctx, obj, insert(obj.table).values(row).returning(obj.table.c.id))
-    ctx.conn.execute(insert(field_history).values(
-        object=obj.name, record_id=record_id, field="created", old_value=None, new_value=None,
-        changed_by=ctx.actor.name, changed_at=ctx.naive_now()))
-    _refresh_rollups(ctx, obj, None, record)
-    after = _reload(ctx, obj, record_id)
-    _notify(ctx, WriteEvent("created", obj.name, record_id, None, after, ctx.actor))
-    return serialise(ctx, obj, after)
+    return record
+
+
+def _batch_error(obj: CompiledObject, errors: Mapping[int, Mapping[str, list[str]]],
+                 count: int, kind: type[ValidationError] | type[ConflictError]) -> Exception:
+    if count == 1:
+        only = next(iter(errors.values()))
+        if kind is ConflictError:
+            return ConflictError("a unique value is already taken", fields=only)
+        return ValidationError(f"invalid {obj.name} record", fields=only)
+    fields = {f"[{i}].{name}": messages for i, row in sorted(errors.items())
+              for name, messages in row.items()}
+    first = min(errors)
+    return kind(f"{len(errors)} of {count} {obj.name} records are invalid (first: row {first})",
+                fields=fields)
 
 
 def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[str, Any]:
@@ -260,7 +313,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
     changed = {k for k in values if before.get(k) != values[k]}
     if not changed:
         return serialise(ctx, obj, before)
-    _check(ctx, obj, record, prior=before, changed=changed)
+    _check_many(ctx, obj, [(record, before, changed)])
     row = {name: obj.fields[name].ftype.to_db(obj.fields[name].fdef, record[name])
            for name in changed if name in obj.fields}
     if "owner" in changed:
@@ -335,34 +388,33 @@ def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> d
     forbidden: dict[str, list[str]] = {}
     payload: dict[str, Any] = {}
     owner = data.get("owner")
+    refusals = _refusals(ctx, obj)
     for key, value in data.items():
-        cf = obj.fields.get(key)
-        if key == "owner":
-            continue
-        if key == "id" and not creating:
-            continue  # the id in the body of a PATCH is the record's own
-        if cf is None:
-            reason = "is set by the system" if key in SYSTEM_COLUMN_NAMES else "unknown field"
-            errors[key] = [f"{key} {reason}" if key in SYSTEM_COLUMN_NAMES else reason]
-            continue
-        if not cf.ftype.writable:
-            errors[key] = ["read-only: computed by metabiz"]
-            continue
-        rule = ctx.schema.access.field_rule(ctx.actor, obj.name, key)
-        if rule is not None:
-            forbidden[key] = [f"{rule.replace('_', '-')} for your role"]
-            continue
-        payload[key] = value
+        if key == "owner" or (key == "id" and not creating):
+            continue  # the owner is checked below; a PATCH may carry the record's own id
+        refusal = refusals.get(key) if key in obj.fields else (
+            f"{key} is set by the system" if key in SYSTEM_COLUMN_NAMES else "unknown field")
+        if refusal is None:
+            payload[key] = value
+        elif refusal.endswith("for your role"):
+            forbidden[key] = [refusal]
+        else:
+            errors[key] = [refusal]
     if forbidden:
         raise PermissionDenied("you may not set " + ", ".join(sorted(forbidden)),
                                fields=forbidden)
-    try:
-        loaded = obj.input_schema.load(payload, partial=True)
-    except marshmallow.ValidationError as err:
-        for key, messages in _flatten(err.messages).items():
-            errors.setdefault(key, []).extend(messages)
-        loaded = {}
-    values = {k: obj.fields[k].ftype.normalise(obj.fields[k].fdef, v) for k, v in loaded.items()}
+    # Each value through its marshmallow field (the schema's own load adds nothing here
+    # but overhead: input is flat and every key was checked above).
+    values: dict[str, Any] = {}
+    bound = obj.input_schema.fields
+    for key, value in payload.items():
+        try:
+            loaded = bound[key].deserialize(value, key, payload)
+        except marshmallow.ValidationError as err:
+            errors.setdefault(key, []).extend(_flatten({key: err.messages})[key])
+            continue
+        cf = obj.fields[key]
+        values[key] = cf.ftype.normalise(cf.fdef, loaded)
     if owner is not None or ("owner" in data and not creating):
         if not isinstance(owner, str) or not _user_exists(ctx.conn, owner):
             errors.setdefault("owner", []).append(f"no active user named {owner!r}")
@@ -371,6 +423,22 @@ def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> d
     if errors:
         raise ValidationError(f"invalid {obj.name} record", fields=errors)
     return values
+
+
+def _refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
+    """Why the actor may not set each field they may not set (computed once per unit of work)."""
+    key = (obj.name, ctx.actor.name)
+    cached = ctx.cache.get(key)
+    if cached is None:
+        cached = {}
+        for name, cf in obj.fields.items():
+            rule = ctx.schema.access.field_rule(ctx.actor, obj.name, name)
+            if not cf.ftype.writable:
+                cached[name] = "read-only: computed by metabiz"
+            elif rule is not None:
+                cached[name] = f"{rule.replace('_', '-')} for your role"
+        ctx.cache[key] = cached
+    return cached  # type: ignore[no-any-return]
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:
@@ -402,29 +470,41 @@ def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
         record[cf.name] = cf.ftype.normalise(cf.fdef, value)
 
 
-def _check(ctx: Context, obj: CompiledObject, record: dict[str, Any],
-           prior: Mapping[str, Any] | None, changed: set[str]) -> None:
-    """Required fields, references, formulas, validation rules and uniqueness."""
-    errors: dict[str, list[str]] = {}
+CheckItem = tuple[dict[str, Any], Mapping[str, Any] | None, set[str]]
+
+
+def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -> None:
+    """Required fields, references, formulas, validation rules and uniqueness.
+
+    Each item is (record, prior record or None, changed field names); references and
+    unique values are checked with one query per field for the whole batch.
+    """
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, (record, _, _) in enumerate(items):
+        for cf in obj.fields.values():
+            if cf.fdef.required and cf.ftype.writable and _blank(record.get(cf.name)):
+                errors.setdefault(index, {}).setdefault(cf.name, []).append("required")
     for cf in obj.fields.values():
-        value = record.get(cf.name)
-        if cf.fdef.required and cf.ftype.writable and _blank(value):
-            errors.setdefault(cf.name, []).append("required")
-        if value is None or cf.name not in changed:
+        if cf.fdef.type not in ("lookup", "master_detail", "user"):
             continue
-        if cf.fdef.type in ("lookup", "master_detail"):
-            target = ctx.schema.object(cf.fdef.target or "")
-            found = ctx.conn.execute(select(target.table.c.id)
-                                     .where(target.table.c.id == value)).first()
-            if found is None:
-                errors.setdefault(cf.name, []).append(f"no {target.name} record with id {value}")
-        elif cf.fdef.type == "user" and not _user_exists(ctx.conn, value):
-            errors.setdefault(cf.name, []).append(f"no active user named {value!r}")
+        wanted = {record[cf.name] for record, _, changed in items
+                  if cf.name in changed and record.get(cf.name) is not None}
+        if not wanted:
+            continue
+        found = _existing(ctx, cf.fdef.target, wanted)
+        for index, (record, _, changed) in enumerate(items):
+            value = record.get(cf.name)
+            if cf.name in changed and value is not None and value not in found:
+                message = (f"no active user named {value!r}" if cf.fdef.type == "user"
+                           else f"no {cf.fdef.target} record with id {value}")
+                errors.setdefault(index, {}).setdefault(cf.name, []).append(message)
     if errors:
-        raise ValidationError(f"invalid {obj.name} record", fields=errors)
-    compute(ctx, obj, record)
-    if obj.rules:
-        resolver = Resolver(ctx)
+        raise _batch_error(obj, errors, len(items), ValidationError)
+    resolver = Resolver(ctx)
+    for index, (record, prior, _) in enumerate(items):
+        compute(ctx, obj, record, resolver)
+        if not obj.rules:
+            continue
         context = EvalContext(record=record, prior=prior, resolve=resolver.bind(obj, record),
                               now=ctx.now, is_new=prior is None)
         for rule in obj.rules:
@@ -434,24 +514,59 @@ def _check(ctx: Context, obj: CompiledObject, record: dict[str, Any],
                 log.warning("validation rule %s.%s: %s", obj.name, rule.api_name, err.message)
                 continue
             if failed is True:
-                errors.setdefault(rule.field or RECORD_KEY, []).append(
+                errors.setdefault(index, {}).setdefault(rule.field or RECORD_KEY, []).append(
                     rule.message.get(ctx.language))
     if errors:
-        raise ValidationError(f"invalid {obj.name} record", fields=errors)
-    taken: dict[str, list[str]] = {}
-    for cf in obj.fields.values():
-        if not cf.fdef.unique or cf.name not in changed or record.get(cf.name) is None:
-            continue
-        column = obj.table.c[cf.name]
-        query = select(obj.table.c.id).where(
-            column == cf.ftype.to_db(cf.fdef, record[cf.name]))
-        if prior is not None:
-            query = query.where(obj.table.c.id != prior["id"])
-        if ctx.conn.execute(query.limit(1)).first() is not None:
-            taken[cf.name] = [f"{json_value(record[cf.name])!r} is already used by another "
-                              f"{obj.name} record"]
+        raise _batch_error(obj, errors, len(items), ValidationError)
+    taken = _unique_conflicts(ctx, obj, items)
     if taken:
-        raise ConflictError("a unique value is already taken", fields=taken)
+        raise _batch_error(obj, taken, len(items), ConflictError)
+
+
+def _existing(ctx: Context, target: str | None, wanted: set[Any]) -> set[Any]:
+    """Which of the wanted ids (or user names, for target None) exist."""
+    if target is None:
+        column, table = users.c.name, users
+        extra = [users.c.active.is_(True)]
+    else:
+        table = ctx.schema.object(target).table
+        column, extra = table.c.id, []
+    found: set[Any] = set()
+    values = sorted(wanted, key=str)
+    for start in range(0, len(values), 500):
+        chunk = values[start:start + 500]
+        found.update(ctx.conn.execute(select(column).where(column.in_(chunk), *extra)).scalars())
+    return found
+
+
+def _unique_conflicts(ctx: Context, obj: CompiledObject,
+                      items: Sequence[CheckItem]) -> dict[int, dict[str, list[str]]]:
+    taken: dict[int, dict[str, list[str]]] = {}
+    for cf in obj.fields.values():
+        if not cf.fdef.unique:
+            continue
+        mine: dict[Any, list[int]] = {}
+        for index, (record, _, changed) in enumerate(items):
+            if cf.name in changed and record.get(cf.name) is not None:
+                mine.setdefault(cf.ftype.to_db(cf.fdef, record[cf.name]), []).append(index)
+        if not mine:
+            continue
+        own_ids = [prior["id"] for _, prior, _ in items if prior is not None]
+        column = obj.table.c[cf.name]
+        values = list(mine)
+        used: set[Any] = set()
+        for start in range(0, len(values), 500):
+            query = select(column).where(column.in_(values[start:start + 500]))
+            if own_ids:
+                query = query.where(obj.table.c.id.not_in(own_ids))
+            used.update(ctx.conn.execute(query).scalars())
+        for value, indexes in mine.items():
+            clash = indexes if value in used else indexes[1:]
+            for index in clash:
+                taken.setdefault(index, {})[cf.name] = [
+                    f"{json_value(items[index][0][cf.name])!r} is already used by another "
+                    f"{obj.name} record"]
+    return taken
 
 
 def _blank(value: Any) -> bool:
@@ -463,10 +578,12 @@ def _check_lock(ctx: Context, obj: CompiledObject, record: Mapping[str, Any]) ->
         raise RecordLocked(f"{obj.name} {record['id']} is locked while its approval is pending")
 
 
-def _write(ctx: Context, obj: CompiledObject, statement: Any) -> int:
+def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows (one statement, batched by the driver) and return their ids in order."""
+    statement = insert(obj.table).returning(obj.table.c.id, sort_by_parameter_order=True)
     try:
         with ctx.conn.begin_nested():
-            return int(ctx.conn.execute(statement).scalar_one())
+            return [int(i) for i in ctx.conn.execute(statement, rows).scalars()]
     except IntegrityError as err:
         # The checks above normally catch this; a concurrent writer may still win the race.
         raise ConflictError(f"the {obj.name} record conflicts with another one: "
@@ -480,18 +597,19 @@ def _user_exists(conn: Connection, name: Any) -> bool:
                                                  users.c.active.is_(True))).first() is not None
 
 
-def next_number(conn: Connection, counter: str) -> int:
-    """The next value of a named counter, unique under concurrent inserts."""
+def next_number(conn: Connection, counter: str, count: int = 1) -> int:
+    """Take `count` numbers from a named counter; returns the last. Unique under concurrency:
+    the row update holds its lock (PostgreSQL) or the write lock (SQLite) until commit."""
     done = conn.execute(sql_update(counters).where(counters.c.name == counter)
-                        .values(value=counters.c.value + 1))
+                        .values(value=counters.c.value + count))
     if done.rowcount == 0:
         try:
             with conn.begin_nested():
-                conn.execute(insert(counters).values(name=counter, value=1))
-            return 1
+                conn.execute(insert(counters).values(name=counter, value=count))
+            return count
         except IntegrityError:
             conn.execute(sql_update(counters).where(counters.c.name == counter)
-                         .values(value=counters.c.value + 1))
+                         .values(value=counters.c.value + count))
     return int(conn.execute(select(counters.c.value)
                             .where(counters.c.name == counter)).scalar_one())
 

@@ -51,7 +51,8 @@ def test_crud_round_trip(client):
                  body={"amount": 11, "version": 1})
     assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "conflict"
     history = call(client, "GET", f"/records/opportunity/{opp['id']}/history").get_json()
-    assert [h["field"] for h in history["history"]] == ["created", "amount"]
+    assert [(h["field"], h["old"], h["new"]) for h in history["history"]] == [
+        ("amount", 1200.5, 10)]
     assert call(client, "DELETE", f"/records/opportunity/{opp['id']}").status_code == 204
     gone = call(client, "GET", f"/records/opportunity/{opp['id']}")
     assert gone.status_code == 404 and gone.get_json()["error"]["code"] == "not_found"

@@ -80,7 +80,6 @@ def test_history_records_who_changed_what(work):
     with work("alice") as ctx:
         changes = records.history(ctx, "opportunity", opp["id"])
     assert [(c["field"], c["old"], c["new"], c["by"]) for c in changes] == [
-        ("created", None, None, "alice"),
         ("amount", 10, 20, "alice"),
         ("stage", "prospecting", "negotiation", "alice")]
 
@@ -157,3 +156,23 @@ def test_locked_records_refuse_edits_except_for_admins(work):
     assert caught.value.code == "record_locked" and caught.value.status == 409
     with work() as ctx:
         assert records.update(ctx, "opportunity", opp["id"], {"name": "Admin"})["name"] == "Admin"
+
+
+def test_batch_create_is_all_or_nothing_and_names_the_rows(work):
+    acme = make_account(work)
+    with work() as ctx, pytest.raises(ValidationError) as caught:
+        records.create_many(ctx, "opportunity", [
+            {"name": "ok", "account": acme["id"]}, {"amount": "x"}, {"name": "bad ref",
+                                                                     "account": 999}])
+    assert caught.value.fields == {"[1].amount": ["Not a valid number."], "[1].name": ["required"]}
+    with work() as ctx, pytest.raises(ConflictError) as caught:
+        records.create_many(ctx, "opportunity", [{"name": "a", "code": "K"},
+                                                 {"name": "b", "code": "K"}])
+    assert list(caught.value.fields) == ["[1].code"]
+    with work() as ctx:
+        made = records.create_many(ctx, "opportunity", [
+            {"name": f"n{i}", "account": acme["id"], "amount": i} for i in range(5)])
+    assert [r["number"] for r in made] == [f"OPP-000{i}" for i in range(1, 6)]
+    with work() as ctx:
+        account = records.get(ctx, "account", acme["id"])
+    assert (account["deal_count"], account["open_amount"]) == (5, 10)

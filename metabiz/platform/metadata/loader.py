@@ -53,7 +53,6 @@ from metabiz.platform.metadata.reserved import (
 __all__ = ["load_path", "load_documents", "bundle_documents", "USERS_FILE"]
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
-SCHEMA_BASE = "https://metabiz.dev/schemas/v1/"
 USERS_FILE = "data/_users.json"
 ADMIN_ROLE = "admin"
 
@@ -480,11 +479,10 @@ class _Checks:
     """The rules JSON Schema cannot express: names, and references between documents."""
 
     def __init__(self, docs: list[_Doc], objects: dict[str, tuple[ObjectDef, _Doc]],
-                 flows: dict[str, tuple[FlowDef, _Doc]], roles: dict[str, tuple[RoleDef, _Doc]],
-                 known: Mapping[str, ObjectDef | None], *, in_folder: bool) -> None:
+                 flows: dict[str, tuple[FlowDef, _Doc]], known: Mapping[str, ObjectDef | None],
+                 *, in_folder: bool) -> None:
         self.objects = objects
         self.flows = flows
-        self.roles = roles
         self.in_folder = in_folder
         #: every object that may be referenced; None when only its name is known
         self.defs: dict[str, ObjectDef | None] = dict(known)
@@ -750,7 +748,7 @@ class _Checks:
         self._duplicates(doc, (((i, "name"), u.name) for i, u in enumerate(users)), "user")
         for i, user in enumerate(users):
             for j, role in enumerate(user.roles):
-                if role not in self.role_names:
+                if self.in_folder and role not in self.role_names:
                     doc.problem((i, "roles", j), f"unknown role {role!r}")
             if user.manager == user.name:
                 doc.problem((i, "manager"), "a user cannot be their own manager")
@@ -810,7 +808,7 @@ def _load(docs: list[_Doc], known_objects: _KnownObjects, *, in_folder: bool) ->
         elif doc.kind == "role":
             _register(roles, _role(content), doc)
 
-    checks = _Checks(docs, objects, flows, roles, _known(known_objects), in_folder=in_folder)
+    checks = _Checks(docs, objects, flows, _known(known_objects), in_folder=in_folder)
     for odef, doc in objects.values():
         checks.object(odef, doc)
     for fdef, doc in flows.values():
