@@ -145,12 +145,14 @@ def _dependency_order(schema: Any, data: Mapping[str, Any]) -> list[str]:
 
 
 def _find_by_name(ctx: records.Context, target: str, value: str, where: str) -> int:
+    """The id of the target record whose name field (stored or formula) is `value`."""
     obj = ctx.schema.object(target)
     name_field = obj.odef.name_field
-    if not name_field or name_field not in obj.table.c:
-        raise ValidationError(f"{where}: {target} has no stored name field to look up {value!r}")
-    found = ctx.conn.execute(select(obj.table.c.id).where(
-        obj.table.c[name_field] == value).order_by(obj.table.c.id)).scalar()
+    if not name_field or name_field not in obj.fields:
+        raise ValidationError(f"{where}: {target} has no name field to look up {value!r}")
+    name = ctx.schema.sql_columns(target)((name_field,))
+    found = ctx.conn.execute(select(obj.table.c.id).where(name == value)
+                             .order_by(obj.table.c.id)).scalar()
     if found is None:
         raise ValidationError(f"{where}: no {target} named {value!r}")
     return int(found)

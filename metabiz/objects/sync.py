@@ -400,8 +400,7 @@ def definitions_in_history(conn: Connection) -> dict[str, ObjectDef]:
                     merged[f.get("api_name")] = f
     result: dict[str, ObjectDef] = {}
     for name, doc in found.items():
-        doc = {**doc, "fields": [f for f in fields[name].values()
-                                 if f.get("type") not in ("formula", "rollup")]}
+        doc = {**doc, "fields": list(fields[name].values())}
         doc.pop("layouts", None)
         doc.pop("list_views", None)
         doc.pop("validation_rules", None)

@@ -5,6 +5,7 @@ Object tables are built at run time by metabiz.objects; these tables are always 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
@@ -23,6 +24,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    insert,
+    select,
 )
 from sqlalchemy.engine import make_url
 
@@ -125,7 +128,16 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(metabiz_write=True)
 
 
+#: the user row behind the SYSTEM actor (owner of records made by flows and templates);
+#: inactive, with an unusable password, so nobody can sign in as it
+SYSTEM_USER = "system"
+
+
 def init_db(engine: Engine) -> None:
-    """Create the system tables; idempotent."""
+    """Create the system tables and the system user; idempotent."""
     with writer(engine).begin() as conn:
         system_metadata.create_all(conn)
+        if conn.execute(select(users.c.id).where(users.c.name == SYSTEM_USER)).first() is None:
+            conn.execute(insert(users).values(
+                name=SYSTEM_USER, display_name="System", password_hash="!", language="en",
+                active=False, created_at=datetime.now(UTC).replace(tzinfo=None)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,9 @@ SCHEMA_CASES = [
     ("field type typo",
      [(OBJ, "/fields/3/type", "currncy")],
      [f"{OBJ}: /fields/3/type: 'currncy' is not one of {TYPES}"]),
+    ("field type not a string",
+     [(OBJ, "/fields/3/type", ["currency"])],
+     [f"{OBJ}: /fields/3/type: ['currency'] is not one of {TYPES}"]),
     ("field type missing",
      [(OBJ, "/fields/3/type", DELETE)],
      [f"{OBJ}: /fields/3: 'type' is a required property"]),
@@ -617,3 +621,37 @@ def test_pointers_escape_slashes_and_tildes(tmp_path: Path) -> None:
                    {"webhook": {"url": "https://x.example", "payload": {"a/b~c": 1}}}))
     assert problems(docs, tmp_path) == [
         "flows/followup.json: /actions/0/webhook/payload/a~1b~0c: 1 is not of type 'string'"]
+
+
+def _json_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    items = node.items() if isinstance(node, dict) else enumerate(node) \
+        if isinstance(node, list) else ()
+    for key, value in items:
+        found.extend(_json_paths(value, prefix + (key,)))
+    return found
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_damage_gives_problems_never_a_crash(seed: int) -> None:
+    """Random edits to the good folder: the loader answers with problems or a bundle."""
+    rng = random.Random(seed)
+    junk = [None, 0, -1, 2.5, "", "Bad Name", [], {}, [1], {"a": 1}, True, "amount",
+            "owner", "lookup", "rollup", "account", "sum", "deleted", {"user": "x"},
+            {"field_changed": ["x"]}, {"update": {"id": "1"}}, {"assign": {"rules": "route"}}]
+    for _ in range(150):
+        docs = copy.deepcopy(GOOD)
+        relpath = rng.choice(list(docs))
+        path = rng.choice(_json_paths(docs[relpath])[1:])
+        node = docs[relpath]
+        for part in path[:-1]:
+            node = node[part]
+        if isinstance(node, dict) and rng.random() < 0.3:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = copy.deepcopy(rng.choice(junk))
+        try:
+            load_documents(docs)
+        except MetadataError as err:
+            assert err.problems
+            assert all(p.partition(": /")[0] in docs for p in err.problems), err.problems
