@@ -455,7 +455,9 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
 
 def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
                     given: set[str]) -> None:
-    context = EvalContext(record=record, now=ctx.now, is_new=True)
+    # A default may follow lookups the user already filled in (`product.unit_price`).
+    context = EvalContext(record=record, now=ctx.now, is_new=True,
+                          resolve=Resolver(ctx).bind(obj, record))
     for cf in obj.fields.values():
         if cf.default is None or cf.name in given:
             continue

@@ -344,7 +344,14 @@ def worker(config: Config, once: bool) -> None:
 
 
 def _optional_commands() -> None:
-    """Commands of the optional layers (jobs of the flows package)."""
+    """Commands defined beside their features: access (users, tokens, audit), flows (jobs)."""
+    import importlib
+
+    try:
+        importlib.import_module("metabiz.platform.cli_access")  # registers on import
+    except ModuleNotFoundError as err:
+        if err.name != "metabiz.platform.cli_access":
+            raise
     try:
         from metabiz.flows.cli import jobs
     except ModuleNotFoundError:
