@@ -117,7 +117,8 @@ def _syntax_error(source: str, err: UnexpectedInput) -> FormulaError:
         line, column = len(lines), len(lines[-1]) + 1
         message = "the formula ends too early: expected an expression or a closing ')'"
     elif isinstance(err, UnexpectedCharacters):
-        char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+        pos = err.pos_in_stream or 0
+        char = source[pos] if pos < len(source) else ""
         message = "unterminated string" if char in "\"'" else f"unexpected character {char!r}"
     elif isinstance(err, UnexpectedToken):
         message = f"unexpected {str(err.token)!r}"

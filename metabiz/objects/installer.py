@@ -7,7 +7,7 @@ from `data/_users.json`; loading goes through the record service like any other 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
                   if rel.startswith("objects/")}
         bundle = load_path(path, known_objects=others)
         _load_users(engine, path / "data" / USERS_FILE, result)
-        _load_records(runtime or Runtime(engine), dict(bundle.data), result)
+        _load_records(runtime or Runtime(engine), bundle.data, result)
     return result
 
 
@@ -98,7 +98,7 @@ def _load_users(engine: Engine, path: Path, result: InstallResult) -> None:
                 pending.remove(user)
 
 
-def _load_records(runtime: Runtime, data: Mapping[str, list[dict[str, Any]]],
+def _load_records(runtime: Runtime, data: Mapping[str, Sequence[Mapping[str, Any]]],
                   result: InstallResult) -> None:
     with writer(runtime.engine).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)

@@ -621,9 +621,13 @@ def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
     rows = []
     for name in sorted(changed):
         cf = obj.fields.get(name)
-        to_json = (lambda v, cf=cf: cf.ftype.to_json(cf.fdef, v)) if cf else json_value
+        old, new = before.get(name), after.get(name)
+        if cf is not None:
+            old, new = cf.ftype.to_json(cf.fdef, old), cf.ftype.to_json(cf.fdef, new)
+        else:
+            old, new = json_value(old), json_value(new)
         rows.append({"object": obj.name, "record_id": before["id"], "field": name,
-                     "old_value": to_json(before.get(name)), "new_value": to_json(after.get(name)),
+                     "old_value": old, "new_value": new,
                      "changed_by": ctx.actor.name, "changed_at": ctx.naive_now()})
     if rows:
         ctx.conn.execute(insert(field_history), rows)

@@ -6,7 +6,7 @@ The record service calls `refresh_parents` in the writing transaction; schema sy
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, update
@@ -15,7 +15,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from metabiz.formulas import compile_sql
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 
-_AGGREGATES = {"sum": func.sum, "min": func.min, "max": func.max, "avg": func.avg}
+_AGGREGATES: dict[str, Callable[..., ColumnElement[Any]]] = {
+    "sum": func.sum, "min": func.min, "max": func.max, "avg": func.avg}
 
 
 def summary_expression(schema: RuntimeSchema, parent: CompiledObject, rollup: CompiledField,
@@ -38,7 +39,7 @@ def summary_expression(schema: RuntimeSchema, parent: CompiledObject, rollup: Co
 
 
 def refresh_parents(conn: Connection, schema: RuntimeSchema, child: str,
-                    parent_ids: dict[str, Iterable[Any]]) -> None:
+                    parent_ids: Mapping[str, Iterable[Any]]) -> None:
     """Recompute the roll-ups over `child` for the given parents.
 
     `parent_ids` maps a relationship field of the child to the parent ids it held

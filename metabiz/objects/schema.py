@@ -126,7 +126,7 @@ class CompiledObject:
     def writable_fields(self) -> list[CompiledField]:
         return [f for f in self.fields.values() if f.ftype.writable]
 
-    def decode(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def decode(self, row: Mapping[Any, Any]) -> dict[str, Any]:
         """A stored row as Python values (system columns as stored, fields via their type)."""
         values = {name: row[name] for name in SYSTEM_COLUMN_NAMES if name in row}
         for stamp in ("created_at", "updated_at"):
@@ -175,10 +175,10 @@ class RuntimeSchema:
         problems: list[str] = []
         for obj in bundle.objects:
             self.objects[obj.api_name] = self._compile_object(obj, problems)
-        for obj in self.objects.values():
-            for f in obj.fields.values():
+        for compiled in self.objects.values():
+            for f in compiled.fields.values():
                 if f.fdef.type in ("lookup", "master_detail") and f.fdef.target in self.objects:
-                    self.objects[f.fdef.target].children.append((obj.name, f.name))
+                    self.objects[f.fdef.target].children.append((compiled.name, f.name))
         self._order_formulas(problems)
         if problems:
             raise MetadataError(problems)
@@ -268,9 +268,9 @@ class RuntimeSchema:
             return
         for node in order:
             obj_name, _, fname = node.partition(".")
-            obj = self.objects.get(obj_name)
-            if obj and fname in obj.fields and obj.fields[fname].formula is not None:
-                obj.formula_order.append(fname)
+            target = self.objects.get(obj_name)
+            if target and fname in target.fields and target.fields[fname].formula is not None:
+                target.formula_order.append(fname)
 
     def _dependencies(self, object_name: str, checked: CheckedFormula) -> set[str]:
         deps: set[str] = set()

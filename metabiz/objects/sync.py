@@ -100,7 +100,7 @@ def _objects_outside(stored: Mapping[str, Any], path: Path) -> set[str]:
             app_name = json.loads((path / "app.json").read_text()).get("name")
         except (ValueError, OSError, AttributeError):
             app_name = None  # the loader reports the broken app.json
-    names = set()
+    names: set[str] = set()
     for app, docs in split_apps(stored).items():
         if app == app_name:
             continue

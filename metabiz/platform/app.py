@@ -48,7 +48,7 @@ def build_runtime(engine: Engine) -> Any:
     from metabiz.objects.runtime import Runtime
 
     try:
-        from metabiz.flows import write_listeners
+        from metabiz.flows import write_listeners  # type: ignore[attr-defined]
     except ImportError as err:
         if not (getattr(err, "name", "") or "").startswith("metabiz.flows"):
             raise

@@ -31,7 +31,8 @@ class DateTime(FieldType):
         return utc(value)
 
     def to_db(self, f: FieldDef, value: Any) -> Any:
-        return None if value is None else utc(value).replace(tzinfo=None)
+        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None) \
+            if value.tzinfo is not None else value
 
     def from_db(self, f: FieldDef, value: Any) -> Any:
         return utc(value)
