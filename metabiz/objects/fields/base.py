@@ -6,15 +6,13 @@ how values cross the database and JSON boundaries, and which types it converts t
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from marshmallow import fields as ma
 from sqlalchemy.types import TypeEngine
 
-from metabiz.formulas import FieldSpec, FType
+from metabiz.formulas import FieldSpec, FType, to_json_value
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 _REGISTRY: dict[str, FieldType] = {}
@@ -83,22 +81,11 @@ class FieldType:
 
 
 def json_value(value: Any) -> Any:
-    """A Python value as JSON: exact decimals as numbers, UTC timestamps with a Z."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
-    if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return int(value)
-        return float(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.isoformat(timespec="seconds") + "Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    return value
+    """A Python value as JSON: exact decimals as numbers, UTC timestamps with a Z.
+
+    The same conversion as formula results, so a field and a formula agree in the API.
+    """
+    return to_json_value(value)
 
 
 def blank_text(value: Any) -> Any:
