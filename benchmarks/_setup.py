@@ -42,6 +42,8 @@ def database(url: str | None = None):
     if url is None:
         folder = Path(tempfile.mkdtemp(prefix="metabiz-bench-"))
         url = f"sqlite:///{folder}/bench.db"
+    elif url.startswith("postgresql"):
+        url = _fresh_schema(url)
     engine = make_engine(url)
     init_db(engine)
     app = Path(tempfile.mkdtemp(prefix="metabiz-bench-app-"))
@@ -53,6 +55,22 @@ def database(url: str | None = None):
     with writer(engine).begin() as conn:
         create_user(conn, "bench", "bench-pw", roles=["admin"])
     return engine
+
+
+def _fresh_schema(url: str) -> str:
+    """A new, empty schema on the PostgreSQL server, so runs never see each other's tables."""
+    import uuid
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    admin.dispose()
+    fresh = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return fresh.render_as_string(hide_password=False)
 
 
 def deal_input(i: int) -> dict:
