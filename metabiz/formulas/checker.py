@@ -123,8 +123,6 @@ class _Checker:
         left, right = self.visit(node.left), self.visit(node.right)
         lt, rt = left.ftype or FType.NULL, right.ftype or FType.NULL
         result = self._binary_type(node, lt, rt)
-        if node.op == "^":
-            self.sql_capable = False
         return replace(node, left=left, right=right, ftype=result)
 
     def _binary_type(self, node: n.Binary, lt: FType, rt: FType) -> FType:
@@ -189,11 +187,12 @@ class _Checker:
                 raise self.error(node, f"{node.name} can only be used in validation rules and "
                                        "automation or flow conditions")
             self.uses_prior = True
-        if fn.sql is None or fn.needs_prior:
-            self.sql_capable = False
         args = tuple(self.visit(a) for a in node.args)
         typed = replace(node, args=args)
-        result = fn.typer([a.ftype or FType.NULL for a in args], typed)
+        types = [a.ftype or FType.NULL for a in args]
+        result = fn.typer(types, typed)
+        if not fn.runs_in_sql(types):
+            self.sql_capable = False
         return replace(typed, ftype=result)
 
 

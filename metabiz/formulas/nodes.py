@@ -71,3 +71,10 @@ class Call(Expr):
 
 
 LITERALS = (Number, String, Boolean, Null)
+
+
+def is_leaf(node: Expr) -> bool:
+    """A literal (possibly signed) or a field reference: nothing computed from other parts."""
+    if isinstance(node, Unary) and node.op in ("-", "+"):
+        node = node.operand
+    return isinstance(node, (*LITERALS, FieldRef))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from metabiz.errors import FormulaError
@@ -20,6 +20,8 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 KEYWORDS = {"TRUE", "FALSE", "NULL"}
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 MAX_LENGTH = 10_000
+#: deeper formulas would exhaust Python's stack in the checker, closures or SQLAlchemy
+MAX_NESTING = 50
 
 
 @functools.cache
@@ -102,11 +104,22 @@ def parse(source: str) -> n.Expr:
         tree = _parser().parse(source)
     except UnexpectedInput as err:
         raise _syntax_error(source, err) from None
-    try:
-        return _TRANSFORMER.transform(tree)
-    except RecursionError:
-        raise FormulaError("the formula is nested too deeply", kind="syntax", source=source,
-                           line=1, column=1) from None
+    _check_nesting(source, tree)
+    return _TRANSFORMER.transform(tree)
+
+
+def _check_nesting(source: str, tree: Tree[Token]) -> None:
+    """Refuse trees deeper than MAX_NESTING before anything walks them recursively."""
+    todo: list[tuple[Tree[Token], int]] = [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_NESTING:
+            meta = node.meta
+            raise FormulaError(f"the formula is nested too deeply (more than {MAX_NESTING} "
+                               "levels of operators, functions and parentheses)",
+                               kind="syntax", source=source,
+                               line=getattr(meta, "line", 1), column=getattr(meta, "column", 1))
+        todo.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _syntax_error(source: str, err: UnexpectedInput) -> FormulaError:
@@ -120,6 +133,10 @@ def _syntax_error(source: str, err: UnexpectedInput) -> FormulaError:
         pos = err.pos_in_stream or 0
         char = source[pos] if pos < len(source) else ""
         message = "unterminated string" if char in "\"'" else f"unexpected character {char!r}"
+    elif isinstance(err, UnexpectedToken) and str(err.token) == "*" \
+            and source[max(err.token.start_pos or 0, 1) - 1] == "/":
+        message = "unterminated comment: /* needs a closing */"
+        column = max(column - 1, 1)
     elif isinstance(err, UnexpectedToken):
         message = f"unexpected {str(err.token)!r}"
         if err.token.type == "NAME" or err.token.type == "NUMBER":

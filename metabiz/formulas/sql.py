@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, not_, null, or_, true
+from sqlalchemy import and_, false, func, literal, null, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import FormulaError
@@ -19,6 +19,7 @@ from metabiz.formulas.checker import CheckedFormula
 from metabiz.formulas.ftypes import TEXTLIKE, FType
 from metabiz.formulas.functions import FUNCTIONS
 from metabiz.formulas.functions import sql_support as s
+from metabiz.formulas.functions.math import power_sql
 from metabiz.formulas.functions.registry import SqlCall
 
 Resolver = Callable[[tuple[str, ...]], ColumnElement[Any]]
@@ -47,7 +48,12 @@ class _SqlCompiler:
         self.now = now
 
     def build(self, node: n.Expr) -> Any:
-        return getattr(self, f"build_{type(node).__name__}")(node)
+        built = getattr(self, f"build_{type(node).__name__}")(node)
+        if node.ftype is FType.NULL:
+            # always blank (NULL, IF(c, NULL, NULL), NULL + 1): a bare NULL, which the
+            # database types from where it stands (a CASE of NULLs would be text)
+            return null()
+        return built
 
     def unsupported(self, node: n.Expr, what: str) -> FormulaError:
         return FormulaError(f"{what} cannot run in the database, so it cannot be used in a "
@@ -71,7 +77,7 @@ class _SqlCompiler:
         column = self.resolve(node.path)
         if node.ftype is FType.DATETIME:
             column = s.datetime_column(column, self.dialect)
-        if node.ftype in (FType.TEXT, FType.PICKLIST):
+        if node.ftype in s.TEXTISH:
             column = func.nullif(column, literal(""))
         if self.checked.blanks_as_zero and node.ftype is FType.NUMBER:
             column = func.coalesce(column, literal(0))
@@ -81,13 +87,11 @@ class _SqlCompiler:
     def build_Unary(self, node: n.Unary) -> Any:
         operand = self.build(node.operand)
         if node.op == "!":
-            return not_(s.truthy(operand))
+            return s.negate(s.truthy(operand))
         return -operand if node.op == "-" else operand
 
     def build_Binary(self, node: n.Binary) -> Any:
         op = node.op
-        if op == "^":
-            raise self.unsupported(node, "^ (power)")
         left, right = self.build(node.left), self.build(node.right)
         lt, rt = node.left.ftype, node.right.ftype
         if op == "&&":
@@ -95,29 +99,21 @@ class _SqlCompiler:
         if op == "||":
             return or_(s.truthy(left), s.truthy(right))
         if op in ("=", "<>"):
-            equal = self._equal(left, right, lt, rt)
-            return equal if op == "=" else not_(equal)
+            equal = s.equal(left, right, lt, rt, self.dialect)
+            return equal if op == "=" else s.negate(equal)
         if op in ("<", "<=", ">", ">="):
             if self.dialect == "postgresql" and (lt in TEXTLIKE or rt in TEXTLIKE):
-                left, right = left.collate("C"), right.collate("C")
+                left, right = (e if s.is_null_literal(e) else e.collate("C")
+                               for e in (left, right))
             return s.truthy(left.op(op, is_comparison=True)(right))
         if op == "&" or (op == "+" and node.ftype is FType.TEXT):
             joined = func.coalesce(left, literal("")).concat(func.coalesce(right, literal("")))
             return func.nullif(joined, literal(""))
-        return self._arithmetic(op, left, right, lt, rt)
+        return self._arithmetic(node, left, right, lt, rt)
 
-    def _equal(self, left: Any, right: Any, lt: FType | None, rt: FType | None) -> Any:
-        if lt in TEXTLIKE or rt in TEXTLIKE:
-            return func.coalesce(left, literal("")) == func.coalesce(right, literal(""))
-        if lt is FType.NULL or isinstance(left, type(null())):
-            return right.is_(None)
-        if rt is FType.NULL or isinstance(right, type(null())):
-            return left.is_(None)
-        return or_(and_(left.is_(None), right.is_(None)), s.truthy(left == right))
-
-    def _arithmetic(self, op: str, left: Any, right: Any, lt: FType | None,
+    def _arithmetic(self, node: n.Binary, left: Any, right: Any, lt: FType | None,
                     rt: FType | None) -> Any:
-        d = self.dialect
+        op, d = node.op, self.dialect
         if op == "+" and rt in (FType.DATE, FType.DATETIME):
             left, right, lt, rt = right, left, rt, lt
         if lt is FType.DATE and op in ("+", "-"):
@@ -128,23 +124,24 @@ class _SqlCompiler:
             if rt is FType.DATETIME:
                 return s.days_between_datetimes(left, right, d)
             return s.add_days_to_datetime(left, right if op == "+" else -right, d)
+        if op == "^":
+            return s.exact(power_sql(left, right, d), d)
         if op == "/":
-            return s.numeric(left, d) / func.nullif(right, literal(0))
+            return s.exact(s.numeric(left, d) / func.nullif(right, literal(0)), d)
         if op == "*":
-            return left * right
-        return left + right if op == "+" else left - right
+            return s.exact(left * right, d)
+        return s.exact_sum([left, right], [1, 1 if op == "+" else -1], d,
+                           simple=n.is_leaf(node.left) and n.is_leaf(node.right))
 
     # -- functions ----------------------------------------------------------------------
     def build_Call(self, node: n.Call) -> Any:
         fn = FUNCTIONS[node.name]
-        if fn.sql is None or fn.needs_prior:
+        types = [a.ftype or FType.NULL for a in node.args]
+        if fn.sql is None or not fn.runs_in_sql(types):
             raise self.unsupported(node, node.name)
         args = [self.build(a) for a in node.args]
-        call = SqlCall(args, [a.ftype or FType.NULL for a in node.args], self.dialect,
-                       self.now, node)
+        call = SqlCall(args, types, self.dialect, self.now, node)
         try:
             return fn.sql(call)
         except FormulaError as err:
             raise self.unsupported(node, err.message.split(" cannot")[0]) from None
-
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,8 +20,46 @@ DATETIME_TEXT = re.compile(
 DATE_TEXT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
+# int(Decimal) and Decimal(int) cost more than a dict look-up: the whole numbers formulas
+# use most (counts, digits, days, months, years) are converted through these tables.
+# Decimal(2) hashes and compares like 2, so a Decimal finds its int directly.
+_INTS: dict[Any, int] = {i: i for i in range(-400, 3001)}
+_DECIMALS: dict[int, Decimal] = {i: Decimal(i) for i in range(-400, 3001)}
+
+
+def as_int(value: Decimal) -> int:
+    """int(value), truncating towards zero."""
+    found = _INTS.get(value)
+    return int(value) if found is None else found
+
+
+def as_decimal(value: int) -> Decimal:
+    found = _DECIMALS.get(value)
+    return Decimal(value) if found is None else found
+
+
 def is_blank(value: Any) -> bool:
     return value is None or value == "" or value == ()
+
+
+def normaliser(ftype: FType | None) -> Callable[[Any], Any]:
+    """How a value read from a record becomes a formula value of `ftype`."""
+    if ftype is FType.NUMBER:
+        return lambda v: v if v is None or isinstance(v, Decimal) else to_decimal(v)
+    if ftype is FType.DATETIME:
+        return lambda v: utc(v) if isinstance(v, dt.datetime) else v
+    if ftype in (FType.TEXT, FType.PICKLIST):
+        return lambda v: None if v == "" else v
+    if ftype is FType.MULTI_PICKLIST:
+        return normalise_multi
+    return lambda v: v
+
+
+def normalise_multi(value: Any) -> tuple[str, ...] | None:
+    """A multi-picklist as a tuple; no values is blank."""
+    if isinstance(value, list | tuple):
+        return tuple(value) or None
+    return value or None
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -86,7 +125,8 @@ def format_datetime(value: dt.datetime) -> str:
 
 
 def format_number(value: Decimal) -> str:
-    text = format(value, "f")
+    """A number as TEXT() writes it: plain digits, no trailing zeros ("1250.5", "3")."""
+    text = format(value.normalize() if value else Decimal(0), "f")
     return "0" if text in ("-0", "") else text
 
 

@@ -18,7 +18,7 @@ from metabiz.objects.openapi import openapi_document
 from metabiz.objects.records import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.access import Actor
-from metabiz.platform.api import API_PREFIX, json_body, require_actor
+from metabiz.platform.api import API_PREFIX, current_actor, json_body, require_actor
 from metabiz.platform.db import writer
 
 api = Blueprint("objects_api", __name__, url_prefix=API_PREFIX)
@@ -155,6 +155,10 @@ def evaluate(ctx: Context, obj: CompiledObject | None, source: str,
     object_name = obj.name if obj else ""
     try:
         checked = check(source, ctx.schema.catalog, object_name, context="condition")
+        if obj is not None:
+            ctx.schema.access.refuse_hidden(ctx.actor, obj.name,
+                                            ctx.schema._dependencies(obj.name, checked))
+        resolver = records.Resolver(ctx, scoped=True)
         values: dict[str, Any] = {}
         for key, raw in record.items():
             spec = ctx.schema.catalog.field(object_name, key) if obj else None
@@ -163,8 +167,8 @@ def evaluate(ctx: Context, obj: CompiledObject | None, source: str,
                                  fields={"record": [f"unknown field {key!r}"]})
             values[key] = from_json_value(raw, spec.type)
         if obj is not None:
-            values = records.compute(ctx, obj, {**{n: None for n in obj.fields}, **values})
-        resolver = records.Resolver(ctx)
+            values = records.compute(ctx, obj, {**{n: None for n in obj.fields}, **values},
+                                     resolver)
         run = compile_python(checked)
         value = run(EvalContext(record=values, now=ctx.now,
                                 resolve=resolver.bind(obj, values) if obj else None))
@@ -177,7 +181,8 @@ def evaluate(ctx: Context, obj: CompiledObject | None, source: str,
 
 @api.get("/openapi.json")
 def openapi() -> Any:
+    actor = current_actor(optional=True)
     services = current_app.extensions["metabiz"]
     with services.engine.connect() as conn:
         schema = services.runtime.schema(conn)
-    return jsonify(openapi_document(schema))
+    return jsonify(openapi_document(schema, actor))

@@ -28,8 +28,11 @@ USERS_FILE = "_users.json"
 
 
 def bundled_templates() -> dict[str, Path]:
-    """The templates shipped with metabiz (the `examples/` folders beside the package)."""
-    root = Path(__file__).resolve().parents[2] / "examples"
+    """The templates shipped with metabiz, by name: the folders of `metabiz/templates_bundled/`.
+
+    They are package data, so a wheel carries them; in a checkout `examples/` links there.
+    """
+    root = Path(__file__).resolve().parents[1] / "templates_bundled"
     if not root.is_dir():
         return {}
     return {p.name: p for p in sorted(root.iterdir()) if (p / "app.json").is_file()}
@@ -52,16 +55,19 @@ class InstallResult:
     plan: Plan
     users: list[str] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)
+    #: the template's objects already held records, so no demo record was loaded
+    skipped_data: bool = False
 
 
 def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
-            applied_by: str = "system", runtime: Runtime | None = None) -> InstallResult:
+            applied_by: str = "system", runtime: Runtime | None = None,
+            checks: Sequence[Any] = ()) -> InstallResult:
     """Apply a template's metadata and, with `demo_data`, load its users and records.
 
     Records are created through `runtime` (so automation runs on them as on any write).
     """
     path = resolve(name_or_path)
-    result = InstallResult(apply_path(engine, path, applied_by=applied_by))
+    result = InstallResult(apply_path(engine, path, applied_by=applied_by, checks=checks))
     if demo_data:
         with engine.connect() as conn:
             stored = load_documents(conn)
@@ -103,10 +109,14 @@ def _load_records(runtime: Runtime, data: Mapping[str, Sequence[Mapping[str, Any
     with writer(runtime.engine).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)
         schema = ctx.schema
+        # Demo data is loaded once, into empty objects: records that refer to each other
+        # by name only make sense as a whole set.
+        if any(conn.execute(select(func.count()).select_from(schema.object(n).table)).scalar()
+               for n in data):
+            result.skipped_data = True
+            return
         for name in _dependency_order(schema, data):
             obj = schema.object(name)
-            if conn.execute(select(func.count()).select_from(obj.table)).scalar():
-                continue  # already has records: demo data is loaded once
             for index, raw in enumerate(data[name]):
                 values = {}
                 for key, value in raw.items():

@@ -11,6 +11,7 @@ from typing import Any
 from apispec import APISpec
 
 from metabiz.objects.schema import CompiledObject, RuntimeSchema
+from metabiz.platform.access import Actor
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SYSTEM_PROPERTIES: dict[str, Any] = {
@@ -40,7 +41,9 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def openapi_document(schema: RuntimeSchema) -> dict[str, Any]:
+def openapi_document(schema: RuntimeSchema, actor: Actor | None) -> dict[str, Any]:
+    """The document as `actor` may see it: the objects they may read, without the fields
+    hidden from them (no object at all for an anonymous caller)."""
     app = schema.bundle.app
     spec = APISpec(title="metabiz API", version=str(schema.version), openapi_version="3.1.0",
                    info={"description": "Generated from the applied metadata"
@@ -68,16 +71,19 @@ def openapi_document(schema: RuntimeSchema) -> dict[str, Any]:
         "responses": _responses({"200": _json({"type": "object", "properties": {
             "type": {"type": "string"}, "value": {}}})}, 400, 401, 404)}})
     for obj in schema.objects.values():
-        _object_paths(spec, obj)
+        if actor is not None and schema.access.allowed(actor, obj.name, "read"):
+            _object_paths(spec, obj, schema.access.hidden_fields(actor, obj.name, obj.fields))
     return spec.to_dict()
 
 
-def _object_paths(spec: APISpec, obj: CompiledObject) -> None:
+def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
     name = obj.name
     record_props = dict(SYSTEM_PROPERTIES)
     input_props: dict[str, Any] = {"owner": {"type": "string"}}
     required = []
     for cf in obj.fields.values():
+        if cf.name in hidden:
+            continue
         prop = dict(cf.ftype.openapi(cf.fdef))
         label = cf.fdef.label.get("en")
         if label:

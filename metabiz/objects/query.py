@@ -6,6 +6,7 @@ by row; the records a role may not see are never selected.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,8 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     if filter:
         conditions.append(compile_filter(ctx, obj, filter))
     if q and q.strip():
-        conditions.append(search(obj, q.strip()))
+        hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
+        conditions.append(search(obj, q.strip(), hidden))
     query: Select[Any] = select(obj.table).where(*conditions)
     total = ctx.conn.execute(select(func.count()).select_from(obj.table)
                              .where(*conditions)).scalar_one()
@@ -66,7 +68,8 @@ def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElem
     try:
         checked = check(source, ctx.schema.catalog, obj.name, context="filter",
                         expected=FType.BOOLEAN)
-        _refuse_hidden(ctx, obj, {path[0] for path in checked.references})
+        ctx.schema.access.refuse_hidden(ctx.actor, obj.name,
+                                        ctx.schema._dependencies(obj.name, checked))
         return compile_sql(checked, ctx.schema.sql_columns(obj.name), ctx.schema.dialect,
                            now=ctx.now)
     except FormulaError as err:
@@ -99,11 +102,12 @@ def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:
     return keys
 
 
-def search(obj: CompiledObject, text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring search over the object's searchable stored fields."""
+def search(obj: CompiledObject, text: str,
+           hidden: Collection[str] = ()) -> ColumnElement[bool]:
+    """Case-insensitive substring search over the searchable stored fields not `hidden`."""
     pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     columns = [obj.table.c[cf.name] for cf in obj.fields.values()
-               if cf.ftype.searchable and cf.ftype.stored]
+               if cf.ftype.searchable and cf.ftype.stored and cf.name not in hidden]
     if not columns:
         return obj.table.c.id.is_(None)
     return or_(*(func.lower(c).like(pattern, escape="\\") for c in columns))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import marshmallow
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, false, func, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
@@ -139,8 +139,10 @@ def compute(ctx: Context, obj: CompiledObject, values: dict[str, Any],
 class Resolver:
     """Follows dotted formula references (`account.industry`) with a per-call cache."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, scoped: bool = False) -> None:
         self.ctx = ctx
+        #: follow only lookups to records the actor may see (formulas a user types in)
+        self.scoped = scoped
         self._cache: dict[tuple[str, Any], dict[str, Any] | None] = {}
 
     def bind(self, obj: CompiledObject,
@@ -163,8 +165,15 @@ class Resolver:
     def fetch(self, obj: CompiledObject, record_id: Any) -> dict[str, Any] | None:
         key = (obj.name, record_id)
         if key not in self._cache:
-            row = self.ctx.conn.execute(
-                select(obj.table).where(obj.table.c.id == record_id)).mappings().first()
+            query = select(obj.table).where(obj.table.c.id == record_id)
+            if self.scoped:
+                access, actor = self.ctx.schema.access, self.ctx.actor
+                owners = access.visible_owners(actor, obj.name)
+                if not access.allowed(actor, obj.name, "read"):
+                    query = query.where(false())
+                elif owners is not None:
+                    query = query.where(obj.table.c.owner.in_(sorted(owners)))
+            row = self.ctx.conn.execute(query).mappings().first()
             self._cache[key] = None
             if row is not None:
                 self._cache[key] = compute(self.ctx, obj, obj.decode(row), self)
@@ -252,6 +261,8 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
         _notify(ctx, WriteEvent("created", obj.name, record["id"], None, record, ctx.actor))
     if not returning:
         return [{"id": record["id"]} for record in prepared]
+    if ctx.listeners:  # automation may have changed them (owner by assignment, ...)
+        prepared = [_reload(ctx, obj, record["id"]) for record in prepared]
     return [serialise(ctx, obj, record) for record in prepared]
 
 
@@ -329,6 +340,8 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
     _refresh_rollups(ctx, obj, before, record)
     after = _reload(ctx, obj, before["id"])
     _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor))
+    if ctx.listeners:  # automation may have changed it further
+        after = _reload(ctx, obj, before["id"])
     return serialise(ctx, obj, after)
 
 
@@ -415,7 +428,9 @@ def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> d
             continue
         cf = obj.fields[key]
         values[key] = cf.ftype.normalise(cf.fdef, loaded)
-    if owner is not None or ("owner" in data and not creating):
+    if owner is None and "owner" in data and not creating and ctx.actor.is_system:
+        values["owner"] = None  # flows may clear it (a lead back in the public pool)
+    elif owner is not None or ("owner" in data and not creating):
         if not isinstance(owner, str) or not _user_exists(ctx.conn, owner):
             errors.setdefault("owner", []).append(f"no active user named {owner!r}")
         else:
@@ -526,13 +541,17 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -
 
 
 def _existing(ctx: Context, target: str | None, wanted: set[Any]) -> set[Any]:
-    """Which of the wanted ids (or user names, for target None) exist."""
+    """Which of the wanted ids (or user names, for target None) exist and may be linked:
+    a record the actor may not see is reported like a missing one."""
     if target is None:
         column, table = users.c.name, users
         extra = [users.c.active.is_(True)]
     else:
         table = ctx.schema.object(target).table
         column, extra = table.c.id, []
+        owners = ctx.schema.access.visible_owners(ctx.actor, target)
+        if owners is not None:
+            extra.append(table.c.owner.in_(sorted(owners)))
     found: set[Any] = set()
     values = sorted(wanted, key=str)
     for start in range(0, len(values), 500):

@@ -180,6 +180,7 @@ class RuntimeSchema:
                 if f.fdef.type in ("lookup", "master_detail") and f.fdef.target in self.objects:
                     self.objects[f.fdef.target].children.append((compiled.name, f.name))
         self._order_formulas(problems)
+        self._declare_computed()
         if problems:
             raise MetadataError(problems)
 
@@ -271,6 +272,24 @@ class RuntimeSchema:
             target = self.objects.get(obj_name)
             if target and fname in target.fields and target.fields[fname].formula is not None:
                 target.formula_order.append(fname)
+
+    def _declare_computed(self) -> None:
+        """Tell the access policy what each formula and roll-up reads, so that a value
+        computed from a field hidden from a user is hidden from them as well."""
+        for obj in self.objects.values():
+            for f in obj.fields.values():
+                node = f"{obj.name}.{f.name}"
+                if f.formula is not None:
+                    self.access.computed_from(node, self._dependencies(obj.name,
+                                                                       f.formula.checked))
+                elif f.fdef.type == "rollup" and f.fdef.child_object:
+                    child = f.fdef.child_object
+                    reads = {f"{child}.{f.fdef.relationship_field}"}
+                    if f.fdef.rollup_field:
+                        reads.add(f"{child}.{f.fdef.rollup_field}")
+                    if f.rollup_filter is not None:
+                        reads |= self._dependencies(child, f.rollup_filter)
+                    self.access.computed_from(node, reads)
 
     def _dependencies(self, object_name: str, checked: CheckedFormula) -> set[str]:
         deps: set[str] = set()

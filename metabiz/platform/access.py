@@ -41,8 +41,20 @@ SYSTEM = Actor(name="system", roles=frozenset({ADMIN_ROLE}), display_name="Syste
 class AccessPolicy:
     """Answers permission questions for one metadata version's roles."""
 
-    def __init__(self, roles: Iterable[RoleDef]) -> None:
+    def __init__(self, roles: Iterable[RoleDef],
+                 computed: Mapping[str, Iterable[str]] | None = None) -> None:
         self.roles: Mapping[str, RoleDef] = {r.api_name: r for r in roles}
+        #: "object.field" of a formula or roll-up → the "object.field"s it reads (lookups
+        #: resolved), so that a value computed from a hidden field is hidden as well
+        self.computed: dict[str, frozenset[str]] = {}
+        self._rules: dict[tuple[frozenset[str], bool, str], str | None] = {}
+        for node, reads in (computed or {}).items():
+            self.computed_from(node, reads)
+
+    def computed_from(self, node: str, reads: Iterable[str]) -> None:
+        """Declare that the computed field `node` ("object.field") reads `reads`."""
+        self.computed[node] = self.computed.get(node, frozenset()) | frozenset(reads)
+        self._rules.clear()
 
     def _roles_of(self, actor: Actor) -> list[RoleDef]:
         return [self.roles[r] for r in sorted(actor.roles) if r in self.roles]
@@ -66,17 +78,52 @@ class AccessPolicy:
         return actor.team or frozenset({actor.name})
 
     def field_rule(self, actor: Actor, object_name: str, field_name: str) -> str | None:
-        """'hidden', 'read_only' or None; the least restrictive of the actor's roles wins."""
+        """'hidden', 'read_only' or None; the least restrictive of the actor's roles wins.
+
+        The roles that count are those granting any right on the object or stating a rule
+        for the field. A formula or roll-up reading a field hidden from the actor (on its
+        own object or through a lookup) is hidden too, so no computed value leaks it.
+        """
         if actor.is_admin:
             return None
-        key = f"{object_name}.{field_name}"
-        relevant = [r for r in self._roles_of(actor) if r.objects.get(object_name)]
-        if not relevant:
-            return None
-        rules = [r.fields.get(key) for r in relevant]
-        if any(rule is None for rule in rules):
-            return None
-        return "read_only" if "read_only" in rules else "hidden"
+        key = (actor.roles, actor.is_system, f"{object_name}.{field_name}")
+        if key not in self._rules:
+            self._rules[key] = self._rule(actor, key[2], set())
+        return self._rules[key]
+
+    def _rule(self, actor: Actor, node: str, seen: set[str]) -> str | None:
+        object_name = node.partition(".")[0]
+        relevant = [r for r in self._roles_of(actor)
+                    if r.objects.get(object_name) or node in r.fields]
+        rules = [r.fields.get(node) for r in relevant]
+        own = None
+        if rules and all(rule is not None for rule in rules):
+            own = "read_only" if "read_only" in rules else "hidden"
+        if own == "hidden" or node in seen:
+            return own
+        seen.add(node)
+        if any(self._rule(actor, read, seen) == "hidden" for read in self.computed.get(node, ())):
+            return "hidden"
+        return own
+
+    def hidden_among(self, actor: Actor, nodes: Iterable[str]) -> set[str]:
+        """Which of the "object.field" names (a formula's dependencies) are hidden."""
+        hidden = set()
+        for node in nodes:
+            object_name, _, field_name = node.partition(".")
+            if self.field_rule(actor, object_name, field_name) == "hidden":
+                hidden.add(node)
+        return hidden
+
+    def refuse_hidden(self, actor: Actor, object_name: str, nodes: Iterable[str]) -> None:
+        """403 naming the hidden fields among a formula's dependencies ("object.field").
+
+        Fields of `object_name` itself are named bare, others as `object.field`.
+        """
+        hidden = sorted(n.removeprefix(f"{object_name}.") for n in self.hidden_among(actor, nodes))
+        if hidden:
+            raise PermissionDenied("hidden for your role: " + ", ".join(hidden),
+                                   fields={n: ["hidden for your role"] for n in hidden})
 
     def hidden_fields(self, actor: Actor, object_name: str, names: Iterable[str]) -> set[str]:
         return {n for n in names if self.field_rule(actor, object_name, n) == "hidden"}

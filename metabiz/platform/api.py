@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from metabiz.errors import BadRequest, MetabizError, NotFound, PermissionDenied, Unauthorized
+from metabiz.platform import audit
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import authenticate_token, load_actor
 
@@ -56,7 +57,7 @@ def current_actor(optional: bool = False) -> Actor | None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("use 'Authorization: Bearer <token>'")
-            actor = authenticate_token(conn, token.strip())
+            actor = authenticate_token(conn, token.strip(), client=request.remote_addr)
         elif session.get("user"):
             try:
                 actor = load_actor(conn, session["user"])
@@ -106,6 +107,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(MetabizError)
     def _metabiz_error(err: MetabizError) -> Any:
+        if isinstance(err, PermissionDenied):
+            audit.record_denial(engine(), g.get("actor") or session.get("user"),
+                                f"{request.method} {request.path}", err.message,
+                                client=request.remote_addr)
         renderer = app.extensions.get("metabiz_html_errors")
         if renderer is not None and not wants_json():
             return renderer(err)

@@ -1,40 +1,88 @@
-"""Users, passwords and API tokens: creating them and turning credentials into an Actor.
+"""Users, passwords and API tokens: managing them and turning credentials into an Actor.
 
-Passwords are hashed with werkzeug's scrypt; tokens are random and only their
-SHA-256 is stored, so a leaked database does not leak usable tokens.
+Passwords are hashed with werkzeug's scrypt; tokens are random and only their SHA-256 is
+stored. Repeated failed sign-ins are refused for a while; every attempt is audited.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from metabiz.errors import ConflictError, NotFound, Unauthorized, ValidationError
+from metabiz.platform import audit
 from metabiz.platform.access import ADMIN_ROLE, Actor
-from metabiz.platform.db import tokens, user_roles, users
+from metabiz.platform.db import SYSTEM_USER, audit_log, tokens, user_roles, users
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 TOKEN_PREFIX = "mbz_"
+MIN_PASSWORD = 4
+
+#: sign-in throttling: this many failures within the window refuse further attempts until
+#: the oldest of them leaves it (per user name; per client address with the larger limit)
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 20
+#: a token's use updates last_used_at (and adds an audit entry) at most this often
+TOKEN_USE_INTERVAL = dt.timedelta(minutes=1)
+
+# Checked against when the user does not exist, so that a wrong name costs as much time
+# as a wrong password and response times do not tell which names exist.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+By = Actor | str | None  # who made a change, for the audit log ("cli" from the command line)
+
+
+class LoginThrottled(Unauthorized):
+    """Too many failed sign-ins: refused without checking the password (still 401)."""
+
+    def __init__(self, retry_after: dt.timedelta) -> None:
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"too many failed sign-ins; try again in {minutes} {unit}",
+                         details={"retry_after": math.ceil(retry_after.total_seconds())})
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+# -- users -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as `metabiz users list` shows it (never the password hash)."""
+
+    name: str
+    display_name: str | None
+    email: str | None
+    manager: str | None
+    roles: tuple[str, ...]
+    active: bool
+    language: str
+    created_at: dt.datetime
+
+
 def create_user(conn: Connection, name: str, password: str, *, roles: Iterable[str] = (),
                 manager: str | None = None, email: str | None = None,
-                display_name: str | None = None, language: str = "en") -> None:
+                display_name: str | None = None, language: str = "en",
+                by: By = None) -> None:
     problems: dict[str, list[str]] = {}
     if not USER_NAME.match(name or ""):
         problems["name"] = ["user names are 1-64 letters, digits, or _ . @ -"]
-    if not password or len(password) < 4:
-        problems["password"] = ["passwords have at least 4 characters"]
+    if not password or len(password) < MIN_PASSWORD:
+        problems["password"] = [f"passwords have at least {MIN_PASSWORD} characters"]
     if language not in ("en", "zh"):
         problems["language"] = ["language is en or zh"]
     if manager is not None and manager != name and not _exists(conn, manager):
@@ -49,6 +97,7 @@ def create_user(conn: Connection, name: str, password: str, *, roles: Iterable[s
         created_at=utcnow()))
     for role in sorted(set(roles)):
         conn.execute(insert(user_roles).values(user_name=name, role=role))
+    audit.record(conn, audit.USER_CREATED, by, {"user": name, "roles": sorted(set(roles))})
 
 
 def _exists(conn: Connection, name: str) -> bool:
@@ -57,6 +106,55 @@ def _exists(conn: Connection, name: str) -> bool:
 
 def user_names(conn: Connection) -> set[str]:
     return set(conn.execute(select(users.c.name)).scalars())
+
+
+def list_users(conn: Connection, *, include_system: bool = False) -> list[UserInfo]:
+    """Every user by name, with roles; the built-in system user only when asked."""
+    roles: dict[str, list[str]] = {}
+    for user, role in conn.execute(select(user_roles.c.user_name, user_roles.c.role)
+                                   .order_by(user_roles.c.role)):
+        roles.setdefault(user, []).append(role)
+    query = select(users).order_by(users.c.name)
+    if not include_system:
+        query = query.where(users.c.name != SYSTEM_USER)
+    return [UserInfo(name=r["name"], display_name=r["display_name"], email=r["email"],
+                     manager=r["manager"], roles=tuple(roles.get(r["name"], ())),
+                     active=bool(r["active"]), language=r["language"],
+                     created_at=r["created_at"])
+            for r in conn.execute(query).mappings()]
+
+
+def set_active(conn: Connection, name: str, active: bool, *, by: By = None) -> bool:
+    """Activate or deactivate a user; False when it already was. A deactivated user can
+    neither sign in nor use their tokens (which work again if the user is reactivated)."""
+    if name == SYSTEM_USER:
+        raise ValidationError("the system user never signs in",
+                              fields={"name": ["the built-in system user cannot be changed"]})
+    row = conn.execute(select(users.c.active).where(users.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"no user named {name!r}")
+    if bool(row.active) == active:
+        return False
+    conn.execute(update(users).where(users.c.name == name).values(active=active))
+    audit.record(conn, audit.USER_ACTIVATED if active else audit.USER_DEACTIVATED, by,
+                 {"user": name})
+    return True
+
+
+def set_password(conn: Connection, name: str, password: str, *, by: By = None) -> None:
+    """Replace the password; this also clears the user's failed sign-ins (unlocks them)."""
+    if not password or len(password) < MIN_PASSWORD:
+        raise ValidationError("invalid password", fields={
+            "password": [f"passwords have at least {MIN_PASSWORD} characters"]})
+    if name == SYSTEM_USER:
+        raise ValidationError("the system user never signs in",
+                              fields={"name": ["the built-in system user has no password"]})
+    done = conn.execute(update(users).where(users.c.name == name)
+                        .values(password_hash=generate_password_hash(password)))
+    if not done.rowcount:
+        raise NotFound(f"no user named {name!r}")
+    # The entry is recorded under the user's name: throttling counts failures after it.
+    audit.record(conn, audit.PASSWORD_SET, name, {"by": audit.name_of(by)})
 
 
 def load_actor(conn: Connection, name: str) -> Actor:
@@ -88,33 +186,117 @@ def team_of(conn: Connection, name: str) -> frozenset[str]:
     return frozenset(team)
 
 
-def authenticate_password(conn: Connection, name: str, password: str) -> Actor:
+# -- signing in --------------------------------------------------------------------------
+
+
+def authenticate_password(conn: Connection, name: str, password: str, *,
+                          client: str | None = None, now: dt.datetime | None = None) -> Actor:
+    """The actor for a user name and password, or Unauthorized; every attempt is audited.
+
+    After MAX_FAILURES_PER_USER failures for the name (or MAX_FAILURES_PER_CLIENT from the
+    client address) within THROTTLE_WINDOW, attempts are refused with LoginThrottled
+    without looking at the password, until the oldest counted failure leaves the window.
+    A success or a new password clears the user's count. `now` is for tests.
+    """
+    now = now or utcnow()
+    name = name or ""
+    with audit.apart(conn) as side:
+        wait = throttle_wait(side, name, client, now)
+        if wait is not None:
+            audit.record(side, audit.LOGIN_THROTTLED, name, {"retry_after": int(
+                wait.total_seconds())}, client=client, at=now)
+    if wait is not None:
+        raise LoginThrottled(wait)
     row = conn.execute(select(users.c.password_hash, users.c.active)
                        .where(users.c.name == name)).first()
-    if row is None or not row.active or not check_password_hash(row.password_hash, password):
+    if row is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        reason = "unknown user"
+    elif not check_password_hash(row.password_hash, password or ""):
+        reason = "wrong password"
+    elif not row.active:
+        reason = "deactivated"
+    else:
+        reason = None
+    if reason is not None:
+        audit.record_apart(conn, audit.LOGIN_FAILED, name, {"reason": reason},
+                           client=client, at=now)
         raise Unauthorized("wrong user name or password")
-    return load_actor(conn, name)
+    actor = load_actor(conn, name)
+    audit.record_apart(conn, audit.LOGIN_SUCCEEDED, name, client=client, at=now)
+    return actor
 
 
-def set_password(conn: Connection, name: str, password: str) -> None:
-    if not password or len(password) < 4:
-        raise ValidationError("invalid password",
-                              fields={"password": ["passwords have at least 4 characters"]})
-    done = conn.execute(update(users).where(users.c.name == name)
-                        .values(password_hash=generate_password_hash(password)))
-    if not done.rowcount:
-        raise NotFound(f"no user named {name!r}")
+def throttle_wait(conn: Connection, name: str, client: str | None,
+                  now: dt.datetime) -> dt.timedelta | None:
+    """How long sign-ins for this name (or from this client) are refused; None if not."""
+    start = now - THROTTLE_WINDOW
+    key = audit.name_of(name)
+    cleared = conn.execute(select(func.max(audit_log.c.at)).where(
+        audit_log.c.user_name == key,
+        audit_log.c.kind.in_([audit.LOGIN_SUCCEEDED, audit.PASSWORD_SET]))).scalar()
+    since = max(start, cleared) if cleared is not None else start
+    waits = [_wait(conn, audit_log.c.user_name == key, since, MAX_FAILURES_PER_USER, now)]
+    if client:
+        waits.append(_wait(conn, audit_log.c.client == client[:audit.NAME_LENGTH], start,
+                           MAX_FAILURES_PER_CLIENT, now))
+    found = [w for w in waits if w is not None]
+    return max(found) if found else None
+
+
+def _wait(conn: Connection, who: ColumnElement[bool], since: dt.datetime, limit: int,
+          now: dt.datetime) -> dt.timedelta | None:
+    failures = conn.execute(
+        select(audit_log.c.at).where(who, audit_log.c.kind == audit.LOGIN_FAILED,
+                                     audit_log.c.at > since)
+        .order_by(audit_log.c.at.desc()).limit(limit)).scalars().all()
+    if len(failures) < limit:
+        return None
+    # Refused until the oldest of the last `limit` failures drops out of the window.
+    wait = failures[-1] + THROTTLE_WINDOW - now
+    return wait if wait > dt.timedelta(0) else None
+
+
+# -- tokens ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as `metabiz tokens list` shows it: never the token itself."""
+
+    id: int
+    prefix: str
+    user_name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked: bool
+
+    def status(self, now: dt.datetime | None = None) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
+            return "expired"
+        return "active"
 
 
 def create_token(conn: Connection, user_name: str,
-                 expires_at: dt.datetime | None = None) -> str:
+                 expires_at: dt.datetime | None = None, *, by: By = None) -> str:
     """A new API token for the user; only its hash is kept, so it is shown once."""
-    if not _exists(conn, user_name):
+    row = conn.execute(select(users.c.active).where(users.c.name == user_name)).first()
+    if row is None:
         raise NotFound(f"no user named {user_name!r}")
+    if not row.active:
+        raise ValidationError(f"user {user_name!r} is deactivated",
+                              fields={"name": ["the user is deactivated"]})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(insert(tokens).values(
+    token_id = conn.execute(insert(tokens).values(
         user_name=user_name, token_hash=token_hash(token), prefix=token[:12],
-        created_at=utcnow(), expires_at=expires_at, revoked=False))
+        created_at=utcnow(), expires_at=expires_at, revoked=False)
+        .returning(tokens.c.id)).scalar_one()
+    audit.record(conn, audit.TOKEN_CREATED, by, {
+        "token": token_id, "prefix": token[:12], "user": user_name,
+        "expires_at": expires_at.isoformat() + "Z" if expires_at else None})
     return token
 
 
@@ -122,12 +304,90 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def authenticate_token(conn: Connection, token: str) -> Actor:
-    row = conn.execute(select(tokens.c.user_name, tokens.c.expires_at, tokens.c.revoked)
-                       .where(tokens.c.token_hash == token_hash(token))).first()
-    if row is None or row.revoked or (row.expires_at is not None and row.expires_at < utcnow()):
+def list_tokens(conn: Connection, user_name: str | None = None) -> list[TokenInfo]:
+    """Every token (revoked and expired included), oldest first, optionally of one user."""
+    query = select(tokens).order_by(tokens.c.id)
+    if user_name is not None:
+        if not _exists(conn, user_name):
+            raise NotFound(f"no user named {user_name!r}")
+        query = query.where(tokens.c.user_name == user_name)
+    return [_token_info(r) for r in conn.execute(query).mappings()]
+
+
+def _token_info(row: RowMapping) -> TokenInfo:
+    return TokenInfo(id=row["id"], prefix=row["prefix"], user_name=row["user_name"],
+                     created_at=row["created_at"], expires_at=row["expires_at"],
+                     last_used_at=row["last_used_at"], revoked=bool(row["revoked"]))
+
+
+def find_token(conn: Connection, ref: str) -> TokenInfo:
+    """A token by its id, its prefix (as listed; a unique start of it will do) or itself."""
+    ref = (ref or "").strip()
+    if ref.isdigit():
+        query = select(tokens).where(tokens.c.id == int(ref))
+    elif ref.startswith(TOKEN_PREFIX) and len(ref) > 12:
+        query = select(tokens).where(tokens.c.token_hash == token_hash(ref))
+    elif ref.startswith(TOKEN_PREFIX) and len(ref) > len(TOKEN_PREFIX):
+        query = select(tokens).where(tokens.c.prefix.startswith(ref, autoescape=True))
+    else:
+        raise ValidationError(f"{ref!r} is not a token id or prefix",
+                              fields={"token": [f"give an id or a prefix like {TOKEN_PREFIX}…"]})
+    rows = conn.execute(query.order_by(tokens.c.id)).mappings().all()
+    if not rows:
+        raise NotFound(f"no token {ref!r}")
+    if len(rows) > 1:
+        ids = ", ".join(str(r["id"]) for r in rows)
+        raise ValidationError(f"{ref!r} matches several tokens (ids {ids}); give the id",
+                              fields={"token": ["ambiguous prefix"]})
+    return _token_info(rows[0])
+
+
+def revoke_token(conn: Connection, ref: str, *, by: By = None) -> TokenInfo:
+    """Revoke a token for good (by id, prefix or the token); returns it as it was."""
+    info = find_token(conn, ref)
+    if not info.revoked:
+        conn.execute(update(tokens).where(tokens.c.id == info.id).values(revoked=True))
+        audit.record(conn, audit.TOKEN_REVOKED, by,
+                     {"token": info.id, "prefix": info.prefix, "user": info.user_name})
+    return info
+
+
+def authenticate_token(conn: Connection, token: str, *, client: str | None = None,
+                       now: dt.datetime | None = None) -> Actor:
+    """The actor for an API token, or Unauthorized (unknown, revoked, expired, user gone).
+
+    Use is recorded in `last_used_at` and the audit log at most once per
+    TOKEN_USE_INTERVAL per token, so busy clients do not turn reads into writes.
+    """
+    now = now or utcnow()
+    row = conn.execute(select(tokens).where(tokens.c.token_hash == token_hash(token))
+                       ).mappings().first()
+    if row is None:
         raise Unauthorized("invalid, expired or revoked token")
-    try:
-        return load_actor(conn, row.user_name)
-    except NotFound:
-        raise Unauthorized("the token's user is deactivated") from None
+    actor: Actor | None = None
+    if row["revoked"]:
+        reason = "revoked"
+    elif row["expires_at"] is not None and row["expires_at"] <= now:
+        reason = "expired"
+    else:
+        try:
+            actor = load_actor(conn, row["user_name"])
+        except NotFound:
+            reason = "user deactivated"
+    detail = {"token": row["id"], "prefix": row["prefix"]}
+    if actor is None:
+        audit.record_apart(conn, audit.TOKEN_REJECTED, row["user_name"],
+                           {**detail, "reason": reason}, client=client, at=now)
+        if reason == "user deactivated":
+            raise Unauthorized("the token's user is deactivated")
+        raise Unauthorized("invalid, expired or revoked token")
+    due = now - TOKEN_USE_INTERVAL
+    if row["last_used_at"] is None or row["last_used_at"] <= due:
+        with audit.apart(conn) as side:
+            done = side.execute(update(tokens).where(
+                tokens.c.id == row["id"],
+                or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at <= due))
+                .values(last_used_at=now))
+            if done.rowcount == 1:  # a concurrent request may have recorded it already
+                audit.record(side, audit.TOKEN_USED, actor, detail, client=client, at=now)
+    return actor

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from metabiz.errors import FormulaError, MetabizError, MetadataError
+from metabiz.errors import FormulaError, MetabizError, MetadataError, NotFound
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
 
@@ -72,6 +72,15 @@ def init(config: Config) -> None:
     click.echo(f"initialised {config.database_url}")
 
 
+def _flow_checks() -> list[Any]:
+    """The flows package's metadata checks (flow formulas), passed into every apply."""
+    try:
+        from metabiz.flows import check_flows
+    except ImportError:
+        return []
+    return [check_flows]
+
+
 @command(main, "apply")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--dry-run", is_flag=True, help="print the plan, change nothing")
@@ -82,16 +91,26 @@ def apply(config: Config, path: str, dry_run: bool, convert_failures: str | None
     from metabiz.objects.sync import apply_path
 
     plan = apply_path(_engine(config), path, dry_run=dry_run, convert_failures=convert_failures,
-                      applied_by="cli")
+                      applied_by="cli", checks=_flow_checks())
     click.echo(plan.render())
 
 
 @command(main, "versions")
-def versions(config: Config) -> None:
-    """List the applied metadata versions."""
-    from metabiz.platform.metadata.store import list_versions
+@click.argument("action", required=False, type=click.Choice(["show"]))
+@click.argument("number", required=False, type=int)
+def versions(config: Config, action: str | None, number: int | None) -> None:
+    """List the applied metadata versions; `versions show N` prints one as JSON."""
+    from metabiz.platform.metadata.store import list_versions, version_record
 
     with _engine(config).connect() as conn:
+        if action == "show":
+            if number is None:
+                raise click.UsageError("versions show N: which version?")
+            record = version_record(conn, number)
+            if record is None:
+                raise NotFound(f"no metadata version {number}")
+            click.echo(json.dumps(record, ensure_ascii=False, indent=2, default=str))
+            return
         for info in list_versions(conn):
             click.echo(f"{info.version:>4}  {info.applied_at:%Y-%m-%d %H:%M:%S}Z  "
                        f"{info.applied_by:<10}  {info.summary}")
@@ -103,7 +122,25 @@ def restore(config: Config, target: str) -> None:
     """Bring back a removed OBJECT or OBJECT.FIELD with its data."""
     from metabiz.objects.sync import restore as do_restore
 
-    click.echo(do_restore(_engine(config), target, applied_by="cli").render())
+    click.echo(do_restore(_engine(config), target, applied_by="cli",
+                          checks=_flow_checks()).render())
+
+
+@command(main, "losses")
+@click.argument("target")
+def losses(config: Config, target: str) -> None:
+    """List the values `apply --convert-failures=blank` blanked, of OBJECT or OBJECT.FIELD."""
+    from metabiz.platform.metadata.store import list_losses
+
+    object_name, _, field_name = target.partition(".")
+    with _engine(config).connect() as conn:
+        found = list_losses(conn, object_name, field_name or None)
+    for loss in found:
+        click.echo(f"v{loss.version}  {loss.object}.{loss.field}  id {loss.record_id}  "
+                   f"{loss.old_type} {json.dumps(loss.old_value, ensure_ascii=False)}  "
+                   f"({loss.reason})")
+    if not found:
+        click.echo(f"no blanked values of {target}")
 
 
 @command(main, "purge")
@@ -138,7 +175,7 @@ def users_create(config: Config, name: str, password: str, roles: tuple[str, ...
     from metabiz.platform.auth import create_user
 
     with writer(_engine(config)).begin() as conn:
-        create_user(conn, name, password, roles=roles, manager=manager, email=email,
+        create_user(conn, name, password, roles=roles, manager=manager, email=email, by="cli",
                     display_name=display_name, language=language)
     click.echo(f"created user {name}")
 
@@ -148,14 +185,7 @@ def tokens() -> None:
     """Manage API tokens."""
 
 
-@command(tokens, "create")
-@click.argument("name")
-def tokens_create(config: Config, name: str) -> None:
-    """Print a new API token for the user (shown once)."""
-    from metabiz.platform.auth import create_token
-
-    with writer(_engine(config)).begin() as conn:
-        click.echo(create_token(conn, name))
+# `tokens create` (with --expires-in-days), list and revoke live in cli_access.py.
 
 
 # -- formulas ---------------------------------------------------------------------------
@@ -260,12 +290,14 @@ def template_install(config: Config, name_or_path: str, demo_data: bool) -> None
 
     engine = _engine(config)
     result = install(engine, name_or_path, demo_data=demo_data, applied_by="cli",
-                     runtime=build_runtime(engine))
+                     runtime=build_runtime(engine), checks=_flow_checks())
     click.echo(result.plan.render())
     if result.users:
         click.echo(f"demo users: {', '.join(result.users)}")
     for name, count in result.records.items():
         click.echo(f"loaded {count} {name} records")
+    if result.skipped_data:
+        click.echo("demo data not loaded: the template's objects already hold records")
 
 
 @command(template, "export")

@@ -141,3 +141,20 @@ def init_db(engine: Engine) -> None:
             conn.execute(insert(users).values(
                 name=SYSTEM_USER, display_name="System", password_hash="!", language="en",
                 active=False, created_at=datetime.now(UTC).replace(tzinfo=None)))
+
+
+#: the audit log: sign-ins, token use, user and token changes, metadata applies and
+#: permission denials (metabiz.platform.audit writes and reads it); sign-in throttling
+#: counts its failures, hence the indexes by user name and by client address
+audit_log = Table(
+    "sys_audit", system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("user_name", String(64)),  # who acted, or the name a sign-in was tried with
+    Column("client", String(64)),  # the client's address, when known
+    Column("detail", JSON),
+    Index("ix_sys_audit_user", "user_name", "kind", "at"),
+    Index("ix_sys_audit_client", "client", "kind", "at"),
+    Index("ix_sys_audit_at", "at"),
+)

@@ -1,19 +1,25 @@
-"""The bundled industry templates (examples/crm, examples/service) load and hang together.
+"""The bundled industry templates (crm, service) load, hang together and check.
 
 What a user of `metabiz template install crm --demo-data` relies on: the objects, flows,
-roles and demo users documented in docs/templates.md, and demo records that fit them.
+roles and demo users documented in docs/templates.md, demo records that fit them, and
+formulas (fields, rules, list views, flows) that type-check on both databases. No database
+is needed here; tests/examples/test_templates_install.py installs them for real.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from metabiz.errors import MetadataError
+from metabiz.errors import FormulaError, MetadataError
+from metabiz.formulas import FType, check
+from metabiz.objects.installer import bundled_templates
+from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.loader import load_path
 from metabiz.platform.metadata.model import (
     ApprovalFlowDef,
@@ -25,23 +31,30 @@ from metabiz.platform.metadata.model import (
 )
 from metabiz.platform.metadata.reserved import SYSTEM_FIELDS
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 COMPUTED = {"formula", "rollup", "auto_number"}
 
 
 @pytest.fixture(scope="module")
 def crm() -> MetadataBundle:
-    return load_path(EXAMPLES / "crm")
+    return load_path(bundled_templates()["crm"])
 
 
 @pytest.fixture(scope="module")
 def service(crm: MetadataBundle) -> MetadataBundle:
-    return load_path(EXAMPLES / "service", known_objects=crm.objects)
+    return load_path(bundled_templates()["service"], known_objects=crm.objects)
 
 
 @pytest.fixture(scope="module")
 def bundles(crm: MetadataBundle, service: MetadataBundle) -> dict[str, MetadataBundle]:
     return {"crm": crm, "service": service}
+
+
+@pytest.fixture(scope="module")
+def merged(crm: MetadataBundle, service: MetadataBundle) -> MetadataBundle:
+    return MetadataBundle(app=crm.app, objects=crm.objects + service.objects,
+                          flows=crm.flows + service.flows, roles=crm.roles + service.roles)
 
 
 def all_objects(bundles: Mapping[str, MetadataBundle]) -> dict[str, ObjectDef]:
@@ -57,224 +70,340 @@ def field(bundle: MetadataBundle, ref: str) -> FieldDef:
     return fdef
 
 
-# ---- crm ----------------------------------------------------------------------------------
+def squash(formula: str | None) -> str:
+    """A formula with its layout whitespace removed, for comparing with a literal."""
+    return re.sub(r"\s+", " ", formula or "").strip()
 
 
-def test_crm_app(crm: MetadataBundle) -> None:
-    assert crm.app is not None
+# ---- shipping -----------------------------------------------------------------------------
+
+
+def test_bundled_templates_ship_in_the_package() -> None:
+    found = bundled_templates()
+    assert set(found) == {"crm", "service"}
+    for name, path in found.items():
+        # package data beside the code (so the wheel carries it) ...
+        assert path.parent == ROOT / "metabiz" / "templates_bundled", name
+        # ... and `examples/` in a checkout is the same folder
+        assert (EXAMPLES / name).resolve() == path.resolve(), name
+
+
+def test_apps(crm: MetadataBundle, service: MetadataBundle) -> None:
+    assert crm.app is not None and service.app is not None
     assert (crm.app.name, crm.app.label.get("en"), crm.app.label.get("zh")) == \
         ("crm", "CRM", "客户管理")
+    assert (service.app.name, service.app.depends) == ("service", ("crm",))
+    assert crm.app.version == service.app.version == "2.0.0"
+
+
+# ---- crm ----------------------------------------------------------------------------------
+
+CRM_OBJECTS = {"account", "contact", "lead", "opportunity", "product", "quote", "quote_line",
+               "sales_order", "contract", "payment", "task", "visit", "quota", "commission"}
 
 
 def test_crm_objects(crm: MetadataBundle) -> None:
-    assert {o.api_name for o in crm.objects} == {
-        "account", "contact", "lead", "opportunity", "product", "quote", "quote_line",
-        "sales_order", "task"}
+    assert {o.api_name for o in crm.objects} == CRM_OBJECTS
 
 
 @pytest.mark.parametrize(("ref", "type_"), [
-    ("account.name", "text"), ("account.industry", "picklist"), ("account.type", "picklist"),
-    ("account.website", "url"), ("account.annual_revenue", "currency"),
-    ("account.credit_limit", "currency"), ("account.open_pipeline", "rollup"),
-    ("account.opportunity_count", "rollup"),
-    ("contact.full_name", "formula"), ("contact.email", "email"), ("contact.account", "lookup"),
-    ("lead.status", "picklist"), ("lead.source", "picklist"), ("lead.converted", "boolean"),
-    ("lead.estimated_amount", "currency"),
-    ("opportunity.account", "lookup"), ("opportunity.contact", "lookup"),
-    ("opportunity.stage", "picklist"), ("opportunity.amount", "currency"),
-    ("opportunity.probability", "percent"), ("opportunity.discount", "percent"),
-    ("opportunity.close_date", "date"), ("opportunity.weighted_amount", "formula"),
-    ("opportunity.days_to_close", "formula"),
-    ("product.code", "text"), ("product.unit_price", "currency"), ("product.active", "boolean"),
-    ("quote.quote_number", "auto_number"), ("quote.opportunity", "master_detail"),
-    ("quote.total", "rollup"), ("quote.valid_until", "date"),
-    ("quote_line.quote", "master_detail"), ("quote_line.product", "lookup"),
-    ("quote_line.quantity", "number"), ("quote_line.line_total", "formula"),
-    ("sales_order.order_number", "auto_number"), ("sales_order.account", "lookup"),
-    ("sales_order.opportunity", "lookup"), ("sales_order.order_date", "date"),
-    ("task.subject", "text"), ("task.due_date", "date"), ("task.assigned_to", "user"),
-    ("task.opportunity", "lookup"), ("task.account", "lookup"),
+    ("lead.source", "picklist"), ("lead.region", "picklist"), ("lead.industry", "picklist"),
+    ("lead.score", "formula"), ("lead.status", "picklist"), ("lead.last_follow_up", "date"),
+    ("lead.in_public_pool", "boolean"), ("lead.previous_owner", "user"),
+    ("lead.converted_account", "lookup"),
+    ("account.industry", "picklist"), ("account.region", "picklist"),
+    ("account.grade", "formula"), ("account.open_opportunity_count", "rollup"),
+    ("account.open_pipeline", "rollup"), ("account.won_amount", "rollup"),
+    ("account.last_won_date", "rollup"), ("account.credit_limit", "currency"),
+    ("contact.full_name", "formula"), ("contact.account", "lookup"),
+    ("contact.email", "email"),
+    ("opportunity.stage", "picklist"), ("opportunity.probability", "formula"),
+    ("opportunity.amount", "currency"), ("opportunity.discount", "percent"),
+    ("opportunity.net_amount", "formula"), ("opportunity.weighted_amount", "formula"),
+    ("opportunity.close_date", "date"), ("opportunity.quota", "lookup"),
+    ("product.code", "text"), ("product.unit_price", "currency"),
+    ("quote.opportunity", "master_detail"), ("quote.total", "rollup"),
+    ("quote_line.quote", "master_detail"), ("quote_line.line_total", "formula"),
+    ("contract.account", "lookup"), ("contract.amount", "currency"),
+    ("contract.paid_amount", "rollup"), ("contract.outstanding", "formula"),
+    ("payment.contract", "master_detail"), ("payment.amount", "currency"),
+    ("payment.status", "picklist"),
+    ("task.lead", "lookup"), ("task.account", "lookup"), ("task.opportunity", "lookup"),
+    ("visit.account", "lookup"), ("visit.check_in_time", "datetime"),
+    ("visit.location", "text"), ("visit.latitude", "number"), ("visit.notes", "long_text"),
+    ("quota.sales_rep", "user"), ("quota.team", "picklist"),
+    ("quota.period_type", "picklist"), ("quota.target_amount", "currency"),
+    ("quota.won_amount", "rollup"), ("quota.team_won_amount", "rollup"),
+    ("quota.attainment", "formula"),
+    ("commission.sales_rep", "user"), ("commission.basis", "picklist"),
+    ("commission.base_amount", "formula"), ("commission.amount", "formula"),
+    ("sales_order.order_number", "auto_number"),
 ])
 def test_crm_field_types(crm: MetadataBundle, ref: str, type_: str) -> None:
     assert field(crm, ref).type == type_
 
 
-def test_opportunity_stage_and_formulas(crm: MetadataBundle) -> None:
+def test_lead_stages_and_pool(crm: MetadataBundle) -> None:
+    status = field(crm, "lead.status")
+    assert status.picklist_values() == (
+        "new", "working", "mql", "qualified", "converted", "unqualified")
+    labels = {v.value: v.label.get("en") for v in status.values}
+    assert "MQL" in labels["mql"] and "SQL" in labels["qualified"]
+    score = squash(field(crm, "lead.score").formula)
+    assert score.startswith("CASE(source,") and "CASE(industry," in score
+    assert field(crm, "lead.last_follow_up").default == "TODAY()"
+    assert field(crm, "lead.in_public_pool").default == "FALSE"
+
+
+def test_opportunity_formulas_and_rules(crm: MetadataBundle) -> None:
     stage = field(crm, "opportunity.stage")
     assert stage.picklist_values() == (
         "prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
-    assert stage.default == '"prospecting"'
-    assert field(crm, "opportunity.close_date").required
-    weighted = field(crm, "opportunity.weighted_amount")
-    assert (weighted.return_type, weighted.formula) == ("currency", "amount * probability / 100")
-    assert field(crm, "opportunity.days_to_close").formula == "close_date - TODAY()"
+    probability = field(crm, "opportunity.probability")
+    assert probability.return_type == "percent"
+    assert squash(probability.formula) == (
+        'CASE(stage, "prospecting", 10, "qualification", 20, "proposal", 50, '
+        '"negotiation", 75, "closed_won", 100, 0)')
+    assert field(crm, "opportunity.weighted_amount").formula == \
+        "ROUND(net_amount * probability / 100, 2)"
     opportunity = crm.object("opportunity")
     assert opportunity is not None
-    rules = {r.api_name: r for r in opportunity.validation_rules}
-    assert rules["amount_not_negative"].error_condition == "amount < 0"
-    assert "discount > 50" in rules["discount_limit"].error_condition
+    rules = {r.api_name: r.error_condition for r in opportunity.validation_rules}
+    assert 'ISPICKVAL(stage, "closed_won")' in rules["won_needs_amount"]
+    assert "ISBLANK(amount)" in rules["won_needs_amount"]
+    assert "ISBLANK(close_date)" in rules["closed_needs_close_date"]
+    assert "discount > 50" in rules["discount_limit"]
 
 
-def test_lookup_delete_rules(crm: MetadataBundle) -> None:
-    assert field(crm, "opportunity.account").on_delete == "restrict"
-    assert field(crm, "opportunity.contact").on_delete == "set_null"
-    assert field(crm, "contact.account").on_delete == "set_null"
-    assert field(crm, "task.opportunity").on_delete == "set_null"
-
-
-def test_rollups(crm: MetadataBundle) -> None:
-    pipeline = field(crm, "account.open_pipeline")
-    assert (pipeline.child_object, pipeline.relationship_field, pipeline.function,
-            pipeline.rollup_field) == ("opportunity", "account", "sum", "amount")
-    assert 'ISPICKVAL(stage, "closed_won")' in (pipeline.filter or "")
+def test_account_grade_and_rollups(crm: MetadataBundle) -> None:
+    grade = squash(field(crm, "account.grade").formula)
+    assert "won_amount" in grade and "TODAY() - last_won_date" in grade
+    won = field(crm, "account.won_amount")
+    assert (won.child_object, won.relationship_field, won.function, won.rollup_field) == \
+        ("opportunity", "account", "sum", "net_amount")
+    open_count = field(crm, "account.open_opportunity_count")
+    assert open_count.function == "count" and "closed_won" in (open_count.filter or "")
     total = field(crm, "quote.total")
     assert (total.child_object, total.relationship_field, total.function,
             total.rollup_field) == ("quote_line", "quote", "sum", "line_total")
-    assert field(crm, "quote.quote_number").format == "Q-{00000}"
-    assert field(crm, "sales_order.order_number").format == "SO-{00000}"
+    paid = field(crm, "contract.paid_amount")
+    assert (paid.child_object, paid.relationship_field, paid.function, paid.rollup_field,
+            paid.filter) == ("payment", "contract", "sum", "amount",
+                             'ISPICKVAL(status, "received")')
+    assert field(crm, "contract.outstanding").formula == "amount - paid_amount"
+    team = field(crm, "quota.team_won_amount")
+    assert (team.child_object, team.relationship_field, team.rollup_field) == \
+        ("quota", "parent_quota", "won_amount")
 
 
-def test_lead_qualification_needs_email(crm: MetadataBundle) -> None:
-    lead = crm.object("lead")
-    assert lead is not None
-    assert any("ISPICKVAL(status, \"qualified\")" in r.error_condition
-               and "ISBLANK(email)" in r.error_condition for r in lead.validation_rules)
+def test_commission_tiers(crm: MetadataBundle) -> None:
+    amount = squash(field(crm, "commission.amount").formula)
+    for part in ("MIN(base_amount, 100000) * 0.03", "* 0.05", "MAX(base_amount - 500000, 0) * 0.08"):
+        assert part in amount
+    base = field(crm, "commission.base_amount").formula or ""
+    assert "payment.amount" in base and "opportunity.net_amount" in base
 
 
 def test_crm_flows(crm: MetadataBundle) -> None:
-    approval = crm.flow("discount_approval")
-    assert isinstance(approval, ApprovalFlowDef)
-    assert approval.object == "opportunity" and approval.lock_record
-    assert "discount > 10" in (approval.entry_condition or "")
-    manager, finance = approval.steps
-    assert (manager.api_name, manager.mode, manager.approvers[0].kind,
-            manager.approvers[0].value) == ("manager", "any", "manager_of", "owner")
-    assert (finance.api_name, finance.mode, finance.condition) == \
-        ("finance", "all", "discount > 20")
-    assert [(a.kind, a.value) for a in finance.approvers] == [("role", "finance")]
-    assert any(a.kind == "update" and a.params.get("discount") == "0"
-               for a in approval.on_reject)
+    assert {f.api_name for f in crm.flows} >= {
+        "discount_approval", "contract_approval", "lead_assignment", "lead_auto_assign",
+        "lead_recycle", "lead_claimed", "opportunity_stage_tasks", "won_followup",
+        "won_create_order", "won_commission"}
 
-    won = crm.flow("won_followup")
-    assert isinstance(won, AutomationRuleDef)
-    assert (won.trigger.kind, won.trigger.fields) == ("field_changed", ("stage",))
-    assert won.condition == 'ISPICKVAL(stage, "closed_won")'
-    create = next(a for a in won.actions if a.kind == "create")
-    assert create.params["object"] == "task"
-    assert create.params["values"]["opportunity"] == "id"
-    assert any(a.kind == "notify" for a in won.actions)
+    discount = crm.flow("discount_approval")
+    assert isinstance(discount, ApprovalFlowDef)
+    assert discount.object == "opportunity" and discount.lock_record
+    assert "discount > 10" in (discount.entry_condition or "")
+    manager, finance = discount.steps
+    assert (manager.mode, [(a.kind, a.value) for a in manager.approvers]) == \
+        ("any", [("manager_of", "owner")])
+    assert (finance.mode, finance.condition, [(a.kind, a.value) for a in finance.approvers]) \
+        == ("all", "discount > 20", [("role", "finance")])
+    assert any(a.kind == "update" and a.params == {"discount": "0"} for a in discount.on_reject)
 
-    reminder = crm.flow("close_date_reminder")
-    assert isinstance(reminder, AutomationRuleDef)
-    assert (reminder.trigger.kind, reminder.trigger.date_field, reminder.trigger.days) == \
-        ("before_date", "close_date", 7)
+    contract = crm.flow("contract_approval")
+    assert isinstance(contract, ApprovalFlowDef) and contract.object == "contract"
+    assert [s.api_name for s in contract.steps] == ["manager", "finance"]
+    assert any(a.kind == "update" and a.params == {"status": '"approved"'}
+               for a in contract.on_approve)
 
     rule = crm.flow("lead_assignment")
     assert isinstance(rule, AssignmentRuleDef) and rule.object == "lead"
-    assert rule.entries[-1].condition is None  # a catch-all, so every lead gets an owner
-    assert any(e.assignee == {"role": "sales_rep", "strategy": "round_robin"}
-               for e in rule.entries)
+    regions = {e.condition: e.assignee for e in rule.entries}
+    for region in ("east", "north", "south", "west", "overseas"):
+        assert regions[f'ISPICKVAL(region, "{region}")'] == \
+            {"role": f"sales_{region}", "strategy": "round_robin"}
+    assert rule.entries[-1].condition is None  # a catch-all: every lead gets an owner
     assign = crm.flow("lead_auto_assign")
     assert isinstance(assign, AutomationRuleDef) and assign.trigger.kind == "created"
     assert [a.params for a in assign.actions if a.kind == "assign"] == \
         [{"rules": "lead_assignment"}]
 
+    recycle = crm.flow("lead_recycle")
+    assert isinstance(recycle, AutomationRuleDef)
+    assert (recycle.trigger.kind, recycle.trigger.date_field, recycle.trigger.days) == \
+        ("after_date", "last_follow_up", 3)
+    update, notify = recycle.actions
+    assert update.kind == "update" and update.params["owner"] == "NULL"
+    assert update.params["in_public_pool"] == "TRUE" and update.params["previous_owner"] == "owner"
+    assert notify.kind == "notify" and {"field": "previous_owner"} in notify.params["to"]
+
+    stage_tasks = crm.flow("opportunity_stage_tasks")
+    assert isinstance(stage_tasks, AutomationRuleDef)
+    assert (stage_tasks.trigger.kind, stage_tasks.trigger.fields) == ("field_changed", ("stage",))
+    assert [a.params["object"] for a in stage_tasks.actions if a.kind == "create"] == ["task"]
+
 
 def test_crm_roles(crm: MetadataBundle) -> None:
-    assert {r.api_name for r in crm.roles} == {
-        "sales_rep", "sales_manager", "finance", "product_catalog"}
-    rep = crm.role("sales_rep")
-    assert rep is not None and rep.record_access == "own"
-    for name in ("opportunity", "account", "contact", "lead", "task", "quote", "quote_line"):
+    roles = {r.api_name: r for r in crm.roles}
+    assert set(roles) == {"sales_rep", "sales_manager", "finance", "product_catalog",
+                          "sales_east", "sales_north", "sales_south", "sales_west",
+                          "sales_overseas"}
+    rep, manager, finance = roles["sales_rep"], roles["sales_manager"], roles["finance"]
+    assert rep.record_access == manager.record_access == "own"
+    for name in ("account", "contact", "lead", "opportunity", "task", "visit", "quote",
+                 "contract"):
         assert {"read", "create", "edit"} <= rep.objects[name], name
-        assert "delete" not in rep.objects[name]
-    assert rep.objects["product"] == frozenset({"read"})
-    assert rep.fields == {"account.credit_limit": "read_only"}
-    manager = crm.role("sales_manager")
-    assert manager is not None and "delete" in manager.objects["opportunity"]
-    finance = crm.role("finance")
-    assert finance is not None and finance.record_access == "all"
-    assert {o.api_name for o in crm.objects} <= set(finance.objects)
-    assert "edit" in finance.objects["sales_order"] and "edit" in finance.objects["quote"]
-    # record access is per role: the price book must be visible to every seller
-    catalog = crm.role("product_catalog")
-    assert catalog is not None and catalog.record_access == "all"
-    assert catalog.objects == {"product": frozenset({"read"})}
+        assert "delete" not in rep.objects[name] and "delete" in manager.objects[name], name
+    assert rep.objects["commission"] == rep.objects["quota"] == frozenset({"read"})
+    assert rep.fields["payment.status"] == "read_only"  # finance confirms receipts
+    assert finance.record_access == "all"
+    assert set(finance.objects) >= CRM_OBJECTS
+    assert {"edit"} <= finance.objects["payment"] and {"edit"} <= finance.objects["commission"]
+    assert "edit" in manager.objects["quota"]
+    for team in ("sales_east", "sales_north", "sales_south", "sales_west", "sales_overseas"):
+        assert roles[team].objects == {}, team  # a team to assign to, no rights of its own
 
 
 def test_crm_demo_users(crm: MetadataBundle) -> None:
     users = {u.name: u for u in crm.users}
-    assert set(users) == {"alice", "bob", "carol", "dave"}
+    assert {"alice", "bob", "carol", "dave"} <= set(users)
     assert all(u.password == "demo" for u in users.values())
+    holders = Counter(role for u in users.values() for role in u.roles)
+    assert holders["sales_rep"] >= 2 and holders["sales_manager"] >= 1
+    assert holders["finance"] >= 2  # the finance step is 会签: more than one must approve
     for rep in ("alice", "dave"):
-        assert (users[rep].roles, users[rep].manager) == \
-            (("sales_rep", "product_catalog"), "bob")
-    assert users["bob"].roles == ("sales_manager", "product_catalog")
+        assert users[rep].manager == "bob" and "sales_rep" in users[rep].roles
     assert users["carol"].roles == ("finance",)
 
 
-def test_crm_demo_data_size(crm: MetadataBundle) -> None:
+def test_crm_demo_data_size_and_spread(crm: MetadataBundle) -> None:
     sizes = {name: len(rows) for name, rows in crm.data.items()}
-    assert sizes["account"] >= 5 and sizes["contact"] >= 8 and sizes["lead"] >= 6
-    assert sizes["opportunity"] >= 8 and sizes["product"] >= 4 and sizes["quote"] >= 2
-    assert sizes["quote_line"] >= 2 and sizes["task"] >= 6
-    stages = {r["stage"] for r in crm.data["opportunity"]}
-    assert {"prospecting", "proposal", "negotiation", "closed_won", "closed_lost"} <= stages
+    assert set(sizes) == CRM_OBJECTS
+    for name in CRM_OBJECTS:
+        assert sizes[name] >= 20, name
+    assert sizes["lead"] >= 40 and sizes["opportunity"] >= 40
+    leads, opportunities = crm.data["lead"], crm.data["opportunity"]
+    assert {r["status"] for r in leads} == set(field(crm, "lead.status").picklist_values())
+    assert {r["region"] for r in leads} == set(field(crm, "lead.region").picklist_values())
+    assert len({r.get("owner") for r in leads}) >= 4
+    assert any(r.get("in_public_pool") for r in leads)
+    assert {r["stage"] for r in opportunities} == \
+        set(field(crm, "opportunity.stage").picklist_values())
+    assert len({r["owner"] for r in opportunities}) >= 4
+    # ready to submit for approval: an open deal over 20 % and one between 10 and 20 %
+    open_deals = [r for r in opportunities if not r["stage"].startswith("closed")]
+    assert any(r.get("discount", 0) > 20 for r in open_deals)
+    assert any(10 < r.get("discount", 0) <= 20 for r in open_deals)
 
 
 # ---- service ------------------------------------------------------------------------------
 
+SERVICE_OBJECTS = {"ticket", "ticket_comment", "work_order", "service_contract", "feedback",
+                   "knowledge_article"}
+
 
 def test_service_objects(service: MetadataBundle) -> None:
-    assert service.app is not None and service.app.name == "service"
-    assert service.app.depends == ("crm",)
-    assert {o.api_name for o in service.objects} == {
-        "support_case", "case_comment", "knowledge_article", "service_contract"}
-    assert field(service, "support_case.case_number").format == "CS-{00000}"
-    assert field(service, "support_case.account").target == "account"
-    assert field(service, "support_case.contact").target == "contact"
-    assert field(service, "support_case.status").picklist_values() == (
+    assert {o.api_name for o in service.objects} == SERVICE_OBJECTS
+    ticket = service.object("ticket")
+    assert ticket is not None and ticket.renamed_from == "support_case"  # v1 data is kept
+    assert field(service, "ticket.status").picklist_values() == (
         "new", "in_progress", "waiting", "resolved", "closed")
-    assert field(service, "support_case.overdue").return_type == "boolean"
-    assert field(service, "support_case.assigned_to").type == "user"
-    assert field(service, "case_comment.support_case").type == "master_detail"
-    assert field(service, "knowledge_article.published").type == "boolean"
+    assert field(service, "ticket.priority").picklist_values() == (
+        "urgent", "high", "medium", "low")
+    sla = field(service, "ticket.sla_hours")
+    assert squash(sla.formula).startswith('CASE(priority, "urgent", 4, "high", 8, "medium", 24')
+    due = field(service, "ticket.sla_due")
+    assert (due.return_type, due.formula) == ("datetime", "created_at + sla_hours / 24")
+    assert field(service, "ticket.account").target == "account"
+    assert field(service, "ticket_comment.ticket").type == "master_detail"
+    assert field(service, "feedback.ticket").type == "master_detail"
+    score = field(service, "feedback.satisfaction")
+    assert (score.type, score.min, score.max) == ("number", 1, 5)
+    assert field(service, "work_order.technician").type == "user"
 
 
 def test_service_needs_crm_objects() -> None:
     with pytest.raises(MetadataError, match="unknown object 'account'"):
-        load_path(EXAMPLES / "service")
+        load_path(bundled_templates()["service"])
 
 
 def test_service_flows_and_roles(service: MetadataBundle) -> None:
-    resolved = service.flow("case_resolved")
-    assert isinstance(resolved, AutomationRuleDef)
-    assert resolved.trigger.fields == ("status",)
-    assert resolved.condition == 'ISPICKVAL(status, "resolved")'
-    assert [a.params for a in resolved.actions] == [{"resolved_at": "NOW()"}]
-    rule = service.flow("case_assignment")
-    assert isinstance(rule, AssignmentRuleDef) and rule.object == "support_case"
-    assert all("priority" in (e.condition or "priority") for e in rule.entries)
+    rule = service.flow("ticket_assignment")
+    assert isinstance(rule, AssignmentRuleDef) and rule.object == "ticket"
+    auto = service.flow("ticket_auto_assign")
+    assert isinstance(auto, AutomationRuleDef) and auto.trigger.kind == "created"
+    escalation = service.flow("ticket_sla_escalation")
+    assert isinstance(escalation, AutomationRuleDef)
+    assert (escalation.trigger.kind, escalation.trigger.date_field) == ("after_date", "sla_due")
+    assert any(a.kind == "update" and a.params.get("escalated") == "TRUE"
+               for a in escalation.actions)
+    feedback = service.flow("ticket_closed_feedback")
+    assert isinstance(feedback, AutomationRuleDef)
+    assert feedback.trigger.fields == ("status",)
+    assert 'ISPICKVAL(status, "closed")' in (feedback.condition or "")
+    assert [a.params["object"] for a in feedback.actions if a.kind == "create"] == ["feedback"]
     refund = service.flow("refund_approval")
-    assert isinstance(refund, ApprovalFlowDef)
-    assert refund.entry_condition == "refund_amount > 0" and refund.lock_record
-    agent = service.role("support_agent")
-    assert agent is not None and {"read", "create", "edit"} <= agent.objects["support_case"]
+    assert isinstance(refund, ApprovalFlowDef) and refund.object == "ticket"
+    roles = {r.api_name: r for r in service.roles}
+    assert set(roles) == {"support_agent", "support_manager", "field_technician"}
+    assert {"read", "create", "edit"} <= roles["support_agent"].objects["ticket"]
     users = {u.name: u for u in service.users}
     assert users["erin"].roles == ("support_agent",) and users["erin"].password == "demo"
+    assert {role for u in users.values() for role in u.roles} == set(roles)
+
+
+def test_service_demo_data(service: MetadataBundle) -> None:
+    sizes = {name: len(rows) for name, rows in service.data.items()}
+    for name in ("ticket", "work_order", "service_contract", "feedback"):
+        assert sizes[name] >= 20, name
+    tickets = service.data["ticket"]
+    assert {r["status"] for r in tickets} == set(field(service, "ticket.status")
+                                                  .picklist_values())
+    assert {r["priority"] for r in tickets} == set(field(service, "ticket.priority")
+                                                    .picklist_values())
+    scores = {r.get("satisfaction") for r in service.data["feedback"]} - {None}
+    assert min(scores) <= 2 and max(scores) == 5
 
 
 # ---- every template -----------------------------------------------------------------------
 
 
-def test_labels_are_bilingual(bundles: Mapping[str, MetadataBundle]) -> None:
-    missing = []
+def _labels(bundles: Mapping[str, MetadataBundle]) -> Iterator[tuple[str, Any]]:
     for obj in all_objects(bundles).values():
-        labels = [(obj.api_name, obj.label)]
-        labels += [(f"{obj.api_name}.{f.api_name}", f.label) for f in obj.fields]
-        labels += [(f"{obj.api_name}.{f.api_name}={v.value}", v.label)
-                   for f in obj.fields for v in f.values]
-        missing += [where for where, label in labels if dict(label.texts).keys() != {"en", "zh"}]
+        yield obj.api_name, obj.label
+        for f in obj.fields:
+            yield f"{obj.api_name}.{f.api_name}", f.label
+            yield from ((f"{obj.api_name}.{f.api_name}={v.value}", v.label) for v in f.values)
+            if f.help is not None:
+                yield f"{obj.api_name}.{f.api_name} help", f.help
+        for r in obj.validation_rules:
+            yield f"{obj.api_name} rule {r.api_name}", r.message
+        for v in obj.list_views:
+            yield f"{obj.api_name} view {v.api_name}", v.label
+        for layout in obj.layouts:
+            for i, s in enumerate(layout.sections):
+                yield f"{obj.api_name} section {i}", s.label
+    for bundle in bundles.values():
+        for flow in bundle.flows:
+            yield f"flow {flow.api_name}", flow.label
+        for role in bundle.roles:
+            yield f"role {role.api_name}", role.label
+
+
+def test_labels_are_bilingual(bundles: Mapping[str, MetadataBundle]) -> None:
+    missing = [where for where, label in _labels(bundles)
+               if label is None or dict(label.texts).keys() != {"en", "zh"}]
     assert missing == []
 
 
@@ -283,9 +412,10 @@ def test_every_object_is_usable(bundles: Mapping[str, MetadataBundle]) -> None:
         assert obj.name_field and obj.field(obj.name_field), obj.api_name
         layout = obj.layout("default")
         assert layout is not None, obj.api_name
-        on_layout = {name for s in layout.sections for name in s.fields}
-        assert on_layout == {f.api_name for f in obj.fields}, obj.api_name
+        on_layout = [name for s in layout.sections for name in s.fields]
+        assert sorted(on_layout) == sorted(f.api_name for f in obj.fields), obj.api_name
         assert obj.list_view("all") is not None, obj.api_name
+        assert len(obj.list_views) >= 2, obj.api_name
 
 
 def _records(bundles: Mapping[str, MetadataBundle]) -> Iterator[tuple[str, int, dict[str, Any]]]:
@@ -305,7 +435,8 @@ def test_data_files_fit_their_objects(bundles: Mapping[str, MetadataBundle]) -> 
             problems.append(f"{where}: no such object")
             continue
         for f in obj.fields:
-            if f.required and f.default is None and f.type not in COMPUTED and f.api_name not in row:
+            if f.required and f.default is None and f.type not in COMPUTED \
+                    and f.api_name not in row:
                 problems.append(f"{where} #{i}: required {f.api_name} missing")
         for key, value in row.items():
             fdef = obj.field(key)
@@ -319,8 +450,12 @@ def test_data_files_fit_their_objects(bundles: Mapping[str, MetadataBundle]) -> 
                 ok = value in users
             elif fdef.type in ("number", "currency", "percent"):
                 ok = isinstance(value, int | float) and not isinstance(value, bool)
+                ok = ok and (fdef.min is None or value >= fdef.min) \
+                    and (fdef.max is None or value <= fdef.max)
             elif fdef.type == "boolean":
                 ok = isinstance(value, bool)
+            elif fdef.type == "datetime":
+                ok = isinstance(value, str) and value.endswith("Z")
             else:
                 ok = isinstance(value, str)
             if not ok:
@@ -366,11 +501,44 @@ def test_demo_users_and_owners(bundles: Mapping[str, MetadataBundle]) -> None:
     for user in users.values():
         assert set(user.roles) <= roles, user.name
         assert user.manager is None or user.manager in users, user.name
+    # every role of a template has a demo user to try it with
+    assert roles <= {role for u in users.values() for role in u.roles} | {"product_catalog"}
 
 
-# ---- formulas name real picklist values ---------------------------------------------------
+# ---- formulas -----------------------------------------------------------------------------
 
 ISPICKVAL = re.compile(r'ISPICKVAL\s*\(\s*([a-z][a-z0-9_.]*)\s*,\s*"([^"]*)"\s*\)', re.I)
+
+
+def _flow_formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[
+        tuple[str, str, str, str | None]]:
+    """(where, object, formula, field it sets or None) for every formula of every flow."""
+    for bundle in bundles.values():
+        for flow in bundle.flows:
+            where = f"flow {flow.api_name}"
+            if isinstance(flow, ApprovalFlowDef):
+                texts = [flow.entry_condition] + [s.condition for s in flow.steps]
+                actions = flow.on_submit + flow.on_approve + flow.on_reject + flow.on_recall
+            elif isinstance(flow, AutomationRuleDef):
+                texts, actions = [flow.condition], flow.actions
+            else:
+                texts, actions = [e.condition for e in flow.entries], ()
+            for text in texts:
+                if text:
+                    yield where, flow.object, text, None
+            for action in actions:
+                params = action.params
+                if action.kind == "update":
+                    for name, text in params.items():
+                        yield f"{where} update {name}", flow.object, text, name
+                elif action.kind == "create":
+                    for name, text in params["values"].items():
+                        yield f"{where} create {params['object']}.{name}", flow.object, text, \
+                            f"{params['object']}.{name}"
+                elif action.kind == "notify":
+                    for text in (params.get("subject"), params["message"]):
+                        if text:
+                            yield f"{where} notify", flow.object, text, None
 
 
 def _formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[tuple[str, str, str]]:
@@ -387,30 +555,44 @@ def _formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[tuple[str, str,
         for v in obj.list_views:
             if v.filter:
                 yield f"{obj.api_name} view {v.api_name}", obj.api_name, v.filter
-    for bundle in bundles.values():
-        for flow in bundle.flows:
-            where = f"flow {flow.api_name}"
-            texts: list[str | None] = []
-            if isinstance(flow, ApprovalFlowDef):
-                texts += [flow.entry_condition] + [s.condition for s in flow.steps]
-                actions = flow.on_submit + flow.on_approve + flow.on_reject + flow.on_recall
-            elif isinstance(flow, AutomationRuleDef):
-                texts.append(flow.condition)
-                actions = flow.actions
-            else:
-                texts += [e.condition for e in flow.entries]
-                actions = ()
-            for action in actions:
-                params = action.params
-                if action.kind == "update":
-                    texts += list(params.values())
-                elif action.kind == "create":
-                    texts += list(params["values"].values())
-                elif action.kind == "notify":
-                    texts += [params.get("subject"), params["message"]]
-            for text in texts:
-                if text:
-                    yield where, flow.object, text
+    for where, on, text, _ in _flow_formulas(bundles):
+        yield where, on, text
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_every_formula_checks(merged: MetadataBundle, bundles: Mapping[str, MetadataBundle],
+                              dialect: str) -> None:
+    # fields, defaults, validation rules and roll-up filters compile (or this raises)
+    schema = RuntimeSchema(1, merged, dialect=dialect)
+    problems = []
+    for obj in merged.objects:
+        for v in obj.list_views:
+            if v.filter:  # list views filter in SQL
+                try:
+                    schema.compile_filter(obj.api_name, v.filter)
+                except FormulaError as err:
+                    problems.append(f"{obj.api_name} view {v.api_name}: {err}")
+    for where, on, text, sets in _flow_formulas(bundles):
+        expected = FType.BOOLEAN if sets is None and "notify" not in where else None
+        if sets is not None and sets != "owner":
+            target, _, name = sets.rpartition(".")
+            spec = schema.catalog.field(target or on, name)
+            expected = spec.type if spec is not None else None
+            if expected is FType.PICKLIST:
+                expected = FType.TEXT
+        try:
+            check(text, schema.catalog, on, context="condition", expected=expected)
+        except FormulaError as err:
+            problems.append(f"{where}: {err}")
+    assert problems == []
+
+
+def test_flows_compile(merged: MetadataBundle) -> None:
+    flows = pytest.importorskip("metabiz.flows")
+    check_flows = getattr(flows, "check_flows", None)
+    if check_flows is None:
+        pytest.skip("the flows package has no check_flows yet")
+    assert check_flows(RuntimeSchema(1, merged, dialect="sqlite")) == []
 
 
 def test_ispickval_names_picklist_values(bundles: Mapping[str, MetadataBundle]) -> None:
@@ -428,6 +610,52 @@ def test_ispickval_names_picklist_values(bundles: Mapping[str, MetadataBundle]) 
             checked += 1
             if fdef is None or fdef.type != "picklist" or value not in fdef.picklist_values():
                 problems.append(f"{where}: ISPICKVAL({path}, {value!r})")
+    assert checked > 50 and problems == []
+
+
+def _arguments(text: str, start: int) -> list[str]:
+    """The top-level arguments of the call whose "(" is at `start`."""
+    args, depth, quote, current = [], 0, "", ""
+    for ch in text[start + 1:]:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    return [*args, current.strip()]
+
+
+def test_case_names_picklist_values(bundles: Mapping[str, MetadataBundle]) -> None:
+    """`CASE(picklist, "value", result, …, else)` matches values: a label or a typo never
+    would."""
+    objects = all_objects(bundles)
+    problems = []
+    checked = 0
+    for where, on, text in _formulas(bundles):
+        for match in re.finditer(r"CASE\s*\(", text, re.I):
+            args = _arguments(text, match.end() - 1)
+            obj: ObjectDef | None = objects[on]
+            *hops, last = args[0].split(".")
+            for hop in hops:
+                ref = obj.field(hop) if obj else None
+                obj = objects.get(ref.target or "") if ref else None
+            fdef = obj.field(last) if obj else None
+            if fdef is None or fdef.type != "picklist":
+                continue
+            for value in args[1:-1:2]:
+                checked += 1
+                if value.strip('"') not in fdef.picklist_values():
+                    problems.append(f"{where}: CASE({args[0]}, {value})")
     assert checked > 20 and problems == []
 
 
@@ -440,7 +668,7 @@ def test_formulas_name_existing_fields(bundles: Mapping[str, MetadataBundle]) ->
     for where, on, text in _formulas(bundles):
         for match in names.finditer(strings.sub('""', text)):
             path, call = match.group(1), match.group(2)
-            if call or path.upper() in keywords:
+            if call or path.upper() in keywords or re.fullmatch(r"\d+(\.\d+)?", path):
                 continue
             obj: ObjectDef | None = objects[on]
             *hops, last = path.split(".")

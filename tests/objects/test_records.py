@@ -14,7 +14,7 @@ def make_account(work, name="Acme", user="admin", **extra):
 
 
 def test_create_fills_defaults_formulas_auto_numbers_and_system_fields(work):
-    acme = make_account(work, industry="tech")
+    acme = make_account(work, industry="tech", owner="alice")
     with work("alice") as ctx:
         opp = records.create(ctx, "opportunity", {"name": "Big deal", "account": acme["id"],
                                                   "amount": "1000.005", "probability": 25})

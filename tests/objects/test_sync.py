@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from metabiz.errors import ConflictError, MetadataError, NotFound
 from metabiz.objects import records
 from metabiz.objects.sync import apply_path, purge, restore
-from metabiz.platform.metadata.store import current_version, list_versions
+from metabiz.platform.metadata.store import current_version, list_losses, list_versions
 
 
 def edit(folder, name, change):
@@ -111,14 +111,18 @@ def test_a_conversion_that_would_lose_values_is_refused_unless_asked(with_data, 
     with pytest.raises(MetadataError) as caught:
         apply_path(with_data, sales_dir)
     (problem,) = caught.value.problems
-    assert problem.startswith("objects/opportunity.json: /fields/8/type: cannot convert 1 of 2")
-    assert "id 2 ('abc'" in problem
+    assert problem.startswith("objects/opportunity.json: /fields/8/type: cannot convert 1 of 2 "
+                              "values of opportunity.code from text to number")
+    assert problem.splitlines()[1:] == ["    id 2: 'abc' (not a number)"]
     with work() as ctx:  # nothing changed
         assert [r["code"] for r in records_of(ctx)] == ["12", "abc", None]
     plan = apply_path(with_data, sales_dir, convert_failures="blank")
     assert any("convert opportunity.code from text to number" in s for s in plan.steps)
     with work() as ctx:
         assert [r["code"] for r in records_of(ctx)] == [12, None, None]
+    with with_data.connect() as conn:
+        (loss,) = list_losses(conn, "opportunity", "code")
+    assert (loss.record_id, loss.old_type, loss.old_value) == (2, "text", "abc")
 
 
 def test_removed_fields_and_objects_keep_their_data_until_purged(with_data, sales_dir, work):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, or_
+from sqlalchemy import and_, case, func, literal, or_
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType, unify
@@ -19,9 +19,9 @@ from metabiz.formulas.functions.registry import (
     expect,
     register,
 )
-from metabiz.formulas.functions.sql_support import truthy
+from metabiz.formulas.functions.sql_support import equal, negate, position, truthy
 from metabiz.formulas.nodes import Call, FieldRef
-from metabiz.formulas.values import is_blank
+from metabiz.formulas.values import is_blank, normaliser
 
 
 def _branches(node: Call, types: Sequence[FType], indexes: Sequence[int]) -> FType:
@@ -78,8 +78,9 @@ def _case(ctx: Any, args: Sequence[Any], node: Call) -> Any:
 
 
 def _case_sql(c: SqlCall) -> Any:
-    subject = c.args[0]
-    whens = [(subject == c.args[i], c.args[i + 1]) for i in range(1, len(c.args) - 1, 2)]
+    subject, kind = c.args[0], c.types[0]
+    whens = [(equal(subject, c.args[i], kind, c.types[i], c.dialect), c.args[i + 1])
+             for i in range(1, len(c.args) - 1, 2)]
     return case(*whens, else_=c.args[-1])
 
 
@@ -114,7 +115,7 @@ register("AND", 1, None, _all_boolean, _and, lambda c: and_(*(truthy(a) for a in
 register("OR", 1, None, _all_boolean, _or, lambda c: or_(*(truthy(a) for a in c.args)),
          lazy=True, summary="OR(test1, test2, ...): true when any is true")
 register("NOT", 1, 1, _all_boolean, lambda v: v is not True,
-         lambda c: not_(truthy(c.args[0])), summary="NOT(test)")
+         lambda c: negate(truthy(c.args[0])), summary="NOT(test)")
 
 
 # -- blanks -------------------------------------------------------------------------------
@@ -178,9 +179,13 @@ def _includes(values: Any, wanted: Any) -> bool:
 
 
 def _includes_sql(c: SqlCall) -> Any:
-    # stored as "a;b;c": match the value between separators
-    return truthy((literal(";") + c.args[0] + literal(";")).contains(
-        literal(";") + c.args[1] + literal(";"), autoescape=False))
+    # stored as "a;b;c": find ";value;" in ";a;b;c;" (a value never holds the separator)
+    values, wanted = c.args[0], c.args[1]
+    separator = literal(";")
+    found = position(separator.concat(wanted).concat(separator),
+                     separator.concat(values).concat(separator), c.dialect)
+    return and_(truthy(found > 0), func.coalesce(wanted, literal("")) != literal(""),
+                position(literal(";"), wanted, c.dialect) == 0)
 
 
 register("INCLUDES", 2, 2, _includes_type, _includes, _includes_sql,
@@ -200,14 +205,14 @@ def _field_arg(types: Sequence[FType], node: Call) -> FType:
 def _ischanged(ctx: Any, args: Sequence[Any], node: Call) -> Any:
     if ctx.prior is None:
         return False
-    name = node.args[0].path[0]  # type: ignore[attr-defined]
-    return not _equal(ctx.prior.get(name), args[0](ctx))
+    return not _equal(_priorvalue(ctx, args, node), args[0](ctx))
 
 
 def _priorvalue(ctx: Any, args: Sequence[Any], node: Call) -> Any:
     if ctx.prior is None:
         return None
-    return ctx.prior.get(node.args[0].path[0])  # type: ignore[attr-defined]
+    field = node.args[0]
+    return normaliser(field.ftype)(ctx.prior.get(field.path[0]))  # type: ignore[attr-defined]
 
 
 register("ISNEW", 0, 0, lambda types, node: FType.BOOLEAN,

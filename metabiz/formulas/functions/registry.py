@@ -50,6 +50,15 @@ class Function:
     #: ISNEW / ISCHANGED / PRIORVALUE: need the record as it was before the change
     needs_prior: bool = False
     summary: str = ""
+    #: for functions whose SQL handles only some argument types (DATEVALUE of text cannot
+    #: run in the database): whether it can run with these argument types
+    sql_accepts: Callable[[Sequence[FType]], bool] | None = None
+
+    def runs_in_sql(self, types: Sequence[FType]) -> bool:
+        """Whether compile_sql can express a call with arguments of these types."""
+        if self.sql is None or self.needs_prior:
+            return False
+        return self.sql_accepts is None or self.sql_accepts(types)
 
 
 FUNCTIONS: dict[str, Function] = {}
@@ -57,9 +66,10 @@ FUNCTIONS: dict[str, Function] = {}
 
 def register(name: str, min_args: int, max_args: int | None, typer: Typer,
              python: Callable[..., Any], sql: Callable[[SqlCall], Any] | None = None, *,
-             lazy: bool = False, needs_prior: bool = False, summary: str = "") -> None:
+             lazy: bool = False, needs_prior: bool = False, summary: str = "",
+             sql_accepts: Callable[[Sequence[FType]], bool] | None = None) -> None:
     FUNCTIONS[name] = Function(name, min_args, max_args, typer, python, sql, lazy,
-                               needs_prior, summary)
+                               needs_prior, summary, sql_accepts)
 
 
 def type_name(allowed: frozenset[FType]) -> str:

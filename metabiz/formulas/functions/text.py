@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, literal, or_
+from sqlalchemy import Numeric, String, case, cast, func, literal, or_, type_coerce
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
@@ -23,7 +23,11 @@ from metabiz.formulas.functions.registry import (
     fixed,
     register,
 )
-from metabiz.formulas.values import format_datetime, format_number, to_decimal
+from metabiz.formulas.functions.sql_support import exact, greatest, integer, position, truthy
+from metabiz.formulas.nodes import String as StringNode
+from metabiz.formulas.values import as_decimal, as_int, format_datetime, format_number, to_decimal
+
+ZERO = Decimal(0)
 
 
 def _t(value: Any) -> str:
@@ -31,7 +35,7 @@ def _t(value: Any) -> str:
 
 
 def _n(value: Any) -> int:
-    return 0 if value is None else int(value)
+    return 0 if value is None else as_int(value)
 
 
 def _c(arg: Any) -> Any:
@@ -44,11 +48,14 @@ def _or_blank(text: str) -> str | None:
 
 
 def _len(value: Any) -> Decimal:
-    return Decimal(len(_t(value)))
+    return as_decimal(len(value)) if value else ZERO
 
 
 def _left(value: Any, count: Any) -> Any:
-    return _or_blank(_t(value)[:max(_n(count), 0)])
+    if not value or count is None:
+        return None
+    n = as_int(count)
+    return str(value)[:n] if n > 0 else None
 
 
 def _right(value: Any, count: Any) -> Any:
@@ -106,10 +113,27 @@ def _text_type(types: Sequence[FType], node: Any) -> FType:
     return FType.TEXT
 
 
+def _number_text_sql(value: Any, dialect: str) -> Any:
+    """A number as text without trailing zeros ("1250.5", "3"), like format_number."""
+    if dialect == "postgresql":
+        return func.trim_scale(cast(value, Numeric())).cast(String())
+    # SQLite: ten decimals (its floats hold no more that are exact), trailing zeros cut
+    fixed = func.printf(literal("%.10f"), exact(value, dialect))
+    text = func.rtrim(func.rtrim(fixed, literal("0")), literal("."))
+    return case((value.is_(None), None), (text == literal("-0"), literal("0")), else_=text)
+
+
 def _text_sql(c: SqlCall) -> Any:
+    # typed as text so that & and CONCATENATE join it (SQLite's + would add numbers)
+    return type_coerce(_text_of(c), String())
+
+
+def _text_of(c: SqlCall) -> Any:
     kind = c.types[0]
     if kind in (FType.TEXT, FType.PICKLIST, FType.MULTI_PICKLIST, FType.NULL):
         return c.args[0]
+    if kind is FType.NUMBER:
+        return _number_text_sql(c.args[0], c.dialect)
     if kind is FType.DATE:
         if c.dialect == "sqlite":
             return c.args[0]
@@ -118,10 +142,8 @@ def _text_sql(c: SqlCall) -> Any:
         if c.dialect == "sqlite":
             return func.strftime(literal("%Y-%m-%d %H:%M:%SZ"), c.args[0])
         return func.to_char(c.args[0], literal('YYYY-MM-DD HH24:MI:SS"Z"'))
-    if kind is FType.BOOLEAN:
-        return case((c.args[0].is_(None), None), (c.args[0], literal("true")),
-                    else_=literal("false"))
-    raise FormulaError("TEXT of a number cannot run in the database", kind="sql")
+    return case((c.args[0].is_(None), None), (c.args[0], literal("true")),
+                else_=literal("false"))
 
 
 def _value(value: Any) -> Any:
@@ -140,6 +162,25 @@ def _regex(value: Any, pattern: Any) -> bool:
         raise FormulaError(f"REGEX: invalid pattern: {err}", kind="eval") from None
 
 
+def _regex_type(types: Sequence[FType], node: Any) -> FType:
+    fixed([TEXT, TEXT], FType.BOOLEAN)(types, node)
+    pattern = node.args[1]
+    if isinstance(pattern, StringNode):
+        try:
+            re.compile(pattern.value)
+        except re.error as err:
+            raise FormulaError(f"REGEX: invalid pattern: {err}", kind="check",
+                               line=pattern.span.line, column=pattern.span.column) from None
+    return FType.BOOLEAN
+
+
+def _regex_sql(c: SqlCall) -> Any:
+    # \A and \Z anchor the whole text in both Python's re (SQLAlchemy's SQLite REGEXP
+    # runs re.search) and PostgreSQL's regular expressions
+    anchored = literal("\\A(?:").concat(_c(c.args[1])).concat(literal(")\\Z"))
+    return truthy(_c(c.args[0]).regexp_match(anchored))
+
+
 def _concatenate(*values: Any) -> Any:
     return _or_blank("".join(_t(v) for v in values))
 
@@ -150,49 +191,88 @@ def _text_args(types: Sequence[FType], node: Any) -> FType:
     return FType.TEXT
 
 
+def _count(value: Any, dialect: str) -> Any:
+    """A character count argument: blank is 0, fractions are cut, negatives are 0."""
+    return greatest(integer(func.coalesce(value, literal(0)), dialect), literal(0), dialect)
+
+
+def _start(value: Any, dialect: str) -> Any:
+    """A 1-based start position: blank and anything below 1 is 1."""
+    return greatest(integer(func.coalesce(value, literal(0)), dialect), literal(1), dialect)
+
+
 def _substr_sql(c: SqlCall, start: Any, length: Any) -> Any:
     return func.nullif(func.substr(_c(c.args[0]), start, length), literal(""))
 
 
+def _left_sql(c: SqlCall) -> Any:
+    return _substr_sql(c, literal(1), _count(c.args[1], c.dialect))
+
+
+def _mid_sql(c: SqlCall) -> Any:
+    return _substr_sql(c, _start(c.args[1], c.dialect), _count(c.args[2], c.dialect))
+
+
 def _right_sql(c: SqlCall) -> Any:
-    n = c.args[1]
+    n = _count(c.args[1], c.dialect)
     text = _c(c.args[0])
     if c.dialect == "postgresql":
-        return func.nullif(func.right(text, cast(n, Integer())), literal(""))
+        return func.nullif(func.right(text, n), literal(""))
     return case((n <= 0, None), else_=func.nullif(func.substr(text, -n), literal("")))
 
 
 def _find_sql(c: SqlCall) -> Any:
-    if len(c.args) > 2:
-        raise FormulaError("FIND with a start position cannot run in the database", kind="sql")
-    return _position(c.dialect, c.args[0], c.args[1])
+    search, text = c.args[0], c.args[1]
+    if len(c.args) < 3:
+        return case((_c(search) == literal(""), 0), else_=position(search, text, c.dialect))
+    begin = _start(c.args[2], c.dialect)
+    found = position(search, func.substr(_c(text), begin), c.dialect)
+    return case((_c(search) == literal(""), 0), (found == 0, 0),
+                else_=found + begin - literal(1))
+
+
+def _pad_sql(left: bool) -> Any:
+    def build(c: SqlCall) -> Any:
+        text, d = _c(c.args[0]), c.dialect
+        length = _count(c.args[1], d)
+        filler = func.coalesce(func.nullif(c.args[2], literal("")), literal(" ")) \
+            if len(c.args) > 2 else literal(" ")
+        if d == "postgresql":
+            pg_padded = (func.lpad if left else func.rpad)(text, length, filler)
+            return func.nullif(pg_padded, literal(""))
+        # SQLite has no lpad: repeat the filler with replace(hex(zeroblob(n)), '00', filler)
+        missing = length - func.length(text)
+        fill = func.substr(func.replace(func.hex(func.zeroblob(length)), literal("00"), filler),
+                           literal(1), missing)
+        padded = fill.concat(text) if left else text.concat(fill)
+        return func.nullif(case((missing <= 0, func.substr(text, literal(1), length)),
+                                else_=padded), literal(""))
+
+    return build
 
 
 def _position(dialect: str, search: Any, text: Any) -> Any:
     """1-based position of search in text, 0 when absent or when search is blank."""
-    search, text = _c(search), _c(text)
-    found = func.instr(text, search) if dialect == "sqlite" else func.strpos(text, search)
-    return case((search == literal(""), 0), else_=found)
+    return case((_c(search) == literal(""), 0), else_=position(search, text, dialect))
 
 
 register("LEN", 1, 1, fixed([TEXT], FType.NUMBER), _len,
          lambda c: func.length(_c(c.args[0])), summary="LEN(text): number of characters")
-register("LEFT", 2, 2, fixed([TEXT, NUM], FType.TEXT), _left,
-         lambda c: _substr_sql(c, 1, c.args[1]), summary="LEFT(text, count)")
+register("LEFT", 2, 2, fixed([TEXT, NUM], FType.TEXT), _left, _left_sql,
+         summary="LEFT(text, count)")
 register("RIGHT", 2, 2, fixed([TEXT, NUM], FType.TEXT), _right, _right_sql,
          summary="RIGHT(text, count)")
-register("MID", 3, 3, fixed([TEXT, NUM, NUM], FType.TEXT), _mid,
-         lambda c: _substr_sql(c, c.args[1], c.args[2]),
+register("MID", 3, 3, fixed([TEXT, NUM, NUM], FType.TEXT), _mid, _mid_sql,
          summary="MID(text, start, count): start counts from 1")
-register("UPPER", 1, 1, fixed([TEXT], FType.TEXT), lambda v: _or_blank(_t(v).upper()),
+register("UPPER", 1, 1, fixed([TEXT], FType.TEXT), lambda v: str(v).upper() if v else None,
          lambda c: func.upper(c.args[0]), summary="UPPER(text)")
-register("LOWER", 1, 1, fixed([TEXT], FType.TEXT), lambda v: _or_blank(_t(v).lower()),
+register("LOWER", 1, 1, fixed([TEXT], FType.TEXT), lambda v: str(v).lower() if v else None,
          lambda c: func.lower(c.args[0]), summary="LOWER(text)")
 register("TRIM", 1, 1, fixed([TEXT], FType.TEXT), lambda v: _or_blank(_t(v).strip(" ")),
          lambda c: func.nullif(func.trim(c.args[0]), literal("")),
          summary="TRIM(text): removes leading and trailing spaces")
 register("SUBSTITUTE", 3, 3, fixed([TEXT, TEXT, TEXT], FType.TEXT), _substitute,
-         lambda c: func.nullif(func.replace(_c(c.args[0]), c.args[1], _c(c.args[2])),
+         lambda c: func.nullif(func.replace(_c(c.args[0]), _c(c.args[1]), _c(c.args[2])),
                                literal("")),
          summary="SUBSTITUTE(text, old, new): replaces every occurrence")
 register("CONTAINS", 2, 2, fixed([TEXT, TEXT], FType.BOOLEAN),
@@ -210,20 +290,20 @@ register("TEXT", 1, 1, fixed([ANY], FType.TEXT), _text, _text_sql,
          summary="TEXT(value): a number, date, datetime, picklist or boolean as text")
 register("VALUE", 1, 1, fixed([TEXT], FType.NUMBER), _value,
          summary="VALUE(text): the number written in text")
-register("LPAD", 2, 3, fixed([TEXT, NUM, TEXT], FType.TEXT), _pad(True),
+register("LPAD", 2, 3, fixed([TEXT, NUM, TEXT], FType.TEXT), _pad(True), _pad_sql(True),
          summary="LPAD(text, length[, pad]): pads or cuts on the left to length")
-register("RPAD", 2, 3, fixed([TEXT, NUM, TEXT], FType.TEXT), _pad(False),
+register("RPAD", 2, 3, fixed([TEXT, NUM, TEXT], FType.TEXT), _pad(False), _pad_sql(False),
          summary="RPAD(text, length[, pad])")
 register("CONCATENATE", 1, None, _text_args, _concatenate,
          lambda c: func.nullif(_concat(c.args), literal("")),
          summary="CONCATENATE(text, ...): same as &")
-register("REGEX", 2, 2, fixed([TEXT, TEXT], FType.BOOLEAN), _regex,
+register("REGEX", 2, 2, _regex_type, _regex, _regex_sql,
          summary="REGEX(text, pattern): true when the whole text matches")
 
 
 def _concat(args: Sequence[Any]) -> Any:
     result = _c(args[0])
     for arg in args[1:]:
-        result = result + _c(arg)
+        result = result.concat(_c(arg))
     return result
 

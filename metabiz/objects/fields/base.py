@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import marshmallow
 from marshmallow import fields as ma
 from sqlalchemy.types import TypeEngine
 
@@ -78,6 +79,35 @@ class FieldType:
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string"}
+
+    # -- schema evolution (docs/schema-changes.md) ------------------------------
+    def as_text(self, f: FieldDef, value: Any) -> str | None:
+        """A stored value (as `from_db` gives it) written as text, exactly."""
+        return None if value is None else str(value)
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        """Text read as a (normalised) value of this field; ValueError says why it is not one."""
+        return load_value(self, f, text)
+
+    def convert(self, f: FieldDef, source: FieldType, old: FieldDef, value: Any) -> Any:
+        """A value of the `old` field (of type `source`) as a normalised value of `f`, or
+        ValueError saying why it cannot be one.
+
+        Through text by default, which is what most pairs of the conversion matrix mean;
+        a type overrides it where text would say something else (datetime → date).
+        """
+        text = source.as_text(old, value)
+        return None if text is None else self.from_text(f, text)
+
+
+def load_value(ftype: FieldType, f: FieldDef, raw: Any) -> Any:
+    """`raw` through the type's input field and normalisation (ValueError if refused)."""
+    try:
+        loaded = ftype.marshmallow_field(f).deserialize(raw)
+    except marshmallow.ValidationError as err:
+        messages = err.messages if isinstance(err.messages, list) else [str(err.messages)]
+        raise ValueError(" ".join(str(m) for m in messages)) from None
+    return ftype.normalise(f, loaded)
 
 
 def json_value(value: Any) -> Any:

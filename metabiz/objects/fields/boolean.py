@@ -11,6 +11,10 @@ from metabiz.formulas import FType
 from metabiz.objects.fields.base import FieldType, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
+#: the words text may hold when it converts to a checkbox (compared case-insensitively)
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "on", "是", "真", "对"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "off", "否", "假", "错"})
+
 
 @register
 class Boolean(FieldType):
@@ -33,3 +37,17 @@ class Boolean(FieldType):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "boolean"}
+
+    # -- schema evolution -------------------------------------------------------
+    def as_text(self, f: FieldDef, value: Any) -> str | None:
+        return "true" if value else "false"
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        word = text.strip().casefold()
+        if not word:
+            return False
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError("not true or false (true/false, yes/no, 1/0, 是/否)")

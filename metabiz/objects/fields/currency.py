@@ -11,3 +11,4 @@ class Currency(Number):
     name = "currency"
     widget = "currency"
     default_scale = 2
+    symbols = "$¥￥€£"

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime as SADateTime
 
 from metabiz.formulas import FType
 from metabiz.objects.fields.base import FieldType, register
+from metabiz.objects.fields.date import DATE_TEXT, parse_date_text
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 
@@ -39,6 +40,25 @@ class DateTime(FieldType):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string", "format": "date-time"}
+
+    # -- schema evolution -------------------------------------------------------
+    def as_text(self, f: FieldDef, value: Any) -> str | None:
+        moment = utc(value)
+        if moment is None:
+            return None
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond
+                               else "%Y-%m-%dT%H:%M:%SZ")
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        cleaned = text.strip()
+        if not cleaned:
+            return None
+        if DATE_TEXT.fullmatch(cleaned):  # a day alone is its midnight, UTC
+            return dt.datetime.combine(parse_date_text(cleaned), dt.time(), dt.UTC)
+        try:
+            return utc(dt.datetime.fromisoformat(cleaned))
+        except ValueError:
+            raise ValueError("not a date and time (write it as 2020-02-29T17:05:00Z)") from None
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:

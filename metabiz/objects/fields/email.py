@@ -27,3 +27,6 @@ class Email(Text):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string", "format": "email"}
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        return super().from_text(f, text.strip())

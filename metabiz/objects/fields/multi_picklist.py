@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import fields as ma
@@ -10,6 +11,7 @@ from sqlalchemy import Text
 
 from metabiz.formulas import FieldSpec, FType
 from metabiz.objects.fields.base import FieldType, register
+from metabiz.objects.fields.picklist import match_choice
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 SEPARATOR = ";"
@@ -49,3 +51,16 @@ class MultiPicklist(FieldType):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "array", "items": {"type": "string", "enum": list(f.picklist_values())}}
+
+    # -- schema evolution -------------------------------------------------------
+    def as_text(self, f: FieldDef, value: Any) -> str | None:
+        return SEPARATOR.join(value) if value else None
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        parts = [part.strip() for part in re.split(r"[;；]", text) if part.strip()]
+        chosen = [match_choice(f, part) for part in parts]
+        unknown = [part for part, value in zip(parts, chosen, strict=True) if value is None]
+        if unknown:
+            raise ValueError("not values or labels of the picklist: "
+                             + ", ".join(repr(part) for part in unknown))
+        return self.normalise(f, chosen)

@@ -5,8 +5,9 @@ Currency and percent share this behaviour (see currency.py, percent.py).
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, ClassVar
 
 from marshmallow import fields as ma
 from marshmallow import validate
@@ -17,6 +18,10 @@ from metabiz.objects.fields.base import FieldType, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 PRECISION = 18
+#: 1, 0.1, 0.01, … by scale
+_QUANTA = {scale: Decimal(1).scaleb(-scale) for scale in range(PRECISION + 1)}
+#: `1,234,567.89`: commas that group thousands (dropped when text converts to a number)
+_GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 @register
@@ -26,6 +31,8 @@ class Number(FieldType):
     widget = "number"
     default_scale = 0
     converts_to = frozenset({"text", "currency", "percent", "number"})
+    #: signs text may carry around the number when it converts to this type
+    symbols: ClassVar[str] = ""
 
     def scale(self, f: FieldDef) -> int:
         return self.default_scale if f.scale is None else f.scale
@@ -56,3 +63,37 @@ class Number(FieldType):
         if f.max is not None:
             schema["maximum"] = f.max
         return schema
+
+    # -- schema evolution -------------------------------------------------------
+    def as_text(self, f: FieldDef, value: Any) -> str | None:
+        return None if value is None else format(value, "f")
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        cleaned = text.strip().strip(self.symbols).strip() if self.symbols else text.strip()
+        if not cleaned:
+            return None
+        if _GROUPED.fullmatch(cleaned):
+            cleaned = cleaned.replace(",", "")
+        try:
+            number = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValueError("not a number") from None
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return self.exact(f, number)
+
+    def exact(self, f: FieldDef, number: Decimal) -> Decimal:
+        """`number` at the field's scale; ValueError rather than rounding or overflowing."""
+        scale = self.scale(f)
+        digits = PRECISION - scale
+        if number and number.adjusted() >= digits:
+            raise ValueError(f"too large: at most {digits} digits before the decimal point")
+        # at most PRECISION digits now, well within the default context's 28
+        value = number.quantize(_QUANTA[scale], rounding=ROUND_HALF_UP)
+        if value != number:
+            raise ValueError(f"has more than {scale} decimal places")
+        if f.min is not None and value < Decimal(str(f.min)):
+            raise ValueError(f"less than the minimum {f.min:g}")
+        if f.max is not None and value > Decimal(str(f.max)):
+            raise ValueError(f"greater than the maximum {f.max:g}")
+        return value

@@ -11,3 +11,4 @@ class Percent(Number):
     name = "percent"
     widget = "percent"
     default_scale = 2
+    symbols = "%％"

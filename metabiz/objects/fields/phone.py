@@ -30,3 +30,6 @@ class Phone(Text):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string", "pattern": PHONE_PATTERN}
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        return super().from_text(f, text.strip())

@@ -37,3 +37,26 @@ class Picklist(FieldType):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string", "enum": list(f.picklist_values())}
+
+    # -- schema evolution -------------------------------------------------------
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        cleaned = text.strip()
+        if not cleaned:
+            return None
+        value = match_choice(f, cleaned)
+        if value is None:
+            raise ValueError("not one of the picklist's values or labels")
+        return value
+
+
+def match_choice(f: FieldDef, text: str) -> str | None:
+    """The picklist value `text` names: a value, else a value or label in any language
+    compared case-insensitively (`Technology`, `科技` → `tech`)."""
+    if text in f.picklist_values():
+        return text
+    folded = text.casefold()
+    for choice in f.values:
+        names = (choice.value, *(label for _, label in choice.label.texts))
+        if any(name.strip().casefold() == folded for name in names):
+            return choice.value
+    return None

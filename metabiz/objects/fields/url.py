@@ -28,3 +28,6 @@ class Url(Text):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string", "format": "uri"}
+
+    def from_text(self, f: FieldDef, text: str) -> Any:
+        return super().from_text(f, text.strip())

@@ -447,7 +447,7 @@ def _flow(d: Mapping[str, Any]) -> FlowDef:
                                  condition=d.get("condition"), **common)
     entries = tuple(AssignmentEntryDef(e.get("condition"), _assignee(e["assignee"]))
                     for e in d["entries"])
-    return AssignmentRuleDef(entries=entries, **common)
+    return AssignmentRuleDef(entries=entries, on_create=d.get("on_create", False), **common)
 
 
 def _role(d: Mapping[str, Any]) -> RoleDef:

@@ -383,6 +383,8 @@ class AssignmentRuleDef:
     label: Label
     entries: tuple[AssignmentEntryDef, ...]
     active: bool = True
+    #: run on every new record of the object (without an automation rule's assign action)
+    on_create: bool = False
     kind: str = "assignment"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -390,6 +392,7 @@ class AssignmentRuleDef:
         out: dict[str, Any] = {"api_name": self.api_name, "kind": self.kind,
                                "object": self.object, "label": self.label.to_json()}
         _put(out, "active", self.active, True)
+        _put(out, "on_create", self.on_create, False)
         out["entries"] = [e.to_json() for e in self.entries]
         return out
 

@@ -1,4 +1,5 @@
-"""The metadata store: every applied version (number, who, when, summary, documents).
+"""The metadata store: every applied version (number, who, when, summary, documents),
+and the values a conversion blanked on request (`sys_conversion_losses`).
 
 Documents are kept per app as `<app>/<relative path>` → JSON, so several templates
 can be installed side by side and each app's next version replaces only its own.
@@ -11,8 +12,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+)
 
+from metabiz.platform import audit
 from metabiz.platform.db import metadata_versions
 
 DEFAULT_APP = "custom"
@@ -24,6 +42,65 @@ class VersionInfo:
     applied_at: dt.datetime
     applied_by: str
     summary: str
+
+
+@dataclass(frozen=True)
+class ConversionLoss:
+    """A value `--convert-failures=blank` blanked: which record and field, and what it was."""
+
+    version: int
+    object: str
+    field: str
+    record_id: int
+    old_type: str
+    old_value: str | None
+    reason: str
+    recorded_at: dt.datetime
+
+
+#: created by the first apply that blanks a value (`ensure_losses_table`), not by init_db
+losses_metadata = MetaData()
+conversion_losses = Table(
+    "sys_conversion_losses", losses_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("object", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("old_type", String(32), nullable=False),
+    Column("old_value", Text),  # the value as text (`TypeName.as_text`)
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("ix_sys_conversion_losses_field", "object", "field", "record_id"),
+)
+
+
+def ensure_losses_table(conn: Connection) -> None:
+    conversion_losses.create(conn, checkfirst=True)
+
+
+def list_losses(conn: Connection, object_name: str | None = None,
+                field: str | None = None) -> list[ConversionLoss]:
+    """What was blanked, oldest first (of one object or one field when given)."""
+    if not inspect(conn).has_table(conversion_losses.name):
+        return []
+    query = select(conversion_losses).order_by(conversion_losses.c.id)
+    if object_name is not None:
+        query = query.where(conversion_losses.c.object == object_name)
+    if field is not None:
+        query = query.where(conversion_losses.c.field == field)
+    return [ConversionLoss(**{k: v for k, v in row.items() if k != "id"})
+            for row in conn.execute(query).mappings()]
+
+
+def forget_losses(conn: Connection, object_name: str, field: str | None = None) -> None:
+    """Purging deletes the blanked values too: they were the field's data."""
+    if not inspect(conn).has_table(conversion_losses.name):
+        return
+    query = delete(conversion_losses).where(conversion_losses.c.object == object_name)
+    if field is not None:
+        query = query.where(conversion_losses.c.field == field)
+    conn.execute(query)
 
 
 def current_version(conn: Connection) -> int:
@@ -48,6 +125,8 @@ def save_version(conn: Connection, documents: Mapping[str, Any], applied_by: str
     conn.execute(insert(metadata_versions).values(
         version=version, applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
         applied_by=applied_by, summary=summary, documents=dict(documents)))
+    audit.record(conn, audit.METADATA_APPLIED, applied_by,
+                 {"version": version, "summary": summary[:1000]})
     return version
 
 
@@ -56,6 +135,18 @@ def list_versions(conn: Connection) -> list[VersionInfo]:
                                metadata_versions.c.applied_by, metadata_versions.c.summary)
                         .order_by(metadata_versions.c.version))
     return [VersionInfo(*row) for row in rows]
+
+
+def version_record(conn: Connection, version: int) -> dict[str, Any] | None:
+    """One version as JSON (`metabiz versions show N`): number, when, who, summary, documents."""
+    row = conn.execute(select(metadata_versions)
+                       .where(metadata_versions.c.version == version)).mappings().first()
+    if row is None:
+        return None
+    return {"version": row["version"],
+            "applied_at": row["applied_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "applied_by": row["applied_by"], "summary": row["summary"],
+            "documents": dict(row["documents"])}
 
 
 def split_apps(documents: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

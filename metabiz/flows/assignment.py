@@ -1,0 +1,183 @@
+"""Assignment rules and owner-picking strategies: who a new lead or case goes to.
+
+Ordered entries, condition → assignee; an assignee is one user, the next member of a role
+in turn (round robin, one turn order per role) or the member owning the fewest records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from metabiz.errors import NotFound, ValidationError
+from metabiz.flows import directory
+from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
+from metabiz.flows.store import assignment_cursors, naive_utc
+from metabiz.objects import records
+from metabiz.objects.records import Context
+from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.metadata.model import AssignmentRuleDef
+
+log = logging.getLogger(__name__)
+
+
+class Assignee:
+    """One way of choosing an owner: `{"user": N}` or `{"role": R, "strategy": S}`."""
+
+    name: ClassVar[str]
+    schema: ClassVar[dict[str, Any]] = {
+        "$ref": "https://metabiz.dev/schemas/v1/common.json#/$defs/assignee"}
+
+    def pick(self, subject: Subject) -> str | None:
+        raise NotImplementedError
+
+
+class OneUser(Assignee):
+    name = "user"
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+
+    def pick(self, subject: Subject) -> str | None:
+        return self.user if directory.is_active(subject.ctx.conn, self.user) else None
+
+
+class RoundRobin(Assignee):
+    """The member of the role after the one who got the last record (by name, wrapping)."""
+
+    name = "round_robin"
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def pick(self, subject: Subject) -> str | None:
+        conn = subject.ctx.conn
+        members = directory.role_members(conn, self.role)
+        if not members:
+            return None
+        key = f"role:{self.role}"
+        last = _lock_cursor(conn, key, subject.ctx.now)
+        chosen = next((m for m in members if last is None or m > last), members[0])
+        conn.execute(update(assignment_cursors).where(assignment_cursors.c.key == key)
+                     .values(last_user=chosen, updated_at=naive_utc(subject.ctx.now)))
+        return chosen
+
+
+class LeastLoaded(Assignee):
+    """The member of the role who owns the fewest records of the object (ties: by name)."""
+
+    name = "least_loaded"
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    def pick(self, subject: Subject) -> str | None:
+        conn = subject.ctx.conn
+        members = directory.role_members(conn, self.role)
+        if not members:
+            return None
+        table = subject.obj.table
+        counts: dict[str, int] = dict(conn.execute(  # type: ignore[arg-type]
+            select(table.c.owner, func.count()).where(table.c.owner.in_(members))
+            .group_by(table.c.owner)).all())
+        return min(members, key=lambda m: (counts.get(m, 0), m))
+
+
+def _lock_cursor(conn: Connection, key: str, now: dt.datetime) -> str | None:
+    """The cursor's last user, its row locked until commit (created when missing)."""
+    query = select(assignment_cursors.c.last_user).where(assignment_cursors.c.key == key)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is not None:
+        return row.last_user  # type: ignore[no-any-return]
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(assignment_cursors).values(key=key, last_user=None,
+                                                           updated_at=naive_utc(now)))
+        return None
+    except IntegrityError:  # a concurrent transaction created it first
+        return conn.execute(query).scalar()
+
+
+def assignee(raw: Mapping[str, Any]) -> Assignee:
+    if "user" in raw:
+        return OneUser(raw["user"])
+    strategy = raw.get("strategy", "round_robin")
+    return LeastLoaded(raw["role"]) if strategy == "least_loaded" else RoundRobin(raw["role"])
+
+
+class AssignmentRule:
+    """A compiled assignment rule: the first entry whose condition holds and whose
+    assignee yields an active user decides."""
+
+    def __init__(self, rdef: AssignmentRuleDef, schema: RuntimeSchema) -> None:
+        self.name = rdef.api_name
+        self.object = rdef.object
+        self.active = rdef.active
+        self.on_create = rdef.on_create
+        where = Where(rdef.api_name)
+        self.entries: list[tuple[FlowFormula | None, Assignee]] = []
+        for i, entry in enumerate(rdef.entries):
+            condition = None
+            if entry.condition:
+                condition = FlowFormula(schema, rdef.object, entry.condition,
+                                        where / "entries" / i / "condition")
+            self.entries.append((condition, assignee(entry.assignee)))
+
+    def choose(self, subject: Subject) -> str | None:
+        for condition, who in self.entries:
+            if condition is not None and not condition.holds(subject):
+                continue
+            user = who.pick(subject)
+            if user is not None:
+                return user
+            log.warning("assignment rule %s: %s gave nobody for %s %s; trying the next entry",
+                        self.name, who.name, subject.obj.name, subject.record_id)
+        return None
+
+
+def set_owner(subject: Subject, user: str) -> bool:
+    """Give the record to `user` through the record service; False when already theirs."""
+    if subject.values.get("owner") == user:
+        return False
+    records.update(subject.ctx, subject.obj.name, subject.record_id, {"owner": user})
+    return True
+
+
+def run_rule(ctx: Context, rule_name: str | None, object_name: str,
+             record_id: Any) -> dict[str, Any]:
+    """Run an assignment rule on one record now (on demand); returns the record.
+
+    The caller must be allowed to edit the record; the owner is then set by the system.
+    Without `rule_name` the object's first active assignment rule runs.
+    """
+    from metabiz.flows.actions.base import system_context
+    from metabiz.flows.compiled import flows_of
+
+    obj = ctx.schema.object(object_name)
+    ctx.schema.access.require(ctx.actor, obj.name, "edit")
+    values = records.load(ctx, obj, record_id, for_update=True)
+    compiled = flows_of(ctx.schema)
+    candidates = [r for r in compiled.assignment_rules(obj.name) if r.active]
+    if rule_name is not None:
+        rule = compiled.assignment_rule(rule_name)
+        if rule is None or rule.object != obj.name:
+            raise ValidationError(f"no assignment rule named {rule_name!r} for {obj.name}",
+                                  fields={"rule": [f"unknown assignment rule {rule_name!r}"]})
+    elif candidates:
+        rule = candidates[0]
+    else:
+        raise NotFound(f"{obj.name} has no active assignment rule")
+    system = system_context(ctx)
+    subject = Subject(system, obj, load_record(system, obj, values["id"]))
+    user = rule.choose(subject)
+    if user is not None:
+        set_owner(subject, user)
+    # the caller may no longer see the record once it is someone else's: show it anyway
+    return records.serialise(ctx, obj, load_record(system, obj, values["id"]))

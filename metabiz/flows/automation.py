@@ -1,0 +1,122 @@
+"""Automation rules: a trigger, a condition and actions, run inside the write that fired them.
+
+Time-based rules are scheduled as jobs (rescheduled when the date moves, cancelled on
+delete) and run by the worker if their condition still holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from metabiz.errors import NotFound
+from metabiz.flows import jobs
+from metabiz.flows.actions import Action, Scope, compile_actions, run_actions
+from metabiz.flows.actions.base import system_context, too_deep
+from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
+from metabiz.flows.triggers import DateOffset, Trigger, trigger
+from metabiz.formulas import FType
+from metabiz.objects.records import Context, WriteEvent
+from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.access import SYSTEM
+from metabiz.platform.metadata.model import AutomationRuleDef
+
+log = logging.getLogger(__name__)
+
+
+class AutomationRule:
+    """A compiled automation rule."""
+
+    def __init__(self, rdef: AutomationRuleDef, schema: RuntimeSchema) -> None:
+        self.name = rdef.api_name
+        self.object = rdef.object
+        self.active = rdef.active
+        where = Where(rdef.api_name)
+        self.trigger: Trigger = trigger(rdef.trigger)
+        self.condition = None
+        if rdef.condition:
+            self.condition = FlowFormula(schema, rdef.object, rdef.condition,
+                                         where / "condition", expected=FType.BOOLEAN)
+        self.actions: list[Action] = compile_actions(
+            rdef.actions, Scope(schema, rdef.object, where / "actions"))
+
+    @property
+    def source(self) -> str:
+        return f"automation {self.name}"
+
+    def holds(self, subject: Subject) -> bool:
+        return self.condition is None or self.condition.holds(subject)
+
+
+def on_write(ctx: Context, event: WriteEvent, rules: list[AutomationRule]) -> None:
+    """Run the rules a write fires and (re)schedule the time-based ones."""
+    scheduled = [r for r in rules if r.trigger.scheduled]
+    if scheduled:
+        schedule(ctx, event, scheduled)
+    firing = [r for r in rules if not r.trigger.scheduled and r.trigger.fires(event)]
+    if not firing:
+        return
+    if too_deep(ctx, f"{', '.join(r.name for r in firing)} on {event.object} "
+                     f"{event.record_id}"):
+        return
+    system = system_context(ctx)
+    obj = ctx.schema.object(event.object)
+    # the record as it is now: an earlier listener (assignment on create) may have changed it
+    values = dict(event.before or {}) if event.kind == "deleted" else \
+        load_record(system, obj, event.record_id)
+    subject = Subject(system, obj, values,
+                      prior=event.before if event.kind == "updated" else None,
+                      is_new=event.kind == "created")
+    for rule in firing:
+        if rule.holds(subject):
+            run_actions(rule.actions, subject, source=rule.source, event=event.kind)
+
+
+# -- time-based rules ----------------------------------------------------------------------
+
+
+def schedule(ctx: Context, event: WriteEvent, rules: list[AutomationRule]) -> None:
+    for rule in rules:
+        assert isinstance(rule.trigger, DateOffset)
+        ref = f"{rule.name}:{event.object}:{event.record_id}"
+        due = rule.trigger.due(event.after) if event.kind != "deleted" else None
+        if due is None:
+            jobs.cancel(ctx.conn, ref=ref)
+            continue
+        key = f"time:{ref}:{due.isoformat()}"
+        jobs.cancel(ctx.conn, ref=ref, keep_key=key)
+        jobs.reschedule(ctx.conn, "time_rule", {
+            "rule": rule.name, "object": event.object, "record_id": event.record_id,
+            "due": due.isoformat()}, run_at=due, now=ctx.now, key=key, ref=ref)
+
+
+@jobs.register
+class TimeRuleJob(jobs.JobKind):
+    """Runs a time-based rule on its record, if the record, the rule and the due time
+    are still the same and the condition holds."""
+
+    name = "time_rule"
+
+    def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
+        from metabiz.flows.compiled import flows_of
+
+        assert env.conn is not None
+        payload = job.payload
+        ctx = env.runtime.context(env.conn, SYSTEM, now=env.now, bypass_lock=True)
+        rule = flows_of(ctx.schema).automation_rule(payload["rule"])
+        if rule is None or not rule.active or not isinstance(rule.trigger, DateOffset) \
+                or rule.object != payload["object"] or rule.object not in ctx.schema.objects:
+            log.info("time-based job %s: rule %s is gone or changed; skipped", job.id,
+                     payload["rule"])
+            return
+        obj = ctx.schema.object(rule.object)
+        try:
+            values = load_record(ctx, obj, payload["record_id"])
+        except NotFound:
+            return
+        due = rule.trigger.due(values)
+        if due is None or due != dt.datetime.fromisoformat(payload["due"]):
+            return  # the date moved: another job is scheduled for the new time
+        subject = Subject(ctx, obj, values)
+        if rule.holds(subject):
+            run_actions(rule.actions, subject, source=rule.source, event="scheduled")

@@ -1,0 +1,235 @@
+"""The job table: side effects enqueued inside a write and run after commit by the worker.
+
+At least once, with idempotency keys: a job is claimed under a lease (`FOR UPDATE SKIP
+LOCKED` on PostgreSQL), run, and marked done; failures are retried with exponential
+backoff and recorded. One class per job kind, registered by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from metabiz.errors import ConflictError, NotFound
+from metabiz.flows.store import jobs, naive_utc
+from metabiz.platform.db import writer
+
+log = logging.getLogger(__name__)
+
+#: how long a claimed job is reserved for its worker before another may take it over
+LEASE = dt.timedelta(minutes=5)
+#: the first retry waits this long, each following one twice as long (capped at MAX_BACKOFF)
+BACKOFF = dt.timedelta(seconds=30)
+MAX_BACKOFF = dt.timedelta(hours=1)
+DEFAULT_ATTEMPTS = 5
+STATUSES = ("pending", "running", "done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    attempts: int  # including the current one
+    max_attempts: int
+    run_at: dt.datetime
+    idempotency_key: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> Job:
+        return cls(row["id"], row["kind"], row["payload"] or {}, row["attempts"],
+                   row["max_attempts"], row["run_at"], row["idempotency_key"])
+
+
+@dataclass
+class JobEnv:
+    """What a running job may use: the engine, the worker's clock and settings."""
+
+    engine: Engine
+    now: dt.datetime  # aware UTC
+    secret: Callable[[], str]
+    runtime: Any  # metabiz.objects.runtime.Runtime with the flows' listeners
+    conn: Connection | None = None  # the job's transaction (transactional kinds)
+
+
+class JobKind:
+    """One kind of job. Transactional kinds run in the transaction that marks them done,
+    so their database effects happen exactly once; others (HTTP) run outside it."""
+
+    name: ClassVar[str]
+    transactional: ClassVar[bool] = True
+    backoff: ClassVar[dt.timedelta] = BACKOFF
+
+    def run(self, job: Job, env: JobEnv) -> None:
+        raise NotImplementedError
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(cls: type[JobKind]) -> type[JobKind]:
+    KINDS[cls.name] = cls()
+    return cls
+
+
+# -- enqueueing (inside the caller's transaction) -------------------------------------
+
+
+def enqueue(conn: Connection, kind: str, payload: Mapping[str, Any], *, run_at: dt.datetime,
+            now: dt.datetime, key: str | None = None, ref: str | None = None,
+            max_attempts: int = DEFAULT_ATTEMPTS) -> int:
+    """Add a job (a no-op returning the existing id when `key` was enqueued before)."""
+    if key is not None:
+        existing = conn.execute(select(jobs.c.id).where(jobs.c.idempotency_key == key)).scalar()
+        if existing is not None:
+            return int(existing)
+    values = {"kind": kind, "payload": dict(payload), "status": "pending",
+              "run_at": naive_utc(run_at), "attempts": 0, "max_attempts": max_attempts,
+              "idempotency_key": key, "ref": ref, "created_at": naive_utc(now)}
+    try:
+        with conn.begin_nested():
+            return int(conn.execute(insert(jobs).values(**values)
+                                    .returning(jobs.c.id)).scalar_one())
+    except IntegrityError:
+        # another transaction enqueued the same key meanwhile
+        return int(conn.execute(select(jobs.c.id).where(jobs.c.idempotency_key == key))
+                   .scalar_one())
+
+
+def reschedule(conn: Connection, kind: str, payload: Mapping[str, Any], *,
+               run_at: dt.datetime, now: dt.datetime, key: str, ref: str) -> int:
+    """Make sure the job keyed `key` will run: enqueue it, or revive it if it was cancelled
+    (a date moved away and back). A job that already ran is left alone."""
+    row = conn.execute(select(jobs.c.id, jobs.c.status)
+                       .where(jobs.c.idempotency_key == key)).first()
+    if row is None:
+        return enqueue(conn, kind, payload, run_at=run_at, now=now, key=key, ref=ref)
+    if row.status == "cancelled":
+        conn.execute(update(jobs).where(jobs.c.id == row.id).values(
+            status="pending", run_at=naive_utc(run_at), attempts=0, last_error=None))
+    return int(row.id)
+
+
+def cancel(conn: Connection, *, ref: str, keep_key: str | None = None) -> int:
+    """Cancel the pending jobs of `ref` (except the one keyed `keep_key`)."""
+    query = update(jobs).where(jobs.c.ref == ref, jobs.c.status == "pending")
+    if keep_key is not None:
+        query = query.where(or_(jobs.c.idempotency_key.is_(None),
+                                jobs.c.idempotency_key != keep_key))
+    return conn.execute(query.values(status="cancelled")).rowcount
+
+
+# -- running (the worker) ---------------------------------------------------------------
+
+
+def claim(engine: Engine, worker: str, now: dt.datetime, limit: int) -> list[Job]:
+    """Reserve up to `limit` due jobs for `worker`: pending ones whose time has come and
+    running ones whose worker's lease ran out (it died). Committed before they run."""
+    moment = naive_utc(now)
+    due = or_(and_(jobs.c.status == "pending", jobs.c.run_at <= moment),
+              and_(jobs.c.status == "running", jobs.c.locked_until < moment))
+    with writer(engine).begin() as conn:
+        query = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(conn.execute(query).scalars())
+        if not ids:
+            return []
+        conn.execute(update(jobs).where(jobs.c.id.in_(ids), due).values(
+            status="running", locked_by=worker, locked_until=moment + LEASE,
+            started_at=moment, attempts=jobs.c.attempts + 1))
+        rows = conn.execute(select(jobs).where(jobs.c.id.in_(ids), jobs.c.locked_by == worker,
+                                               jobs.c.status == "running")
+                            .order_by(jobs.c.run_at, jobs.c.id)).mappings()
+        return [Job.of(r) for r in rows]
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one overran its lease): undo and let go."""
+
+
+def _mine(job: Job, worker: str) -> Any:
+    return and_(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.status == "running")
+
+
+def complete(conn: Connection, job: Job, worker: str, now: dt.datetime) -> None:
+    done = conn.execute(update(jobs).where(_mine(job, worker)).values(
+        status="done", finished_at=naive_utc(now), locked_until=None, last_error=None))
+    if done.rowcount != 1:
+        raise LeaseLost(f"job {job.id} is no longer held by {worker}")
+
+
+def fail(engine: Engine, job: Job, worker: str, now: dt.datetime, error: str,
+         backoff: dt.timedelta = BACKOFF) -> str:
+    """Record a failed attempt: retry later with backoff, or give up. Returns the status."""
+    final = job.attempts >= job.max_attempts
+    delay = min(backoff * (2 ** max(job.attempts - 1, 0)), MAX_BACKOFF)
+    values: dict[str, Any] = {"last_error": error[:4000], "locked_until": None}
+    if final:
+        values.update(status="failed", finished_at=naive_utc(now))
+    else:
+        values.update(status="pending", run_at=naive_utc(now + delay))
+    with writer(engine).begin() as conn:
+        conn.execute(update(jobs).where(_mine(job, worker)).values(**values))
+    return str(values["status"])
+
+
+def run_job(job: Job, env: JobEnv, worker: str) -> bool:
+    """Run one claimed job; True when it succeeded."""
+    kind = KINDS.get(job.kind)
+    try:
+        if kind is None:
+            raise LookupError(f"unknown job kind {job.kind!r}")
+        if kind.transactional:
+            with writer(env.engine).begin() as conn:
+                env.conn = conn
+                try:
+                    kind.run(job, env)
+                    complete(conn, job, worker, env.now)
+                finally:
+                    env.conn = None
+        else:
+            kind.run(job, env)
+            with writer(env.engine).begin() as conn:
+                complete(conn, job, worker, env.now)
+        return True
+    except LeaseLost as err:
+        log.warning("%s", err)
+        return False
+    except Exception as err:  # every failure is recorded on the job and logged
+        message = f"{type(err).__name__}: {err}"
+        status = fail(env.engine, job, worker, env.now, message,
+                      kind.backoff if kind else BACKOFF)
+        log.warning("job %s (%s) attempt %s failed (%s): %s", job.id, job.kind, job.attempts,
+                    status, message)
+        return False
+
+
+# -- listing and retrying (the CLI) -----------------------------------------------------
+
+
+def list_jobs(conn: Connection, *, status: str | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
+    query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(jobs.c.status == status)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def retry(conn: Connection, job_id: int, now: dt.datetime) -> None:
+    """Run a failed (or cancelled) job again as soon as a worker is free."""
+    row = conn.execute(select(jobs.c.status).where(jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"no job with id {job_id}")
+    if row.status not in ("failed", "cancelled"):
+        raise ConflictError(f"job {job_id} is {row.status}: only failed or cancelled jobs "
+                            "can be retried")
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+        status="pending", run_at=naive_utc(now), attempts=0, finished_at=None,
+        locked_by=None, locked_until=None))

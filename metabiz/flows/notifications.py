@@ -1,0 +1,134 @@
+"""In-app notifications: enqueued by flows, written by the `notify` job, read by users.
+
+E-mail copies go out through an `email` job when METABIZ_SMTP_HOST is set (see
+docs/flows.md for the other METABIZ_SMTP_* settings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import smtplib
+from collections.abc import Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from metabiz.errors import NotFound
+from metabiz.flows import directory, jobs
+from metabiz.flows.store import naive_utc, notifications
+from metabiz.objects.fields import json_value
+
+
+def send(conn: Connection, users: Sequence[str], *, now: dt.datetime, message: str,
+         subject: str | None = None, object_name: str | None = None,
+         record_id: int | None = None, source: str | None = None) -> int:
+    """Enqueue notifications for `users` (written after commit by the worker)."""
+    payload = {"users": list(users), "subject": subject, "message": message,
+               "object": object_name, "record_id": record_id, "source": source}
+    return jobs.enqueue(conn, "notify", payload, run_at=now, now=now)
+
+
+@jobs.register
+class NotifyJob(jobs.JobKind):
+    """Writes one notification row per recipient; a second run writes nothing new."""
+
+    name = "notify"
+
+    def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
+        assert env.conn is not None
+        conn, payload = env.conn, job.payload
+        mail = bool(os.environ.get("METABIZ_SMTP_HOST"))
+        for user in payload.get("users", ()):
+            key = f"job{job.id}:{user}"
+            if conn.execute(select(notifications.c.id)
+                            .where(notifications.c.dedupe_key == key)).first():
+                continue
+            conn.execute(insert(notifications).values(
+                user_name=user, subject=payload.get("subject"), message=payload["message"],
+                object=payload.get("object"), record_id=payload.get("record_id"),
+                source=payload.get("source"), created_at=naive_utc(env.now), dedupe_key=key))
+            address = directory.email_of(conn, user) if mail else None
+            if address:
+                jobs.enqueue(conn, "email", {"to": address, "subject": payload.get("subject"),
+                                             "message": payload["message"]},
+                             run_at=env.now, now=env.now, key=f"email:{key}")
+
+
+@jobs.register
+class EmailJob(jobs.JobKind):
+    """Sends one e-mail through the configured SMTP server."""
+
+    name = "email"
+    transactional = False
+
+    def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
+        host = os.environ.get("METABIZ_SMTP_HOST")
+        if not host:
+            return  # configuration removed since: nothing to send
+        mail = EmailMessage()
+        mail["From"] = os.environ.get("METABIZ_SMTP_FROM", "metabiz@localhost")
+        mail["To"] = job.payload["to"]
+        mail["Subject"] = job.payload.get("subject") or "metabiz notification"
+        mail.set_content(job.payload["message"])
+        port = int(os.environ.get("METABIZ_SMTP_PORT", "25"))
+        with smtplib.SMTP(host, port, timeout=20) as smtp:
+            if os.environ.get("METABIZ_SMTP_STARTTLS") == "1":
+                smtp.starttls()
+            user = os.environ.get("METABIZ_SMTP_USER")
+            if user:
+                smtp.login(user, os.environ.get("METABIZ_SMTP_PASSWORD", ""))
+            smtp.send_message(mail)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def _as_json(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "subject": row["subject"], "message": row["message"],
+            "object": row["object"], "record_id": row["record_id"], "source": row["source"],
+            "created_at": json_value(_aware(row["created_at"])),
+            "read": row["read_at"] is not None, "read_at": json_value(_aware(row["read_at"]))}
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def for_user(conn: Connection, user: str, *, unread_only: bool = False, limit: int = 50,
+             offset: int = 0) -> list[dict[str, Any]]:
+    """The user's notifications, newest first."""
+    query = (select(notifications).where(notifications.c.user_name == user)
+             .order_by(notifications.c.id.desc()).limit(limit).offset(offset))
+    if unread_only:
+        query = query.where(notifications.c.read_at.is_(None))
+    return [_as_json(r) for r in conn.execute(query).mappings()]
+
+
+def unread_count(conn: Connection, user: str) -> int:
+    """What the page badge shows."""
+    return int(conn.execute(select(func.count()).select_from(notifications).where(
+        notifications.c.user_name == user, notifications.c.read_at.is_(None))).scalar_one())
+
+
+def mark_read(conn: Connection, user: str, notification_id: Any,
+              now: dt.datetime) -> dict[str, Any]:
+    """Mark one of the user's notifications read (404 for anyone else's)."""
+    try:
+        wanted = int(notification_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"no notification {notification_id!r}") from None
+    mine = (notifications.c.id == wanted) & (notifications.c.user_name == user)
+    conn.execute(update(notifications).where(mine, notifications.c.read_at.is_(None))
+                 .values(read_at=naive_utc(now)))
+    row = conn.execute(select(notifications).where(mine)).mappings().first()
+    if row is None:
+        raise NotFound(f"no notification {wanted}")
+    return _as_json(row)
+
+
+def mark_all_read(conn: Connection, user: str, now: dt.datetime) -> int:
+    return conn.execute(update(notifications).where(
+        notifications.c.user_name == user, notifications.c.read_at.is_(None))
+        .values(read_at=naive_utc(now))).rowcount

@@ -1,0 +1,334 @@
+"""Between the record service's JSON and what the pages show: form data, inputs, display text.
+
+Posted forms become JSON input per widget (blank → null, checkboxes → booleans, lists,
+lookup ids as integers, datetimes in UTC); records become input values and display text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from metabiz.objects.i18n import message, text
+from metabiz.objects.records import Context, Resolver, compute
+from metabiz.objects.schema import CompiledField, CompiledObject
+
+#: system fields a list or detail page may show, with their widget for display
+SYSTEM_WIDGETS = {"id": "number", "owner": "user", "created_at": "datetime",
+                  "created_by": "user", "updated_at": "datetime", "updated_by": "user",
+                  "version": "number", "approval_status": "approval_status"}
+TRUE_TEXTS = frozenset({"true", "on", "1", "yes"})
+#: widgets whose value is a number (input type=number)
+NUMBER_WIDGETS = frozenset({"number", "currency", "percent"})
+#: how formula results show, by return type
+FORMULA_WIDGETS = {"currency": "currency", "percent": "percent", "number": "number",
+                   "boolean": "checkbox", "date": "date", "datetime": "datetime",
+                   "text": "text"}
+#: the prefix of a lookup's visible search input (never an api_name: those start a-z)
+LOOKUP_SEARCH = "_lookup_"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value as a page shows it: the text, an optional link, and how to style it."""
+
+    text: str
+    href: str | None = None
+    kind: str = "text"  # text | blank | bool | multiline | badge | link | number
+
+    def __bool__(self) -> bool:
+        return self.kind != "blank"
+
+
+BLANK = Shown("", kind="blank")
+
+
+@dataclass
+class FieldView:
+    """Everything a widget macro needs to render one field of a form."""
+
+    name: str
+    label: str
+    widget: str
+    value: Any  # str for most widgets, bool for checkbox, list for multiselect
+    required: bool = False
+    help: str | None = None
+    errors: list[str] = field(default_factory=list)
+    read_only: str | None = None  # None, or why: "computed" | "role"
+    shown: Shown = BLANK  # the value as text, for read-only fields
+    options: list[tuple[str, str]] = field(default_factory=list)
+    target: str | None = None  # lookup target object
+    target_label: str = ""
+    lookup_text: str = ""  # the chosen record's name, shown in the lookup's search box
+    step: str | None = None
+    min: Any = None
+    max: Any = None
+    max_length: int | None = None
+
+
+@dataclass
+class SectionView:
+    label: str
+    columns: int
+    fields: list[Any]
+
+
+# -- metadata helpers ------------------------------------------------------------------
+
+
+def widget_of(cf: CompiledField) -> str:
+    """The widget a field renders with (formula results by their return type)."""
+    if cf.fdef.type == "formula":
+        return FORMULA_WIDGETS.get(cf.fdef.return_type or "text", "text")
+    if cf.fdef.type == "rollup":
+        return "rollup"
+    return cf.ftype.widget
+
+
+def scale_of(cf: CompiledField) -> int | None:
+    if cf.fdef.scale is not None:
+        return cf.fdef.scale
+    default = getattr(cf.ftype, "default_scale", None)
+    if default is not None:
+        return int(default)
+    if cf.fdef.type == "formula" and cf.fdef.return_type in ("currency", "percent"):
+        return 2
+    return None
+
+
+def field_label(obj: CompiledObject, name: str, lang: str) -> str:
+    cf = obj.fields.get(name)
+    if cf is not None:
+        return cf.fdef.label.get(lang)
+    return text(f"sys_{name}", lang) if name in SYSTEM_WIDGETS else name
+
+
+def record_name(obj: CompiledObject, record: Mapping[str, Any], lang: str = "en") -> str:
+    """What a record is called: its name field, else the object's label and id."""
+    name_field = obj.odef.name_field
+    value = record.get(name_field) if name_field else None
+    if value not in (None, ""):
+        return str(value)
+    return f"{obj.odef.label.get(lang)} #{record.get('id')}"
+
+
+def picklist_label(cf: CompiledField, value: Any, lang: str) -> str:
+    for item in cf.fdef.values:
+        if item.value == value:
+            return item.label.get(lang)
+    return str(value)
+
+
+# -- record → page -----------------------------------------------------------------------
+
+
+def to_input(cf: CompiledField, value: Any) -> Any:
+    """A JSON field value as a form input's value."""
+    widget = widget_of(cf)
+    if widget == "checkbox":
+        return bool(value)
+    if widget == "multiselect":
+        return list(value or [])
+    if value is None:
+        return ""
+    if widget == "datetime" and isinstance(value, str):
+        return value.removesuffix("Z")[:16]
+    if widget in NUMBER_WIDGETS:
+        return _decimal_text(value, scale_of(cf), grouping=False)
+    return str(value)
+
+
+def display(cf: CompiledField | None, value: Any, *, lang: str,
+            names: Mapping[tuple[str, Any], str] | None = None, widget: str | None = None,
+            readable: Iterable[str] = ()) -> Shown:
+    """A JSON field value as text for list and detail pages (picklist labels, names...)."""
+    widget = widget or (widget_of(cf) if cf is not None else "text")
+    if value is None or value == "" or value == []:
+        return BLANK
+    if widget == "checkbox":
+        return Shown(text("yes" if value else "no", lang), kind="bool")
+    if widget == "select" and cf is not None:
+        return Shown(picklist_label(cf, value, lang), kind="badge")
+    if widget == "multiselect" and cf is not None:
+        return Shown(", ".join(picklist_label(cf, v, lang) for v in value))
+    if widget == "approval_status":
+        return Shown(text(f"status_{value}", lang), kind=f"status-{value}")
+    if widget == "lookup" and cf is not None:
+        target = cf.fdef.target or ""
+        name = (names or {}).get((target, value))
+        href = f"/o/{target}/{value}" if target in set(readable) else None
+        return Shown(name if name is not None else f"#{value}", href=href, kind="link")
+    if widget in NUMBER_WIDGETS or widget == "rollup":
+        scale = scale_of(cf) if cf is not None else None
+        if widget == "rollup" and isinstance(value, float):
+            scale = 2
+        shown = _decimal_text(value, scale, grouping=True)
+        return Shown(shown + ("%" if widget == "percent" else ""), kind="number")
+    if widget == "datetime" and isinstance(value, str):
+        return Shown(value.replace("T", " ").removesuffix("Z")[:16] + " UTC")
+    if widget == "url":
+        return Shown(str(value), href=str(value), kind="link")
+    if widget == "email":
+        return Shown(str(value), href=f"mailto:{value}", kind="link")
+    if widget == "tel":
+        return Shown(str(value), href=f"tel:{value}", kind="link")
+    if widget == "textarea":
+        return Shown(str(value), kind="multiline")
+    return Shown(str(value))
+
+
+def _decimal_text(value: Any, scale: int | None, *, grouping: bool) -> str:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if scale is not None:
+        number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    elif number == number.to_integral_value():
+        number = number.quantize(Decimal(1))
+    return f"{number:,f}" if grouping else f"{number:f}"
+
+
+def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]]) -> dict[tuple[str, Any], str]:
+    """The names of referenced records, {(object, id): name}, one query per target object.
+
+    Like formulas that follow a lookup, a name shows even when the record itself is outside
+    the actor's record scope; objects the actor may not read at all show only the id.
+    """
+    out: dict[tuple[str, Any], str] = {}
+    resolver = Resolver(ctx)
+    for target, ids in wanted.items():
+        ids = {i for i in ids if isinstance(i, int)}
+        obj = ctx.schema.objects.get(target)
+        if not ids or obj is None or not ctx.schema.access.allowed(ctx.actor, target, "read"):
+            continue
+        name_field = obj.odef.name_field
+        if name_field and ctx.schema.access.field_rule(ctx.actor, target, name_field) == "hidden":
+            continue
+        rows = ctx.conn.execute(select(obj.table).where(obj.table.c.id.in_(sorted(ids))))
+        for row in rows.mappings():
+            values = obj.decode(row)
+            if name_field and obj.fields[name_field].formula is not None:
+                values = compute(ctx, obj, values, resolver)
+            shown = display(obj.fields.get(name_field or ""), _json(obj, name_field, values),
+                            lang=ctx.language) if name_field else BLANK
+            out[(target, values["id"])] = shown.text or record_name(obj, values, ctx.language)
+    return out
+
+
+def _json(obj: CompiledObject, name: str | None, values: Mapping[str, Any]) -> Any:
+    if not name:
+        return None
+    cf = obj.fields[name]
+    return cf.ftype.to_json(cf.fdef, values.get(name))
+
+
+def wanted_lookups(obj: CompiledObject, records: Iterable[Mapping[str, Any]],
+                   names: Iterable[str]) -> dict[str, set[Any]]:
+    """The lookup targets and ids that `records` reference through the fields `names`."""
+    wanted: dict[str, set[Any]] = {}
+    for name in names:
+        cf = obj.fields.get(name)
+        if cf is None or cf.ftype.widget != "lookup" or not cf.fdef.target:
+            continue
+        for record in records:
+            value = record.get(name)
+            if value is not None:
+                wanted.setdefault(cf.fdef.target, set()).add(value)
+    return wanted
+
+
+# -- page → record -----------------------------------------------------------------------
+
+
+def parse(obj: CompiledObject, form: MultiDict[str, str], names: Iterable[str]) -> dict[str, Any]:
+    """Posted form data → JSON input for the record service, for the fields in `names`.
+
+    Only fields present in the form are set (a checkbox or multi-select posts an empty
+    companion value so that "nothing ticked" is told apart from "not on the form").
+    """
+    data: dict[str, Any] = {}
+    for name in names:
+        cf = obj.fields.get(name)
+        if cf is None or name not in form:
+            continue
+        values = form.getlist(name)
+        widget = widget_of(cf)
+        if widget == "checkbox":
+            data[name] = any(v.strip().lower() in TRUE_TEXTS for v in values)
+        elif widget == "multiselect":
+            chosen = [v for v in values if v.strip()]
+            data[name] = chosen or None
+        else:
+            data[name] = _scalar(widget, values[-1])
+    return data
+
+
+def _scalar(widget: str, raw: str) -> Any:
+    value = raw.strip() if widget != "textarea" else raw
+    if not value.strip():
+        return None
+    if widget == "lookup":
+        return int(value) if value.isdigit() else value
+    if widget in NUMBER_WIDGETS:
+        return value.replace(",", "").replace(" ", "").removesuffix("%")
+    # <input type=datetime-local> sends "2026-11-23T08:00": the service takes it as UTC
+    return value
+
+
+def kept_input(obj: CompiledObject, form: MultiDict[str, str],
+               names: Iterable[str]) -> dict[str, Any]:
+    """What the user typed, as input values, to show the form again after an error."""
+    out: dict[str, Any] = {}
+    for name in names:
+        cf = obj.fields.get(name)
+        if cf is None or name not in form:
+            continue
+        widget = widget_of(cf)
+        values = form.getlist(name)
+        if widget == "checkbox":
+            out[name] = any(v.strip().lower() in TRUE_TEXTS for v in values)
+        elif widget == "multiselect":
+            out[name] = [v for v in values if v.strip()]
+        else:
+            out[name] = values[-1]
+    return out
+
+
+def prefill(obj: CompiledObject, args: MultiDict[str, str], names: Iterable[str]) -> dict[str, Any]:
+    """Input values given in the query string of a "new" page (`?account=7`)."""
+    return kept_input(obj, args, names)
+
+
+# -- building the form -------------------------------------------------------------------
+
+
+def field_view(ctx: Context, obj: CompiledObject, cf: CompiledField, value: Any, *,
+               errors: Mapping[str, list[str]], read_only: str | None, shown: Shown = BLANK,
+               lookup_text: str = "") -> FieldView:
+    lang = ctx.language
+    fdef = cf.fdef
+    widget = widget_of(cf)
+    view = FieldView(name=cf.name, label=fdef.label.get(lang), widget=widget, value=value,
+                     required=fdef.required and read_only is None,
+                     help=fdef.help.get(lang) if fdef.help else None,
+                     errors=[message(m, lang) for m in errors.get(cf.name, [])],
+                     read_only=read_only, shown=shown, lookup_text=lookup_text,
+                     max_length=fdef.max_length if widget in ("text", "email", "url", "tel")
+                     else None)
+    if widget in ("select", "multiselect"):
+        view.options = [(v.value, v.label.get(lang)) for v in fdef.values]
+    if widget in NUMBER_WIDGETS:
+        scale = scale_of(cf) or 0
+        view.step = "1" if scale == 0 else "0." + "0" * (scale - 1) + "1"
+        view.min, view.max = fdef.min, fdef.max
+    if widget == "lookup" and fdef.target:
+        target = ctx.schema.objects.get(fdef.target)
+        view.target = fdef.target
+        view.target_label = target.odef.label.get(lang) if target else fdef.target
+    return view

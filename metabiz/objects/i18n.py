@@ -1,0 +1,272 @@
+"""The end-user UI's own texts in English and Chinese, and which language a request uses.
+
+The language is the one chosen with `?lang=` (kept in the session), else the user's setting,
+else the browser's Accept-Language; labels from metadata follow the same choice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import g, request, session
+
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+
+#: every built-in text, by key: {"en": ..., "zh": ...}; `{name}` placeholders are filled in
+TEXTS: dict[str, dict[str, str]] = {
+    # the shell
+    "app_name": {"en": "metabiz", "zh": "metabiz"},
+    "home": {"en": "Home", "zh": "首页"},
+    "approvals": {"en": "Approvals", "zh": "审批"},
+    "menu": {"en": "Menu", "zh": "菜单"},
+    "skip_to_content": {"en": "Skip to content", "zh": "跳到正文"},
+    "language": {"en": "Language", "zh": "语言"},
+    "signed_in_as": {"en": "Signed in as {name}", "zh": "当前用户：{name}"},
+    "builder": {"en": "Builder", "zh": "设计器"},
+    # signing in and out
+    "sign_in": {"en": "Sign in", "zh": "登录"},
+    "sign_in_title": {"en": "Sign in to metabiz", "zh": "登录 metabiz"},
+    "sign_in_lead": {"en": "Your business objects, forms and approvals in one place.",
+                     "zh": "业务对象、表单与审批，尽在一处。"},
+    "username": {"en": "User name", "zh": "用户名"},
+    "password": {"en": "Password", "zh": "密码"},
+    "bad_login": {"en": "Wrong user name or password.", "zh": "用户名或密码错误。"},
+    "sign_out": {"en": "Sign out", "zh": "退出登录"},
+    "sign_out_confirm": {"en": "Do you want to sign out?", "zh": "确定要退出登录吗？"},
+    "signed_out": {"en": "You are signed out.", "zh": "您已退出登录。"},
+    "login_required": {"en": "Please sign in to continue.", "zh": "请先登录。"},
+    # home
+    "welcome": {"en": "Welcome, {name}", "zh": "欢迎，{name}"},
+    "your_objects": {"en": "Your objects", "zh": "我的对象"},
+    "no_objects": {"en": "Your role does not give you access to any object yet.",
+                   "zh": "您的角色尚未获得任何对象的访问权限。"},
+    "records_count": {"en": "{count} records", "zh": "{count} 条记录"},
+    "pending_approvals": {"en": "Pending approvals", "zh": "待我审批"},
+    "no_pending": {"en": "Nothing is waiting for your approval.", "zh": "没有待您审批的事项。"},
+    "view_all": {"en": "View all", "zh": "查看全部"},
+    # lists
+    "new": {"en": "New", "zh": "新建"},
+    "new_object": {"en": "New {object}", "zh": "新建{object}"},
+    "search": {"en": "Search", "zh": "搜索"},
+    "search_placeholder": {"en": "Search {object}…", "zh": "搜索{object}…"},
+    "clear": {"en": "Clear", "zh": "清除"},
+    "list_view": {"en": "List view", "zh": "列表视图"},
+    "no_records": {"en": "No records to show.", "zh": "没有可显示的记录。"},
+    "no_match": {"en": "No records match “{q}”.", "zh": "没有与“{q}”匹配的记录。"},
+    "showing": {"en": "{first}–{last} of {total}", "zh": "第 {first}–{last} 条，共 {total} 条"},
+    "total": {"en": "{total} records", "zh": "共 {total} 条"},
+    "previous": {"en": "Previous", "zh": "上一页"},
+    "next": {"en": "Next", "zh": "下一页"},
+    "page_of": {"en": "Page {page} of {pages}", "zh": "第 {page} / {pages} 页"},
+    "pagination": {"en": "Pagination", "zh": "分页"},
+    "sort_by": {"en": "Sort by {field}", "zh": "按{field}排序"},
+    "sorted_asc": {"en": "sorted ascending", "zh": "升序"},
+    "sorted_desc": {"en": "sorted descending", "zh": "降序"},
+    "filtered_by": {"en": "Filtered by", "zh": "筛选条件"},
+    "remove_filter": {"en": "Remove filter", "zh": "移除筛选"},
+    # forms
+    "save": {"en": "Save", "zh": "保存"},
+    "cancel": {"en": "Cancel", "zh": "取消"},
+    "edit": {"en": "Edit", "zh": "编辑"},
+    "edit_record": {"en": "Edit {name}", "zh": "编辑 {name}"},
+    "required": {"en": "Required", "zh": "必填"},
+    "required_hint": {"en": "Fields marked * are required.", "zh": "带 * 的字段为必填项。"},
+    "form_errors": {"en": "Please fix the errors below.", "zh": "请修正下面的错误。"},
+    "select_none": {"en": "— None —", "zh": "— 无 —"},
+    "lookup_placeholder": {"en": "Search {object}…", "zh": "搜索{object}…"},
+    "lookup_none": {"en": "No matching {object}.", "zh": "没有匹配的{object}。"},
+    "lookup_hint": {"en": "Type to search, then pick a record.", "zh": "输入关键字搜索并选择记录。"},
+    "utc": {"en": "UTC", "zh": "UTC"},
+    "yes": {"en": "Yes", "zh": "是"},
+    "no": {"en": "No", "zh": "否"},
+    "computed": {"en": "Calculated automatically", "zh": "自动计算"},
+    "read_only_for_role": {"en": "Read-only for your role", "zh": "您的角色只能查看"},
+    "conflict_title": {"en": "Someone else changed this record",
+                       "zh": "该记录已被他人修改"},
+    "conflict_body": {"en": "It was saved by someone else after you opened it, so your changes "
+                            "were not saved. Reload the record to see the latest version, then "
+                            "make your changes again.",
+                      "zh": "您打开后该记录已被他人保存，因此您的修改未保存。请重新加载以查看最新版本，"
+                            "然后重新修改。"},
+    "reload": {"en": "Reload the latest version", "zh": "重新加载最新版本"},
+    "locked_title": {"en": "This record is locked", "zh": "该记录已锁定"},
+    "locked_body": {"en": "It cannot be changed while its approval is pending.",
+                    "zh": "审批进行中，暂不能修改。"},
+    "saved": {"en": "{object} “{name}” was saved.", "zh": "{object}“{name}”已保存。"},
+    "created": {"en": "{object} “{name}” was created.", "zh": "{object}“{name}”已创建。"},
+    "no_changes": {"en": "Nothing changed.", "zh": "没有修改。"},
+    # detail
+    "details": {"en": "Details", "zh": "详细信息"},
+    "system_info": {"en": "System information", "zh": "系统信息"},
+    "history": {"en": "History", "zh": "修改历史"},
+    "no_history": {"en": "No changes yet.", "zh": "暂无修改记录。"},
+    "no_related": {"en": "No {object} yet.", "zh": "暂无{object}。"},
+    "more_related": {"en": "Showing {shown} of {total}.", "zh": "显示 {shown} / {total} 条。"},
+    "delete": {"en": "Delete", "zh": "删除"},
+    "delete_title": {"en": "Delete {name}?", "zh": "删除 {name}？"},
+    "delete_body": {"en": "This deletes the {object} “{name}”. This cannot be undone.",
+                    "zh": "将删除{object}“{name}”，此操作无法撤销。"},
+    "delete_children": {"en": "Its {children} are deleted with it.",
+                        "zh": "其下的{children}也会一并删除。"},
+    "deleted": {"en": "{object} “{name}” was deleted.", "zh": "{object}“{name}”已删除。"},
+    # approvals
+    "approval": {"en": "Approval", "zh": "审批"},
+    "approval_status": {"en": "Approval status", "zh": "审批状态"},
+    "status_none": {"en": "Not submitted", "zh": "未提交"},
+    "status_pending": {"en": "Pending", "zh": "审批中"},
+    "status_approved": {"en": "Approved", "zh": "已通过"},
+    "status_rejected": {"en": "Rejected", "zh": "已驳回"},
+    "status_recalled": {"en": "Recalled", "zh": "已撤回"},
+    "status_cancelled": {"en": "Cancelled", "zh": "已取消"},
+    "status_reassigned": {"en": "Reassigned", "zh": "已转交"},
+    "status_all": {"en": "All", "zh": "全部"},
+    "submit_for_approval": {"en": "Submit for approval", "zh": "提交审批"},
+    "approve": {"en": "Approve", "zh": "同意"},
+    "reject": {"en": "Reject", "zh": "驳回"},
+    "recall": {"en": "Recall", "zh": "撤回"},
+    "reassign": {"en": "Reassign", "zh": "转交"},
+    "reassign_to": {"en": "Reassign to (user name)", "zh": "转交给（用户名）"},
+    "comment": {"en": "Comment", "zh": "意见"},
+    "comment_optional": {"en": "Comment (optional)", "zh": "意见（可选）"},
+    "flow": {"en": "Approval flow", "zh": "审批流程"},
+    "step": {"en": "Step", "zh": "步骤"},
+    "submitted_by": {"en": "Submitted by", "zh": "提交人"},
+    "submitted_at": {"en": "Submitted", "zh": "提交时间"},
+    "approvers": {"en": "Approvers", "zh": "审批人"},
+    "record": {"en": "Record", "zh": "记录"},
+    "object": {"en": "Object", "zh": "对象"},
+    "approval_history": {"en": "Approval history", "zh": "审批历史"},
+    "no_approvals": {"en": "This record has not been submitted for approval.",
+                     "zh": "该记录尚未提交审批。"},
+    "approvals_unavailable": {"en": "Approvals are not installed.", "zh": "未安装审批功能。"},
+    "inbox_title": {"en": "My approvals", "zh": "我的审批"},
+    "inbox_empty": {"en": "You have no approvals waiting. Nice work!",
+                    "zh": "暂无待审批事项。"},
+    "act_submitted": {"en": "Submitted for approval.", "zh": "已提交审批。"},
+    "act_approve": {"en": "You approved the request.", "zh": "您已同意该申请。"},
+    "act_reject": {"en": "You rejected the request.", "zh": "您已驳回该申请。"},
+    "act_recall": {"en": "The request was recalled.", "zh": "申请已撤回。"},
+    "act_reassign": {"en": "The request was reassigned.", "zh": "申请已转交。"},
+    "action_submitted": {"en": "submitted", "zh": "提交"},
+    "action_started": {"en": "step started", "zh": "进入步骤"},
+    "action_skipped": {"en": "step skipped", "zh": "跳过步骤"},
+    "action_approved": {"en": "approved", "zh": "同意"},
+    "action_rejected": {"en": "rejected", "zh": "驳回"},
+    "action_reassigned": {"en": "reassigned", "zh": "转交"},
+    "action_recalled": {"en": "recalled", "zh": "撤回"},
+    "action_completed": {"en": "completed", "zh": "完成"},
+    "action_cancelled": {"en": "cancelled", "zh": "取消"},
+    # system fields
+    "sys_id": {"en": "ID", "zh": "ID"},
+    "sys_owner": {"en": "Owner", "zh": "负责人"},
+    "sys_created_at": {"en": "Created", "zh": "创建时间"},
+    "sys_created_by": {"en": "Created by", "zh": "创建人"},
+    "sys_updated_at": {"en": "Last modified", "zh": "最后修改时间"},
+    "sys_updated_by": {"en": "Last modified by", "zh": "最后修改人"},
+    "sys_version": {"en": "Version", "zh": "版本"},
+    "sys_approval_status": {"en": "Approval status", "zh": "审批状态"},
+    # errors
+    "error_title": {"en": "Something went wrong", "zh": "出错了"},
+    "error_400": {"en": "That request could not be understood", "zh": "无法处理该请求"},
+    "error_401": {"en": "Please sign in", "zh": "请先登录"},
+    "error_403": {"en": "You don't have access to this", "zh": "您没有权限执行此操作"},
+    "error_404": {"en": "We couldn't find that page", "zh": "找不到该页面"},
+    "error_404_body": {"en": "The page or record does not exist, or you don't have access to it.",
+                       "zh": "该页面或记录不存在，或您没有访问权限。"},
+    "error_405": {"en": "That action is not allowed here", "zh": "此处不允许该操作"},
+    "error_409": {"en": "That could not be done right now", "zh": "暂时无法完成该操作"},
+    "error_422": {"en": "Some values are not valid", "zh": "部分数据无效"},
+    "error_500": {"en": "Something went wrong on our side",
+                  "zh": "服务器出现问题"},
+    "error_500_body": {"en": "The error has been logged. Please try again in a moment.",
+                       "zh": "错误已记录，请稍后重试。"},
+    "csrf_body": {"en": "The form has expired or was not sent from this site. "
+                        "Go back, reload the page and try again.",
+                  "zh": "表单已过期或不是从本站提交的。请返回并刷新页面后重试。"},
+    "go_home": {"en": "Go to the home page", "zh": "返回首页"},
+    "go_back": {"en": "Go back", "zh": "返回"},
+    "error_code": {"en": "Error {code}", "zh": "错误 {code}"},
+}
+
+#: messages of the record service shown to users, translated when known
+_MESSAGES: dict[str, str] = {
+    "required": "此字段为必填项",
+    "Not a valid integer.": "不是有效的整数。",
+    "Not a valid number.": "不是有效的数字。",
+    "Not a valid decimal.": "不是有效的数字。",
+    "Not a valid date.": "不是有效的日期。",
+    "Not a valid datetime.": "不是有效的日期时间。",
+    "Not a valid email address.": "不是有效的电子邮件地址。",
+    "Not a valid URL.": "不是有效的网址。",
+    "Not a valid phone number.": "不是有效的电话号码。",
+    "Not a valid boolean.": "不是有效的是/否值。",
+    "Not a valid list.": "不是有效的列表。",
+    "stale version": "记录已被他人修改",
+    "hidden for your role": "您的角色不可见此字段",
+    "read-only for your role": "您的角色只能查看此字段",
+}
+_MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Must be one of: (.*)\.$"), "必须是以下之一：{0}。"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), "长度不能超过 {0}。"),
+    (re.compile(r"^Must be greater than or equal to (.*) and less than or equal to (.*)\.$"),
+     "必须介于 {0} 和 {1} 之间。"),
+    (re.compile(r"^Must be greater than or equal to (.*)\.$"), "必须大于或等于 {0}。"),
+    (re.compile(r"^Must be less than or equal to (.*)\.$"), "必须小于或等于 {0}。"),
+    (re.compile(r"^(.*) is already used by another .* record$"), "{0} 已被其他记录使用"),
+)
+_REQUIRED_EN = "This field is required"
+
+
+def text(key: str, lang: str | None = None, **values: Any) -> str:
+    """The built-in text `key` in `lang` (the request's language by default)."""
+    entry = TEXTS.get(key)
+    if entry is None:
+        return key
+    raw = entry.get(lang or language()) or entry["en"]
+    return raw.format(**values) if values else raw
+
+
+def message(raw: str, lang: str | None = None) -> str:
+    """A message from the record service in the user's language (as is when unknown)."""
+    lang = lang or language()
+    if lang != "zh":
+        return _REQUIRED_EN if raw == "required" else raw
+    if raw in _MESSAGES:
+        return _MESSAGES[raw]
+    for pattern, template in _MESSAGE_PATTERNS:
+        match = pattern.match(raw)
+        if match:
+            return template.format(*match.groups())
+    return raw
+
+
+def choose(raw: str | None) -> str | None:
+    """A supported language code from a `?lang=` value or a user setting, else None."""
+    if not raw:
+        return None
+    code = raw.strip().lower().replace("_", "-").split("-", 1)[0]
+    return code if code in LANGUAGES else None
+
+
+def remember_choice() -> None:
+    """Keep a `?lang=` choice in the session (called before every request)."""
+    chosen = choose(request.args.get("lang"))
+    if chosen is not None:
+        session["lang"] = chosen
+        g.pop("lang", None)
+
+
+def language() -> str:
+    """The request's language: `?lang=` choice, then user setting, then Accept-Language."""
+    if "lang" in g:
+        return str(g.lang)
+    lang = choose(session.get("lang"))
+    if lang is None:
+        actor = g.get("actor")
+        lang = choose(getattr(actor, "language", None)) if actor is not None else None
+    if lang is None:
+        lang = choose(request.accept_languages.best_match(LANGUAGES)) or DEFAULT_LANGUAGE
+    g.lang = lang
+    return lang

@@ -1,0 +1,193 @@
+"""A real metabiz server and a headless Chromium for the browser tests (Playwright, sync API).
+
+The server runs the sales test app (with a layout, list views and an approval flow) on a
+temporary SQLite file in a background thread; a missing Chromium skips locally, fails in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from metabiz.objects import records
+from metabiz.objects.runtime import Runtime
+from metabiz.objects.sync import apply_path
+from metabiz.platform.access import SYSTEM
+from metabiz.platform.app import create_app
+from metabiz.platform.auth import create_user
+from metabiz.platform.config import Config
+from metabiz.platform.db import init_db, make_engine, writer
+
+SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+PASSWORD = "demo-pw"
+#: how many deals alice owns, so that her list has two pages of 25
+DEALS = 30
+
+LAYOUT = {"sections": [
+    {"label": {"en": "Deal", "zh": "商机信息"}, "columns": 2,
+     "fields": ["name", "account", "stage", "close_date", "amount", "probability", "discount",
+                "contact_email", "weighted_amount"]}]}
+LIST_VIEWS = [
+    {"api_name": "all", "label": {"en": "All deals", "zh": "全部商机"},
+     "columns": ["name", "account", "stage", "amount", "close_date", "owner"], "sort": "name"},
+    {"api_name": "big", "label": {"en": "Big deals", "zh": "大单"},
+     "columns": ["name", "account", "amount"], "filter": "amount >= 2000", "sort": "-amount"}]
+APPROVAL_FLOW = {
+    "api_name": "discount_approval", "kind": "approval", "object": "opportunity",
+    "label": {"en": "Discount approval", "zh": "折扣审批"},
+    "entry_condition": "discount > 10", "lock_record": True,
+    "steps": [{"api_name": "manager", "label": "Sales manager",
+               "approvers": [{"manager_of": "owner"}], "mode": "any"}]}
+
+
+def chromium_path() -> str:
+    return os.environ.get("METABIZ_CHROMIUM", "/usr/bin/chromium")
+
+
+def _app_folder(root: Path) -> Path:
+    folder = root / "sales"
+    shutil.copytree(SALES, folder)
+    path = folder / "objects" / "opportunity.json"
+    doc = json.loads(path.read_text())
+    doc.update(layouts={"default": LAYOUT}, list_views=LIST_VIEWS)
+    path.write_text(json.dumps(doc))
+    (folder / "flows").mkdir(exist_ok=True)
+    (folder / "flows" / "discount_approval.json").write_text(json.dumps(APPROVAL_FLOW))
+    return folder
+
+
+def _seed(url: str, folder: Path) -> None:
+    engine = make_engine(url)
+    init_db(engine)
+    apply_path(engine, folder)
+    with writer(engine).begin() as conn:
+        create_user(conn, "admin", PASSWORD, roles=["admin"], display_name="Ada Admin")
+        create_user(conn, "bob", PASSWORD, roles=["sales_rep"], display_name="Bob Li")
+        create_user(conn, "alice", PASSWORD, roles=["sales_rep"], manager="bob",
+                    display_name="Alice Chen")
+    runtime = Runtime(engine)
+    with writer(engine).begin() as conn:
+        ctx = runtime.context(conn, SYSTEM)
+        accounts = records.create_many(ctx, "account", [
+            {"name": name, "industry": industry, "owner": "alice"}
+            for name, industry in (("Acme Corp", "tech"), ("Globex", "retail"),
+                                   ("Initech", "tech"))])
+        records.create_many(ctx, "opportunity", [
+            {"name": f"Deal {n:02d}", "owner": "alice", "amount": 100 * (n + 1),
+             "account": accounts[n % 3]["id"], "close_date": f"2026-12-{n % 28 + 1:02d}",
+             "stage": ("prospecting", "negotiation")[n % 2]} for n in range(DEALS)]
+            + [{"name": "Discounted deal", "owner": "alice", "amount": 900, "discount": 15,
+                "account": accounts[0]["id"], "close_date": "2026-12-20"}],
+            returning=False)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a running server with seeded data (one for the whole session)."""
+    root = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{root}/metabiz.db"
+    _seed(url, _app_folder(root))
+    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, name="metabiz-test-server",
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        app.extensions["metabiz"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session (skipped locally, failing in CI, if missing)."""
+    path = chromium_path()
+    if not Path(path).exists():
+        message = f"Chromium not found at {path} (set METABIZ_CHROMIUM)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=path, headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
+def _open_page(browser: Any, request: pytest.FixtureRequest, **options: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US", timezone_id="UTC", **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        page.screenshot(path=str(SCREENSHOTS / f"FAILED-{name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) at desktop size."""
+    yield from _open_page(browser, request, viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh tab 375 px wide, like a phone."""
+    yield from _open_page(browser, request, viewport={"width": 375, "height": 812},
+                          is_mobile=True, has_touch=True, device_scale_factor=2)
+
+
+@pytest.fixture
+def sign_in(server: str) -> Any:
+    """`sign_in(page, "alice")`: signs that user in through the sign-in page."""
+    from playwright.sync_api import expect
+
+    def run(page: Any, user: str = "alice") -> None:
+        page.goto(f"{server}/login")
+        page.fill("#username", user)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator(".user-menu")).to_be_visible()
+
+    return run
+
+
+@pytest.fixture
+def screenshot() -> Any:
+    """`screenshot(page, "home")`: a full-page PNG in tests/browser/screenshots/ for review."""
+
+    def take(page: Any, name: str) -> None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
