@@ -327,24 +327,19 @@ def template_list() -> None:
 @click.option("--workers", default=2, type=int, help="gunicorn worker processes")
 @click.option("--no-worker", is_flag=True, help="do not run due jobs in this process")
 def serve(config: Config, host: str, port: int, workers: int, no_worker: bool) -> None:
-    """Serve the UI and the API with gunicorn (and run due jobs in a background thread)."""
-    import threading
+    """Serve the UI and the API with gunicorn, and run due jobs in a worker process."""
+    import subprocess
 
     from gunicorn.app.base import BaseApplication
 
     from metabiz.platform.app import create_app
 
-    engine = _engine(config)
-    stop = threading.Event()
-    if not no_worker:
-        try:
-            from metabiz.flows.worker import start_background_worker
-        except ModuleNotFoundError:
-            pass
-        else:
-            start_background_worker(engine, stop)
-    if config.database_url.startswith("sqlite"):
-        workers = 1  # one writer process; threads serve the concurrent requests
+    _engine(config)
+    # The job worker runs as its own process: a thread in gunicorn's master would be
+    # copied mid-lock into every forked web worker and hang it.
+    jobs = None if no_worker else subprocess.Popen(
+        [sys.executable, "-c", "from metabiz.platform.cli import main; main()", "worker",
+         "--database-url", config.database_url])
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -359,7 +354,9 @@ def serve(config: Config, host: str, port: int, workers: int, no_worker: bool) -
     try:
         Server().run()
     finally:
-        stop.set()
+        if jobs is not None:
+            jobs.terminate()
+            jobs.wait(timeout=30)
 
 
 @command(main, "worker")
