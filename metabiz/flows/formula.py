@@ -6,7 +6,6 @@ record a rule or approval is working on, with its prior values for ISCHANGED/PRI
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from metabiz.errors import FormulaError, MetadataError, NotFound, ValidationError
 from metabiz.formulas import EvalContext, FType, check, compile_python, to_json_value
-from metabiz.formulas.values import format_datetime, format_number
+from metabiz.formulas.values import as_text, format_number
 from metabiz.objects import records
 from metabiz.objects.records import Context
 from metabiz.objects.schema import CompiledObject, RuntimeSchema
@@ -130,20 +129,8 @@ def record_name(obj: CompiledObject, values: Mapping[str, Any]) -> str:
 
 
 def text(value: Any) -> str:
-    """A formula value as message text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format_number(value)
-    if isinstance(value, dt.datetime):
-        return format_datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return ";".join(text(v) for v in value)
-    return str(value)
+    """A formula value as message text (as TEXT() gives it; blank is "")."""
+    return as_text(value) or ""
 
 
 def input_value(value: Any) -> Any:

@@ -130,6 +130,23 @@ def format_number(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def as_text(value: Any) -> str | None:
+    """A formula value as text, as TEXT() gives it (blank stays blank)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format_number(value)
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return ";".join(str(v) for v in value) or None
+    return str(value) or None
+
+
 def to_json_value(value: Any, ftype: FType | None = None) -> Any:
     """A formula value as JSON: exact numbers, `2026-11-23`, `2026-11-23T08:00:00Z`, lists."""
     if value is None or isinstance(value, bool | str | int):

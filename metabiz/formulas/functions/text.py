@@ -4,7 +4,6 @@ VALUE LPAD RPAD CONCATENATE REGEX. Blank text behaves as "" unless said otherwis
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -25,7 +24,12 @@ from metabiz.formulas.functions.registry import (
 )
 from metabiz.formulas.functions.sql_support import exact, greatest, integer, position, truthy
 from metabiz.formulas.nodes import String as StringNode
-from metabiz.formulas.values import as_decimal, as_int, format_datetime, format_number, to_decimal
+from metabiz.formulas.values import (
+    as_decimal,
+    as_int,
+    as_text,
+    to_decimal,
+)
 
 ZERO = Decimal(0)
 
@@ -94,19 +98,7 @@ def _pad(left: bool) -> Any:
 
 
 def _text(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format_number(value)
-    if isinstance(value, dt.datetime):
-        return format_datetime(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return ";".join(value) or None
-    return _or_blank(str(value))
+    return as_text(value)
 
 
 def _text_type(types: Sequence[FType], node: Any) -> FType:
