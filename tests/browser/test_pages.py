@@ -198,8 +198,11 @@ def test_a_phone_sized_run(phone, server, sign_in, screenshot):
     page.click("[data-menu-toggle]")
     expect(page.locator("#sidebar")).to_be_visible()
     page.locator("#sidebar a", has_text="Opportunity").click()
-    cell = "getComputedStyle(document.querySelector('tbody td')).display"
-    assert page.evaluate(cell) == "flex"  # rows became cards
+    page.wait_for_url("**/o/opportunity*")
+    # rows became cards (waits for the page and its stylesheet; times out -> fails)
+    page.wait_for_function("document.querySelector('tbody td') && "
+                           "getComputedStyle(document.querySelector('tbody td')).display"
+                           " === 'flex'", timeout=10_000)
     no_sideways_scroll(page)
     page.locator(".row-link", has_text="Deal 02").click()
     no_sideways_scroll(page)
