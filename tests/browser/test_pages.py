@@ -29,6 +29,7 @@ def open_record(page: Any, server: str, name: str) -> None:
 
 
 def no_sideways_scroll(page: Any) -> None:
+    page.wait_for_load_state("load")  # measure the page just navigated to, styled
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
