@@ -30,6 +30,7 @@ from metabiz.errors import (
 from metabiz.formulas import EvalContext
 from metabiz.objects import rollups
 from metabiz.objects.fields import json_value
+from metabiz.objects.fields.base import NOT_PLAIN
 from metabiz.objects.schema import (
     SYSTEM_COLUMN_NAMES,
     CompiledObject,
@@ -421,12 +422,16 @@ def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> d
     values: dict[str, Any] = {}
     bound = obj.input_schema.fields
     for key, value in payload.items():
+        cf = obj.fields[key]
+        loaded = cf.ftype.quick_load(cf.fdef, value)
+        if loaded is not NOT_PLAIN:
+            values[key] = cf.ftype.normalise(cf.fdef, loaded)
+            continue
         try:
             loaded = bound[key].deserialize(value, key, payload)
         except marshmallow.ValidationError as err:
             errors.setdefault(key, []).extend(_flatten({key: err.messages})[key])
             continue
-        cf = obj.fields[key]
         values[key] = cf.ftype.normalise(cf.fdef, loaded)
     if owner is None and "owner" in data and not creating and ctx.actor.is_system:
         values["owner"] = None  # flows may clear it (a lead back in the public pool)

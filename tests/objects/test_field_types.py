@@ -98,3 +98,22 @@ def test_set_null_and_cascade(api):
     assert api("GET", f"/records/thing/{thing['id']}").get_json()["other"] is None
     assert api("DELETE", f"/records/parent/{keep['id']}").status_code == 204
     assert api("GET", f"/records/thing/{thing['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "Widget 好", "x" * 20, "x" * 21, 7, -1, 1000, 1001, 0.1, "0.1235", "1e3", "NaN",
+    "many", True, False, "2024-02-29", "2023-02-29", "20240229", "red", "green", [1], {"a": 1},
+])
+def test_the_quick_path_agrees_with_marshmallow(value):
+    """Bulk writes skip marshmallow for plain values: they must load exactly the same."""
+    from metabiz.objects.fields import field_type
+    from metabiz.objects.fields.base import NOT_PLAIN
+    from metabiz.platform.metadata.loader import load_path
+
+    thing = next(o for o in load_path(EVERY_TYPE).objects if o.api_name == "thing")
+    for fdef in thing.fields:
+        ftype = field_type(fdef.type)
+        quick = ftype.quick_load(fdef, value)
+        if quick is NOT_PLAIN:
+            continue
+        assert quick == ftype.marshmallow_field(fdef).deserialize(value), (fdef.api_name, value)

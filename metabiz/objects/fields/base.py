@@ -18,6 +18,9 @@ from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 _REGISTRY: dict[str, FieldType] = {}
 
+#: `FieldType.quick_load`'s answer when the value needs the full marshmallow field
+NOT_PLAIN = object()
+
 
 def register(cls: type[FieldType]) -> type[FieldType]:
     """Class decorator: make a field type available under its `name`."""
@@ -65,6 +68,14 @@ class FieldType:
     def normalise(self, f: FieldDef, value: Any) -> Any:
         """Canonical Python value after loading (empty text is blank)."""
         return value
+
+    def quick_load(self, f: FieldDef, value: Any) -> Any:
+        """The loaded value when `value` is plainly well-formed, else NOT_PLAIN.
+
+        Bulk writes take this shortcut; anything unusual (and every error, so that the
+        messages stay marshmallow's) goes through `marshmallow_field`.
+        """
+        return NOT_PLAIN
 
     # -- output ---------------------------------------------------------------
     def to_json(self, f: FieldDef, value: Any) -> Any:

@@ -8,7 +8,7 @@ from marshmallow import fields as ma
 from sqlalchemy import Boolean as SABoolean
 
 from metabiz.formulas import FType
-from metabiz.objects.fields.base import FieldType, register
+from metabiz.objects.fields.base import NOT_PLAIN, FieldType, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 #: the words text may hold when it converts to a checkbox (compared case-insensitively)
@@ -28,6 +28,9 @@ class Boolean(FieldType):
 
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         return ma.Boolean(allow_none=True)
+
+    def quick_load(self, f: FieldDef, value: Any) -> Any:
+        return value if value is None or type(value) is bool else NOT_PLAIN
 
     def normalise(self, f: FieldDef, value: Any) -> Any:
         return bool(value) if value is not None else False

@@ -12,7 +12,7 @@ from marshmallow import fields as ma
 from sqlalchemy import BigInteger, Integer
 
 from metabiz.formulas import FieldSpec, FType
-from metabiz.objects.fields.base import FieldType, register
+from metabiz.objects.fields.base import NOT_PLAIN, FieldType, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 
@@ -31,6 +31,9 @@ class Lookup(FieldType):
 
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         return ma.Integer(allow_none=True, strict=True)
+
+    def quick_load(self, f: FieldDef, value: Any) -> Any:
+        return value if value is None or type(value) is int else NOT_PLAIN
 
     def spec(self, f: FieldDef, bundle: MetadataBundle) -> FieldSpec:
         return FieldSpec(name=f.api_name, type=FType.NUMBER, target=f.target)

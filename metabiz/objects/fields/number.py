@@ -14,7 +14,7 @@ from marshmallow import validate
 from sqlalchemy import Numeric
 
 from metabiz.formulas import FType
-from metabiz.objects.fields.base import FieldType, register
+from metabiz.objects.fields.base import NOT_PLAIN, FieldType, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 PRECISION = 18
@@ -44,6 +44,20 @@ class Number(FieldType):
         bounds = validate.Range(min=None if f.min is None else Decimal(str(f.min)),
                                 max=None if f.max is None else Decimal(str(f.max)))
         return ma.Decimal(allow_none=True, validate=bounds, allow_nan=False)
+
+    def quick_load(self, f: FieldDef, value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) not in (int, str, float):
+            return NOT_PLAIN
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return NOT_PLAIN
+        if not number.is_finite() or (f.min is not None and number < Decimal(str(f.min))) \
+                or (f.max is not None and number > Decimal(str(f.max))):
+            return NOT_PLAIN
+        return number
 
     def normalise(self, f: FieldDef, value: Any) -> Any:
         if value is None:

@@ -9,7 +9,7 @@ from marshmallow import validate
 from sqlalchemy import String
 
 from metabiz.formulas import FieldSpec, FType
-from metabiz.objects.fields.base import FieldType, blank_text, register
+from metabiz.objects.fields.base import NOT_PLAIN, FieldType, blank_text, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 
@@ -30,6 +30,11 @@ class Picklist(FieldType):
 
     def normalise(self, f: FieldDef, value: Any) -> Any:
         return blank_text(value)
+
+    def quick_load(self, f: FieldDef, value: Any) -> Any:
+        if value is None or (type(value) is str and value in f.picklist_values()):
+            return value
+        return NOT_PLAIN
 
     def spec(self, f: FieldDef, bundle: MetadataBundle) -> FieldSpec:
         return FieldSpec(name=f.api_name, type=FType.PICKLIST,

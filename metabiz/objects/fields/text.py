@@ -9,7 +9,7 @@ from marshmallow import validate
 from sqlalchemy import String
 
 from metabiz.formulas import FType
-from metabiz.objects.fields.base import FieldType, blank_text, register
+from metabiz.objects.fields.base import NOT_PLAIN, FieldType, blank_text, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 
@@ -30,6 +30,13 @@ class Text(FieldType):
 
     def normalise(self, f: FieldDef, value: Any) -> Any:
         return blank_text(value)
+
+    def quick_load(self, f: FieldDef, value: Any) -> Any:
+        if type(self) is not Text:  # email, phone, url: their format checks need marshmallow
+            return NOT_PLAIN
+        if value is None or (type(value) is str and len(value) <= (f.max_length or 255)):
+            return value
+        return NOT_PLAIN
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         return {"type": "string", "maxLength": f.max_length or 255}
