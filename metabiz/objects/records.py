@@ -254,10 +254,7 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     ids = _insert(ctx, obj, rows)
     for record, record_id in zip(prepared, ids, strict=True):
         record["id"] = record_id
-    links = {r.fdef.relationship_field for _, r in ctx.schema.rollups_over(obj.name)}
-    if links:
-        rollups.refresh_parents(ctx.conn, ctx.schema, obj.name, {
-            link: {record.get(link) for record in prepared} for link in links if link})
+    _refresh_rollups(ctx, obj, prepared)
     for record in prepared:
         _notify(ctx, WriteEvent("created", obj.name, record["id"], None, record, ctx.actor))
     if not returning:
@@ -338,7 +335,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
         raise ConflictError(f"{obj.name} {before['id']} was changed by someone else",
                             fields={"version": ["stale version"]})
     _log_changes(ctx, obj, before, record, changed)
-    _refresh_rollups(ctx, obj, before, record)
+    _refresh_rollups(ctx, obj, [before, record])
     after = _reload(ctx, obj, before["id"])
     _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor))
     if ctx.listeners:  # automation may have changed it further
@@ -376,7 +373,7 @@ def _delete(ctx: Context, obj: CompiledObject, before: dict[str, Any]) -> None:
                     f"record(s) refer to it through {child.name}.{link}",
                     details={"object": child.name, "field": link, "count": count})
     ctx.conn.execute(sql_delete(obj.table).where(obj.table.c.id == record_id))
-    _refresh_rollups(ctx, obj, before, None)
+    _refresh_rollups(ctx, obj, [before])
     _notify(ctx, WriteEvent("deleted", obj.name, record_id, before, None, ctx.actor))
 
 
@@ -657,13 +654,14 @@ def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
         ctx.conn.execute(insert(field_history), rows)
 
 
-def _refresh_rollups(ctx: Context, obj: CompiledObject, before: Mapping[str, Any] | None,
-                     after: Mapping[str, Any] | None) -> None:
+def _refresh_rollups(ctx: Context, obj: CompiledObject,
+                     touched: Sequence[Mapping[str, Any]]) -> None:
+    """Recompute the roll-ups over `obj` for every parent the touched records point to
+    (before and after an update, so a re-parented record leaves its old parent too)."""
     links = {r.fdef.relationship_field for _, r in ctx.schema.rollups_over(obj.name)}
-    if not links:
-        return
-    ids = {link: {(before or {}).get(link), (after or {}).get(link)} for link in links if link}
-    rollups.refresh_parents(ctx.conn, ctx.schema, obj.name, ids)
+    if links:
+        rollups.refresh_parents(ctx.conn, ctx.schema, obj.name, {
+            link: {record.get(link) for record in touched} for link in links if link})
 
 
 def _reload(ctx: Context, obj: CompiledObject, record_id: int) -> dict[str, Any]:

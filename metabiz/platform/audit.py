@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from metabiz.platform.access import Actor
-from metabiz.platform.db import audit_log, writer
+from metabiz.platform.db import audit_log, utcnow, writer
 
 # The kinds of entry, stable strings that `metabiz audit list --kind` filters on.
 LOGIN_SUCCEEDED = "login.succeeded"
@@ -49,8 +49,6 @@ class AuditEntry:
                 "user": self.user_name, "client": self.client, "detail": dict(self.detail)}
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def name_of(actor: Actor | str | None) -> str | None:

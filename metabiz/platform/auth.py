@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from metabiz.errors import ConflictError, NotFound, Unauthorized, ValidationError
 from metabiz.platform import audit
 from metabiz.platform.access import ADMIN_ROLE, Actor
-from metabiz.platform.db import SYSTEM_USER, audit_log, tokens, user_roles, users
+from metabiz.platform.db import SYSTEM_USER, audit_log, tokens, user_roles, users, utcnow
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 TOKEN_PREFIX = "mbz_"
@@ -53,8 +53,6 @@ class LoginThrottled(Unauthorized):
                          details={"retry_after": math.ceil(retry_after.total_seconds())})
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 # -- users -------------------------------------------------------------------------------

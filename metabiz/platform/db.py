@@ -93,6 +93,11 @@ counters = Table(
 )
 
 
+def utcnow() -> datetime:
+    """Now as stored: naive UTC (every DateTime column holds UTC without an offset)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings metabiz relies on (SQLite: foreign keys, WAL, timeouts)."""
     parsed = make_url(url)
@@ -140,7 +145,7 @@ def init_db(engine: Engine) -> None:
         if conn.execute(select(users.c.id).where(users.c.name == SYSTEM_USER)).first() is None:
             conn.execute(insert(users).values(
                 name=SYSTEM_USER, display_name="System", password_hash="!", language="en",
-                active=False, created_at=datetime.now(UTC).replace(tzinfo=None)))
+                active=False, created_at=utcnow()))
 
 
 #: the audit log: sign-ins, token use, user and token changes, metadata applies and

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 from metabiz.platform import audit
-from metabiz.platform.db import metadata_versions
+from metabiz.platform.db import metadata_versions, utcnow
 
 DEFAULT_APP = "custom"
 
@@ -123,7 +123,7 @@ def save_version(conn: Connection, documents: Mapping[str, Any], applied_by: str
     """Store a new version; the primary key makes two concurrent applies conflict."""
     version = current_version(conn) + 1
     conn.execute(insert(metadata_versions).values(
-        version=version, applied_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        version=version, applied_at=utcnow(),
         applied_by=applied_by, summary=summary, documents=dict(documents)))
     audit.record(conn, audit.METADATA_APPLIED, applied_by,
                  {"version": version, "summary": summary[:1000]})
