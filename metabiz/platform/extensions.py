@@ -1,0 +1,119 @@
+"""The kernel's extension points: what higher packages plug in at start-up.
+
+The composition roots (`metabiz/app.py`, `metabiz/cli.py`) build one `Extensions`, let each
+package register with it (`objects.register(ext)`, `flows.register(ext)`, …), and hand it to
+the runtime; lower layers read it and never import the packages that filled it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: where a page panel shows: the home page, or a record's detail page
+PANEL_SLOTS = ("home", "record")
+
+#: a write listener: called inside every record write with (records.Context, WriteEvent)
+Listener = Callable[[Any, Any], None]
+
+#: a metadata check: called with the compiled schema of a metadata version about to be
+#: applied; returns problems as `file: /json/pointer: message` lines (empty when all is well)
+MetadataCheck = Callable[[Any], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block of HTML a higher package adds to a page of a lower one.
+
+    `render(ctx, **page)` returns markup (or None to show nothing): on the home page it is
+    called with the unit of work only, on a record page also with `obj` and `record`.
+    `order` sorts panels of one slot (lower first).
+    """
+
+    name: str
+    slot: str
+    render: Callable[..., Any]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the page header: `endpoint` is a Flask endpoint, `label` an i18n text key.
+
+    `visible(actor)` says whether this user sees it; `badge(ctx)` may return a count
+    (pending approvals, unread notifications) shown beside it.
+    """
+
+    name: str
+    endpoint: str
+    label: str
+    visible: Callable[[Any], bool] = lambda actor: True
+    badge: Callable[[Any], int | None] | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """A kind of metadata document a package adds to the folder format (flows, reports…).
+
+    `folder` is where its files live (`flows/`), `schema` the JSON Schema file validating one
+    document (its `$ref`s resolve against the kernel's schemas too), `build(doc)` turns a
+    valid document into a frozen definition with `api_name` and `to_json()`, and
+    `check(definition, checker)` adds cross-document problems (unknown objects, fields…).
+    """
+
+    name: str
+    folder: str
+    schema: Path
+    build: Callable[[Any], Any]
+    check: Callable[[Any, Any], None] | None = None
+
+
+@dataclass
+class Extensions:
+    """Everything registered at start-up; read-only once the process serves."""
+
+    listeners: list[Listener] = field(default_factory=list)
+    checks: list[MetadataCheck] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list)
+    nav: list[NavEntry] = field(default_factory=list)
+    commands: list[Any] = field(default_factory=list)  # click commands and groups
+    document_kinds: list[DocumentKind] = field(default_factory=list)
+    migrations: list[Path] = field(default_factory=list)  # Alembic version folders
+
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def add_check(self, check: MetadataCheck) -> None:
+        self.checks.append(check)
+
+    def add_panel(self, panel: Panel) -> None:
+        if panel.slot not in PANEL_SLOTS:
+            raise ValueError(f"unknown panel slot {panel.slot!r}; use one of {PANEL_SLOTS}")
+        self.panels.append(panel)
+
+    def add_nav(self, entry: NavEntry) -> None:
+        self.nav.append(entry)
+
+    def add_command(self, command: Any) -> None:
+        self.commands.append(command)
+
+    def add_document_kind(self, kind: DocumentKind) -> None:
+        if any(k.name == kind.name or k.folder == kind.folder for k in self.document_kinds):
+            raise ValueError(f"document kind {kind.name!r} ({kind.folder}/) is registered twice")
+        self.document_kinds.append(kind)
+
+    def add_migrations(self, folder: Path) -> None:
+        self.migrations.append(folder)
+
+    def panels_for(self, slot: str) -> list[Panel]:
+        return sorted((p for p in self.panels if p.slot == slot), key=lambda p: p.order)
+
+    def nav_entries(self) -> list[NavEntry]:
+        return sorted(self.nav, key=lambda e: e.order)
+
+    def metadata_problems(self, schema: Any) -> list[str]:
+        """Every registered check's problems for a compiled schema, in registration order."""
+        return [problem for check in self.checks for problem in check(schema)]
