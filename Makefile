@@ -23,6 +23,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check metabiz tests $(wildcard benchmarks)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info

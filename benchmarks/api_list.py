@@ -20,8 +20,8 @@ from pathlib import Path
 
 from _setup import ROOT, database, deal_input
 
+from metabiz.app import build_runtime
 from metabiz.objects import records
-from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.db import writer
 
@@ -35,7 +35,7 @@ def free_port() -> int:
 
 
 def fill(engine, n: int) -> str:
-    runtime = Runtime(engine)
+    runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, load_actor(conn, "bench"))
         for start in range(0, n, 5000):
@@ -100,7 +100,7 @@ def main() -> None:
     env = {**os.environ, "METABIZ_DATABASE_URL": url, "METABIZ_SECRET_KEY": "bench",
            "PYTHONPATH": str(ROOT)}
     generic_port, hand_port = free_port(), free_port()
-    servers = [serve("metabiz.platform.app:create_app()", generic_port, env, ROOT),
+    servers = [serve("metabiz.app:create_app()", generic_port, env, ROOT),
                serve("handwritten_app:app", hand_port, env, ROOT / "benchmarks")]
     try:
         generic_path = "/api/v1/records/deal?sort=-amount&limit=50&offset={offset}"

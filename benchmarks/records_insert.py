@@ -14,8 +14,8 @@ from decimal import Decimal
 from _setup import database, deal_input
 from sqlalchemy import insert
 
+from metabiz.app import build_runtime
 from metabiz.objects import records
-from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import load_actor
 from metabiz.platform.db import writer
 
@@ -23,7 +23,7 @@ BATCH = 1000
 
 
 def service(engine, n: int) -> float:
-    runtime = Runtime(engine)
+    runtime = build_runtime(engine)
     started = time.perf_counter()
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, load_actor(conn, "bench"))
@@ -35,7 +35,7 @@ def service(engine, n: int) -> float:
 
 def core(engine, n: int) -> float:
     """The same rows (already converted to column values) with one executemany."""
-    table = Runtime(engine).schema().object("deal").table
+    table = build_runtime(engine).schema().object("deal").table
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     started = time.perf_counter()
     with writer(engine).begin() as conn:

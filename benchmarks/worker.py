@@ -16,6 +16,7 @@ import time
 from _setup import database
 from sqlalchemy import insert
 
+from metabiz.app import build_runtime
 from metabiz.flows import notifications
 from metabiz.flows.store import init_tables
 from metabiz.flows.store import notifications as notification_table
@@ -36,7 +37,8 @@ def workers(engine, url: str, count: int) -> float:
 
     def one() -> None:
         own = make_engine(url) if count > 1 else engine
-        run_worker(own, once=True, now=NOW, secret="bench", batch=20)
+        run_worker(own, once=True, now=NOW, secret="bench", batch=20,
+                   runtime=build_runtime(own))
 
     threads = [threading.Thread(target=one) for _ in range(count)]
     for thread in threads:

@@ -136,3 +136,11 @@ class FormulaError(MetabizError):
         if self.line is not None:
             body["error"].update(line=self.line, column=self.column, kind=self.kind)
         return body
+
+
+class CSRFRejected(PermissionDenied):
+    """A session-authenticated write without a valid CSRF token (a forged or stale form).
+
+    403 like any refusal (the contract's `forbidden`), but its own class so that pages can
+    say "reload and try again" instead of "you may not do this".
+    """

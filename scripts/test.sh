@@ -21,6 +21,7 @@ if [ -z "${METABIZ_TEST_POSTGRES_URL:-}" ]; then
 fi
 ruff check metabiz tests $(ls -d benchmarks 2>/dev/null) || exit 1
 mypy || exit 1
+lint-imports --no-cache --no-logo >/dev/null || { echo "import-linter: a layer imports one above it (see .importlinter)" >&2; exit 1; }
 python -m pytest -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" "$@"
 rc=$?
 if [ $rc -eq 5 ]; then echo "pytest ran no test: failing" >&2; exit 1; fi

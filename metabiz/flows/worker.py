@@ -1,7 +1,8 @@
 """The worker: runs due jobs (notifications, e-mail, webhooks, time-based rules).
 
-`metabiz worker [--once]` calls `run_worker`; `metabiz serve` runs one in a background
-thread. Several workers may share a PostgreSQL database; on SQLite run one.
+`metabiz worker [--once]` calls `run_worker` with the runtime the composition root built;
+`metabiz serve` starts that command as a child process. Several workers may share a
+PostgreSQL database; on SQLite run one.
 """
 
 from __future__ import annotations
@@ -30,30 +31,20 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _app_secret() -> str:
-    from metabiz.platform.config import Config
-
-    return Config.from_env().secret_key
-
-
-def run_worker(engine: Engine, *, once: bool = False, now: dt.datetime | None = None,
-               stop: threading.Event | None = None, secret: str | Callable[[], str] | None = None,
-               runtime: Any = None, poll_seconds: float = POLL_SECONDS, batch: int = BATCH,
-               name: str | None = None) -> int:
+def run_worker(engine: Engine, *, runtime: Any, secret: str | Callable[[], str],
+               once: bool = False, now: dt.datetime | None = None,
+               stop: threading.Event | None = None, poll_seconds: float = POLL_SECONDS,
+               batch: int = BATCH, name: str | None = None) -> int:
     """Run due jobs; returns how many ran (successfully or not).
 
     `once`: run what is due (including jobs those jobs enqueue), then return. Otherwise
     poll until `stop` is set. `now` fixes the clock (tests, replays); webhooks are signed
-    with `secret` (default: the app's METABIZ_SECRET_KEY).
+    with `secret` (the app's METABIZ_SECRET_KEY). `runtime` is the process's runtime, with
+    the write listeners of every package (automation runs inside the jobs' writes).
     """
-    from metabiz.flows import write_listeners
-    from metabiz.objects.runtime import Runtime
-
     worker = name or worker_name()
-    runtime = runtime or Runtime(engine, write_listeners())
-    if secret is None:
-        secret_of: Callable[[], str] = _app_secret
-    elif isinstance(secret, str):
+    secret_of: Callable[[], str]
+    if isinstance(secret, str):
         fixed = secret
 
         def secret_of() -> str:
@@ -77,19 +68,3 @@ def run_worker(engine: Engine, *, once: bool = False, now: dt.datetime | None = 
             elif stop.wait(poll_seconds):
                 break
     return done
-
-
-def start_background_worker(engine: Engine, stop: threading.Event) -> threading.Thread:
-    """A daemon thread running `run_worker` until `stop` is set (for `metabiz serve`)."""
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                run_worker(engine, stop=stop)
-            except Exception:  # a database outage must not end the thread: retry shortly
-                log.exception("background worker failed; restarting in 5 s")
-                stop.wait(5)
-
-    thread = threading.Thread(target=loop, name="metabiz-worker", daemon=True)
-    thread.start()
-    return thread

@@ -60,7 +60,7 @@ class InstallResult:
 
 
 def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
-            applied_by: str = "system", runtime: Runtime | None = None,
+            applied_by: str = "system", runtime: Runtime,
             checks: Sequence[Any] = ()) -> InstallResult:
     """Apply a template's metadata and, with `demo_data`, load its users and records.
 
@@ -76,7 +76,7 @@ def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
                   if rel.startswith("objects/")}
         bundle = load_path(path, known_objects=others)
         _load_users(engine, path / "data" / USERS_FILE, result)
-        _load_records(runtime or Runtime(engine), bundle.data, result)
+        _load_records(runtime, bundle.data, result)
     return result
 
 

@@ -7,7 +7,7 @@ version, the cache is rebuilt from the database, so servers never need a restart
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -16,6 +16,7 @@ from metabiz.errors import MetadataError
 from metabiz.objects.records import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import Actor
+from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import load_documents
 from metabiz.platform.metadata.model import MetadataBundle
 from metabiz.platform.metadata.store import current_version, split_apps
@@ -57,14 +58,16 @@ def bundle_from_documents(documents: Mapping[str, Any]) -> MetadataBundle:
 class Runtime:
     """Shared by all requests of one process; holds no per-request state.
 
-    `listeners` are called inside every record write (automation, approvals); the
-    composition roots (app factory, CLI) fill them in from the flows package.
+    `extensions` are what the packages registered at start-up: their write listeners are
+    called inside every record write (automation, approvals); the composition roots
+    (`metabiz/app.py`, `metabiz/cli.py`) build them.
     """
 
-    def __init__(self, engine: Engine, listeners: Sequence[Any] = ()) -> None:
+    def __init__(self, engine: Engine, extensions: Extensions) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self.listeners = tuple(listeners)
+        self.extensions = extensions
+        self.listeners = tuple(extensions.listeners)
         self._schema: RuntimeSchema | None = None
         self._lock = threading.Lock()
 

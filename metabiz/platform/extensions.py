@@ -27,9 +27,9 @@ MetadataCheck = Callable[[Any], Sequence[str]]
 class Panel:
     """A block of HTML a higher package adds to a page of a lower one.
 
-    `render(ctx, **page)` returns markup (or None to show nothing): on the home page it is
-    called with the unit of work only, on a record page also with `obj` and `record`.
-    `order` sorts panels of one slot (lower first).
+    Home panels are called as `render(actor)` and open their own unit of work; record panels
+    as `render(ctx, obj, record)` inside the detail page's. Either returns markup, or None to
+    show nothing. `order` sorts the panels of one slot (lower first).
     """
 
     name: str
@@ -39,18 +39,25 @@ class Panel:
 
 
 @dataclass(frozen=True)
-class NavEntry:
-    """A link in the page header: `endpoint` is a Flask endpoint, `label` an i18n text key.
+class NavLink:
+    """One link of the navigation: `icon` names a built-in icon, else the label's initial."""
 
-    `visible(actor)` says whether this user sees it; `badge(ctx)` may return a count
-    (pending approvals, unread notifications) shown beside it.
+    href: str
+    label: str
+    badge: int | None = None
+    icon: str | None = None
+
+
+@dataclass(frozen=True)
+class NavSection:
+    """A group of links in the navigation; `links(actor)` is called once per page.
+
+    `heading` is an i18n text key (None: no heading). A section with no links is not shown.
     """
 
     name: str
-    endpoint: str
-    label: str
-    visible: Callable[[Any], bool] = lambda actor: True
-    badge: Callable[[Any], int | None] | None = None
+    links: Callable[[Any], Sequence[NavLink]]
+    heading: str | None = None
     order: int = 100
 
 
@@ -78,7 +85,7 @@ class Extensions:
     listeners: list[Listener] = field(default_factory=list)
     checks: list[MetadataCheck] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
-    nav: list[NavEntry] = field(default_factory=list)
+    nav: list[NavSection] = field(default_factory=list)
     commands: list[Any] = field(default_factory=list)  # click commands and groups
     document_kinds: list[DocumentKind] = field(default_factory=list)
     migrations: list[Path] = field(default_factory=list)  # Alembic version folders
@@ -94,8 +101,8 @@ class Extensions:
             raise ValueError(f"unknown panel slot {panel.slot!r}; use one of {PANEL_SLOTS}")
         self.panels.append(panel)
 
-    def add_nav(self, entry: NavEntry) -> None:
-        self.nav.append(entry)
+    def add_nav(self, section: NavSection) -> None:
+        self.nav.append(section)
 
     def add_command(self, command: Any) -> None:
         self.commands.append(command)
@@ -111,9 +118,23 @@ class Extensions:
     def panels_for(self, slot: str) -> list[Panel]:
         return sorted((p for p in self.panels if p.slot == slot), key=lambda p: p.order)
 
-    def nav_entries(self) -> list[NavEntry]:
+    def nav_sections(self) -> list[NavSection]:
         return sorted(self.nav, key=lambda e: e.order)
 
     def metadata_problems(self, schema: Any) -> list[str]:
         """Every registered check's problems for a compiled schema, in registration order."""
         return [problem for check in self.checks for problem in check(schema)]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a composition root hands to the kernel's CLI and web layers.
+
+    `prepare_database(engine)` brings the system tables up to date; `make_runtime(engine)`
+    builds the per-process runtime (compiled schema cache, write listeners) with these
+    extensions. The kernel calls both without knowing which packages fill them in.
+    """
+
+    extensions: Extensions
+    prepare_database: Callable[[Any], None]
+    make_runtime: Callable[[Any], Any]

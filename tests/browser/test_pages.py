@@ -170,7 +170,6 @@ def test_delete_asks_for_confirmation(page, server, sign_in):
 
 
 def test_submit_and_approve_through_the_pages(page, server, sign_in):
-    pytest.importorskip("metabiz.flows.approvals")
     sign_in(page, "alice")
     open_record(page, server, "Discounted deal")
     page.click("summary:has-text('Submit for approval')")

@@ -22,12 +22,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, type_coerce
 from sqlalchemy.engine import make_url
 
+from metabiz.app import build_runtime, prepare_database
 from metabiz.errors import RecordLocked
+from metabiz.flows import approvals, notifications
+from metabiz.flows.worker import run_worker
 from metabiz.objects import installer, query, records, rollups
 from metabiz.objects.records import Context
 from metabiz.objects.sync import apply_path
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.app import build_runtime, prepare_database
 from metabiz.platform.auth import load_actor
 from metabiz.platform.db import make_engine, writer
 from metabiz.platform.metadata.loader import load_path
@@ -214,7 +216,6 @@ def test_export_applies_to_an_empty_database(engine: Engine, db_url: str,
 
 
 def test_discount_approval_on_the_demo_data(engine: Engine) -> None:
-    approvals = pytest.importorskip("metabiz.flows.approvals")
     _, unit = install(engine, "crm")
 
     with unit("alice") as ctx:
@@ -254,8 +255,6 @@ def test_discount_approval_on_the_demo_data(engine: Engine) -> None:
 
 
 def test_lead_recycling_on_the_demo_data(engine: Engine) -> None:
-    worker = pytest.importorskip("metabiz.flows.worker")
-    notifications = pytest.importorskip("metabiz.flows.notifications")
     _, unit = install(engine, "crm")
     tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     with unit() as ctx:
@@ -268,7 +267,8 @@ def test_lead_recycling_on_the_demo_data(engine: Engine) -> None:
              <= tomorrow.date() - dt.timedelta(days=3)}
     assert len(stale) >= 5 and len({leads[i]["owner"] for i in stale}) >= 3
 
-    worker.run_worker(engine, once=True, now=tomorrow)
+    run_worker(engine, once=True, now=tomorrow, runtime=build_runtime(engine),
+               secret="s")
 
     with unit() as ctx:
         after = {lead["id"]: lead for lead in every(ctx, "lead")}
@@ -297,7 +297,6 @@ def test_lead_recycling_on_the_demo_data(engine: Engine) -> None:
 
 
 def test_service_flows_on_the_demo_data(engine: Engine) -> None:
-    worker = pytest.importorskip("metabiz.flows.worker")
     _, unit = install(engine, "crm", "service")
     with unit("grace") as ctx:
         ticket = every(ctx, "ticket", 'ISPICKVAL(status, "waiting") && owner = "grace"')[0]
@@ -320,7 +319,8 @@ def test_service_flows_on_the_demo_data(engine: Engine) -> None:
                                     '"closed"))')
 
     # a day later the open tickets past their SLA are escalated, and nothing else
-    worker.run_worker(engine, once=True, now=tomorrow)
+    run_worker(engine, once=True, now=tomorrow, runtime=build_runtime(engine),
+               secret="s")
     with unit() as ctx:
         escalated = every(ctx, "ticket", "escalated")
         assert {t["id"] for t in escalated} == due

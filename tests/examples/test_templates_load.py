@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from metabiz.errors import FormulaError, MetadataError
+from metabiz.flows.compiled import check_flows
 from metabiz.formulas import FType, check
 from metabiz.objects.installer import bundled_templates
 from metabiz.objects.schema import RuntimeSchema
@@ -588,10 +589,6 @@ def test_every_formula_checks(merged: MetadataBundle, bundles: Mapping[str, Meta
 
 
 def test_flows_compile(merged: MetadataBundle) -> None:
-    flows = pytest.importorskip("metabiz.flows")
-    check_flows = getattr(flows, "check_flows", None)
-    if check_flows is None:
-        pytest.skip("the flows package has no check_flows yet")
     assert check_flows(RuntimeSchema(1, merged, dialect="sqlite")) == []
 
 

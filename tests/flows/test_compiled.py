@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from metabiz.errors import MetadataError
-from metabiz.flows import check_flows
-from metabiz.flows.compiled import flows_of
+from metabiz.flows.compiled import check_flows, flows_of
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.loader import load_path
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 
+from metabiz.cli import main as metabiz_cli
 from metabiz.flows import jobs as job_module
-from metabiz.flows.cli import jobs as jobs_cli
 from metabiz.flows.jobs import JobEnv, JobKind, claim, enqueue, run_job
 from metabiz.flows.store import jobs, notifications
 from metabiz.flows.worker import run_worker
@@ -159,17 +159,17 @@ def test_cli_lists_and_retries_failed_jobs(db_url, flowapp, recorder, runtime):
         conn.execute(jobs.update().where(jobs.c.id == failing).values(max_attempts=1))
     run_worker(flowapp, once=True, now=T0, runtime=runtime, secret="s")
     runner = CliRunner()
-    listed = runner.invoke(jobs_cli, ["list", "--status", "failed", "--database-url", db_url])
+    listed = runner.invoke(metabiz_cli, ["jobs", "list", "--status", "failed", "--database-url", db_url])
     assert listed.exit_code == 0, listed.output
     [line] = listed.output.splitlines()
     assert line.startswith(f"{failing}\trecord\tfailed\t1/1\t") and "RuntimeError: boom" in line
-    everything = runner.invoke(jobs_cli, ["list", "--json"], env={"METABIZ_DATABASE_URL": db_url})
+    everything = runner.invoke(metabiz_cli, ["jobs", "list", "--json"], env={"METABIZ_DATABASE_URL": db_url})
     assert everything.exit_code == 0 and len(everything.output.splitlines()) == 2
 
-    retried = runner.invoke(jobs_cli, ["retry", str(failing), "--database-url", db_url])
+    retried = runner.invoke(metabiz_cli, ["jobs", "retry", str(failing), "--database-url", db_url])
     assert retried.exit_code == 0 and f"job {failing}" in retried.output
     assert statuses(flowapp) == {"done": 1, "pending": 1}
-    done_one = runner.invoke(jobs_cli, ["retry", str(failing + 1), "--database-url", db_url])
+    done_one = runner.invoke(metabiz_cli, ["jobs", "retry", str(failing + 1), "--database-url", db_url])
     assert done_one.exit_code == 1 and "only failed" in done_one.output
-    missing = runner.invoke(jobs_cli, ["retry", "999999", "--database-url", db_url])
+    missing = runner.invoke(metabiz_cli, ["jobs", "retry", "999999", "--database-url", db_url])
     assert missing.exit_code == 1 and "no job" in missing.output

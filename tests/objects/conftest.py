@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from metabiz.app import build_runtime, prepare_database
 from metabiz.objects.records import Context
-from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.auth import create_user, load_actor
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.platform.db import make_engine, writer
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 
@@ -21,7 +21,7 @@ SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 @pytest.fixture
 def engine(db_url):
     eng = make_engine(db_url)
-    init_db(eng)
+    prepare_database(eng)
     yield eng
     eng.dispose()
 
@@ -48,7 +48,7 @@ def sales(engine, sales_dir):
 @pytest.fixture
 def work(sales) -> Callable[..., Iterator[Context]]:
     """`with work("alice") as ctx:` — one committed transaction acting as that user."""
-    runtime = Runtime(sales)
+    runtime = build_runtime(sales)
 
     @contextmanager
     def unit(user: str = "admin") -> Iterator[Context]:

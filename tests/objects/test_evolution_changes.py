@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select
 
+from metabiz.app import build_runtime
 from metabiz.errors import ConflictError, MetadataError, ValidationError
 from metabiz.objects import records
-from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path, purge, restore
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import writer
@@ -54,7 +54,7 @@ class App:
         (folder / "app.json").write_text(json.dumps({"name": "inv", "version": "1.0.0",
                                                      "label": "Inventory"}))
         self.doc = json.loads(json.dumps(ITEM))
-        self.runtime = Runtime(engine)
+        self.runtime = build_runtime(engine)
 
     def field(self, name: str) -> dict[str, Any]:
         return next(f for f in self.doc["fields"] if f["api_name"] == name)

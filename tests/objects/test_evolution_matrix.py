@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select
 
+from metabiz.app import build_runtime
 from metabiz.errors import MetadataError
 from metabiz.objects import records
 from metabiz.objects.fields import all_field_types
-from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.auth import create_user, load_actor
 from metabiz.platform.db import writer
@@ -158,7 +158,7 @@ def loaded(engine, tmp_path):
     with writer(engine).begin() as conn:
         create_user(conn, "admin", "admin-pw", roles=["admin"])
         create_user(conn, "alice", "alice-pw")
-    runtime = Runtime(engine)
+    runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, load_actor(conn, "admin"))
         records.create_many(ctx, "place", PLACES)
@@ -172,7 +172,7 @@ def loaded(engine, tmp_path):
 
 
 def stored(engine) -> list[dict[str, Any]]:
-    runtime = Runtime(engine)
+    runtime = build_runtime(engine)
     with engine.connect() as conn:
         obj = runtime.schema(conn).object("thing")
         rows = conn.execute(select(obj.table).order_by(obj.table.c.id)).mappings().all()
@@ -232,7 +232,7 @@ def test_a_converted_lookup_no_longer_holds_its_target(loaded):
     engine, folder = loaded
     write_app(folder, converted=True)
     apply_path(engine, folder, convert_failures="blank")
-    runtime = Runtime(engine)
+    runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, load_actor(conn, "admin"))
         records.delete(ctx, "place", 1)

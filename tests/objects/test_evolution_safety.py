@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
+from metabiz.app import build_runtime
 from metabiz.errors import MetadataError
-from metabiz.flows import check_flows
+from metabiz.flows.compiled import check_flows
 from metabiz.objects import records, sync
-from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import writer
@@ -60,7 +60,7 @@ def sales(engine, sales_dir):
 @pytest.fixture
 def filled(sales):
     with writer(sales).begin() as conn:
-        ctx = Runtime(sales).context(conn, SYSTEM)
+        ctx = build_runtime(sales).context(conn, SYSTEM)
         acme = records.create(ctx, "account", {"name": "Acme 公司", "industry": "tech"})
         for i, code in enumerate(("A-1", "B-2", None)):
             opp = records.create(ctx, "opportunity", {

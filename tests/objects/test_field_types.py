@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from metabiz.app import create_app
 from metabiz.objects.sync import apply_path
-from metabiz.platform.app import create_app
 from metabiz.platform.auth import create_token, create_user
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer

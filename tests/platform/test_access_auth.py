@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.security import generate_password_hash
 
+from metabiz.cli import main
 from metabiz.errors import NotFound, Unauthorized, ValidationError
 from metabiz.platform import audit, auth
 from metabiz.platform.auth import LoginThrottled
-from metabiz.platform.cli import main
 from metabiz.platform.db import init_db, make_engine, writer
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, 0)

@@ -16,9 +16,9 @@ import requests
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
+from metabiz.app import create_app
 from metabiz.objects.sync import apply_path
 from metabiz.platform import audit, auth
-from metabiz.platform.app import create_app
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer
 
@@ -47,11 +47,12 @@ def client(app):
     return app.test_client()
 
 
-def signed_in(client, user="alice", csrf="the-csrf-token"):
+def signed_in(client, user="alice"):
+    """Sign `user` in and return the CSRF token the pages give that session."""
     with client.session_transaction() as s:
         s["user"] = user
-        s["csrf"] = csrf
-    return csrf
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
 
 
 def audit_kinds(app, **kw):
@@ -128,7 +129,9 @@ def test_login_rotates_the_session_and_sets_safe_cookies(app, client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     with client.session_transaction() as s:
         assert s["user"] == "alice"
-        assert s.get("csrf") != before  # a new session, so a new CSRF token
+    assert client.get("/api/v1/me").get_json()["name"] == "alice"
+    # a new session, so a new CSRF token: the one from before signing in is refused
+    assert client.post("/logout", data={"csrf_token": before}).status_code == 403
     assert client.get("/api/v1/me").get_json()["name"] == "alice"
     assert audit_kinds(app, kind="login.") == ["login.succeeded"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from metabiz.platform.cli import main
+from metabiz.cli import main
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 

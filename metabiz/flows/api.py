@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from metabiz.errors import BadRequest, NotFound
 from metabiz.flows import approvals, assignment, notifications
@@ -123,7 +123,3 @@ def read_all_notifications() -> Any:
     with unit_of_work(require_actor(), write=True) as ctx:
         count = notifications.mark_all_read(ctx.conn, ctx.actor.name, ctx.now)
     return jsonify({"marked": count})
-
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(api)

@@ -172,6 +172,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "error_400": {"en": "That request could not be understood", "zh": "无法处理该请求"},
     "error_401": {"en": "Please sign in", "zh": "请先登录"},
     "error_403": {"en": "You don't have access to this", "zh": "您没有权限执行此操作"},
+    "error_csrf": {"en": "This form has expired", "zh": "表单已过期"},
     "error_404": {"en": "We couldn't find that page", "zh": "找不到该页面"},
     "error_404_body": {"en": "The page or record does not exist, or you don't have access to it.",
                        "zh": "该页面或记录不存在，或您没有访问权限。"},

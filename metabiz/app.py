@@ -1,0 +1,84 @@
+"""The composition root of the web process: `create_app(config)` wires every package.
+
+It is the only place (with cli.py) that knows all packages: each registers its extensions
+(listeners, checks, panels, navigation, commands) and its blueprints; no package below
+imports one above it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from metabiz.flows import extension as flows
+from metabiz.flows.store import init_tables as init_flow_tables
+from metabiz.objects import extension as objects
+from metabiz.objects.runtime import Runtime
+from metabiz.platform import extension as platform
+from metabiz.platform.config import Config
+from metabiz.platform.db import init_db, make_engine
+from metabiz.platform.extensions import Extensions, Wiring
+from metabiz.platform.web import init_web
+
+#: every package, lowest layer first: each has `register(ext)`; those with pages `init_app`
+PACKAGES = (platform, objects, flows)
+WEB_PACKAGES = (objects, flows)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every request of this process shares (read-only after start-up)."""
+
+    config: Config
+    engine: Engine
+    runtime: Runtime
+    extensions: Extensions
+
+
+def build_extensions() -> Extensions:
+    ext = Extensions()
+    for package in PACKAGES:
+        package.register(ext)
+    return ext
+
+
+def prepare_database(engine: Engine) -> None:
+    """Create the system tables of every package (idempotent)."""
+    init_db(engine)
+    init_flow_tables(engine)
+
+
+def wiring() -> Wiring:
+    """The extensions of every package, and how to prepare a database and build a runtime."""
+    ext = build_extensions()
+    return Wiring(extensions=ext, prepare_database=prepare_database,
+                  make_runtime=lambda engine: Runtime(engine, ext))
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    wired = wiring()
+    app = Flask("metabiz", instance_path=str(config.instance_path.resolve()),
+                template_folder=None, static_folder=None)
+    app.config.update(SECRET_KEY=config.secret_key, TESTING=config.testing,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+                      MAX_CONTENT_LENGTH=16 * 1024 * 1024)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = make_engine(config.database_url)
+    wired.prepare_database(engine)
+    app.extensions["metabiz"] = Services(config=config, engine=engine,
+                                         runtime=wired.make_runtime(engine),
+                                         extensions=wired.extensions)
+    init_web(app)
+    for package in WEB_PACKAGES:
+        package.init_app(app)
+    return app
+
+
+def build_runtime(engine: Engine) -> Runtime:
+    """A runtime with every package's extensions (for scripts, benchmarks and tests)."""
+    return Runtime(engine, build_extensions())

@@ -1,0 +1,30 @@
+"""How the flows package plugs into the kernel: called by the composition roots at start-up.
+
+`register` adds the write listener, the flows' metadata check, panels, navigation and the
+`jobs`/`worker` commands; `init_app` adds the REST API and the pages to a Flask app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from metabiz.flows import commands, pages
+from metabiz.flows.api import api
+from metabiz.flows.compiled import check_flows
+from metabiz.flows.listeners import on_write
+from metabiz.platform.extensions import Extensions, NavSection, Panel
+
+
+def register(ext: Extensions) -> None:
+    ext.add_listener(on_write)
+    ext.add_check(check_flows)
+    ext.add_nav(NavSection("approvals", pages.nav_links, order=10))
+    ext.add_panel(Panel("pending_approvals", "home", pages.home_panel, order=10))
+    ext.add_panel(Panel("approvals", "record", pages.record_panel, order=10))
+    ext.add_command(commands.jobs)
+    ext.add_command(commands.worker)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(api)
+    app.register_blueprint(pages.web)

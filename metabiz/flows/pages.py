@@ -1,0 +1,161 @@
+"""The flows' pages: the approvals inbox, submitting and acting on requests, and the panels
+flows add to home (pending approvals) and to record pages (the record's approvals).
+
+Actions redirect back with a flash message worded for people; nothing here writes records
+directly, everything goes through flows.approvals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from metabiz.errors import (
+    BadRequest,
+    ConflictError,
+    MetabizError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from metabiz.flows import approvals
+from metabiz.flows.compiled import flows_of
+from metabiz.objects import forms
+from metabiz.objects.api import unit_of_work
+from metabiz.objects.records import RECORD_KEY, Context
+from metabiz.objects.schema import CompiledObject
+from metabiz.platform.access import Actor
+from metabiz.platform.extensions import NavLink
+from metabiz.platform.web import i18n
+from metabiz.platform.web.session import login_required, safe_next
+
+APPROVAL_ACTIONS = ("approve", "reject", "recall", "reassign")
+#: the approvals inbox's tabs (statuses of the user's work items)
+INBOX_TABS = ("pending", "approved", "rejected", "all")
+#: how many pending approvals the home panel lists
+HOME_ITEMS = 10
+
+web = Blueprint("flows_web", __name__, template_folder="templates")
+
+
+def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
+    lang = ctx.language
+    out = []
+    for item in approvals.inbox(ctx, status=status):
+        out.append({**item, "href": f"/o/{item['object']}/{item['record_id']}",
+                    "name": item.get("record_name") or f"#{item['record_id']}",
+                    "step": item.get("step_label") or item.get("step"),
+                    "state": forms.display(None, item.get("status"), lang=lang,
+                                           widget="approval_status"),
+                    "when": forms.display(None, item.get("submitted_at"), lang=lang,
+                                          widget="datetime")})
+    return out
+
+
+# -- what flows add to the shell ---------------------------------------------------------
+
+
+def nav_links(actor: Actor) -> list[NavLink]:
+    with unit_of_work(actor) as ctx:
+        pending = len(approvals.inbox(ctx, status="pending"))
+    return [NavLink(href=url_for("flows_web.inbox"), label=i18n.text("approvals"),
+                    badge=pending or None, icon="check")]
+
+
+def home_panel(actor: Actor) -> str:
+    with unit_of_work(actor) as ctx:
+        items = inbox_items(ctx, "pending")
+    return render_template("approvals_home.html", inbox=items[:HOME_ITEMS],
+                           inbox_total=len(items))
+
+
+def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> str | None:
+    """The record's approval requests with the actions the actor may take on each."""
+    lang = ctx.language
+    requests = []
+    for item in approvals.requests_for_record(ctx, obj.name, record["id"]):
+        history = []
+        for h in item.get("history", []):
+            key = f"action_{h.get('action')}"
+            history.append({"actor": h.get("actor"), "step": h.get("step"),
+                            "action": i18n.text(key, lang) if key in i18n.TEXTS
+                            else h.get("action"),
+                            "comment": h.get("comment"),
+                            "at": forms.display(None, h.get("at"), lang=lang,
+                                                widget="datetime")})
+        requests.append({
+            "id": item["id"], "flow": item.get("flow_label") or item.get("flow"),
+            "status": forms.display(None, item.get("status"), lang=lang,
+                                    widget="approval_status"),
+            "pending": item.get("status") == "pending",
+            "step": item.get("step_label") or item.get("step"),
+            "submitted_by": item.get("submitted_by"),
+            "submitted_at": forms.display(None, item.get("submitted_at"), lang=lang,
+                                          widget="datetime"),
+            "approvers": item.get("pending_approvers") or [],
+            "history": history, "actions": item.get("actions") or []})
+    has_flow = any(f.active for f in flows_of(ctx.schema).approval_flows(obj.name))
+    can_submit = has_flow and record.get("approval_status") != "pending" and \
+        ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
+    if not requests and not has_flow:
+        return None
+    return render_template("approval_panel.html", obj=obj, record=record,
+                           approval={"requests": requests, "can_submit": can_submit})
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+@web.post("/o/<object_name>/<record_id>/approvals")
+@login_required
+def submit(actor: Actor, object_name: str, record_id: str) -> Any:
+    back = url_for("objects_web.detail", object_name=object_name, record_id=record_id)
+    try:
+        with unit_of_work(actor, write=True) as ctx:
+            approvals.submit(ctx, object_name, record_id,
+                             flow=request.form.get("flow") or None,
+                             comment=request.form.get("comment", "").strip() or None)
+    except (ValidationError, ConflictError, BadRequest, PermissionDenied) as err:
+        flash(_flat_message(err), "error")
+    else:
+        flash(i18n.text("act_submitted"), "success")
+    return redirect(back)
+
+
+@web.post("/approvals/<request_id>/<action>")
+@login_required
+def act(actor: Actor, request_id: str, action: str) -> Any:
+    if action not in APPROVAL_ACTIONS:
+        raise NotFound(f"no approval action {action!r}")
+    back = safe_next(request.form.get("next")) or url_for("flows_web.inbox")
+    try:
+        with unit_of_work(actor, write=True) as ctx:
+            approvals.act(ctx, int(request_id) if request_id.isdigit() else request_id, action,
+                          comment=request.form.get("comment", "").strip() or None,
+                          to=request.form.get("to", "").strip() or None)
+    except (ValidationError, ConflictError, BadRequest, PermissionDenied) as err:
+        flash(_flat_message(err), "error")
+    else:
+        flash(i18n.text(f"act_{action}"), "success")
+    return redirect(back)
+
+
+def _flat_message(err: MetabizError) -> str:
+    parts = [err.message]
+    for name, messages in err.fields.items():
+        if not err.message.endswith(tuple(messages)):
+            parts.extend(f"{name}: {i18n.message(m)}" if name != RECORD_KEY else
+                         i18n.message(m) for m in messages)
+    return " — ".join(parts)
+
+
+@web.get("/approvals")
+@login_required
+def inbox(actor: Actor) -> Any:
+    status = request.args.get("status", "pending")
+    if status not in INBOX_TABS:
+        status = "pending"
+    with unit_of_work(actor) as ctx:
+        items = inbox_items(ctx, status)
+    return render_template("approvals.html", items=items, status=status, tabs=INBOX_TABS)

@@ -1,0 +1,26 @@
+"""How the objects package plugs into the kernel: called by the composition roots at start-up.
+
+`register` adds the objects' navigation, home tiles and commands; `init_app` adds the REST
+API and the generated pages to a Flask app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from metabiz.objects import commands
+from metabiz.objects import web as pages
+from metabiz.objects.api import api
+from metabiz.platform.extensions import Extensions
+
+
+def register(ext: Extensions) -> None:
+    pages.register(ext)
+    for command in (commands.apply, commands.versions, commands.restore, commands.losses,
+                    commands.purge, commands.recompute, commands.formula, commands.template):
+        ext.add_command(command)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(api)
+    pages.init_app(app)

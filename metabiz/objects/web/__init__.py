@@ -1,0 +1,24 @@
+"""The generated end-user pages of the objects package, and what it adds to the shell.
+
+Page families live in their own modules (lists, detail, edit); `init_app` registers the
+blueprint and `register` adds the objects' navigation section and home tiles.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from metabiz.objects.web import detail, edit, lists  # noqa: F401 - their routes
+from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.navigation import home_link, home_tiles, object_links
+from metabiz.platform.extensions import Extensions, NavSection, Panel
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(web)
+
+
+def register(ext: Extensions) -> None:
+    ext.add_nav(NavSection("home", home_link, order=0))
+    ext.add_nav(NavSection("objects", object_links, heading="your_objects", order=50))
+    ext.add_panel(Panel("object_tiles", "home", home_tiles, order=50))

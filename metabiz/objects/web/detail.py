@@ -1,0 +1,148 @@
+"""The record page: fields by layout, related lists, history, and the packages' panels.
+
+Panels registered for the "record" slot (approvals, later files and activity) render in
+the side column; the page itself knows none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, url_for
+
+from metabiz.objects import forms, query, records
+from metabiz.objects.api import unit_of_work
+from metabiz.objects.forms import SectionView
+from metabiz.objects.records import Context
+from metabiz.objects.schema import CompiledObject
+from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.navigation import plural, readable
+from metabiz.objects.web.tables import list_columns, table_rows
+from metabiz.platform.access import Actor
+from metabiz.platform.web import i18n
+from metabiz.platform.web.session import login_required
+from metabiz.platform.web.shell import render_panels
+
+RELATED_ROWS = 5
+
+
+@web.get("/o/<object_name>/<record_id>")
+@login_required
+def detail(actor: Actor, object_name: str, record_id: str) -> Any:
+    lang = i18n.language()
+    with unit_of_work(actor) as ctx:
+        obj = ctx.schema.object(object_name)
+        ctx.schema.access.require(actor, obj.name, "read")
+        values = records.load(ctx, obj, record_id)
+        record = records.serialise(ctx, obj, values)
+        names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], obj.fields))
+        readable_names = [o.name for o in readable(ctx)]
+        sections = [SectionView(s.label, s.columns, [
+            (forms.field_label(obj, n, lang),
+             forms.display(obj.fields[n], record.get(n), lang=lang, names=names,
+                           readable=readable_names), _help(obj, n, lang))
+            for n in s.fields]) for s in layout(ctx, obj, record)]
+        system = [(forms.field_label(obj, n, lang),
+                   forms.display(None, record.get(n), lang=lang,
+                                 widget=forms.SYSTEM_WIDGETS[n]))
+                  for n in ("owner", "created_by", "created_at", "updated_by", "updated_at")]
+        history = _history(ctx, obj, record, names, readable_names)
+        related = [r for r in (_related(ctx, obj, record, child, link)
+                               for child, link in obj.children) if r is not None]
+        access = ctx.schema.access
+        locked = bool(values.get("locked")) and not actor.is_admin
+        panels = render_panels("record", ctx, obj, record)
+        return render_template(
+            "detail.html", obj=obj, record=record, label=obj.odef.label.get(lang),
+            title=plural(obj, lang), name=forms.record_name(obj, record, lang),
+            sections=sections, system=system, history=history, related=related,
+            panels=panels, locked=bool(values.get("locked")),
+            status=forms.display(None, record.get("approval_status"), lang=lang,
+                                 widget="approval_status"),
+            can_edit=access.allowed(actor, obj.name, "edit") and not locked,
+            can_delete=access.allowed(actor, obj.name, "delete") and not locked)
+
+
+def _help(obj: CompiledObject, name: str, lang: str) -> str | None:
+    text = obj.fields[name].fdef.help
+    return text.get(lang) if text is not None else None
+
+
+def layout(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
+           *, editing: bool = False, creating: bool = False) -> list[SectionView]:
+    """The default layout's sections (or one section of every field), minus hidden fields."""
+    hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
+    defined = obj.odef.layout("default")
+    sections = ([(s.label.get(ctx.language), s.columns, s.fields) for s in defined.sections]
+                if defined else [("", 2, tuple(obj.fields))])
+    out = []
+    for label, columns, names in sections:
+        kept = [n for n in names if n in obj.fields and n not in hidden
+                and (not creating or editable(ctx, obj, n))
+                and (record is None or editing or n in record)]
+        if kept:
+            out.append(SectionView(label, columns, kept))
+    return out
+
+
+def editable(ctx: Context, obj: CompiledObject, name: str) -> bool:
+    cf = obj.fields[name]
+    return cf.ftype.writable and ctx.schema.access.field_rule(ctx.actor, obj.name, name) is None
+
+
+def _history(ctx: Context, obj: CompiledObject, record: dict[str, Any],
+             names: dict[tuple[str, Any], str], readable_names: list[str]) -> list[Any]:
+    changes = records.history(ctx, obj.name, record["id"])
+    wanted: dict[str, set[Any]] = {}
+    for change in changes:
+        cf = obj.fields.get(change["field"])
+        if cf is not None and cf.ftype.widget == "lookup" and cf.fdef.target:
+            wanted.setdefault(cf.fdef.target, set()).update(
+                v for v in (change["old"], change["new"]) if v is not None)
+    names = {**names, **forms.lookup_names(ctx, wanted)}
+    out = []
+    for change in reversed(changes):
+        cf = obj.fields.get(change["field"])
+        widget = None if cf is not None else forms.SYSTEM_WIDGETS.get(change["field"], "text")
+
+        def show(value: Any, cf: Any = cf, widget: str | None = widget) -> forms.Shown:
+            return forms.display(cf, value, lang=ctx.language, names=names, widget=widget,
+                                 readable=readable_names)
+
+        out.append({"field": forms.field_label(obj, change["field"], ctx.language),
+                    "old": show(change["old"]), "new": show(change["new"]),
+                    "by": change["by"],
+                    "at": forms.display(None, change["at"], lang=ctx.language,
+                                        widget="datetime")})
+    return out
+
+
+def _related(ctx: Context, obj: CompiledObject, record: dict[str, Any], child_name: str,
+             link: str) -> dict[str, Any] | None:
+    child = ctx.schema.object(child_name)
+    access = ctx.schema.access
+    if not access.allowed(ctx.actor, child.name, "read") or \
+            access.field_rule(ctx.actor, child.name, link) == "hidden":
+        return None
+    view = child.odef.list_views[0] if child.odef.list_views else None
+    columns = list_columns(ctx, child, view.columns if view else (), skip=(link, "owner"),
+                           limit=4)[:5]
+    found = query.list_records(ctx, child.name, filter=f"{link} = {record['id']}",
+                               sort=view.sort if view else None, limit=RELATED_ROWS)
+    lang = ctx.language
+    link_label = child.fields[link].fdef.label.get(lang)
+    title = plural(child, lang)
+    if sum(1 for c, _ in obj.children if c == child.name) > 1:
+        title = f"{title} ({link_label})"
+    return {"object": child.name, "link": link, "title": title,
+            "label": child.odef.label.get(lang), "total": found.total,
+            "headers": [{"label": forms.field_label(child, n, lang),
+                         "numeric": forms.widget_of(child.fields[n]) in forms.NUMBER_WIDGETS
+                         if n in child.fields else False} for n in columns],
+            "rows": table_rows(ctx, child, columns, found.records),
+            "new_href": url_for("objects_web.new_record", object_name=child.name,
+                                **{link: record["id"]})
+            if access.allowed(ctx.actor, child.name, "create") and
+            editable(ctx, child, link) else None,
+            "all_href": url_for("objects_web.list_page", object_name=child.name,
+                                **{link: record["id"]})}

@@ -1,0 +1,129 @@
+"""List pages and the lookup type-ahead: search, sort, paging, saved views, parent filters.
+
+`?account=7` narrows a list to the records pointing at that record (related lists' links).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import render_template, request, url_for
+
+from metabiz.errors import NotFound
+from metabiz.objects import forms, query
+from metabiz.objects.api import unit_of_work
+from metabiz.objects.records import Context
+from metabiz.objects.schema import CompiledObject
+from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.navigation import plural
+from metabiz.objects.web.tables import header, list_columns, table_rows
+from metabiz.platform.access import Actor
+from metabiz.platform.web import i18n
+from metabiz.platform.web.session import login_required
+
+PAGE_SIZE = 25
+LOOKUP_ROWS = 10
+
+
+@web.get("/o/<object_name>")
+@login_required
+def list_page(actor: Actor, object_name: str) -> Any:
+    args = request.args
+    lang = i18n.language()
+    with unit_of_work(actor) as ctx:
+        obj = ctx.schema.object(object_name)
+        ctx.schema.access.require(actor, obj.name, "read")
+        view_name = args.get("view")
+        view = obj.odef.list_view(view_name) if view_name else (
+            obj.odef.list_views[0] if obj.odef.list_views else None)
+        if view_name and view is None:
+            raise NotFound(f"{obj.name} has no list view named {view_name!r}")
+        columns = list_columns(ctx, obj, view.columns if view else ())
+        sort = args.get("sort") or (view.sort if view else None) or ""
+        q = args.get("q", "").strip()
+        page = _page_number(args.get("page"))
+        chips, conditions = _parent_filters(ctx, obj)
+        if view and view.filter:
+            conditions.insert(0, view.filter)
+        found = query.list_records(
+            ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
+            sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None)
+        rows = table_rows(ctx, obj, columns, found.records)
+        pages = max(1, math.ceil(found.total / PAGE_SIZE))
+        base = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
+        headers = [header(obj, name, lang, sort, base) for name in columns]
+        return render_template(
+            "list.html", obj=obj, label=obj.odef.label.get(lang), title=plural(obj, lang),
+            views=[(v.api_name, v.label.get(lang)) for v in obj.odef.list_views],
+            view=view.api_name if view else None, headers=headers, rows=rows, q=q,
+            sort=sort, page=page, pages=pages, total=found.total,
+            first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
+            last=(page - 1) * PAGE_SIZE + len(rows), chips=chips,
+            page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
+                                       **{**base, "page": n}),
+            can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
+            new_args={c["field"]: c["value"] for c in chips})
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
+
+
+def _parent_filters(ctx: Context, obj: CompiledObject) -> tuple[list[dict[str, Any]], list[str]]:
+    """`?account=7` on a list: only the records pointing to that record (related lists)."""
+    chips: list[dict[str, Any]] = []
+    conditions: list[str] = []
+    for name, raw in request.args.items():
+        cf = obj.fields.get(name)
+        if cf is None or cf.ftype.widget != "lookup" or not raw.isdigit():
+            continue
+        value, target = int(raw), cf.fdef.target or ""
+        names = forms.lookup_names(ctx, {target: {value}})
+        rest: dict[str, Any] = {k: v for k, v in request.args.items() if k not in (name, "page")}
+        chips.append({"field": name, "value": value,
+                      "label": cf.fdef.label.get(ctx.language),
+                      "text": names.get((target, value), f"#{value}"),
+                      "remove": url_for("objects_web.list_page", object_name=obj.name,
+                                        **rest)})
+        conditions.append(f"{name} = {value}")
+    return chips, conditions
+
+
+@web.get("/o/<object_name>/lookup")
+@login_required
+def lookup(actor: Actor, object_name: str) -> Any:
+    """Matching records by name, as options for a lookup widget's type-ahead list."""
+    text = request.args.get("q")
+    if text is None:
+        text = next((v for k, v in request.args.items() if k.startswith(forms.LOOKUP_SEARCH)),
+                    "")
+    text = text.strip()[:100]
+    with unit_of_work(actor) as ctx:
+        obj = ctx.schema.object(object_name)
+        ctx.schema.access.require(actor, obj.name, "read")
+        name_field = obj.odef.name_field
+        search: dict[str, Any] = {"q": text or None}
+        if name_field and _is_text(ctx, obj, name_field):
+            search = {"filter": name_filter(name_field, text) if text else None,
+                      "sort": name_field}
+        found = query.list_records(ctx, obj.name, limit=LOOKUP_ROWS, **search)
+        options = [{"id": r["id"], "name": forms.record_name(obj, r, ctx.language)}
+                   for r in found.records]
+        return render_template("lookup_options.html", options=options, text=text,
+                               label=obj.odef.label.get(ctx.language),
+                               field=request.args.get("field", ""))
+
+
+def _is_text(ctx: Context, obj: CompiledObject, name: str) -> bool:
+    spec = ctx.schema.catalog.field(obj.name, name)
+    return spec is not None and spec.type.value == "text"
+
+
+def name_filter(field: str, text: str) -> str:
+    """A formula matching records whose `field` contains `text`, ignoring case."""
+    literal = text.lower().replace("\\", "\\\\").replace('"', '\\"')
+    return f'CONTAINS(LOWER({field}), "{literal}")'

@@ -1,0 +1,54 @@
+"""What the objects package adds to the shell: its navigation section and home tiles.
+
+Both list only the objects the user may read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, url_for
+
+from metabiz.objects import query
+from metabiz.objects.api import unit_of_work
+from metabiz.objects.records import Context
+from metabiz.objects.schema import CompiledObject
+from metabiz.platform.access import Actor
+from metabiz.platform.extensions import NavLink
+from metabiz.platform.web import i18n
+
+
+def plural(obj: CompiledObject, lang: str) -> str:
+    label = obj.odef.plural_label or obj.odef.label
+    return label.get(lang)
+
+
+def readable(ctx: Context) -> list[CompiledObject]:
+    return [o for o in ctx.schema.objects.values()
+            if ctx.schema.access.allowed(ctx.actor, o.name, "read")]
+
+
+def home_link(actor: Actor) -> list[NavLink]:
+    return [NavLink(href=url_for("platform_web.home"), label=i18n.text("home"), icon="home")]
+
+
+def object_links(actor: Actor) -> list[NavLink]:
+    """A link to the list of every object the user may read."""
+    lang = i18n.language()
+    with unit_of_work(actor) as ctx:
+        return [NavLink(href=url_for("objects_web.list_page", object_name=o.name),
+                        label=plural(o, lang)) for o in readable(ctx)]
+
+
+def home_tiles(actor: Actor) -> str:
+    """The home page's tiles: each readable object with its record count and a "+"."""
+    lang = i18n.language()
+    with unit_of_work(actor) as ctx:
+        tiles: list[dict[str, Any]] = []
+        for obj in readable(ctx):
+            total = query.list_records(ctx, obj.name, limit=1, fields="id").total
+            tiles.append({"name": obj.name, "label": plural(obj, lang), "total": total,
+                          "initial": plural(obj, lang)[:1].upper(),
+                          "can_create": ctx.schema.access.allowed(actor, obj.name, "create"),
+                          "description": obj.odef.description})
+    return render_template("home_tiles.html", tiles=tiles)

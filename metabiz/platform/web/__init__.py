@@ -1,0 +1,26 @@
+"""The web kernel: sessions, CSRF, errors, the page shell and its extension points.
+
+`init_web(app)` wires them into a Flask app; the packages above add their blueprints,
+panels and navigation sections, never the other way round.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from metabiz.platform.api import kernel
+from metabiz.platform.web import i18n
+from metabiz.platform.web.csrf import init_csrf
+from metabiz.platform.web.errors import register_error_handlers
+from metabiz.platform.web.pages import web
+from metabiz.platform.web.shell import shell_context
+
+
+def init_web(app: Flask) -> None:
+    init_csrf(app)
+    register_error_handlers(app)
+    app.register_blueprint(kernel)
+    app.register_blueprint(web)
+    app.before_request(i18n.remember_choice)
+    app.context_processor(shell_context)
+    app.jinja_env.globals.update(t=i18n.text)

@@ -1,0 +1,38 @@
+"""CSRF protection for every session-authenticated unsafe request, in one place.
+
+Flask-WTF's `CSRFProtect` checks forms (`csrf_token`) and htmx/API calls (`X-CSRF-Token`);
+requests that carry `Authorization: Bearer …` are exempt: they hold no ambient authority.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+
+from metabiz.errors import CSRFRejected
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def csrf_token() -> str:
+    """The token a form posts as `csrf_token` (and htmx sends as X-CSRF-Token)."""
+    return str(generate_csrf())
+
+
+def init_csrf(app: Flask) -> None:
+    app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_HEADERS=[CSRF_HEADER],
+                      WTF_CSRF_FIELD_NAME="csrf_token",
+                      # valid as long as the session: a form left open over lunch still saves
+                      WTF_CSRF_TIME_LIMIT=None)
+    protect = CSRFProtect(app)
+
+    @app.before_request
+    def _check_csrf() -> None:
+        if request.method in SAFE_METHODS or request.headers.get("Authorization"):
+            return
+        try:
+            protect.protect()
+        except CSRFError as err:
+            raise CSRFRejected("missing or expired CSRF token; reload the page and try "
+                               f"again ({err.description})") from None

@@ -1,0 +1,96 @@
+"""Errors to responses, in one place: JSON for the API, a friendly page for browsers.
+
+Every MetabizError keeps its status and `{"error": {...}}` body; HTTP errors and anything
+unexpected are answered the same way, so bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request, session
+from werkzeug.exceptions import HTTPException
+
+from metabiz.errors import CSRFRejected, MetabizError, PermissionDenied
+from metabiz.platform import audit
+from metabiz.platform.api import API_PREFIX, current_actor, engine
+from metabiz.platform.web import i18n
+from metabiz.platform.web.session import to_login
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+              413: "too_large", 415: "unsupported_media_type"}
+
+
+def wants_json() -> bool:
+    """API paths and clients that ask for JSON get JSON; browsers get pages."""
+    return request.path.startswith(API_PREFIX) or \
+        request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(MetabizError, _metabiz_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _metabiz_error(err: MetabizError) -> Any:
+    if isinstance(err, PermissionDenied):  # forged forms included: worth an audit entry
+        audit.record_denial(engine(), g.get("actor") or session.get("user"),
+                            f"{request.method} {request.path}", err.message,
+                            client=request.remote_addr)
+    if not wants_json():
+        if err.status == 401:
+            return to_login()
+        if isinstance(err, CSRFRejected):
+            return error_page(403, i18n.text("csrf_body"), title_key="error_csrf")
+        return error_page(err.status, i18n.text("error_404_body") if err.status == 404
+                          else err.message)
+    response = jsonify(err.to_dict())
+    response.status_code = err.status
+    if err.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metabiz"'
+    return response
+
+
+def _http_error(err: HTTPException) -> Any:
+    status = err.code or 500
+    if status < 400:
+        return err
+    if not wants_json():
+        return error_page(status, err.description or "")
+    response = jsonify({"error": {"code": HTTP_CODES.get(status, "error"),
+                                  "message": err.description}})
+    response.status_code = status
+    return response
+
+
+def _unexpected(err: Exception) -> Any:
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    if not wants_json():
+        return error_page(500, "")
+    response = jsonify({"error": {"code": "internal_error",
+                                  "message": "an unexpected error occurred; it has been logged"}})
+    response.status_code = 500
+    return response
+
+
+def error_page(status: int, detail: str, *, title_key: str | None = None) -> Response:
+    """The HTML error page (or a short fragment for an htmx request)."""
+    if "actor" not in g and status < 500:  # an unknown URL: load the user for the navigation
+        try:
+            current_actor(optional=True)
+        except MetabizError:
+            g.actor = None
+    if status >= 500:
+        detail = i18n.text("error_500_body")
+    title_key = title_key or (f"error_{status}" if f"error_{status}" in i18n.TEXTS
+                              else "error_title")
+    if request.headers.get("HX-Request"):
+        return Response(f"<p class=\"lookup-empty\">{i18n.text(title_key)}</p>",
+                        status=status, mimetype="text/html")
+    html = render_template("error.html", status=status, title=i18n.text(title_key),
+                           detail=detail)
+    return Response(html, status=status, mimetype="text/html")
