@@ -58,9 +58,10 @@ def wiring() -> Wiring:
                   make_runtime=lambda engine: Runtime(engine, ext))
 
 
-def create_app(config: Config | None = None) -> Flask:
+def create_app(config: Config | None = None, wired: Wiring | None = None) -> Flask:
+    """The web app; `wired` defaults to every package's registrations (tests add their own)."""
     config = config or Config.from_env()
-    wired = wiring()
+    wired = wired or wiring()
     app = Flask("metabiz", instance_path=str(config.instance_path.resolve()),
                 template_folder=None, static_folder=None)
     app.config.update(SECRET_KEY=config.secret_key, TESTING=config.testing,

@@ -66,8 +66,8 @@ def serve(env: CliEnv, host: str, port: int, workers: int, no_worker: bool) -> N
             jobs.wait(timeout=30)
 
 
-def build_main() -> click.Group:
-    group = _Group(wiring(), name="metabiz",
+def build_main(wired: Wiring | None = None) -> click.Group:
+    group = _Group(wired or wiring(), name="metabiz",
                    help="metabiz: a metadata-driven business-object platform.",
                    context_settings={"help_option_names": ["-h", "--help"]})
     group.add_command(serve)

@@ -24,7 +24,7 @@ from metabiz.platform.db import writer
 def worker(env: CliEnv, once: bool, now_text: str | None) -> None:
     """Run due jobs (automation, scheduled rules, webhooks)."""
     done = run_worker(env.engine(), runtime=env.runtime(), secret=env.config.secret_key,
-                      once=once, now=_moment(now_text))
+                      smtp=env.config.smtp, once=once, now=_moment(now_text))
     click.echo(f"ran {done} jobs")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from metabiz.errors import ConflictError, NotFound
 from metabiz.flows.store import jobs, naive_utc
+from metabiz.platform.config import SmtpSettings
 from metabiz.platform.db import writer
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class JobEnv:
     now: dt.datetime  # aware UTC
     secret: Callable[[], str]
     runtime: Any  # metabiz.objects.runtime.Runtime with the flows' listeners
+    smtp: SmtpSettings | None = None  # where e-mail goes; None: no e-mail
     conn: Connection | None = None  # the job's transaction (transactional kinds)
 
 

@@ -1,13 +1,12 @@
 """In-app notifications: enqueued by flows, written by the `notify` job, read by users.
 
-E-mail copies go out through an `email` job when METABIZ_SMTP_HOST is set (see
-docs/flows.md for the other METABIZ_SMTP_* settings).
+E-mail copies go out through an `email` job when SMTP is configured (Config.smtp: the
+METABIZ_SMTP_* settings in docs/flows.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -39,7 +38,7 @@ class NotifyJob(jobs.JobKind):
     def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
         assert env.conn is not None
         conn, payload = env.conn, job.payload
-        mail = bool(os.environ.get("METABIZ_SMTP_HOST"))
+        mail = env.smtp is not None
         for user in payload.get("users", ()):
             key = f"job{job.id}:{user}"
             if conn.execute(select(notifications.c.id)
@@ -64,22 +63,20 @@ class EmailJob(jobs.JobKind):
     transactional = False
 
     def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
-        host = os.environ.get("METABIZ_SMTP_HOST")
-        if not host:
+        smtp = env.smtp
+        if smtp is None:
             return  # configuration removed since: nothing to send
         mail = EmailMessage()
-        mail["From"] = os.environ.get("METABIZ_SMTP_FROM", "metabiz@localhost")
+        mail["From"] = smtp.sender
         mail["To"] = job.payload["to"]
         mail["Subject"] = job.payload.get("subject") or "metabiz notification"
         mail.set_content(job.payload["message"])
-        port = int(os.environ.get("METABIZ_SMTP_PORT", "25"))
-        with smtplib.SMTP(host, port, timeout=20) as smtp:
-            if os.environ.get("METABIZ_SMTP_STARTTLS") == "1":
-                smtp.starttls()
-            user = os.environ.get("METABIZ_SMTP_USER")
-            if user:
-                smtp.login(user, os.environ.get("METABIZ_SMTP_PASSWORD", ""))
-            smtp.send_message(mail)
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=20) as server:
+            if smtp.starttls:
+                server.starttls()
+            if smtp.user:
+                server.login(smtp.user, smtp.password)
+            server.send_message(mail)
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from metabiz.flows import automation, notifications, webhooks  # noqa: F401 - job kinds
 from metabiz.flows.jobs import JobEnv, claim, run_job
+from metabiz.platform.config import SmtpSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,13 @@ def worker_name() -> str:
 def run_worker(engine: Engine, *, runtime: Any, secret: str | Callable[[], str],
                once: bool = False, now: dt.datetime | None = None,
                stop: threading.Event | None = None, poll_seconds: float = POLL_SECONDS,
-               batch: int = BATCH, name: str | None = None) -> int:
+               batch: int = BATCH, name: str | None = None,
+               smtp: SmtpSettings | None = None) -> int:
     """Run due jobs; returns how many ran (successfully or not).
 
     `once`: run what is due (including jobs those jobs enqueue), then return. Otherwise
     poll until `stop` is set. `now` fixes the clock (tests, replays); webhooks are signed
-    with `secret` (the app's METABIZ_SECRET_KEY). `runtime` is the process's runtime, with
+    with `secret` (the app's METABIZ_SECRET_KEY); e-mail goes through `smtp` (none: no mail). `runtime` is the process's runtime, with
     the write listeners of every package (automation runs inside the jobs' writes).
     """
     worker = name or worker_name()
@@ -56,7 +58,7 @@ def run_worker(engine: Engine, *, runtime: Any, secret: str | Callable[[], str],
         moment = now or dt.datetime.now(dt.UTC)
         claimed = claim(engine, worker, moment, batch)
         for job in claimed:
-            run_job(job, JobEnv(engine, moment, secret_of, runtime), worker)
+            run_job(job, JobEnv(engine, moment, secret_of, runtime, smtp), worker)
             done += 1
         if stop is not None and stop.is_set():
             break

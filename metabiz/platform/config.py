@@ -1,4 +1,4 @@
-"""Configuration: the database URL, the secret key and the instance folder.
+"""Configuration: the database URL, the secret key, the instance folder and SMTP.
 
 Read from arguments first, then METABIZ_* environment variables, then defaults.
 """
@@ -14,20 +14,46 @@ DEFAULT_DATABASE_URL = "sqlite:///instance/metabiz.db"
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where e-mail copies of notifications go (METABIZ_SMTP_*); none: no e-mail."""
+
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: str = ""
+    starttls: bool = False
+    sender: str = "metabiz@localhost"
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings | None:
+        host = os.environ.get("METABIZ_SMTP_HOST")
+        if not host:
+            return None
+        port = os.environ.get("METABIZ_SMTP_PORT", "25")
+        if not port.isdigit():
+            raise ValueError(f"METABIZ_SMTP_PORT must be a port number, not {port!r}")
+        return cls(host=host, port=int(port), user=os.environ.get("METABIZ_SMTP_USER") or None,
+                   password=os.environ.get("METABIZ_SMTP_PASSWORD", ""),
+                   starttls=os.environ.get("METABIZ_SMTP_STARTTLS") == "1",
+                   sender=os.environ.get("METABIZ_SMTP_FROM", "metabiz@localhost"))
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = ""
     instance_path: Path = field(default_factory=lambda: Path("instance"))
     testing: bool = False
-    run_worker: bool = False
+    smtp: SmtpSettings | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None, **overrides: object) -> Config:
         instance = Path(os.environ.get("METABIZ_INSTANCE", "instance"))
         url = database_url or os.environ.get("METABIZ_DATABASE_URL") or DEFAULT_DATABASE_URL
         secret = os.environ.get("METABIZ_SECRET_KEY") or _instance_secret(instance)
+        settings: dict[str, object] = {"smtp": SmtpSettings.from_env(), **overrides}
         return cls(database_url=url, secret_key=secret, instance_path=instance,
-                   **overrides)  # type: ignore[arg-type]
+                   **settings)  # type: ignore[arg-type]
 
 
 def _instance_secret(instance: Path) -> str:

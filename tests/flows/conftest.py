@@ -23,7 +23,7 @@ from metabiz.objects.records import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.auth import create_token, load_actor
-from metabiz.platform.config import Config
+from metabiz.platform.config import Config, SmtpSettings
 from metabiz.platform.db import make_engine, user_roles, users, writer
 
 FLOWAPP = Path(__file__).resolve().parent / "fixtures" / "flowapp"
@@ -103,7 +103,8 @@ def jobs(flowapp, runtime) -> Callable[..., int]:
     """Run the worker once (optionally at a given time); returns how many jobs ran."""
 
     def run(now: dt.datetime | None = None) -> int:
-        return run_worker(flowapp, once=True, now=now, secret=SECRET, runtime=runtime)
+        return run_worker(flowapp, once=True, now=now, secret=SECRET, runtime=runtime,
+                          smtp=SmtpSettings.from_env())
 
     return run
 
