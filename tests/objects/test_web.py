@@ -159,12 +159,19 @@ def test_sign_in_goes_to_next_and_sign_out_needs_post_with_csrf(client):
     assert client.get("/o/opportunity").status_code == 302
 
 
-def test_next_never_leaves_the_site(client):
-    client.get("/login")
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "/\t/evil.example",
+                                    "/\n/evil.example", "/ /evil.example", "https://evil.example",
+                                    "/\r\nX-Injected: 1"])
+def test_next_never_leaves_the_site(client, target):
+    # browsers drop tabs and newlines inside URLs, so "/<tab>/evil.example" is "//evil.example"
+    form = token(client)
     response = client.post("/login", data={"username": "alice", "password": "alice-pw",
-                                           "next": "//evil.example/x",
-                                           "csrf_token": token(client)})
-    assert response.headers["Location"] == "/"
+                                           "next": target, "csrf_token": form})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "X-Injected" not in response.headers
+    client.post("/logout", data={"csrf_token": token(client)})
+    page = client.get("/login", query_string={"next": target})  # GET never 500s either
+    assert page.status_code == 200
 
 
 def test_home_shows_the_objects_the_user_may_read(client, app):
