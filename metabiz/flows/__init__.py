@@ -6,7 +6,7 @@ automation, assignment and approval clean-up run for every write, whatever its s
 
 from __future__ import annotations
 
-from metabiz.objects.records import Context, Listener, WriteEvent
+from metabiz.objects.context import Context, Listener, WriteEvent
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:

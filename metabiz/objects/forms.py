@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from metabiz.objects.context import Context
 from metabiz.objects.i18n import message, text
-from metabiz.objects.records import Context, Resolver, compute
+from metabiz.objects.records import Resolver, compute
 from metabiz.objects.schema import CompiledField, CompiledObject
 
 #: system fields a list or detail page may show, with their widget for display

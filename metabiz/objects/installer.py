@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from metabiz.errors import MetabizError, NotFound, ValidationError
 from metabiz.objects import records
+from metabiz.objects.context import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import Plan, apply_path
 from metabiz.platform.access import SYSTEM
@@ -154,7 +155,7 @@ def _dependency_order(schema: Any, data: Mapping[str, Any]) -> list[str]:
     return order
 
 
-def _find_by_name(ctx: records.Context, target: str, value: str, where: str) -> int:
+def _find_by_name(ctx: Context, target: str, value: str, where: str) -> int:
     """The id of the target record whose name field (stored or formula) is `value`."""
     obj = ctx.schema.object(target)
     name_field = obj.odef.name_field

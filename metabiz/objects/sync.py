@@ -47,9 +47,10 @@ from metabiz.errors import ConflictError, FormulaError, MetadataError, NotFound
 from metabiz.formulas import EvalContext, FType
 from metabiz.formulas import check as check_formula
 from metabiz.objects import rollups
+from metabiz.objects.context import Context
 from metabiz.objects.fields import field_type
 from metabiz.objects.fields.number import PRECISION, Number
-from metabiz.objects.records import Context, Resolver
+from metabiz.objects.records import Resolver
 from metabiz.objects.runtime import bundle_from_documents
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 from metabiz.platform.access import SYSTEM

@@ -41,10 +41,12 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.objects import forms, i18n, query, records
-from metabiz.objects.api import evaluate, unit_of_work
+from metabiz.objects.api import evaluate
+from metabiz.objects.context import Context
 from metabiz.objects.forms import FieldView, SectionView
-from metabiz.objects.records import RECORD_KEY, Context
+from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.api import check_csrf, csrf_token, current_actor, wants_json
 from metabiz.platform.auth import LoginThrottled, authenticate_password, user_names

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from metabiz.errors import RecordLocked
 from metabiz.objects import installer, query, records, rollups
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.sync import apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.app import build_runtime, prepare_database

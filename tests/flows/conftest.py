@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 from metabiz.flows import write_listeners
 from metabiz.flows.store import init_tables
 from metabiz.flows.worker import run_worker
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.app import create_app

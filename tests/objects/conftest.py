@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.auth import create_user, load_actor

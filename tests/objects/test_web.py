@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from metabiz.objects import records
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.app import create_app
