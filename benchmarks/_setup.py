@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from metabiz.objects.sync import apply_path  # noqa: E402
+from metabiz.objects.evolution import apply_path  # noqa: E402
 from metabiz.platform.auth import create_user  # noqa: E402
 from metabiz.platform.db import init_db, make_engine, writer  # noqa: E402
+from metabiz.platform.extensions import Extensions  # noqa: E402
 
 DEAL = {
     "api_name": "deal", "label": "Deal", "name_field": "name",
@@ -51,7 +52,7 @@ def database(url: str | None = None):
     (app / "app.json").write_text(json.dumps({"name": "bench", "version": "1.0.0",
                                               "label": "Bench"}))
     (app / "objects" / "deal.json").write_text(json.dumps(DEAL))
-    apply_path(engine, app)
+    apply_path(engine, app, extensions=Extensions())  # the bench app has no flows to check
     with writer(engine).begin() as conn:
         create_user(conn, "bench", "bench-pw", roles=["admin"])
     return engine

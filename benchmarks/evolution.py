@@ -17,8 +17,9 @@ from pathlib import Path
 from _setup import DEAL, database
 from sqlalchemy import Engine
 
-from metabiz.objects.sync import Plan, apply_path
+from metabiz.objects.evolution import Plan, apply_path
 from metabiz.platform.db import writer
+from metabiz.platform.extensions import Extensions
 
 
 class App:
@@ -38,7 +39,7 @@ class App:
 
     def apply(self) -> Plan:
         (self.folder / "objects" / "deal.json").write_text(json.dumps(self.deal))
-        return apply_path(self.engine, self.folder)
+        return apply_path(self.engine, self.folder, extensions=Extensions())
 
 
 def fill(engine: Engine, rows: int) -> None:

@@ -14,6 +14,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from metabiz.flows import check_flows
+from metabiz.platform.extensions import Extensions
+
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
 
 
@@ -46,3 +49,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def extensions() -> Extensions:
+    """The extensions an apply runs with in a real process: the flows package's check."""
+    registered = Extensions()
+    registered.add_check(check_flows)
+    return registered

@@ -17,11 +17,12 @@ from sqlalchemy import Engine, func, select
 from metabiz.errors import MetabizError, NotFound, ValidationError
 from metabiz.objects import records
 from metabiz.objects.context import Context
+from metabiz.objects.evolution import Plan, apply_path
 from metabiz.objects.runtime import Runtime
-from metabiz.objects.sync import Plan, apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user, user_names
 from metabiz.platform.db import writer
+from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import load_path
 from metabiz.platform.metadata.store import load_documents, split_apps
 
@@ -60,15 +61,17 @@ class InstallResult:
     skipped_data: bool = False
 
 
-def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
-            applied_by: str = "system", runtime: Runtime | None = None,
-            checks: Sequence[Any] = ()) -> InstallResult:
+def install(engine: Engine, name_or_path: str, *, extensions: Extensions,
+            demo_data: bool = False, applied_by: str = "system",
+            runtime: Runtime | None = None) -> InstallResult:
     """Apply a template's metadata and, with `demo_data`, load its users and records.
 
-    Records are created through `runtime` (so automation runs on them as on any write).
+    `extensions` are the process's (their metadata checks run on the applied version);
+    records are created through `runtime` (so automation runs on them as on any write).
     """
     path = resolve(name_or_path)
-    result = InstallResult(apply_path(engine, path, applied_by=applied_by, checks=checks))
+    result = InstallResult(apply_path(engine, path, extensions=extensions,
+                                      applied_by=applied_by))
     if demo_data:
         with engine.connect() as conn:
             stored = load_documents(conn)

@@ -17,6 +17,7 @@ import click
 from metabiz.errors import FormulaError, MetabizError, MetadataError, NotFound
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
+from metabiz.platform.extensions import Extensions
 
 database_option = click.option(
     "--database-url", envvar="METABIZ_DATABASE_URL", default=None,
@@ -72,13 +73,16 @@ def init(config: Config) -> None:
     click.echo(f"initialised {config.database_url}")
 
 
-def _flow_checks() -> list[Any]:
-    """The flows package's metadata checks (flow formulas), passed into every apply."""
-    try:
-        from metabiz.flows import check_flows
-    except ImportError:
-        return []
-    return [check_flows]
+def _extensions() -> Extensions:
+    """What every apply runs with: for now the flows package's metadata check (flow formulas).
+
+    The composition root (`metabiz/cli.py`) is to build this once for the whole process.
+    """
+    from metabiz.flows import check_flows
+
+    extensions = Extensions()
+    extensions.add_check(check_flows)
+    return extensions
 
 
 @command(main, "apply")
@@ -88,10 +92,10 @@ def _flow_checks() -> list[Any]:
               help="blank the values that cannot be converted instead of refusing")
 def apply(config: Config, path: str, dry_run: bool, convert_failures: str | None) -> None:
     """Validate and apply a metadata folder or one JSON file."""
-    from metabiz.objects.sync import apply_path
+    from metabiz.objects.evolution import apply_path
 
     plan = apply_path(_engine(config), path, dry_run=dry_run, convert_failures=convert_failures,
-                      applied_by="cli", checks=_flow_checks())
+                      applied_by="cli", extensions=_extensions())
     click.echo(plan.render())
 
 
@@ -120,10 +124,10 @@ def versions(config: Config, action: str | None, number: int | None) -> None:
 @click.argument("target")
 def restore(config: Config, target: str) -> None:
     """Bring back a removed OBJECT or OBJECT.FIELD with its data."""
-    from metabiz.objects.sync import restore as do_restore
+    from metabiz.objects.evolution import restore as do_restore
 
     click.echo(do_restore(_engine(config), target, applied_by="cli",
-                          checks=_flow_checks()).render())
+                          extensions=_extensions()).render())
 
 
 @command(main, "losses")
@@ -148,7 +152,7 @@ def losses(config: Config, target: str) -> None:
 @click.confirmation_option(prompt="This deletes the data for good. Continue?")
 def purge(config: Config, target: str) -> None:
     """Delete a removed OBJECT or OBJECT.FIELD and its data for good."""
-    from metabiz.objects.sync import purge as do_purge
+    from metabiz.objects.evolution import purge as do_purge
 
     click.echo(do_purge(_engine(config), target, applied_by="cli").render())
 
@@ -290,7 +294,7 @@ def template_install(config: Config, name_or_path: str, demo_data: bool) -> None
 
     engine = _engine(config)
     result = install(engine, name_or_path, demo_data=demo_data, applied_by="cli",
-                     runtime=build_runtime(engine), checks=_flow_checks())
+                     runtime=build_runtime(engine), extensions=_extensions())
     click.echo(result.plan.render())
     if result.users:
         click.echo(f"demo users: {', '.join(result.users)}")

@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from metabiz.flows import check_flows
 from metabiz.objects import records
+from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
-from metabiz.objects.sync import apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.app import create_app
 from metabiz.platform.auth import create_user
 from metabiz.platform.config import Config
 from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.platform.extensions import Extensions
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -70,7 +72,9 @@ def _app_folder(root: Path) -> Path:
 def _seed(url: str, folder: Path) -> None:
     engine = make_engine(url)
     init_db(engine)
-    apply_path(engine, folder)
+    extensions = Extensions()  # as `metabiz apply` runs it: with the flows package's check
+    extensions.add_check(check_flows)
+    apply_path(engine, folder, extensions=extensions)
     with writer(engine).begin() as conn:
         create_user(conn, "admin", PASSWORD, roles=["admin"], display_name="Ada Admin")
         create_user(conn, "bob", PASSWORD, roles=["sales_rep"], display_name="Bob Li")

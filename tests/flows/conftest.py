@@ -21,8 +21,8 @@ from metabiz.flows import write_listeners
 from metabiz.flows.store import init_tables
 from metabiz.flows.worker import run_worker
 from metabiz.objects.context import Context
+from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
-from metabiz.objects.sync import apply_path
 from metabiz.platform.app import create_app
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config
@@ -66,8 +66,8 @@ def app_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def flowapp(engine, app_dir):
-    apply_path(engine, app_dir)
+def flowapp(engine, app_dir, extensions):
+    apply_path(engine, app_dir, extensions=extensions)
     # rows written directly: create_user's scrypt hashing would dominate the suite's time
     stamp = dt.datetime(2030, 1, 1)
     with writer(engine).begin() as conn:

@@ -20,13 +20,14 @@ from werkzeug.security import generate_password_hash
 from metabiz.errors import MetabizError
 from metabiz.objects import query, records
 from metabiz.objects.api import describe
+from metabiz.objects.evolution import apply_path
 from metabiz.objects.schema import RuntimeSchema
-from metabiz.objects.sync import apply_path
 from metabiz.platform import auth
 from metabiz.platform.app import build_runtime, create_app
 from metabiz.platform.auth import create_token, create_user, load_actor
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
+from metabiz.platform.extensions import Extensions
 
 # -- the metadata ----------------------------------------------------------------------
 
@@ -301,7 +302,8 @@ class World:
         return int(body["id"])
 
 
-def build_world(db_url: str, tmp_path: Any, monkeypatch: Any) -> Iterator[World]:
+def build_world(db_url: str, tmp_path: Any, monkeypatch: Any,
+                extensions: Extensions) -> Iterator[World]:
     # Real password hashing costs ~0.3 s a user; these tests are about access, not hashing.
     monkeypatch.setattr(auth, "generate_password_hash",
                         functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"))
@@ -309,7 +311,7 @@ def build_world(db_url: str, tmp_path: Any, monkeypatch: Any) -> Iterator[World]
     app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
                             testing=True))
     engine = app.extensions["metabiz"].engine
-    apply_path(engine, tmp_path / "perm")
+    apply_path(engine, tmp_path / "perm", extensions=extensions)
     with writer(engine).begin() as conn:
         for name in USERS:  # managers first: the dict is in that order
             roles, manager = USERS[name]
@@ -337,8 +339,8 @@ def build_world(db_url: str, tmp_path: Any, monkeypatch: Any) -> Iterator[World]
 
 
 @pytest.fixture
-def world(db_url, tmp_path, monkeypatch) -> Iterator[World]:
-    yield from build_world(db_url, tmp_path, monkeypatch)
+def world(db_url, tmp_path, monkeypatch, extensions) -> Iterator[World]:
+    yield from build_world(db_url, tmp_path, monkeypatch, extensions)
 
 
 # -- the matrix ------------------------------------------------------------------------
@@ -626,7 +628,7 @@ def check_computed_values_follow_hidden_fields(world: World) -> None:
 
 
 def test_computed_values_follow_hidden_fields_once_dependencies_are_declared(
-        db_url, tmp_path, monkeypatch):
+        db_url, tmp_path, monkeypatch, extensions):
     original = RuntimeSchema.__init__
 
     def with_dependencies(self: RuntimeSchema, *args: Any, **kwargs: Any) -> None:
@@ -634,7 +636,7 @@ def test_computed_values_follow_hidden_fields_once_dependencies_are_declared(
         declare_computed(self)
 
     monkeypatch.setattr(RuntimeSchema, "__init__", with_dependencies)
-    for world in build_world(db_url, tmp_path, monkeypatch):
+    for world in build_world(db_url, tmp_path, monkeypatch, extensions):
         check_computed_values_follow_hidden_fields(world)
 
 
