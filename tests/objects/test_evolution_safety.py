@@ -17,10 +17,11 @@ from sqlalchemy import inspect
 from metabiz.errors import MetadataError
 from metabiz.objects import records
 from metabiz.objects.evolution import apply as evolution_apply
-from metabiz.objects.evolution import apply_path, migration
+from metabiz.objects.evolution import apply_path, migration, restore
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import writer
+from metabiz.platform.extensions import Extensions
 
 
 def edit(folder: Path, name: str, change) -> None:
@@ -237,3 +238,33 @@ def test_a_list_view_filter_that_uses_a_removed_field_is_refused(sales, sales_di
         "on opportunity (this change removes opportunity.contact_email: remove this use too, "
         "or keep the field)"]
 
+
+def test_a_registered_metadata_check_refuses_the_version_it_finds_wrong(filled, sales_dir):
+    """A higher package's check sees the version about to be applied; its problems refuse it
+    like the kernel's own, and a dry run or a restore runs it too."""
+    seen: list[tuple[int, bool]] = []
+
+    def no_territories(schema: Any) -> list[str]:
+        seen.append((schema.version, "territory" in schema.objects))
+        return (["objects/territory.json: /: territories are not allowed here"]
+                if "territory" in schema.objects else [])
+
+    strict = Extensions()
+    strict.add_check(no_territories)
+    before = snapshot(filled)
+    many_steps(sales_dir)
+    for dry_run in (True, False):
+        with pytest.raises(MetadataError) as caught:
+            apply_path(filled, sales_dir, extensions=strict, dry_run=dry_run)
+        assert caught.value.problems[0] == (
+            "objects/territory.json: /: territories are not allowed here")
+    assert seen == [(2, True), (2, True)]
+    assert snapshot(filled) == before
+    (sales_dir / "objects" / "territory.json").unlink()
+    plan = apply_path(filled, sales_dir, extensions=strict)
+    assert plan.version == 2 and seen[-1] == (2, False)
+
+    edit(sales_dir, "opportunity", lambda d: d["fields"].remove(field(d, "region")))
+    apply_path(filled, sales_dir, extensions=strict)
+    restore(filled, "opportunity.region", extensions=strict)
+    assert seen[-1] == (4, False)
