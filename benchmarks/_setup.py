@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from metabiz.app import prepare_database  # noqa: E402
-from metabiz.objects.sync import apply_path  # noqa: E402
+from metabiz.app import build_extensions, prepare_database  # noqa: E402
+from metabiz.objects.evolution import apply_path  # noqa: E402
 from metabiz.platform.auth import create_user  # noqa: E402
 from metabiz.platform.db import make_engine, writer  # noqa: E402
 
@@ -52,7 +52,7 @@ def database(url: str | None = None):
     (app / "app.json").write_text(json.dumps({"name": "bench", "version": "1.0.0",
                                               "label": "Bench"}))
     (app / "objects" / "deal.json").write_text(json.dumps(DEAL))
-    apply_path(engine, app)
+    apply_path(engine, app, extensions=build_extensions())
     with writer(engine).begin() as conn:
         create_user(conn, "bench", "bench-pw", roles=["admin"])
     return engine

@@ -17,7 +17,8 @@ from pathlib import Path
 from _setup import DEAL, database
 from sqlalchemy import Engine
 
-from metabiz.objects.sync import Plan, apply_path
+from metabiz.app import build_extensions
+from metabiz.objects.evolution import Plan, apply_path
 from metabiz.platform.db import writer
 
 
@@ -38,7 +39,7 @@ class App:
 
     def apply(self) -> Plan:
         (self.folder / "objects" / "deal.json").write_text(json.dumps(self.deal))
-        return apply_path(self.engine, self.folder)
+        return apply_path(self.engine, self.folder, extensions=build_extensions())
 
 
 def fill(engine: Engine, rows: int) -> None:

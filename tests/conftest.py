@@ -14,6 +14,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from metabiz.app import build_extensions
+from metabiz.platform.extensions import Extensions
+
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
 
 
@@ -46,3 +49,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def extensions() -> Extensions:
+    """The extensions a real process runs with: every package's registrations."""
+    return build_extensions()

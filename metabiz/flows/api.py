@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, request
 
 from metabiz.errors import BadRequest, NotFound
 from metabiz.flows import approvals, assignment, notifications
-from metabiz.objects.api import unit_of_work
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.api import API_PREFIX, json_body, require_actor
 
 api = Blueprint("flows_api", __name__, url_prefix=API_PREFIX)

@@ -19,7 +19,7 @@ from metabiz.flows import directory
 from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
 from metabiz.flows.store import assignment_cursors, naive_utc
 from metabiz.objects import records
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.model import AssignmentRuleDef
 

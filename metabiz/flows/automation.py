@@ -16,7 +16,7 @@ from metabiz.flows.actions.base import system_context, too_deep
 from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
 from metabiz.flows.triggers import DateOffset, Trigger, trigger
 from metabiz.formulas import FType
-from metabiz.objects.records import Context, WriteEvent
+from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.metadata.model import AutomationRuleDef

@@ -18,7 +18,7 @@ from metabiz.errors import FormulaError, MetadataError, NotFound, ValidationErro
 from metabiz.formulas import EvalContext, FType, check, compile_python, to_json_value
 from metabiz.formulas.values import as_text, format_number
 from metabiz.objects import records
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject, RuntimeSchema
 
 log = logging.getLogger(__name__)

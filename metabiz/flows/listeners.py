@@ -11,7 +11,7 @@ from metabiz.flows.actions.base import system_context
 from metabiz.flows.assignment import set_owner
 from metabiz.flows.compiled import flows_of
 from metabiz.flows.formula import Subject, load_record
-from metabiz.objects.records import Context, WriteEvent
+from metabiz.objects.context import Context, WriteEvent
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:

@@ -22,9 +22,10 @@ from metabiz.errors import (
 from metabiz.flows import approvals
 from metabiz.flows.compiled import flows_of
 from metabiz.objects import forms
-from metabiz.objects.api import unit_of_work
-from metabiz.objects.records import RECORD_KEY, Context
+from metabiz.objects.context import Context
+from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.web import i18n

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from metabiz.objects.records import WriteEvent
+from metabiz.objects.context import WriteEvent
 from metabiz.platform.metadata.model import TriggerDef
 
 _SCHEMA = "https://metabiz.dev/schemas/v1/automation.json#/$defs/trigger"

@@ -5,8 +5,6 @@ Views only parse the request, open a unit of work and call the record service.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -14,23 +12,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from metabiz.errors import BadRequest, FormulaError
 from metabiz.formulas import EvalContext, check, compile_python, from_json_value, to_json_value
 from metabiz.objects import query, records
+from metabiz.objects.context import Context
 from metabiz.objects.openapi import openapi_document
-from metabiz.objects.records import Context
 from metabiz.objects.schema import CompiledObject
-from metabiz.platform.access import Actor
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.api import API_PREFIX, current_actor, json_body, require_actor
-from metabiz.platform.db import writer
 
 api = Blueprint("objects_api", __name__, url_prefix=API_PREFIX)
-
-
-@contextmanager
-def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
-    """A transaction with the current schema: committed when the block ends cleanly."""
-    services = current_app.extensions["metabiz"]
-    engine = writer(services.engine) if write else services.engine
-    with engine.begin() as conn:
-        yield services.runtime.context(conn, actor)
 
 
 # -- records ---------------------------------------------------------------------------

@@ -22,10 +22,10 @@ from metabiz.formulas import (
     to_json_value,
 )
 from metabiz.objects import rollups
+from metabiz.objects.evolution import apply_path
+from metabiz.objects.evolution import purge as do_purge
+from metabiz.objects.evolution import restore as do_restore
 from metabiz.objects.installer import bundled_templates, export, install
-from metabiz.objects.sync import apply_path
-from metabiz.objects.sync import purge as do_purge
-from metabiz.objects.sync import restore as do_restore
 from metabiz.platform.cli import CliEnv, command
 from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import list_losses, list_versions, version_record
@@ -39,7 +39,7 @@ from metabiz.platform.metadata.store import list_losses, list_versions, version_
 def apply(env: CliEnv, path: str, dry_run: bool, convert_failures: str | None) -> None:
     """Validate and apply a metadata folder or one JSON file."""
     plan = apply_path(env.engine(), path, dry_run=dry_run, convert_failures=convert_failures,
-                      applied_by="cli", checks=env.extensions.checks)  # type: ignore[arg-type]
+                      applied_by="cli", extensions=env.extensions)
     click.echo(plan.render())
 
 
@@ -67,7 +67,7 @@ def versions(env: CliEnv, action: str | None, number: int | None) -> None:
 def restore(env: CliEnv, target: str) -> None:
     """Bring back a removed OBJECT or OBJECT.FIELD with its data."""
     plan = do_restore(env.engine(), target, applied_by="cli",
-                      checks=env.extensions.checks)  # type: ignore[arg-type]
+                      extensions=env.extensions)
     click.echo(plan.render())
 
 
@@ -172,9 +172,7 @@ def template() -> None:
 @click.option("--demo-data", is_flag=True, help="also load the template's users and records")
 def template_install(env: CliEnv, name_or_path: str, demo_data: bool) -> None:
     """Install a bundled template by name, or a template folder."""
-    runtime = env.runtime()
-    result = install(runtime.engine, name_or_path, demo_data=demo_data, applied_by="cli",
-                     runtime=runtime, checks=env.extensions.checks)  # type: ignore[arg-type]
+    result = install(env.runtime(), name_or_path, demo_data=demo_data, applied_by="cli")
     click.echo(result.plan.render())
     if result.users:
         click.echo(f"demo users: {', '.join(result.users)}")

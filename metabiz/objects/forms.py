@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from metabiz.objects.records import Context, Resolver, compute
+from metabiz.objects.context import Context
+from metabiz.objects.records import Resolver, compute
 from metabiz.objects.schema import CompiledField, CompiledObject
 from metabiz.platform.web.i18n import message, text
 

@@ -16,8 +16,9 @@ from sqlalchemy import Engine, func, select
 
 from metabiz.errors import MetabizError, NotFound, ValidationError
 from metabiz.objects import records
+from metabiz.objects.context import Context
+from metabiz.objects.evolution import Plan, apply_path
 from metabiz.objects.runtime import Runtime
-from metabiz.objects.sync import Plan, apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user, user_names
 from metabiz.platform.db import writer
@@ -59,15 +60,17 @@ class InstallResult:
     skipped_data: bool = False
 
 
-def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
-            applied_by: str = "system", runtime: Runtime,
-            checks: Sequence[Any] = ()) -> InstallResult:
+def install(runtime: Runtime, name_or_path: str, *, demo_data: bool = False,
+            applied_by: str = "system") -> InstallResult:
     """Apply a template's metadata and, with `demo_data`, load its users and records.
 
-    Records are created through `runtime` (so automation runs on them as on any write).
+    The runtime's extensions run their metadata checks on the applied version; records are
+    created through the runtime (so automation runs on them as on any write).
     """
+    engine = runtime.engine
     path = resolve(name_or_path)
-    result = InstallResult(apply_path(engine, path, applied_by=applied_by, checks=checks))
+    result = InstallResult(apply_path(engine, path, extensions=runtime.extensions,
+                                      applied_by=applied_by))
     if demo_data:
         with engine.connect() as conn:
             stored = load_documents(conn)
@@ -154,7 +157,7 @@ def _dependency_order(schema: Any, data: Mapping[str, Any]) -> list[str]:
     return order
 
 
-def _find_by_name(ctx: records.Context, target: str, value: str, where: str) -> int:
+def _find_by_name(ctx: Context, target: str, value: str, where: str) -> int:
     """The id of the target record whose name field (stored or formula) is `value`."""
     obj = ctx.schema.object(target)
     name_field = obj.odef.name_field

@@ -15,7 +15,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
 from metabiz.formulas import FType, check, compile_sql
-from metabiz.objects.records import SYSTEM_OUTPUT, Context, Resolver, compute, serialise
+from metabiz.objects.context import Context
+from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute, serialise
 from metabiz.objects.schema import CompiledObject
 
 DEFAULT_LIMIT = 50

@@ -2,20 +2,18 @@
 
 permission → deserialise and validate → defaults → formulas → validation rules → uniqueness
 → write with version check → field history → roll-ups → write listeners (flows).
+The unit of work is `context.Context`; input is read by `record_input`, numbers by `counters`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import marshmallow
-from sqlalchemy import Connection, false, func, insert, select
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
@@ -23,69 +21,23 @@ from metabiz.errors import (
     ConflictError,
     FormulaError,
     NotFound,
-    PermissionDenied,
     RecordLocked,
     ValidationError,
 )
 from metabiz.formulas import EvalContext
 from metabiz.objects import rollups
+from metabiz.objects.context import Context, WriteEvent
+from metabiz.objects.counters import next_number
 from metabiz.objects.fields import json_value
-from metabiz.objects.fields.base import NOT_PLAIN
-from metabiz.objects.schema import (
-    SYSTEM_COLUMN_NAMES,
-    CompiledObject,
-    RuntimeSchema,
-)
-from metabiz.platform.access import Actor
-from metabiz.platform.db import counters, field_history, users
+from metabiz.objects.record_input import deserialise
+from metabiz.objects.schema import CompiledObject
+from metabiz.platform.db import field_history, users
 
 log = logging.getLogger(__name__)
 
 RECORD_KEY = "_record"  # where errors that belong to no single field are reported
 SYSTEM_OUTPUT = ("id", "version", "owner", "created_at", "created_by", "updated_at",
                  "updated_by", "approval_status")
-
-
-@dataclass(frozen=True)
-class WriteEvent:
-    """What a write did, handed to listeners (automation, approvals) inside the transaction."""
-
-    kind: str  # created | updated | deleted
-    object: str
-    record_id: int
-    before: Mapping[str, Any] | None  # Python values incl. formulas (None when created)
-    after: Mapping[str, Any] | None  # None when deleted
-    actor: Actor
-
-    def changed(self) -> set[str]:
-        if self.before is None or self.after is None:
-            return set()
-        return {k for k in self.after if self.before.get(k) != self.after.get(k)}
-
-
-Listener = Callable[["Context", WriteEvent], None]
-
-
-@dataclass
-class Context:
-    """One unit of work: a connection inside a transaction, the schema, the actor."""
-
-    conn: Connection
-    schema: RuntimeSchema
-    actor: Actor
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    listeners: tuple[Listener, ...] = ()
-    #: set by flows acting on their own (e.g. approval actions may write a locked record)
-    bypass_lock: bool = False
-    #: what one unit of work computes once (the actor's field refusals per object)
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def language(self) -> str:
-        return self.actor.language
-
-    def naive_now(self) -> dt.datetime:
-        return self.now.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -391,83 +343,10 @@ def set_system(ctx: Context, object_name: str, record_id: int, **values: Any) ->
 
 
 def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> dict[str, Any]:
-    """Deserialise JSON input: unknown, read-only and forbidden fields, types, formats."""
     if not isinstance(data, dict):
         raise ValidationError("the record must be a JSON object",
                               fields={RECORD_KEY: ["expected a JSON object"]})
-    errors: dict[str, list[str]] = {}
-    forbidden: dict[str, list[str]] = {}
-    payload: dict[str, Any] = {}
-    owner = data.get("owner")
-    refusals = _refusals(ctx, obj)
-    for key, value in data.items():
-        if key == "owner" or (key == "id" and not creating):
-            continue  # the owner is checked below; a PATCH may carry the record's own id
-        refusal = refusals.get(key) if key in obj.fields else (
-            f"{key} is set by the system" if key in SYSTEM_COLUMN_NAMES else "unknown field")
-        if refusal is None:
-            payload[key] = value
-        elif refusal.endswith("for your role"):
-            forbidden[key] = [refusal]
-        else:
-            errors[key] = [refusal]
-    if forbidden:
-        raise PermissionDenied("you may not set " + ", ".join(sorted(forbidden)),
-                               fields=forbidden)
-    # Each value through its marshmallow field (the schema's own load adds nothing here
-    # but overhead: input is flat and every key was checked above).
-    values: dict[str, Any] = {}
-    bound = obj.input_schema.fields
-    for key, value in payload.items():
-        cf = obj.fields[key]
-        loaded = cf.ftype.quick_load(cf.fdef, value)
-        if loaded is not NOT_PLAIN:
-            values[key] = cf.ftype.normalise(cf.fdef, loaded)
-            continue
-        try:
-            loaded = bound[key].deserialize(value, key, payload)
-        except marshmallow.ValidationError as err:
-            errors.setdefault(key, []).extend(_flatten({key: err.messages})[key])
-            continue
-        values[key] = cf.ftype.normalise(cf.fdef, loaded)
-    if owner is None and "owner" in data and not creating and ctx.actor.is_system:
-        values["owner"] = None  # flows may clear it (a lead back in the public pool)
-    elif owner is not None or ("owner" in data and not creating):
-        if not isinstance(owner, str) or not _user_exists(ctx.conn, owner):
-            errors.setdefault("owner", []).append(f"no active user named {owner!r}")
-        else:
-            values["owner"] = owner
-    if errors:
-        raise ValidationError(f"invalid {obj.name} record", fields=errors)
-    return values
-
-
-def _refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
-    """Why the actor may not set each field they may not set (computed once per unit of work)."""
-    key = (obj.name, ctx.actor.name)
-    cached = ctx.cache.get(key)
-    if cached is None:
-        cached = {}
-        for name, cf in obj.fields.items():
-            rule = ctx.schema.access.field_rule(ctx.actor, obj.name, name)
-            if not cf.ftype.writable:
-                cached[name] = "read-only: computed by metabiz"
-            elif rule is not None:
-                cached[name] = f"{rule.replace('_', '-')} for your role"
-        ctx.cache[key] = cached
-    return cached  # type: ignore[no-any-return]
-
-
-def _flatten(messages: Any) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            if isinstance(value, dict):  # list items: {0: [...]}
-                out[str(key)] = [m for sub in value.values() for m in
-                                 (sub if isinstance(sub, list) else [str(sub)])]
-            else:
-                out[str(key)] = [str(m) for m in (value if isinstance(value, list) else [value])]
-    return out
+    return deserialise(ctx, obj, data, creating=creating)
 
 
 def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
@@ -611,30 +490,6 @@ def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> li
         # The checks above normally catch this; a concurrent writer may still win the race.
         raise ConflictError(f"the {obj.name} record conflicts with another one: "
                             f"{str(err.orig).splitlines()[0]}") from None
-
-
-def _user_exists(conn: Connection, name: Any) -> bool:
-    if not isinstance(name, str):
-        return False
-    return conn.execute(select(users.c.id).where(users.c.name == name,
-                                                 users.c.active.is_(True))).first() is not None
-
-
-def next_number(conn: Connection, counter: str, count: int = 1) -> int:
-    """Take `count` numbers from a named counter; returns the last. Unique under concurrency:
-    the row update holds its lock (PostgreSQL) or the write lock (SQLite) until commit."""
-    done = conn.execute(sql_update(counters).where(counters.c.name == counter)
-                        .values(value=counters.c.value + count))
-    if done.rowcount == 0:
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(counters).values(name=counter, value=count))
-            return count
-        except IntegrityError:
-            conn.execute(sql_update(counters).where(counters.c.name == counter)
-                         .values(value=counters.c.value + count))
-    return int(conn.execute(select(counters.c.value)
-                            .where(counters.c.name == counter)).scalar_one())
 
 
 def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],

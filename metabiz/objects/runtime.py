@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from metabiz.errors import MetadataError
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import Extensions

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from metabiz.app import build_runtime, create_app, prepare_database
+from metabiz.app import build_extensions, build_runtime, create_app, prepare_database
 from metabiz.objects import records
-from metabiz.objects.sync import apply_path
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user
 from metabiz.platform.config import Config
@@ -69,7 +69,7 @@ def _app_folder(root: Path) -> Path:
 def _seed(url: str, folder: Path) -> None:
     engine = make_engine(url)
     prepare_database(engine)
-    apply_path(engine, folder)
+    apply_path(engine, folder, extensions=build_extensions())
     with writer(engine).begin() as conn:
         create_user(conn, "admin", PASSWORD, roles=["admin"], display_name="Ada Admin")
         create_user(conn, "bob", PASSWORD, roles=["sales_rep"], display_name="Bob Li")

@@ -27,11 +27,12 @@ from metabiz.errors import RecordLocked
 from metabiz.flows import approvals, notifications
 from metabiz.flows.worker import run_worker
 from metabiz.objects import installer, query, records, rollups
-from metabiz.objects.records import Context
-from metabiz.objects.sync import apply_path
+from metabiz.objects.context import Context
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import load_actor
 from metabiz.platform.db import make_engine, writer
+from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import load_path
 
 Unit = Callable[..., AbstractContextManager[Context]]
@@ -45,12 +46,13 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def install(engine: Engine, *names: str, demo_data: bool = True) -> tuple[Any, Unit]:
+def install(engine: Engine, extensions: Extensions, *names: str,
+            demo_data: bool = True) -> tuple[Any, Unit]:
     """Install templates with the runtime `metabiz template install` uses (flows included);
     returns it and `unit(user)`: one committed unit of work acting as that user."""
     runtime = build_runtime(engine)
     for name in names:
-        installer.install(engine, name, demo_data=demo_data, runtime=runtime)
+        installer.install(runtime, name, demo_data=demo_data)
 
     @contextmanager
     def unit(user: str = "system") -> Iterator[Context]:
@@ -84,14 +86,14 @@ def same(stored: Any, fresh: Any) -> bool:
 # ---- install and check ---------------------------------------------------------------------
 
 
-def test_templates_install_with_their_demo_data(engine: Engine,
+def test_templates_install_with_their_demo_data(engine: Engine, extensions: Extensions,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     runtime = build_runtime(engine)
     for name in ("crm", "service"):
         bundle = load_path(installer.bundled_templates()[name],
                            known_objects={"account", "contact", "contract"}
                            if name == "service" else ())
-        result = installer.install(engine, name, demo_data=True, runtime=runtime)
+        result = installer.install(runtime, name, demo_data=True)
         # every demo record went through validation (a failing one stops the install)
         assert result.records == {obj: len(rows) for obj, rows in bundle.data.items()}
         assert set(result.users) == {u.name for u in bundle.users}
@@ -155,7 +157,7 @@ def test_templates_install_with_their_demo_data(engine: Engine,
     # installing again changes nothing and loads no record twice
     before = {name: len(every_as_system(runtime, engine, name)) for name in ("lead", "ticket")}
     for name in ("crm", "service"):
-        again = installer.install(engine, name, demo_data=True, runtime=runtime)
+        again = installer.install(runtime, name, demo_data=True)
         assert (again.plan.changes, again.records, again.users) == ([], {}, [])
     assert {name: len(every_as_system(runtime, engine, name))
             for name in ("lead", "ticket")} == before
@@ -193,15 +195,15 @@ def empty_database(db_url: str, tmp_path: Path) -> Iterator[Engine]:
 
 
 def test_export_applies_to_an_empty_database(engine: Engine, db_url: str,
-                                             tmp_path: Path) -> None:
-    install(engine, "crm", "service", demo_data=False)
+                                             tmp_path: Path, extensions: Extensions) -> None:
+    install(engine, extensions, "crm", "service", demo_data=False)
     first = tmp_path / "first"
     installer.export(engine, first)
     assert sorted(p.name for p in first.iterdir()) == ["crm", "service"]
     with empty_database(db_url, tmp_path) as other:
         prepare_database(other)
         for app in ("crm", "service"):  # service depends on crm
-            plan = apply_path(other, first / app)
+            plan = apply_path(other, first / app, extensions=extensions)
             assert plan.version is not None
         second = tmp_path / "second"
         installer.export(other, second)
@@ -215,8 +217,8 @@ def test_export_applies_to_an_empty_database(engine: Engine, db_url: str,
 # ---- the flows, end to end -------------------------------------------------------------------
 
 
-def test_discount_approval_on_the_demo_data(engine: Engine) -> None:
-    _, unit = install(engine, "crm")
+def test_discount_approval_on_the_demo_data(engine: Engine, extensions: Extensions) -> None:
+    _, unit = install(engine, extensions, "crm")
 
     with unit("alice") as ctx:
         # a 25 % discount: the manager, then every finance user (会签)
@@ -254,8 +256,8 @@ def test_discount_approval_on_the_demo_data(engine: Engine) -> None:
         assert (rejected["approval_status"], rejected["discount"]) == ("rejected", 0)
 
 
-def test_lead_recycling_on_the_demo_data(engine: Engine) -> None:
-    _, unit = install(engine, "crm")
+def test_lead_recycling_on_the_demo_data(engine: Engine, extensions: Extensions) -> None:
+    _, unit = install(engine, extensions, "crm")
     tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     with unit() as ctx:
         leads = {lead["id"]: lead for lead in every(ctx, "lead")}
@@ -296,8 +298,8 @@ def test_lead_recycling_on_the_demo_data(engine: Engine) -> None:
         assert lead["last_follow_up"] == dt.datetime.now(dt.UTC).date().isoformat()
 
 
-def test_service_flows_on_the_demo_data(engine: Engine) -> None:
-    _, unit = install(engine, "crm", "service")
+def test_service_flows_on_the_demo_data(engine: Engine, extensions: Extensions) -> None:
+    _, unit = install(engine, extensions, "crm", "service")
     with unit("grace") as ctx:
         ticket = every(ctx, "ticket", 'ISPICKVAL(status, "waiting") && owner = "grace"')[0]
         assert ticket["feedback_count"] == 0

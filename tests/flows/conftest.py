@@ -19,9 +19,9 @@ from werkzeug.security import generate_password_hash
 
 from metabiz.app import build_runtime, create_app, prepare_database
 from metabiz.flows.worker import run_worker
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
+from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
-from metabiz.objects.sync import apply_path
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config, SmtpSettings
 from metabiz.platform.db import make_engine, user_roles, users, writer
@@ -63,8 +63,8 @@ def app_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def flowapp(engine, app_dir):
-    apply_path(engine, app_dir)
+def flowapp(engine, app_dir, extensions):
+    apply_path(engine, app_dir, extensions=extensions)
     # rows written directly: create_user's scrypt hashing would dominate the suite's time
     stamp = dt.datetime(2030, 1, 1)
     with writer(engine).begin() as conn:

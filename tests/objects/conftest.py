@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from metabiz.app import build_runtime, prepare_database
-from metabiz.objects.records import Context
-from metabiz.objects.sync import apply_path
+from metabiz.objects.context import Context
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_user, load_actor
 from metabiz.platform.db import make_engine, writer
 
@@ -35,8 +35,8 @@ def sales_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def sales(engine, sales_dir):
-    apply_path(engine, sales_dir)
+def sales(engine, sales_dir, extensions):
+    apply_path(engine, sales_dir, extensions=extensions)
     with writer(engine).begin() as conn:
         create_user(conn, "admin", "admin-pw", roles=["admin"])
         create_user(conn, "bob", "bob-pw", roles=["sales_rep"])

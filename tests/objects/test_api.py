@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from metabiz.app import create_app
-from metabiz.objects.sync import apply_path
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_token
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer
@@ -171,11 +171,11 @@ def test_concurrent_updates_with_the_same_version_lose_nothing(client):
     assert call(client, "GET", f"/records/opportunity/{opp['id']}").get_json()["version"] == 2
 
 
-def test_a_running_server_picks_up_newly_applied_metadata(client, sales, sales_dir):
+def test_a_running_server_picks_up_newly_applied_metadata(client, sales, sales_dir, extensions):
     assert call(client, "GET", "/meta/objects/account").status_code == 200
     doc = json.loads((sales_dir / "objects" / "account.json").read_text())
     doc["fields"].append({"api_name": "region", "type": "text"})
     (sales_dir / "objects" / "account.json").write_text(json.dumps(doc))
-    apply_path(sales, sales_dir)  # as another process would
+    apply_path(sales, sales_dir, extensions=extensions)  # as another process would
     created = call(client, "POST", "/records/account", body={"name": "N", "region": "EMEA"})
     assert created.status_code == 201 and created.get_json()["region"] == "EMEA"

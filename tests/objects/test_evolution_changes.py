@@ -18,9 +18,10 @@ from sqlalchemy import inspect, select
 from metabiz.app import build_runtime
 from metabiz.errors import ConflictError, MetadataError, ValidationError
 from metabiz.objects import records
-from metabiz.objects.sync import apply_path, purge, restore
+from metabiz.objects.evolution import apply_path, purge, restore
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import writer
+from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.store import list_losses, version_record
 
 ITEM = {
@@ -48,8 +49,8 @@ ROWS = [
 class App:
     """The one-object app in a folder: edit its field definitions, apply, read back."""
 
-    def __init__(self, engine, folder: Path) -> None:
-        self.engine, self.folder = engine, folder
+    def __init__(self, engine, folder: Path, extensions: Extensions) -> None:
+        self.engine, self.folder, self.extensions = engine, folder, extensions
         (folder / "objects").mkdir(parents=True)
         (folder / "app.json").write_text(json.dumps({"name": "inv", "version": "1.0.0",
                                                      "label": "Inventory"}))
@@ -61,7 +62,7 @@ class App:
 
     def apply(self, **options: Any):
         (self.folder / "objects" / "item.json").write_text(json.dumps(self.doc))
-        return apply_path(self.engine, self.folder, **options)
+        return apply_path(self.engine, self.folder, extensions=self.extensions, **options)
 
     def create(self, *rows: dict[str, Any]) -> None:
         with writer(self.engine).begin() as conn:
@@ -75,8 +76,8 @@ class App:
 
 
 @pytest.fixture
-def app(engine, tmp_path) -> App:
-    app = App(engine, tmp_path / "inv")
+def app(engine, tmp_path, extensions) -> App:
+    app = App(engine, tmp_path / "inv", extensions)
     app.apply()
     app.create(*ROWS)
     return app
@@ -319,7 +320,7 @@ def test_a_removed_fields_default_is_not_given_to_records_made_meanwhile(app):
     app.doc["fields"].remove(app.field("region"))
     app.apply()
     app.create({"name": "made while removed"})
-    restore(app.engine, "item.region")
+    restore(app.engine, "item.region", extensions=app.extensions)
     assert app.values("region") == ["EMEA", "EMEA", "EMEA", None]
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import inspect, select
 from metabiz.app import build_runtime
 from metabiz.errors import MetadataError
 from metabiz.objects import records
+from metabiz.objects.evolution import apply_path
 from metabiz.objects.fields import all_field_types
-from metabiz.objects.sync import apply_path
 from metabiz.platform.auth import create_user, load_actor
 from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import list_losses
@@ -151,10 +151,10 @@ def write_app(folder: Path, converted: bool) -> Path:
 
 
 @pytest.fixture
-def loaded(engine, tmp_path):
+def loaded(engine, tmp_path, extensions):
     """The app applied with every source field, one record per row of the longest column."""
     folder = write_app(tmp_path / "matrix", converted=False)
-    apply_path(engine, folder)
+    apply_path(engine, folder, extensions=extensions)
     with writer(engine).begin() as conn:
         create_user(conn, "admin", "admin-pw", roles=["admin"])
         create_user(conn, "alice", "alice-pw")
@@ -179,12 +179,12 @@ def stored(engine) -> list[dict[str, Any]]:
         return [obj.decode(row) for row in rows]
 
 
-def test_every_pair_converts_its_values_or_lists_them(loaded):
+def test_every_pair_converts_its_values_or_lists_them(loaded, extensions):
     engine, folder = loaded
     before = stored(engine)
     write_app(folder, converted=True)
     with pytest.raises(MetadataError) as caught:
-        apply_path(engine, folder)
+        apply_path(engine, folder, extensions=extensions)
     refused = {p.split("/fields/")[1].split("/")[0] for p in caught.value.problems}
     failing = {pair for pair, samples in MATRIX.items() if any(e is FAIL for _, e in samples)}
     assert refused == {str(1 + list(MATRIX).index(pair)) for pair in failing}
@@ -194,7 +194,7 @@ def test_every_pair_converts_its_values_or_lists_them(loaded):
     assert "    id 6: '0.005' (has more than 2 decimal places)" in text_to_number
     assert stored(engine) == before  # a refusal changes nothing
 
-    plan = apply_path(engine, folder, convert_failures="blank")
+    plan = apply_path(engine, folder, convert_failures="blank", extensions=extensions)
     assert {s for s in plan.steps if s.startswith("convert ")} == {
         f"convert thing.{name_of(pair)} from {pair[0]} to {pair[1]}" for pair in MATRIX}
     after = stored(engine)
@@ -227,11 +227,11 @@ def raw_rows(engine) -> list[dict[str, Any]]:
             "SELECT * FROM obj_thing ORDER BY id").mappings()]
 
 
-def test_a_converted_lookup_no_longer_holds_its_target(loaded):
+def test_a_converted_lookup_no_longer_holds_its_target(loaded, extensions):
     """The ids kept beside a lookup converted to text never stop a place being deleted."""
     engine, folder = loaded
     write_app(folder, converted=True)
-    apply_path(engine, folder, convert_failures="blank")
+    apply_path(engine, folder, convert_failures="blank", extensions=extensions)
     runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, load_actor(conn, "admin"))

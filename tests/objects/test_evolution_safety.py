@@ -16,11 +16,12 @@ from sqlalchemy import inspect
 
 from metabiz.app import build_runtime
 from metabiz.errors import MetadataError
-from metabiz.flows.compiled import check_flows
-from metabiz.objects import records, sync
-from metabiz.objects.sync import apply_path
+from metabiz.objects import records
+from metabiz.objects.evolution import apply as evolution_apply
+from metabiz.objects.evolution import apply_path, migration, restore
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import writer
+from metabiz.platform.extensions import Extensions
 
 
 def edit(folder: Path, name: str, change) -> None:
@@ -51,9 +52,9 @@ def snapshot(engine) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sales(engine, sales_dir):
+def sales(engine, sales_dir, extensions):
     """The sales app applied (no users: the tests here write records as the system)."""
-    apply_path(engine, sales_dir)
+    apply_path(engine, sales_dir, extensions=extensions)
     return engine
 
 
@@ -97,7 +98,7 @@ def many_steps(folder: Path) -> None:
 
 @pytest.mark.parametrize("failing", ["_indexes", "save_version"])
 def test_a_failure_midway_leaves_data_and_metadata_exactly_as_before(
-        filled, sales_dir, monkeypatch, failing):
+        filled, sales_dir, monkeypatch, failing, extensions):
     before = snapshot(filled)
     many_steps(sales_dir)
 
@@ -105,26 +106,26 @@ def test_a_failure_midway_leaves_data_and_metadata_exactly_as_before(
         raise RuntimeError("injected failure")
 
     if failing == "save_version":  # the very last step
-        monkeypatch.setattr(sync, "save_version", boom)
+        monkeypatch.setattr(evolution_apply, "save_version", boom)
     else:  # after every table, column and value has changed
-        monkeypatch.setattr(sync._Migration, failing, boom)
+        monkeypatch.setattr(migration.Migration, failing, boom)
     with pytest.raises(RuntimeError, match="injected"):
-        apply_path(filled, sales_dir, convert_failures="blank")
+        apply_path(filled, sales_dir, convert_failures="blank", extensions=extensions)
     assert snapshot(filled) == before
     monkeypatch.undo()
-    plan = apply_path(filled, sales_dir)  # and the same plan then applies whole
+    plan = apply_path(filled, sales_dir, extensions=extensions)  # the same plan applies whole
     assert "rename object line_item → order_line (data kept)" in plan.steps
     assert "rename field opportunity.code → reference (data kept)" in plan.steps
     assert "create object territory (table obj_territory)" in plan.steps
     assert snapshot(filled) != before
 
 
-def test_a_refused_plan_changes_nothing(filled, sales_dir):
+def test_a_refused_plan_changes_nothing(filled, sales_dir, extensions):
     before = snapshot(filled)
     many_steps(sales_dir)
     edit(sales_dir, "opportunity", lambda d: field(d, "name").update(max_length=5))
     with pytest.raises(MetadataError) as caught:
-        apply_path(filled, sales_dir)
+        apply_path(filled, sales_dir, extensions=extensions)
     (problem,) = caught.value.problems
     assert problem.startswith("objects/opportunity.json: /fields/0/max_length: 3 opportunity "
                               "records with values longer than 5 characters in "
@@ -134,15 +135,15 @@ def test_a_refused_plan_changes_nothing(filled, sales_dir):
     assert snapshot(filled) == before
 
 
-def test_renaming_a_field_another_objects_formula_uses_is_refused_naming_it(sales, sales_dir):
+def test_renaming_a_field_another_objects_formula_uses_is_refused_naming_it(sales, sales_dir, extensions):
     edit(sales_dir, "line_item", lambda d: d["fields"].append(
         {"api_name": "due", "type": "formula", "return_type": "date",
          "formula": "opportunity.close_date"}))
-    apply_path(sales, sales_dir)
+    apply_path(sales, sales_dir, extensions=extensions)
     edit(sales_dir, "opportunity", lambda d: field(d, "close_date").update(
         api_name="expected_close", renamed_from="close_date"))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir)
+        apply_path(sales, sales_dir, extensions=extensions)
     note = ("(this change renames opportunity.close_date to expected_close: rename it here too)")
     assert sorted(caught.value.problems) == [
         f"objects/line_item.json: /fields/5/formula: 1:1: unknown field 'close_date' on "
@@ -151,10 +152,10 @@ def test_renaming_a_field_another_objects_formula_uses_is_refused_naming_it(sale
         f"'close_date' on opportunity {note}"]
 
 
-def test_removing_a_field_a_roll_up_or_a_role_uses_is_refused_naming_it(sales, sales_dir):
+def test_removing_a_field_a_roll_up_or_a_role_uses_is_refused_naming_it(sales, sales_dir, extensions):
     edit(sales_dir, "opportunity", lambda d: d["fields"].remove(field(d, "discount")))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir)
+        apply_path(sales, sales_dir, extensions=extensions)
     assert caught.value.problems == [
         "roles/sales_rep.json: /fields/opportunity.discount: unknown field 'discount' on "
         "opportunity (this change removes opportunity.discount: remove this use too, or keep "
@@ -162,32 +163,32 @@ def test_removing_a_field_a_roll_up_or_a_role_uses_is_refused_naming_it(sales, s
     edit(sales_dir, "opportunity", lambda d: (field(d, "amount").update(type="text"),
                                               field(d, "amount").pop("scale")))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir)
+        apply_path(sales, sales_dir, extensions=extensions)
     assert any(p.startswith("objects/account.json: /fields/3/field: sum needs a number")
                for p in caught.value.problems)
 
 
-def test_a_flow_that_uses_a_removed_field_is_refused(sales, sales_dir):
+def test_a_flow_that_uses_a_removed_field_is_refused(sales, sales_dir, extensions):
     (sales_dir / "flows").mkdir()
     (sales_dir / "flows" / "big_deal.json").write_text(json.dumps({
         "api_name": "big_deal", "kind": "automation", "object": "opportunity",
         "label": "Big deal", "trigger": "updated", "condition": "amount > probability * 1000",
         "actions": [{"notify": {"to": [{"field": "owner"}], "subject": "\"Big deal\"",
                                 "message": "name"}}]}))
-    apply_path(sales, sales_dir, checks=[check_flows])
+    apply_path(sales, sales_dir, extensions=extensions)
     edit(sales_dir, "opportunity", lambda d: field(d, "probability").update(
         api_name="chance", renamed_from="probability"))
     edit(sales_dir, "opportunity", lambda d: field(d, "weighted_amount").update(
         formula="amount * chance / 100"))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir, checks=[check_flows])
+        apply_path(sales, sales_dir, extensions=extensions)
     (problem,) = caught.value.problems
     assert problem.startswith("flows/big_deal.json: /condition: ")
     assert problem.endswith("unknown field 'probability' on opportunity (this change renames "
                             "opportunity.probability to chance: rename it here too)")
 
 
-def test_a_role_of_another_app_is_checked_too(engine, tmp_path):
+def test_a_role_of_another_app_is_checked_too(engine, tmp_path, extensions):
     """Apps load on their own; a field one app drops may still be used by another."""
     crm, service = tmp_path / "crm", tmp_path / "service"
     for folder, name in ((crm, "crm"), (service, "service")):
@@ -202,37 +203,68 @@ def test_a_role_of_another_app_is_checked_too(engine, tmp_path):
         "fields": {"customer.tier": "read_only"}}))
     edit(service, "ticket", lambda d: d.update(api_name="ticket", label="Ticket", fields=[
         {"api_name": "customer", "type": "lookup", "target": "customer"}]))
-    apply_path(engine, crm)
-    apply_path(engine, service)
+    apply_path(engine, crm, extensions=extensions)
+    apply_path(engine, service, extensions=extensions)
     edit(crm, "customer", lambda d: d["fields"].remove(field(d, "tier")))
     with pytest.raises(MetadataError) as caught:
-        apply_path(engine, crm)
+        apply_path(engine, crm, extensions=extensions)
     assert caught.value.problems == [
         "service/roles/agent.json: /fields/customer.tier: unknown field 'tier' on customer "
         "(this change removes customer.tier: remove this use too, or keep the field)"]
 
 
-def test_a_lookup_cannot_change_its_target(sales, sales_dir):
+def test_a_lookup_cannot_change_its_target(sales, sales_dir, extensions):
     edit(sales_dir, "opportunity", lambda d: d["fields"].append(
         {"api_name": "partner", "type": "lookup", "target": "account"}))
-    apply_path(sales, sales_dir)
+    apply_path(sales, sales_dir, extensions=extensions)
     edit(sales_dir, "opportunity", lambda d: field(d, "partner").update(target="line_item"))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir)
+        apply_path(sales, sales_dir, extensions=extensions)
     assert caught.value.problems == [
         "objects/opportunity.json: /fields/13/target: opportunity.partner points to account "
         "records; a lookup's target cannot change to line_item (add a new field instead)"]
 
 
-def test_a_list_view_filter_that_uses_a_removed_field_is_refused(sales, sales_dir):
+def test_a_list_view_filter_that_uses_a_removed_field_is_refused(sales, sales_dir, extensions):
     edit(sales_dir, "opportunity", lambda d: d.update(list_views=[
         {"api_name": "reachable", "label": "Reachable",
          "filter": "NOT(ISBLANK(contact_email))"}]))
-    apply_path(sales, sales_dir)
+    apply_path(sales, sales_dir, extensions=extensions)
     edit(sales_dir, "opportunity", lambda d: d["fields"].remove(field(d, "contact_email")))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir)
+        apply_path(sales, sales_dir, extensions=extensions)
     assert caught.value.problems == [
         "objects/opportunity.json: /list_views/0/filter: 1:13: unknown field 'contact_email' "
         "on opportunity (this change removes opportunity.contact_email: remove this use too, "
         "or keep the field)"]
+
+
+def test_a_registered_metadata_check_refuses_the_version_it_finds_wrong(filled, sales_dir):
+    """A higher package's check sees the version about to be applied; its problems refuse it
+    like the kernel's own, and a dry run or a restore runs it too."""
+    seen: list[tuple[int, bool]] = []
+
+    def no_territories(schema: Any) -> list[str]:
+        seen.append((schema.version, "territory" in schema.objects))
+        return (["objects/territory.json: /: territories are not allowed here"]
+                if "territory" in schema.objects else [])
+
+    strict = Extensions()
+    strict.add_check(no_territories)
+    before = snapshot(filled)
+    many_steps(sales_dir)
+    for dry_run in (True, False):
+        with pytest.raises(MetadataError) as caught:
+            apply_path(filled, sales_dir, extensions=strict, dry_run=dry_run)
+        assert caught.value.problems[0] == (
+            "objects/territory.json: /: territories are not allowed here")
+    assert seen == [(2, True), (2, True)]
+    assert snapshot(filled) == before
+    (sales_dir / "objects" / "territory.json").unlink()
+    plan = apply_path(filled, sales_dir, extensions=strict)
+    assert plan.version == 2 and seen[-1] == (2, False)
+
+    edit(sales_dir, "opportunity", lambda d: d["fields"].remove(field(d, "region")))
+    apply_path(filled, sales_dir, extensions=strict)
+    restore(filled, "opportunity.region", extensions=strict)
+    assert seen[-1] == (4, False)

@@ -32,10 +32,11 @@ from sqlalchemy.engine import make_url
 from metabiz.app import build_runtime, prepare_database
 from metabiz.errors import MetadataError
 from metabiz.objects import records
+from metabiz.objects.evolution import apply_path, restore
 from metabiz.objects.fields import field_type
-from metabiz.objects.sync import apply_path, restore
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import make_engine, writer
+from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import load_documents
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 from metabiz.platform.metadata.store import list_losses
@@ -77,6 +78,8 @@ class Evolution(RuleBasedStateMachine):
 
     #: "sqlite", or the URL of a PostgreSQL server to make a schema per example on
     database = "sqlite"
+    #: what every apply runs with (the test's `extensions` fixture)
+    extensions: Extensions
 
     def __init__(self) -> None:
         super().__init__()
@@ -121,7 +124,8 @@ class Evolution(RuleBasedStateMachine):
         doc = {"api_name": "thing", "label": "Thing",
                "fields": [{"api_name": "title", "type": "text"}, *self.defs.values()]}
         (self.folder / "objects" / "thing.json").write_text(json.dumps(doc))
-        apply_path(self.engine, self.folder, convert_failures="blank" if blank else None)
+        apply_path(self.engine, self.folder, extensions=self.extensions,
+                   convert_failures="blank" if blank else None)
 
     def stored(self, name: str, doc: dict[str, Any]) -> dict[int, Any]:
         """Every record's value of a field's column, active or not, read as `doc` says."""
@@ -260,7 +264,7 @@ class Evolution(RuleBasedStateMachine):
     @rule(data=st.data())
     def restore_field(self, data: st.DataObject) -> None:
         name = data.draw(st.sampled_from(sorted(self.removed)))
-        restore(self.engine, f"thing.{name}")
+        restore(self.engine, f"thing.{name}", extensions=self.extensions)
         self.defs[name] = self.removed.pop(name)
 
     # -- what must always hold ----------------------------------------------------------
@@ -281,12 +285,13 @@ class Evolution(RuleBasedStateMachine):
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_random_changes_and_writes_lose_nothing_silently(database):
+def test_random_changes_and_writes_lose_nothing_silently(database, extensions):
     if database == "postgresql":
         database = os.environ.get("METABIZ_TEST_POSTGRES_URL", "")
         if not database:
             pytest.skip("PostgreSQL not available (METABIZ_TEST_POSTGRES_URL unset)")
-    machine = type("EvolutionOn", (Evolution,), {"database": database})
+    machine = type("EvolutionOn", (Evolution,), {"database": database,
+                                                 "extensions": extensions})
     run_state_machine_as_test(machine, settings=settings(  # PostgreSQL's applies cost more
         max_examples=20 if database == "sqlite" else 10, stateful_step_count=8, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

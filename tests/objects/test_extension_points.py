@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from metabiz.app import create_app, wiring
 from metabiz.cli import build_main
-from metabiz.objects.sync import apply_path
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.cli import CliEnv, command
 from metabiz.platform.config import Config
 from metabiz.platform.extensions import NavLink, NavSection, Panel, Wiring
@@ -81,7 +81,7 @@ def test_a_registered_record_panel_shows_on_the_detail_page(client):
 
 def test_a_registered_metadata_check_refuses_an_apply(engine, sales_dir):
     with pytest.raises(Exception) as refused:
-        apply_path(engine, sales_dir, checks=test_package_wiring().extensions.checks)
+        apply_path(engine, sales_dir, extensions=test_package_wiring().extensions)
     assert "objects/line_item.json: /: test check refuses line_item" in str(refused.value)
 
 

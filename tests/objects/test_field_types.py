@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from metabiz.app import create_app
-from metabiz.objects.sync import apply_path
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_token, create_user
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer
@@ -25,8 +25,8 @@ GOOD = {
 
 
 @pytest.fixture
-def api(engine, tmp_path, db_url):
-    apply_path(engine, EVERY_TYPE)
+def api(engine, tmp_path, db_url, extensions):
+    apply_path(engine, EVERY_TYPE, extensions=extensions)
     with writer(engine).begin() as conn:
         create_user(conn, "admin", "admin-pw", roles=["admin"])
         create_user(conn, "alice", "alice-pw")

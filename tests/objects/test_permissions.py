@@ -21,11 +21,12 @@ from metabiz.app import build_runtime, create_app
 from metabiz.errors import MetabizError
 from metabiz.objects import query, records
 from metabiz.objects.api import describe
-from metabiz.objects.sync import apply_path
+from metabiz.objects.evolution import apply_path
 from metabiz.platform import auth
 from metabiz.platform.auth import create_token, create_user, load_actor
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
+from metabiz.platform.extensions import Extensions
 
 # -- the metadata ----------------------------------------------------------------------
 
@@ -300,7 +301,8 @@ class World:
         return int(body["id"])
 
 
-def build_world(db_url: str, tmp_path: Any, monkeypatch: Any) -> Iterator[World]:
+def build_world(db_url: str, tmp_path: Any, monkeypatch: Any,
+                extensions: Extensions) -> Iterator[World]:
     # Real password hashing costs ~0.3 s a user; these tests are about access, not hashing.
     monkeypatch.setattr(auth, "generate_password_hash",
                         functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"))
@@ -308,7 +310,7 @@ def build_world(db_url: str, tmp_path: Any, monkeypatch: Any) -> Iterator[World]
     app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
                             testing=True))
     engine = app.extensions["metabiz"].engine
-    apply_path(engine, tmp_path / "perm")
+    apply_path(engine, tmp_path / "perm", extensions=extensions)
     with writer(engine).begin() as conn:
         for name in USERS:  # managers first: the dict is in that order
             roles, manager = USERS[name]
@@ -336,8 +338,8 @@ def build_world(db_url: str, tmp_path: Any, monkeypatch: Any) -> Iterator[World]
 
 
 @pytest.fixture
-def world(db_url, tmp_path, monkeypatch) -> Iterator[World]:
-    yield from build_world(db_url, tmp_path, monkeypatch)
+def world(db_url, tmp_path, monkeypatch, extensions) -> Iterator[World]:
+    yield from build_world(db_url, tmp_path, monkeypatch, extensions)
 
 
 # -- the matrix ------------------------------------------------------------------------

@@ -17,8 +17,8 @@ import pytest
 
 from metabiz.app import build_runtime, create_app
 from metabiz.objects import records
-from metabiz.objects.records import Context
-from metabiz.objects.sync import apply_path
+from metabiz.objects.context import Context
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer
@@ -318,8 +318,8 @@ def test_edit_saves_and_a_stale_version_shows_a_conflict(client, app):
     assert current["name"] == "Deal v2" and current["amount"] == 30
 
 
-def test_every_widget_round_trips(client, app):
-    apply_path(app.test_engine, EVERY_TYPE)
+def test_every_widget_round_trips(client, app, extensions):
+    apply_path(app.test_engine, EVERY_TYPE, extensions=extensions)
     with service(app) as ctx:
         parent = records.create(ctx, "parent", {"title": "P1"})
     login(client)

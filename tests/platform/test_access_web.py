@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from metabiz.app import create_app
-from metabiz.objects.sync import apply_path
+from metabiz.objects.evolution import apply_path
 from metabiz.platform import audit, auth
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer
@@ -27,14 +27,14 @@ DEAL = {"name": "Session deal", "amount": 10}
 
 
 @pytest.fixture
-def app(db_url, tmp_path, monkeypatch):
+def app(db_url, tmp_path, monkeypatch, extensions):
     # Real password hashing costs ~0.3 s a check; these tests are about sessions.
     monkeypatch.setattr(auth, "generate_password_hash",
                         functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"))
     app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
                             testing=True))
     engine = app.extensions["metabiz"].engine
-    apply_path(engine, SALES)
+    apply_path(engine, SALES, extensions=extensions)
     with writer(engine).begin() as conn:
         auth.create_user(conn, "alice", "alice-pw", roles=["sales_rep"])
         auth.create_user(conn, "eve", "eve-pw", roles=["sales_rep"])

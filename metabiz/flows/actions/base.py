@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from metabiz.flows.formula import FlowFormula, Subject, Where
 from metabiz.formulas import FType
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.metadata.model import ActionDef

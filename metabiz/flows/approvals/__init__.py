@@ -17,7 +17,7 @@ from metabiz.flows.approvals.views import (
     request_json,
     requests_for_record,
 )
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 
 
 def submit(ctx: Context, object_name: str, record_id: Any, flow: str | None = None,

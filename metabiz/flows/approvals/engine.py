@@ -26,7 +26,7 @@ from metabiz.flows.compiled import flows_of
 from metabiz.flows.formula import Subject, load_record
 from metabiz.flows.store import approval_history, approval_requests, work_items
 from metabiz.objects import records
-from metabiz.objects.records import Context, WriteEvent
+from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.access import SYSTEM
 

@@ -16,8 +16,8 @@ from metabiz.flows.compiled import flows_of
 from metabiz.flows.formula import load_record, record_name
 from metabiz.flows.store import approval_history, approval_requests, work_items
 from metabiz.objects import records
+from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
-from metabiz.objects.records import Context
 
 INBOX_STATUSES = ("pending", "approved", "rejected", "reassigned", "cancelled", "all")
 

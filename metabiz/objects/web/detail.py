@@ -11,13 +11,13 @@ from typing import Any
 from flask import render_template, url_for
 
 from metabiz.objects import forms, query, records
-from metabiz.objects.api import unit_of_work
+from metabiz.objects.context import Context
 from metabiz.objects.forms import SectionView
-from metabiz.objects.records import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import plural, readable
 from metabiz.objects.web.tables import list_columns, table_rows
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required

@@ -19,13 +19,15 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.objects import forms, records
-from metabiz.objects.api import evaluate, unit_of_work
+from metabiz.objects.api import evaluate
+from metabiz.objects.context import Context
 from metabiz.objects.forms import FieldView, SectionView
-from metabiz.objects.records import RECORD_KEY, Context
+from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.detail import editable, layout
 from metabiz.objects.web.navigation import plural, readable
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import user_names
 from metabiz.platform.web import i18n

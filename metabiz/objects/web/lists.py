@@ -12,12 +12,12 @@ from flask import render_template, request, url_for
 
 from metabiz.errors import NotFound
 from metabiz.objects import forms, query
-from metabiz.objects.api import unit_of_work
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.tables import header, list_columns, table_rows
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required

@@ -10,9 +10,9 @@ from typing import Any
 from flask import render_template, url_for
 
 from metabiz.objects import query
-from metabiz.objects.api import unit_of_work
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.web import i18n

@@ -11,7 +11,7 @@ from typing import Any
 from flask import url_for
 
 from metabiz.objects import forms
-from metabiz.objects.records import Context
+from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.navigation import readable
 

@@ -1,0 +1,56 @@
+"""The unit of work: one transaction's connection, schema and actor, and the write events
+its listeners (automation, approvals) are handed inside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.access import Actor
+
+
+@dataclass(frozen=True)
+class WriteEvent:
+    """What a write did, handed to listeners (automation, approvals) inside the transaction."""
+
+    kind: str  # created | updated | deleted
+    object: str
+    record_id: int
+    before: Mapping[str, Any] | None  # Python values incl. formulas (None when created)
+    after: Mapping[str, Any] | None  # None when deleted
+    actor: Actor
+
+    def changed(self) -> set[str]:
+        if self.before is None or self.after is None:
+            return set()
+        return {k for k in self.after if self.before.get(k) != self.after.get(k)}
+
+
+Listener = Callable[["Context", WriteEvent], None]
+
+
+@dataclass
+class Context:
+    """One unit of work: a connection inside a transaction, the schema, the actor."""
+
+    conn: Connection
+    schema: RuntimeSchema
+    actor: Actor
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    listeners: tuple[Listener, ...] = ()
+    #: set by flows acting on their own (e.g. approval actions may write a locked record)
+    bypass_lock: bool = False
+    #: what one unit of work computes once (the actor's field refusals per object)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def language(self) -> str:
+        return self.actor.language
+
+    def naive_now(self) -> dt.datetime:
+        return self.now.astimezone(dt.UTC).replace(tzinfo=None)

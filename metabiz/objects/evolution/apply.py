@@ -1,0 +1,133 @@
+"""Applying metadata to the database: validate → compile → check → migrate → new version.
+
+Everything happens in one write transaction (DDL too, on PostgreSQL and SQLite), so a
+refusal or any error leaves data and metadata exactly as before. The plan comes from the
+applied version and what the database really holds; docs/schema-changes.md is the guide.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from metabiz.errors import MetadataError
+from metabiz.objects.evolution.migration import Migration
+from metabiz.objects.evolution.plan import Plan, describe_documents
+from metabiz.objects.evolution.preflight import cross_app_problems, explained, list_view_problems
+from metabiz.objects.runtime import bundle_from_documents
+from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.db import writer
+from metabiz.platform.extensions import Extensions
+from metabiz.platform.metadata.loader import bundle_documents, load_path
+from metabiz.platform.metadata.model import MetadataBundle
+from metabiz.platform.metadata.store import current_version, merge_app, save_version, split_apps
+from metabiz.platform.metadata.store import load_documents as stored_documents
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def apply_path(engine: Engine, path: str | Path, *, extensions: Extensions,
+               applied_by: str = "system", dry_run: bool = False,
+               convert_failures: str | None = None) -> Plan:
+    """Apply a metadata folder (an app) or one JSON document.
+
+    `extensions` are the process's: their metadata checks run on the new version.
+    """
+    path = Path(path)
+    with engine.connect() as conn:
+        stored = stored_documents(conn)
+    others = _objects_outside(stored, path)
+    try:
+        bundle = load_path(path, known_objects=others)
+    except MetadataError:
+        old = bundle_from_documents(stored) if stored else MetadataBundle(app=None)
+        with explained(old, _raw_documents(stored, path)):
+            raise
+    documents = {rel: doc for rel, doc in bundle_documents(bundle).items()
+                 if not rel.startswith("data/")}
+    app = bundle.app.name if path.is_dir() and bundle.app is not None else None
+    return apply_documents(engine, lambda current: merge_app(current, app, documents),
+                           extensions=extensions, applied_by=applied_by, dry_run=dry_run,
+                           convert_failures=convert_failures, summary=f"apply {path.name}")
+
+
+def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str, Any]], *,
+                    extensions: Extensions, applied_by: str, summary: str,
+                    dry_run: bool = False, convert_failures: str | None = None) -> Plan:
+    """Turn the stored documents into `change(stored)` and migrate the database to match."""
+    if convert_failures not in (None, "blank"):
+        raise MetadataError([f"--convert-failures: unknown value {convert_failures!r} "
+                             "(only 'blank')"])
+    plan = Plan(dry_run=dry_run)
+    try:
+        with writer(engine).begin() as conn:
+            stored = stored_documents(conn)
+            documents = change(dict(stored))
+            if documents == stored:
+                return plan
+            plan.base = current_version(conn)
+            old = bundle_from_documents(stored) if stored else MetadataBundle(app=None)
+            with explained(old, documents):
+                new = bundle_from_documents(documents)
+                broken = cross_app_problems(documents, new, extensions)
+                if broken:  # only what this change breaks
+                    broken -= cross_app_problems(stored, old, extensions)
+                if broken:
+                    raise MetadataError(sorted(broken))
+                schema = RuntimeSchema(plan.base + 1, new, dialect=engine.dialect.name)
+                problems = list_view_problems(schema) + extensions.metadata_problems(schema)
+                if problems:
+                    raise MetadataError(problems)
+            Migration(conn, old, schema, plan, convert_failures).run()
+            describe_documents(plan, stored, documents)
+            if dry_run:
+                raise _DryRun
+            plan.version = save_version(conn, documents, applied_by,
+                                        f"{summary}: " + ("; ".join(plan.steps) or "metadata only"))
+    except _DryRun:
+        pass
+    return plan
+
+
+def _app_name(path: Path) -> str | None:
+    if path.is_dir() and (path / "app.json").exists():
+        try:
+            name = json.loads((path / "app.json").read_text()).get("name")
+        except (ValueError, OSError, AttributeError):
+            return None  # the loader reports the broken app.json
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _raw_documents(stored: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The documents an apply of `path` would store, read as plain JSON (for explaining
+    the loader's problems: only the object documents matter)."""
+    files = sorted((path / "objects").glob("*.json")) if path.is_dir() else [path]
+    raw: dict[str, Any] = {}
+    for file in files:
+        try:
+            doc = json.loads(file.read_text(encoding="utf-8-sig"))
+        except (ValueError, OSError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("api_name"), str):
+            raw[f"objects/{doc['api_name']}.json"] = doc
+    app = _app_name(path) or (None if not path.is_dir() else path.name)
+    return merge_app(stored, app, raw)
+
+
+def _objects_outside(stored: Mapping[str, Any], path: Path) -> set[str]:
+    """Object names of the installed apps, except the one this folder replaces."""
+    app_name = _app_name(path)
+    names: set[str] = set()
+    for app, docs in split_apps(stored).items():
+        if app == app_name:
+            continue
+        names.update(rel.split("/", 1)[1].removesuffix(".json") for rel in docs
+                     if rel.startswith("objects/"))
+    return names

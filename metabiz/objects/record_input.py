@@ -1,0 +1,103 @@
+"""A write's JSON input, deserialised: the "deserialise and validate" stage of the record service.
+
+Unknown, computed, system and role-protected keys are refused; each value goes through its
+field type's marshmallow field and is normalised; an owner must name an active user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow
+from sqlalchemy import Connection, select
+
+from metabiz.errors import PermissionDenied, ValidationError
+from metabiz.objects.context import Context
+from metabiz.objects.fields.base import NOT_PLAIN
+from metabiz.objects.schema import SYSTEM_COLUMN_NAMES, CompiledObject
+from metabiz.platform.db import users
+
+
+def deserialise(ctx: Context, obj: CompiledObject, data: dict[str, Any], *,
+                creating: bool) -> dict[str, Any]:
+    """Deserialise JSON input: unknown, read-only and forbidden fields, types, formats."""
+    errors: dict[str, list[str]] = {}
+    forbidden: dict[str, list[str]] = {}
+    payload: dict[str, Any] = {}
+    owner = data.get("owner")
+    refusals = _refusals(ctx, obj)
+    for key, value in data.items():
+        if key == "owner" or (key == "id" and not creating):
+            continue  # the owner is checked below; a PATCH may carry the record's own id
+        refusal = refusals.get(key) if key in obj.fields else (
+            f"{key} is set by the system" if key in SYSTEM_COLUMN_NAMES else "unknown field")
+        if refusal is None:
+            payload[key] = value
+        elif refusal.endswith("for your role"):
+            forbidden[key] = [refusal]
+        else:
+            errors[key] = [refusal]
+    if forbidden:
+        raise PermissionDenied("you may not set " + ", ".join(sorted(forbidden)),
+                               fields=forbidden)
+    # Each value through its marshmallow field (the schema's own load adds nothing here
+    # but overhead: input is flat and every key was checked above).
+    values: dict[str, Any] = {}
+    bound = obj.input_schema.fields
+    for key, value in payload.items():
+        cf = obj.fields[key]
+        loaded = cf.ftype.quick_load(cf.fdef, value)
+        if loaded is not NOT_PLAIN:
+            values[key] = cf.ftype.normalise(cf.fdef, loaded)
+            continue
+        try:
+            loaded = bound[key].deserialize(value, key, payload)
+        except marshmallow.ValidationError as err:
+            errors.setdefault(key, []).extend(_flatten({key: err.messages})[key])
+            continue
+        values[key] = cf.ftype.normalise(cf.fdef, loaded)
+    if owner is None and "owner" in data and not creating and ctx.actor.is_system:
+        values["owner"] = None  # flows may clear it (a lead back in the public pool)
+    elif owner is not None or ("owner" in data and not creating):
+        if not isinstance(owner, str) or not _user_exists(ctx.conn, owner):
+            errors.setdefault("owner", []).append(f"no active user named {owner!r}")
+        else:
+            values["owner"] = owner
+    if errors:
+        raise ValidationError(f"invalid {obj.name} record", fields=errors)
+    return values
+
+
+def _refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
+    """Why the actor may not set each field they may not set (computed once per unit of work)."""
+    key = (obj.name, ctx.actor.name)
+    cached = ctx.cache.get(key)
+    if cached is None:
+        cached = {}
+        for name, cf in obj.fields.items():
+            rule = ctx.schema.access.field_rule(ctx.actor, obj.name, name)
+            if not cf.ftype.writable:
+                cached[name] = "read-only: computed by metabiz"
+            elif rule is not None:
+                cached[name] = f"{rule.replace('_', '-')} for your role"
+        ctx.cache[key] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _flatten(messages: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if isinstance(value, dict):  # list items: {0: [...]}
+                out[str(key)] = [m for sub in value.values() for m in
+                                 (sub if isinstance(sub, list) else [str(sub)])]
+            else:
+                out[str(key)] = [str(m) for m in (value if isinstance(value, list) else [value])]
+    return out
+
+
+def _user_exists(conn: Connection, name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    return conn.execute(select(users.c.id).where(users.c.name == name,
+                                                 users.c.active.is_(True))).first() is not None
