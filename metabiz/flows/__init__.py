@@ -1,12 +1,20 @@
 """The flow engine: approval processes, automation rules, assignment rules, jobs, worker.
 
+`register(ext)` plugs flows into the kernel at start-up (the `flows/*.json` document kind);
 `write_listeners()` is what the composition roots pass into every records.Context, so
 automation, assignment and approval clean-up run for every write, whatever its source.
 """
 
 from __future__ import annotations
 
+from metabiz.flows.definitions import FLOW_KIND
 from metabiz.objects.records import Context, Listener, WriteEvent
+from metabiz.platform.extensions import Extensions
+
+
+def register(ext: Extensions) -> None:
+    """Add what flows bring to the kernel's extension points."""
+    ext.add_document_kind(FLOW_KIND)
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:
@@ -52,4 +60,4 @@ def check_flows(schema: object) -> list[str]:
     return check(schema)  # type: ignore[arg-type]
 
 
-__all__ = ["check_flows", "on_write", "write_listeners"]
+__all__ = ["FLOW_KIND", "check_flows", "on_write", "register", "write_listeners"]

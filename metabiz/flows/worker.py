@@ -46,11 +46,11 @@ def run_worker(engine: Engine, *, once: bool = False, now: dt.datetime | None = 
     poll until `stop` is set. `now` fixes the clock (tests, replays); webhooks are signed
     with `secret` (default: the app's METABIZ_SECRET_KEY).
     """
-    from metabiz.flows import write_listeners
+    from metabiz.flows import FLOW_KIND, write_listeners
     from metabiz.objects.runtime import Runtime
 
     worker = name or worker_name()
-    runtime = runtime or Runtime(engine, write_listeners())
+    runtime = runtime or Runtime(engine, write_listeners(), kinds=[FLOW_KIND])
     if secret is None:
         secret_of: Callable[[], str] = _app_secret
     elif isinstance(secret, str):

@@ -21,6 +21,7 @@ from metabiz.objects.sync import Plan, apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user, user_names
 from metabiz.platform.db import writer
+from metabiz.platform.extensions import DocumentKind
 from metabiz.platform.metadata.loader import load_path
 from metabiz.platform.metadata.store import load_documents, split_apps
 
@@ -61,22 +62,27 @@ class InstallResult:
 
 def install(engine: Engine, name_or_path: str, *, demo_data: bool = False,
             applied_by: str = "system", runtime: Runtime | None = None,
-            checks: Sequence[Any] = ()) -> InstallResult:
+            checks: Sequence[Any] = (),
+            kinds: Sequence[DocumentKind] | None = None) -> InstallResult:
     """Apply a template's metadata and, with `demo_data`, load its users and records.
 
-    Records are created through `runtime` (so automation runs on them as on any write).
+    Records are created through `runtime` (so automation runs on them as on any write);
+    `kinds` are the document kinds higher packages add (default: the runtime's).
     """
+    if kinds is None:
+        kinds = runtime.kinds if runtime is not None else ()
     path = resolve(name_or_path)
-    result = InstallResult(apply_path(engine, path, applied_by=applied_by, checks=checks))
+    result = InstallResult(apply_path(engine, path, applied_by=applied_by, checks=checks,
+                                      kinds=kinds))
     if demo_data:
         with engine.connect() as conn:
             stored = load_documents(conn)
         others = {rel.split("/", 1)[1].removesuffix(".json")
                   for docs in split_apps(stored).values() for rel in docs
                   if rel.startswith("objects/")}
-        bundle = load_path(path, known_objects=others)
+        bundle = load_path(path, known_objects=others, kinds=kinds)
         _load_users(engine, path / "data" / USERS_FILE, result)
-        _load_records(runtime or Runtime(engine), bundle.data, result)
+        _load_records(runtime or Runtime(engine, kinds=kinds), bundle.data, result)
     return result
 
 

@@ -54,6 +54,7 @@ from metabiz.objects.runtime import bundle_from_documents
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import counters, field_history, metadata_versions, writer
+from metabiz.platform.extensions import DocumentKind
 from metabiz.platform.metadata.loader import bundle_documents, load_path
 from metabiz.platform.metadata.loader import load_documents as load_app
 from metabiz.platform.metadata.model import FieldDef, Label, MetadataBundle, ObjectDef
@@ -138,24 +139,25 @@ Check = Callable[[RuntimeSchema], list[str]]
 
 def apply_path(engine: Engine, path: str | Path, *, applied_by: str = "system",
                dry_run: bool = False, convert_failures: str | None = None,
-               checks: Sequence[Check] = ()) -> Plan:
-    """Apply a metadata folder (an app) or one JSON document."""
+               checks: Sequence[Check] = (), kinds: Sequence[DocumentKind] = ()) -> Plan:
+    """Apply a metadata folder (an app) or one JSON document (`kinds`: the document kinds
+    higher packages add, as for `load_path`)."""
     path = Path(path)
     with engine.connect() as conn:
         stored = stored_documents(conn)
     others = _objects_outside(stored, path)
     try:
-        bundle = load_path(path, known_objects=others)
+        bundle = load_path(path, known_objects=others, kinds=kinds)
     except MetadataError:
-        old = bundle_from_documents(stored) if stored else MetadataBundle(app=None)
+        old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
         with _explained(old, _raw_documents(stored, path)):
             raise
-    documents = {rel: doc for rel, doc in bundle_documents(bundle).items()
+    documents = {rel: doc for rel, doc in bundle_documents(bundle, kinds).items()
                  if not rel.startswith("data/")}
     app = bundle.app.name if path.is_dir() and bundle.app is not None else None
     return apply_documents(engine, lambda current: merge_app(current, app, documents),
                            applied_by=applied_by, dry_run=dry_run,
-                           convert_failures=convert_failures, checks=checks,
+                           convert_failures=convert_failures, checks=checks, kinds=kinds,
                            summary=f"apply {path.name}")
 
 
@@ -199,7 +201,8 @@ def _objects_outside(stored: Mapping[str, Any], path: Path) -> set[str]:
 
 def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str, Any]], *,
                     applied_by: str, summary: str, dry_run: bool = False,
-                    convert_failures: str | None = None, checks: Sequence[Check] = ()) -> Plan:
+                    convert_failures: str | None = None, checks: Sequence[Check] = (),
+                    kinds: Sequence[DocumentKind] = ()) -> Plan:
     """Turn the stored documents into `change(stored)` and migrate the database to match."""
     if convert_failures not in (None, "blank"):
         raise MetadataError([f"--convert-failures: unknown value {convert_failures!r} "
@@ -212,12 +215,12 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
             if documents == stored:
                 return plan
             plan.base = current_version(conn)
-            old = bundle_from_documents(stored) if stored else MetadataBundle(app=None)
+            old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
             with _explained(old, documents):
-                new = bundle_from_documents(documents)
-                broken = _cross_app_problems(documents, new)
+                new = bundle_from_documents(documents, kinds)
+                broken = _cross_app_problems(documents, new, kinds)
                 if broken:
-                    broken -= _cross_app_problems(stored, old)  # only what this change breaks
+                    broken -= _cross_app_problems(stored, old, kinds)  # only what this change breaks
                 if broken:
                     raise MetadataError(sorted(broken))
                 schema = RuntimeSchema(plan.base + 1, new, dialect=engine.dialect.name)
@@ -318,7 +321,8 @@ def _list_view_problems(schema: RuntimeSchema) -> list[str]:
     return problems
 
 
-def _cross_app_problems(documents: Mapping[str, Any], bundle: MetadataBundle) -> set[str]:
+def _cross_app_problems(documents: Mapping[str, Any], bundle: MetadataBundle,
+                        kinds: Sequence[DocumentKind]) -> set[str]:
     """References from one installed app into another's objects that do not resolve.
 
     Each app is loaded knowing only the other apps' object names; this pass gives it their
@@ -332,7 +336,8 @@ def _cross_app_problems(documents: Mapping[str, Any], bundle: MetadataBundle) ->
         own = {rel.split("/", 1)[1].removesuffix(".json") for rel in docs
                if rel.startswith("objects/")}
         try:
-            load_app(docs, known_objects=[o for o in bundle.objects if o.api_name not in own])
+            load_app(docs, known_objects=[o for o in bundle.objects if o.api_name not in own],
+                     kinds=kinds)
         except MetadataError as err:
             problems.update(f"{name}/{problem}" for problem in err.problems)
     return problems
@@ -1172,7 +1177,7 @@ def _short(value: Any) -> str:
 
 
 def restore(engine: Engine, target: str, *, applied_by: str = "system",
-            checks: Sequence[Check] = ()) -> Plan:
+            checks: Sequence[Check] = (), kinds: Sequence[DocumentKind] = ()) -> Plan:
     """Bring a removed object or field back into the metadata, with its kept data."""
     object_name, _, field_name = target.partition(".")
     with engine.connect() as conn:
@@ -1191,7 +1196,8 @@ def restore(engine: Engine, target: str, *, applied_by: str = "system",
                     return {**d, key: doc}
 
                 return apply_documents(engine, put_object_back, applied_by=applied_by,
-                                       summary=f"restore {target}", checks=checks)
+                                       summary=f"restore {target}", checks=checks,
+                                       kinds=kinds)
         raise NotFound(f"no removed object {object_name!r} to restore")
     if current is None:
         raise NotFound(f"object {object_name!r} is not active: restore it first")
@@ -1209,7 +1215,7 @@ def restore(engine: Engine, target: str, *, applied_by: str = "system",
                 return {**d, key: doc}
 
             return apply_documents(engine, put_back, applied_by=applied_by,
-                                   summary=f"restore {target}", checks=checks)
+                                   summary=f"restore {target}", checks=checks, kinds=kinds)
     raise NotFound(f"no removed field {target!r} to restore")
 
 

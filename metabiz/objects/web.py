@@ -821,7 +821,7 @@ def _approval_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -
 
 def _has_flow(ctx: Context, object_name: str) -> bool:
     return any(getattr(f, "kind", "") == "approval" and getattr(f, "object", "") == object_name
-               and getattr(f, "active", True) for f in ctx.schema.bundle.flows)
+               and getattr(f, "active", True) for f in ctx.schema.bundle.definitions("flow"))
 
 
 @web.post("/o/<object_name>/<record_id>/approvals")

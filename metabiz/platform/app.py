@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from metabiz.platform.api import kernel, register_error_handlers
 from metabiz.platform.config import Config
 from metabiz.platform.db import init_db, make_engine
+from metabiz.platform.extensions import Extensions
 
 #: optional layers, registered when present: (module, its `init_app` function)
 LAYERS = ("metabiz.objects.web", "metabiz.flows.web", "metabiz.builder_ui.web")
@@ -44,16 +45,19 @@ def prepare_database(engine: Engine) -> None:
 
 
 def build_runtime(engine: Engine) -> Any:
-    """The per-process runtime, with the flows' write listeners when flows are installed."""
+    """The per-process runtime, with the flows' write listeners and document kind when flows
+    are installed."""
     from metabiz.objects.runtime import Runtime
 
     try:
-        from metabiz.flows import write_listeners  # type: ignore[attr-defined]
+        from metabiz.flows import register, write_listeners  # type: ignore[attr-defined]
     except ImportError as err:
         if not (getattr(err, "name", "") or "").startswith("metabiz.flows"):
             raise
         return Runtime(engine)
-    return Runtime(engine, write_listeners())
+    ext = Extensions()
+    register(ext)
+    return Runtime(engine, write_listeners(), kinds=ext.document_kinds)
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -89,9 +89,11 @@ def _flow_checks() -> list[Any]:
 def apply(config: Config, path: str, dry_run: bool, convert_failures: str | None) -> None:
     """Validate and apply a metadata folder or one JSON file."""
     from metabiz.objects.sync import apply_path
+    from metabiz.platform.app import build_runtime
 
-    plan = apply_path(_engine(config), path, dry_run=dry_run, convert_failures=convert_failures,
-                      applied_by="cli", checks=_flow_checks())
+    engine = _engine(config)
+    plan = apply_path(engine, path, dry_run=dry_run, convert_failures=convert_failures,
+                      applied_by="cli", checks=_flow_checks(), kinds=build_runtime(engine).kinds)
     click.echo(plan.render())
 
 
@@ -121,9 +123,11 @@ def versions(config: Config, action: str | None, number: int | None) -> None:
 def restore(config: Config, target: str) -> None:
     """Bring back a removed OBJECT or OBJECT.FIELD with its data."""
     from metabiz.objects.sync import restore as do_restore
+    from metabiz.platform.app import build_runtime
 
-    click.echo(do_restore(_engine(config), target, applied_by="cli",
-                          checks=_flow_checks()).render())
+    engine = _engine(config)
+    click.echo(do_restore(engine, target, applied_by="cli", checks=_flow_checks(),
+                          kinds=build_runtime(engine).kinds).render())
 
 
 @command(main, "losses")
@@ -196,9 +200,9 @@ def formula() -> None:
 
 
 def _schema(config: Config) -> Any:
-    from metabiz.objects.runtime import Runtime
+    from metabiz.platform.app import build_runtime
 
-    return Runtime(_engine(config)).schema()
+    return build_runtime(_engine(config)).schema()
 
 
 @command(main, "recompute")
@@ -206,12 +210,12 @@ def _schema(config: Config) -> Any:
 def recompute(config: Config, target: str) -> None:
     """Rebuild a roll-up field's stored values for every record."""
     from metabiz.objects import rollups
-    from metabiz.objects.runtime import Runtime
+    from metabiz.platform.app import build_runtime
 
     object_name, _, field_name = target.partition(".")
     engine = _engine(config)
     with writer(engine).begin() as conn:
-        schema = Runtime(engine).schema(conn)
+        schema = build_runtime(engine).schema(conn)
         obj = schema.object(object_name)
         cf = obj.fields.get(field_name)
         if cf is None or cf.fdef.type != "rollup":

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from metabiz.flows import FLOW_KIND
 from metabiz.objects import records
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
@@ -70,13 +71,13 @@ def _app_folder(root: Path) -> Path:
 def _seed(url: str, folder: Path) -> None:
     engine = make_engine(url)
     init_db(engine)
-    apply_path(engine, folder)
+    apply_path(engine, folder, kinds=[FLOW_KIND])
     with writer(engine).begin() as conn:
         create_user(conn, "admin", PASSWORD, roles=["admin"], display_name="Ada Admin")
         create_user(conn, "bob", PASSWORD, roles=["sales_rep"], display_name="Bob Li")
         create_user(conn, "alice", PASSWORD, roles=["sales_rep"], manager="bob",
                     display_name="Alice Chen")
-    runtime = Runtime(engine)
+    runtime = Runtime(engine, kinds=[FLOW_KIND])
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)
         accounts = records.create_many(ctx, "account", [

@@ -17,7 +17,7 @@ from flow_api import SECRET
 from sqlalchemy import insert, update
 from werkzeug.security import generate_password_hash
 
-from metabiz.flows import write_listeners
+from metabiz.flows import FLOW_KIND, write_listeners
 from metabiz.flows.store import init_tables
 from metabiz.flows.worker import run_worker
 from metabiz.objects.records import Context
@@ -67,7 +67,7 @@ def app_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def flowapp(engine, app_dir):
-    apply_path(engine, app_dir)
+    apply_path(engine, app_dir, kinds=[FLOW_KIND])
     # rows written directly: create_user's scrypt hashing would dominate the suite's time
     stamp = dt.datetime(2030, 1, 1)
     with writer(engine).begin() as conn:
@@ -85,7 +85,7 @@ def flowapp(engine, app_dir):
 
 @pytest.fixture
 def runtime(flowapp) -> Runtime:
-    return Runtime(flowapp, write_listeners())
+    return Runtime(flowapp, write_listeners(), kinds=[FLOW_KIND])
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from metabiz.flows import FLOW_KIND
 from metabiz.objects.records import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
@@ -16,6 +17,8 @@ from metabiz.platform.auth import create_user, load_actor
 from metabiz.platform.db import init_db, make_engine, writer
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
+#: the document kinds beside the kernel's that the sales app may hold (test_web adds a flow)
+KINDS = [FLOW_KIND]
 
 
 @pytest.fixture
@@ -36,7 +39,7 @@ def sales_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def sales(engine, sales_dir):
-    apply_path(engine, sales_dir)
+    apply_path(engine, sales_dir, kinds=KINDS)
     with writer(engine).begin() as conn:
         create_user(conn, "admin", "admin-pw", roles=["admin"])
         create_user(conn, "bob", "bob-pw", roles=["sales_rep"])
@@ -48,7 +51,7 @@ def sales(engine, sales_dir):
 @pytest.fixture
 def work(sales) -> Callable[..., Iterator[Context]]:
     """`with work("alice") as ctx:` — one committed transaction acting as that user."""
-    runtime = Runtime(sales)
+    runtime = Runtime(sales, kinds=KINDS)
 
     @contextmanager
     def unit(user: str = "admin") -> Iterator[Context]:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import inspect
 
 from metabiz.errors import MetadataError
-from metabiz.flows import check_flows
+from metabiz.flows import FLOW_KIND, check_flows
 from metabiz.objects import records, sync
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
@@ -174,13 +174,13 @@ def test_a_flow_that_uses_a_removed_field_is_refused(sales, sales_dir):
         "label": "Big deal", "trigger": "updated", "condition": "amount > probability * 1000",
         "actions": [{"notify": {"to": [{"field": "owner"}], "subject": "\"Big deal\"",
                                 "message": "name"}}]}))
-    apply_path(sales, sales_dir, checks=[check_flows])
+    apply_path(sales, sales_dir, checks=[check_flows], kinds=[FLOW_KIND])
     edit(sales_dir, "opportunity", lambda d: field(d, "probability").update(
         api_name="chance", renamed_from="probability"))
     edit(sales_dir, "opportunity", lambda d: field(d, "weighted_amount").update(
         formula="amount * chance / 100"))
     with pytest.raises(MetadataError) as caught:
-        apply_path(sales, sales_dir, checks=[check_flows])
+        apply_path(sales, sales_dir, checks=[check_flows], kinds=[FLOW_KIND])
     (problem,) = caught.value.problems
     assert problem.startswith("flows/big_deal.json: /condition: ")
     assert problem.endswith("unknown field 'probability' on opportunity (this change renames "

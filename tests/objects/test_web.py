@@ -75,7 +75,7 @@ def service(app, user: str = "admin"):
     """`with service(app, "alice") as ctx:` — a committed unit of work outside the pages."""
     from contextlib import contextmanager
 
-    runtime = Runtime(app.test_engine)
+    runtime = Runtime(app.test_engine, kinds=app.extensions["metabiz"].runtime.kinds)
 
     @contextmanager
     def unit():
@@ -314,7 +314,7 @@ def test_edit_saves_and_a_stale_version_shows_a_conflict(client, app):
 
 
 def test_every_widget_round_trips(client, app):
-    apply_path(app.test_engine, EVERY_TYPE)
+    apply_path(app.test_engine, EVERY_TYPE, kinds=app.extensions["metabiz"].runtime.kinds)
     with service(app) as ctx:
         parent = records.create(ctx, "parent", {"title": "P1"})
     login(client)
