@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +56,17 @@ def kernel_schemas() -> dict[str, dict[str, Any]]:
     return _read_schemas(SCHEMA_DIR)
 
 
-def _registry(schemas: Mapping[str, dict[str, Any]]) -> Registry:
+def _registry(schemas: Iterable[dict[str, Any]]) -> Registry:
+    """Every schema under its `$id`, so `$ref`s between files resolve."""
     return Registry().with_resources(  # type: ignore[no-any-return]
-        (s["$id"], DRAFT202012.create_resource(s)) for s in schemas.values())
+        (s["$id"], DRAFT202012.create_resource(s)) for s in schemas)
 
 
 @functools.cache
 def kernel_validator(kind: str) -> Any:
     """The validator of a kernel document kind (`object`, `role`, …)."""
     schemas = kernel_schemas()
-    return _Validator(schemas[kind], registry=_registry(schemas))
+    return _Validator(schemas[kind], registry=_registry(schemas.values()))
 
 
 @functools.cache
@@ -78,7 +79,7 @@ def kind_validator(schema: Path) -> Any:
     clashes = sorted(s["$id"] for s in own.values() if s["$id"] in taken)
     if clashes:
         raise ValueError(f"{schema.parent}: schema ids {clashes} are the kernel's")
-    registry = _registry({**{f"kernel/{k}": s for k, s in kernel.items()}, **own})
+    registry = _registry([*kernel.values(), *own.values()])
     return _Validator(own[schema.stem], registry=registry)
 
 
