@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from metabiz.errors import NotFound, ValidationError
 from metabiz.flows import directory
+from metabiz.flows.definitions.model import AssignmentRuleDef
 from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
 from metabiz.flows.store import assignment_cursors, naive_utc
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
-from metabiz.platform.metadata.model import AssignmentRuleDef
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Assignee:
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, Any]] = {
-        "$ref": "https://metabiz.dev/schemas/v1/common.json#/$defs/assignee"}
+        "$ref": "https://metabiz.dev/schemas/v1/actions.json#/$defs/assignee"}
 
     def pick(self, subject: Subject) -> str | None:
         raise NotImplementedError

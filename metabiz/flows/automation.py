@@ -13,13 +13,13 @@ from metabiz.errors import NotFound
 from metabiz.flows import jobs
 from metabiz.flows.actions import Action, Scope, compile_actions, run_actions
 from metabiz.flows.actions.base import system_context, too_deep
+from metabiz.flows.definitions.model import AutomationRuleDef
 from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
 from metabiz.flows.triggers import DateOffset, Trigger, trigger
 from metabiz.formulas import FType
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.metadata.model import AutomationRuleDef
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,14 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from metabiz.errors import MetadataError
-from metabiz.objects.schema import RuntimeSchema
-from metabiz.platform.metadata.model import (
+from metabiz.flows.definitions import (
+    FLOW,
     ApprovalFlowDef,
     AssignmentRuleDef,
     AutomationRuleDef,
     FlowDef,
 )
+from metabiz.objects.schema import RuntimeSchema
 
 if TYPE_CHECKING:  # the compiled kinds import this module's flows_of at run time
     from metabiz.flows.approvals.flow import ApprovalFlow
@@ -40,7 +41,7 @@ class CompiledFlows:
         self._by_name: dict[str, Any] = {}
         #: problems of the flows that did not compile, by object
         self.problems: dict[str, list[str]] = {}
-        for fdef in schema.bundle.flows:
+        for fdef in schema.bundle.definitions(FLOW):
             try:
                 compiled = _compile(fdef, schema)
             except MetadataError as err:
@@ -117,7 +118,7 @@ def flows_of(schema: RuntimeSchema) -> CompiledFlows:
 def check_flows(schema: RuntimeSchema) -> list[str]:
     """Every problem of every flow (`flows/x.json: /path: line:col: message`)."""
     problems: list[str] = []
-    for fdef in schema.bundle.flows:
+    for fdef in schema.bundle.definitions(FLOW):
         try:
             _compile(fdef, schema)
         except MetadataError as err:

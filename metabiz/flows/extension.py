@@ -1,6 +1,6 @@
 """How the flows package plugs into the kernel: called by the composition roots at start-up.
 
-`register` adds the write listener, the flows' metadata check, panels, navigation and the
+`register` adds the `flows/*.json` document kind, the write listener, the flows' metadata check, panels, navigation and the
 `jobs`/`worker` commands; `init_app` adds the REST API and the pages to a Flask app.
 """
 
@@ -11,11 +11,13 @@ from flask import Flask
 from metabiz.flows import commands, pages
 from metabiz.flows.api import api
 from metabiz.flows.compiled import check_flows
+from metabiz.flows.definitions import FLOW_KIND
 from metabiz.flows.listeners import on_write
 from metabiz.platform.extensions import Extensions, NavSection, Panel
 
 
 def register(ext: Extensions) -> None:
+    ext.add_document_kind(FLOW_KIND)
     ext.add_listener(on_write)
     ext.add_check(check_flows)
     ext.add_nav(NavSection("approvals", pages.nav_links, order=10))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
+from metabiz.flows.definitions.model import TriggerDef
 from metabiz.objects.context import WriteEvent
-from metabiz.platform.metadata.model import TriggerDef
 
 _SCHEMA = "https://metabiz.dev/schemas/v1/automation.json#/$defs/trigger"
 

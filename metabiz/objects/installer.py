@@ -77,7 +77,7 @@ def install(runtime: Runtime, name_or_path: str, *, demo_data: bool = False,
         others = {rel.split("/", 1)[1].removesuffix(".json")
                   for docs in split_apps(stored).values() for rel in docs
                   if rel.startswith("objects/")}
-        bundle = load_path(path, known_objects=others)
+        bundle = load_path(path, known_objects=others, kinds=runtime.kinds)
         _load_users(engine, path / "data" / USERS_FILE, result)
         _load_records(runtime, bundle.data, result)
     return result

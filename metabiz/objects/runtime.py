@@ -7,7 +7,7 @@ version, the cache is rebuilt from the database, so servers never need a restart
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -16,32 +16,36 @@ from metabiz.errors import MetadataError
 from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import Actor
-from metabiz.platform.extensions import Extensions
+from metabiz.platform.extensions import DocumentKind, Extensions
 from metabiz.platform.metadata.loader import load_documents
 from metabiz.platform.metadata.model import MetadataBundle
 from metabiz.platform.metadata.store import current_version, split_apps
 from metabiz.platform.metadata.store import load_documents as stored_documents
 
 
-def bundle_from_documents(documents: Mapping[str, Any]) -> MetadataBundle:
-    """Merge the stored apps into one bundle (object names are global across apps)."""
+def bundle_from_documents(documents: Mapping[str, Any],
+                          kinds: Sequence[DocumentKind] = ()) -> MetadataBundle:
+    """Merge the stored apps into one bundle (object names are global across apps, and so
+    are the names of each added kind's definitions)."""
     apps = split_apps(documents)
     known = {rel.split("/", 1)[1].removesuffix(".json")
              for docs in apps.values() for rel in docs if rel.startswith("objects/")}
     objects: list[Any] = []
-    flows: list[Any] = []
     roles: list[Any] = []
+    added: dict[str, list[Any]] = {kind.name: [] for kind in kinds}
     problems: list[str] = []
     app_def = None
     for name in sorted(apps):
         try:
-            bundle = load_documents(apps[name], known_objects=known)
+            bundle = load_documents(apps[name], known_objects=known, kinds=kinds)
         except MetadataError as err:
             problems.extend(f"{name}/{p}" for p in err.problems)
             continue
         app_def = app_def or bundle.app
         for kind, target, items in (("object", objects, bundle.objects),
-                                    ("flow", flows, bundle.flows), ("role", roles, bundle.roles)):
+                                    *((k.name, added[k.name], bundle.definitions(k.name))
+                                      for k in kinds),
+                                    ("role", roles, bundle.roles)):
             taken = {x.api_name for x in target}
             for item in items:
                 if item.api_name in taken:
@@ -51,8 +55,9 @@ def bundle_from_documents(documents: Mapping[str, Any]) -> MetadataBundle:
                     target.append(item)
     if problems:
         raise MetadataError(problems)
-    return MetadataBundle(app=app_def, objects=tuple(objects), flows=tuple(flows),
-                          roles=tuple(roles))
+    return MetadataBundle(app=app_def, objects=tuple(objects), roles=tuple(roles),
+                          documents={kind: tuple(items) for kind, items in added.items()
+                                     if items})
 
 
 class Runtime:
@@ -68,6 +73,7 @@ class Runtime:
         self.dialect = engine.dialect.name
         self.extensions = extensions
         self.listeners = tuple(extensions.listeners)
+        self.kinds = tuple(extensions.document_kinds)
         self._schema: RuntimeSchema | None = None
         self._lock = threading.Lock()
 
@@ -85,6 +91,6 @@ class Runtime:
             return cached
         with self._lock:
             if self._schema is None or self._schema.version != version:
-                bundle = bundle_from_documents(stored_documents(conn, version))
+                bundle = bundle_from_documents(stored_documents(conn, version), self.kinds)
                 self._schema = RuntimeSchema(version, bundle, dialect=self.dialect)
             return self._schema

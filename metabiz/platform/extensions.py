@@ -66,9 +66,12 @@ class DocumentKind:
     """A kind of metadata document a package adds to the folder format (flows, reports…).
 
     `folder` is where its files live (`flows/`), `schema` the JSON Schema file validating one
-    document (its `$ref`s resolve against the kernel's schemas too), `build(doc)` turns a
-    valid document into a frozen definition with `api_name` and `to_json()`, and
-    `check(definition, checker)` adds cross-document problems (unknown objects, fields…).
+    document (its `$ref`s resolve against the kernel's schemas and the files beside it),
+    `build(doc)` turns a valid document into a frozen definition with `api_name` and
+    `to_json()`, and `check(definition, checker)` adds cross-document problems through a
+    `metabiz.platform.metadata.crosscheck.DocumentChecker` (unknown objects, fields…).
+    `marker` is a top-level key only this kind's documents have (`"kind"` for flows): it
+    tells what a lone file given to `metabiz apply` holds.
     """
 
     name: str
@@ -76,6 +79,7 @@ class DocumentKind:
     schema: Path
     build: Callable[[Any], Any]
     check: Callable[[Any, Any], None] | None = None
+    marker: str | None = None
 
 
 @dataclass

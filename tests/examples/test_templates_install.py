@@ -92,7 +92,7 @@ def test_templates_install_with_their_demo_data(engine: Engine, extensions: Exte
     for name in ("crm", "service"):
         bundle = load_path(installer.bundled_templates()[name],
                            known_objects={"account", "contact", "contract"}
-                           if name == "service" else ())
+                           if name == "service" else (), kinds=runtime.kinds)
         result = installer.install(runtime, name, demo_data=True)
         # every demo record went through validation (a failing one stops the install)
         assert result.records == {obj: len(rows) for obj, rows in bundle.data.items()}

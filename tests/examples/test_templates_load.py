@@ -18,18 +18,18 @@ import pytest
 
 from metabiz.errors import FormulaError, MetadataError
 from metabiz.flows.compiled import check_flows
+from metabiz.flows.definitions import (
+    FLOW,
+    FLOW_KIND,
+    ApprovalFlowDef,
+    AssignmentRuleDef,
+    AutomationRuleDef,
+)
 from metabiz.formulas import FType, check
 from metabiz.objects.installer import bundled_templates
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.loader import load_path
-from metabiz.platform.metadata.model import (
-    ApprovalFlowDef,
-    AssignmentRuleDef,
-    AutomationRuleDef,
-    FieldDef,
-    MetadataBundle,
-    ObjectDef,
-)
+from metabiz.platform.metadata.model import FieldDef, MetadataBundle, ObjectDef
 from metabiz.platform.metadata.reserved import SYSTEM_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +39,13 @@ COMPUTED = {"formula", "rollup", "auto_number"}
 
 @pytest.fixture(scope="module")
 def crm() -> MetadataBundle:
-    return load_path(bundled_templates()["crm"])
+    return load_path(bundled_templates()["crm"], kinds=[FLOW_KIND])
 
 
 @pytest.fixture(scope="module")
 def service(crm: MetadataBundle) -> MetadataBundle:
-    return load_path(bundled_templates()["service"], known_objects=crm.objects)
+    return load_path(bundled_templates()["service"], known_objects=crm.objects,
+                     kinds=[FLOW_KIND])
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,8 @@ def bundles(crm: MetadataBundle, service: MetadataBundle) -> dict[str, MetadataB
 @pytest.fixture(scope="module")
 def merged(crm: MetadataBundle, service: MetadataBundle) -> MetadataBundle:
     return MetadataBundle(app=crm.app, objects=crm.objects + service.objects,
-                          flows=crm.flows + service.flows, roles=crm.roles + service.roles)
+                          roles=crm.roles + service.roles,
+                          documents={FLOW: crm.definitions(FLOW) + service.definitions(FLOW)})
 
 
 def all_objects(bundles: Mapping[str, MetadataBundle]) -> dict[str, ObjectDef]:
@@ -206,12 +208,12 @@ def test_commission_tiers(crm: MetadataBundle) -> None:
 
 
 def test_crm_flows(crm: MetadataBundle) -> None:
-    assert {f.api_name for f in crm.flows} >= {
+    assert {f.api_name for f in crm.definitions(FLOW)} >= {
         "discount_approval", "contract_approval", "lead_assignment", "lead_auto_assign",
         "lead_recycle", "lead_claimed", "opportunity_stage_tasks", "won_followup",
         "won_create_order", "won_commission"}
 
-    discount = crm.flow("discount_approval")
+    discount = crm.definition(FLOW, "discount_approval")
     assert isinstance(discount, ApprovalFlowDef)
     assert discount.object == "opportunity" and discount.lock_record
     assert "discount > 10" in (discount.entry_condition or "")
@@ -222,25 +224,25 @@ def test_crm_flows(crm: MetadataBundle) -> None:
         == ("all", "discount > 20", [("role", "finance")])
     assert any(a.kind == "update" and a.params == {"discount": "0"} for a in discount.on_reject)
 
-    contract = crm.flow("contract_approval")
+    contract = crm.definition(FLOW, "contract_approval")
     assert isinstance(contract, ApprovalFlowDef) and contract.object == "contract"
     assert [s.api_name for s in contract.steps] == ["manager", "finance"]
     assert any(a.kind == "update" and a.params == {"status": '"approved"'}
                for a in contract.on_approve)
 
-    rule = crm.flow("lead_assignment")
+    rule = crm.definition(FLOW, "lead_assignment")
     assert isinstance(rule, AssignmentRuleDef) and rule.object == "lead"
     regions = {e.condition: e.assignee for e in rule.entries}
     for region in ("east", "north", "south", "west", "overseas"):
         assert regions[f'ISPICKVAL(region, "{region}")'] == \
             {"role": f"sales_{region}", "strategy": "round_robin"}
     assert rule.entries[-1].condition is None  # a catch-all: every lead gets an owner
-    assign = crm.flow("lead_auto_assign")
+    assign = crm.definition(FLOW, "lead_auto_assign")
     assert isinstance(assign, AutomationRuleDef) and assign.trigger.kind == "created"
     assert [a.params for a in assign.actions if a.kind == "assign"] == \
         [{"rules": "lead_assignment"}]
 
-    recycle = crm.flow("lead_recycle")
+    recycle = crm.definition(FLOW, "lead_recycle")
     assert isinstance(recycle, AutomationRuleDef)
     assert (recycle.trigger.kind, recycle.trigger.date_field, recycle.trigger.days) == \
         ("after_date", "last_follow_up", 3)
@@ -249,7 +251,7 @@ def test_crm_flows(crm: MetadataBundle) -> None:
     assert update.params["in_public_pool"] == "TRUE" and update.params["previous_owner"] == "owner"
     assert notify.kind == "notify" and {"field": "previous_owner"} in notify.params["to"]
 
-    stage_tasks = crm.flow("opportunity_stage_tasks")
+    stage_tasks = crm.definition(FLOW, "opportunity_stage_tasks")
     assert isinstance(stage_tasks, AutomationRuleDef)
     assert (stage_tasks.trigger.kind, stage_tasks.trigger.fields) == ("field_changed", ("stage",))
     assert [a.params["object"] for a in stage_tasks.actions if a.kind == "create"] == ["task"]
@@ -336,25 +338,25 @@ def test_service_objects(service: MetadataBundle) -> None:
 
 def test_service_needs_crm_objects() -> None:
     with pytest.raises(MetadataError, match="unknown object 'account'"):
-        load_path(bundled_templates()["service"])
+        load_path(bundled_templates()["service"], kinds=[FLOW_KIND])
 
 
 def test_service_flows_and_roles(service: MetadataBundle) -> None:
-    rule = service.flow("ticket_assignment")
+    rule = service.definition(FLOW, "ticket_assignment")
     assert isinstance(rule, AssignmentRuleDef) and rule.object == "ticket"
-    auto = service.flow("ticket_auto_assign")
+    auto = service.definition(FLOW, "ticket_auto_assign")
     assert isinstance(auto, AutomationRuleDef) and auto.trigger.kind == "created"
-    escalation = service.flow("ticket_sla_escalation")
+    escalation = service.definition(FLOW, "ticket_sla_escalation")
     assert isinstance(escalation, AutomationRuleDef)
     assert (escalation.trigger.kind, escalation.trigger.date_field) == ("after_date", "sla_due")
     assert any(a.kind == "update" and a.params.get("escalated") == "TRUE"
                for a in escalation.actions)
-    feedback = service.flow("ticket_closed_feedback")
+    feedback = service.definition(FLOW, "ticket_closed_feedback")
     assert isinstance(feedback, AutomationRuleDef)
     assert feedback.trigger.fields == ("status",)
     assert 'ISPICKVAL(status, "closed")' in (feedback.condition or "")
     assert [a.params["object"] for a in feedback.actions if a.kind == "create"] == ["feedback"]
-    refund = service.flow("refund_approval")
+    refund = service.definition(FLOW, "refund_approval")
     assert isinstance(refund, ApprovalFlowDef) and refund.object == "ticket"
     roles = {r.api_name: r for r in service.roles}
     assert set(roles) == {"support_agent", "support_manager", "field_technician"}
@@ -396,7 +398,7 @@ def _labels(bundles: Mapping[str, MetadataBundle]) -> Iterator[tuple[str, Any]]:
             for i, s in enumerate(layout.sections):
                 yield f"{obj.api_name} section {i}", s.label
     for bundle in bundles.values():
-        for flow in bundle.flows:
+        for flow in bundle.definitions(FLOW):
             yield f"flow {flow.api_name}", flow.label
         for role in bundle.roles:
             yield f"role {role.api_name}", role.label
@@ -515,7 +517,7 @@ def _flow_formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[
         tuple[str, str, str, str | None]]:
     """(where, object, formula, field it sets or None) for every formula of every flow."""
     for bundle in bundles.values():
-        for flow in bundle.flows:
+        for flow in bundle.definitions(FLOW):
             where = f"flow {flow.api_name}"
             if isinstance(flow, ApprovalFlowDef):
                 texts = [flow.entry_condition] + [s.condition for s in flow.steps]

@@ -11,6 +11,7 @@ import pytest
 
 from metabiz.errors import MetadataError
 from metabiz.flows.compiled import check_flows, flows_of
+from metabiz.flows.definitions import FLOW_KIND
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.loader import load_path
 
@@ -24,11 +25,11 @@ def schema_with(tmp_path, name: str, change) -> RuntimeSchema:
     doc = json.loads(path.read_text())
     change(doc)
     path.write_text(json.dumps(doc))
-    return RuntimeSchema(1, load_path(folder), dialect="sqlite")
+    return RuntimeSchema(1, load_path(folder, kinds=[FLOW_KIND]), dialect="sqlite")
 
 
 def test_the_test_app_compiles():
-    schema = RuntimeSchema(1, load_path(FLOWAPP), dialect="sqlite")
+    schema = RuntimeSchema(1, load_path(FLOWAPP, kinds=[FLOW_KIND]), dialect="sqlite")
     assert check_flows(schema) == []
     compiled = flows_of(schema)
     assert compiled is flows_of(schema)  # cached per schema version
@@ -53,7 +54,7 @@ def test_problems_name_file_path_and_position(tmp_path, name, change, expected):
     [problem] = check_flows(schema)
     assert problem.startswith(expected), problem
     compiled = flows_of(schema)
-    obj = next(f.object for f in schema.bundle.flows if f.api_name == name)
+    obj = next(f.object for f in schema.bundle.definitions("flow") if f.api_name == name)
     with pytest.raises(MetadataError) as raised:
         compiled.automation_rules(obj)
     assert raised.value.problems == [problem]

@@ -13,22 +13,28 @@ from typing import Any
 import pytest
 
 from metabiz.errors import MetadataError
-from metabiz.platform.metadata.loader import bundle_documents, load_documents, load_path
-from metabiz.platform.metadata.model import (
+from metabiz.flows.definitions import (
+    FLOW_KIND,
     ActionDef,
-    AppDef,
     ApprovalFlowDef,
     ApproverDef,
     AssignmentRuleDef,
     AutomationRuleDef,
+    TriggerDef,
+)
+from metabiz.platform.metadata.loader import bundle_documents, load_documents, load_path
+from metabiz.platform.metadata.model import (
+    AppDef,
     FieldDef,
     Label,
     MetadataBundle,
     ObjectDef,
     RoleDef,
-    TriggerDef,
     UserDef,
 )
+
+#: the document kinds these folders hold beside the kernel's
+KINDS = [FLOW_KIND]
 
 CRM: dict[str, Any] = {
     "app.json": {"name": "crm", "version": "1.2.0", "label": {"en": "CRM", "zh": "客户管理"},
@@ -154,7 +160,7 @@ def problems_of(exc: pytest.ExceptionInfo[MetadataError]) -> list[str]:
 
 @pytest.fixture
 def crm(tmp_path: Path) -> MetadataBundle:
-    return load_path(write_folder(tmp_path / "crm", CRM))
+    return load_path(write_folder(tmp_path / "crm", CRM), kinds=KINDS)
 
 
 # ---- a good folder -----------------------------------------------------------------------
@@ -232,7 +238,7 @@ def test_validation_rules_layouts_and_list_views(crm: MetadataBundle) -> None:
 
 
 def test_approval_flow(crm: MetadataBundle) -> None:
-    flow = crm.flow("discount_approval")
+    flow = crm.definition("flow", "discount_approval")
     assert isinstance(flow, ApprovalFlowDef)
     assert (flow.object, flow.entry_condition, flow.lock_record) == (
         "opportunity", "discount > 10", True)
@@ -246,16 +252,16 @@ def test_approval_flow(crm: MetadataBundle) -> None:
 
 
 def test_automation_and_assignment_rules(crm: MetadataBundle) -> None:
-    won = crm.flow("won_followup")
+    won = crm.definition("flow", "won_followup")
     assert isinstance(won, AutomationRuleDef)
     assert won.trigger == TriggerDef("field_changed", fields=("stage",))
     # a role without a strategy means round robin, and the canonical form says so
     assert won.actions[1] == ActionDef("assign", {"role": "sales_rep",
                                                   "strategy": "round_robin"})
-    soon = crm.flow("closing_soon")
+    soon = crm.definition("flow", "closing_soon")
     assert soon.trigger == TriggerDef("before_date", date_field="close_date", days=3)
     assert soon.trigger.is_scheduled
-    rule = crm.flow("route_deals")
+    rule = crm.definition("flow", "route_deals")
     assert isinstance(rule, AssignmentRuleDef)
     assert [e.assignee for e in rule.entries] == [
         {"user": "carol"}, {"role": "sales_rep", "strategy": "least_loaded"}]
@@ -277,7 +283,7 @@ def test_roles_users_and_data(crm: MetadataBundle) -> None:
 
 def test_a_folder_without_app_json_loads(tmp_path: Path) -> None:
     docs = {k: v for k, v in CRM.items() if k != "app.json"}
-    assert load_path(write_folder(tmp_path, docs)).app is None
+    assert load_path(write_folder(tmp_path, docs), kinds=KINDS).app is None
 
 
 def test_other_files_in_the_folder_are_ignored(tmp_path: Path) -> None:
@@ -285,37 +291,63 @@ def test_other_files_in_the_folder_are_ignored(tmp_path: Path) -> None:
     (root / "README.md").write_text("# CRM\n")
     (root / "objects" / "notes.txt").write_text("not metadata")
     (root / "assets").mkdir()
-    (root / "assets" / "logo.json").write_text("{}")
-    assert len(load_path(root).objects) == 2
+    (root / "assets" / "logo.png").write_bytes(b"\x89PNG")
+    (root / ".git").mkdir()
+    (root / ".git" / "state.json").write_text("{}")
+    assert len(load_path(root, kinds=KINDS).objects) == 2
+
+
+def test_json_in_an_unknown_folder_is_an_error_naming_the_folder(tmp_path: Path) -> None:
+    root = write_folder(tmp_path, CRM)
+    (root / "reports").mkdir()
+    (root / "reports" / "pipeline.json").write_text("{}")
+    expected = ["reports/pipeline.json: /: unknown folder 'reports': expected app.json, "
+                "objects/*.json, flows/*.json, roles/*.json or data/*.json"]
+    with pytest.raises(MetadataError) as exc:
+        load_path(root, kinds=KINDS)
+    assert problems_of(exc) == expected
+    with pytest.raises(MetadataError) as exc:
+        load_documents({**CRM, "reports/pipeline.json": {}}, kinds=KINDS)
+    assert problems_of(exc) == expected
+
+
+def test_flows_are_unknown_unless_their_kind_is_given(tmp_path: Path) -> None:
+    root = write_folder(tmp_path, CRM)
+    with pytest.raises(MetadataError) as exc:
+        load_path(root)
+    assert problems_of(exc) == [
+        f"flows/{name}.json: /: unknown folder 'flows': expected app.json, objects/*.json, "
+        "roles/*.json or data/*.json"
+        for name in ("closing_soon", "discount_approval", "route_deals", "won_followup")]
 
 
 def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     root = write_folder(tmp_path, CRM)
     path = root / "roles" / "finance.json"
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
-    assert load_path(root).role("finance") is not None
+    assert load_path(root, kinds=KINDS).role("finance") is not None
 
 
 # ---- canonical documents and round trips --------------------------------------------------
 
 
 def test_round_trip_through_documents(crm: MetadataBundle) -> None:
-    docs = bundle_documents(crm)
-    assert load_documents(docs) == crm
+    docs = bundle_documents(crm, kinds=KINDS)
+    assert load_documents(docs, kinds=KINDS) == crm
     # canonical documents are plain JSON and stable
     assert json.loads(json.dumps(docs)) == docs
-    assert bundle_documents(load_documents(docs)) == docs
+    assert bundle_documents(load_documents(docs, kinds=KINDS), kinds=KINDS) == docs
 
 
 def test_documents_are_the_folder_layout(crm: MetadataBundle) -> None:
-    docs = bundle_documents(crm)
+    docs = bundle_documents(crm, kinds=KINDS)
     assert sorted(docs) == sorted(CRM)
     assert docs["data/_users.json"][1] == {"name": "carol", "password": "secret",
                                            "roles": ["finance", "admin"]}
 
 
 def test_canonical_documents_spell_out_defaults(crm: MetadataBundle) -> None:
-    docs = bundle_documents(crm)
+    docs = bundle_documents(crm, kinds=KINDS)
     fields = {f["api_name"]: f for f in docs["objects/opportunity.json"]["fields"]}
     assert fields["amount"] == {"api_name": "amount", "type": "currency", "label": "Amount",
                                 "scale": 2}
@@ -326,8 +358,8 @@ def test_canonical_documents_spell_out_defaults(crm: MetadataBundle) -> None:
 
 
 def test_stored_documents_in_any_order_load_the_same(crm: MetadataBundle) -> None:
-    docs = bundle_documents(crm)
-    assert load_documents(dict(reversed(list(docs.items())))) == crm
+    docs = bundle_documents(crm, kinds=KINDS)
+    assert load_documents(dict(reversed(list(docs.items()))), kinds=KINDS) == crm
 
 
 def test_a_bundle_built_in_code_has_documents(tmp_path: Path) -> None:
@@ -337,15 +369,15 @@ def test_a_bundle_built_in_code_has_documents(tmp_path: Path) -> None:
                            (FieldDef("subject", "text", Label.of("Subject"), max_length=80),
                             FieldDef("severity", "number", Label.of("Severity"), scale=0))),),
     )
-    docs = bundle_documents(bundle)
+    docs = bundle_documents(bundle, kinds=KINDS)
     assert docs == {"objects/ticket.json": {
         "api_name": "ticket", "label": "Ticket",
         "fields": [{"api_name": "subject", "type": "text", "label": "Subject", "max_length": 80},
                    {"api_name": "severity", "type": "number", "label": "Severity",
                     "scale": 0}]}}
-    assert load_documents(docs) == bundle
+    assert load_documents(docs, kinds=KINDS) == bundle
     write_folder(tmp_path, docs)
-    assert load_path(tmp_path) == bundle
+    assert load_path(tmp_path, kinds=KINDS) == bundle
 
 
 def test_raw_keeps_the_document_as_written(crm: MetadataBundle) -> None:
@@ -360,14 +392,14 @@ def test_raw_keeps_the_document_as_written(crm: MetadataBundle) -> None:
 def test_a_lone_object_file(tmp_path: Path) -> None:
     path = write_folder(tmp_path, {"account.json": CRM["objects/account.json"]}) / "account.json"
     with pytest.raises(MetadataError) as exc:
-        load_path(path)
+        load_path(path, kinds=KINDS)
     assert problems_of(exc) == [
         f"{path}: /fields/3/child_object: unknown object 'opportunity'",
         f"{path}: /fields/4/child_object: unknown object 'opportunity'",
     ]
-    bundle = load_path(path, known_objects=["opportunity"])
+    bundle = load_path(path, known_objects=["opportunity"], kinds=KINDS)
     assert [o.api_name for o in bundle.objects] == ["account"]
-    assert list(bundle_documents(bundle)) == ["objects/account.json"]
+    assert list(bundle_documents(bundle, kinds=KINDS)) == ["objects/account.json"]
 
 
 def test_a_lone_file_checks_fields_of_installed_objects(tmp_path: Path) -> None:
@@ -376,9 +408,10 @@ def test_a_lone_file_checks_fields_of_installed_objects(tmp_path: Path) -> None:
     flow["trigger"] = {"field_changed": ["stages"]}
     path = write_folder(tmp_path, {"won.json": flow}) / "won.json"
     # by name only, fields cannot be checked
-    assert load_path(path, known_objects=["opportunity", "account"]).flow("won_followup")
+    assert load_path(path, known_objects=["opportunity", "account"],
+                     kinds=KINDS).definition("flow", "won_followup")
     with pytest.raises(MetadataError) as exc:
-        load_path(path, known_objects=installed.objects)
+        load_path(path, known_objects=installed.objects, kinds=KINDS)
     assert problems_of(exc) == [
         f"{path}: /trigger/field_changed/0: unknown field 'stages' on opportunity"]
 
@@ -393,11 +426,11 @@ def test_a_lone_file_checks_fields_of_installed_objects(tmp_path: Path) -> None:
 def test_a_lone_file_is_recognised_by_its_keys(tmp_path: Path, relpath: str, kind: str) -> None:
     path = tmp_path / "somewhere" / "doc.json"
     write_folder(tmp_path, {"somewhere/doc.json": CRM[relpath]})
-    bundle = load_path(path, known_objects=["account", "opportunity"])
-    found = {"object": bundle.objects, "flow": bundle.flows, "role": bundle.roles,
+    bundle = load_path(path, known_objects=["account", "opportunity"], kinds=KINDS)
+    found = {"object": bundle.objects, "flow": bundle.definitions("flow"), "role": bundle.roles,
              "app": (bundle.app,) if bundle.app else ()}
     assert [k for k, items in found.items() if items] == [kind]
-    assert list(bundle_documents(bundle)) == [relpath]
+    assert list(bundle_documents(bundle, kinds=KINDS)) == [relpath]
 
 
 def test_a_lone_file_is_recognised_by_its_folder(tmp_path: Path) -> None:
@@ -413,7 +446,7 @@ def test_a_lone_file_is_recognised_by_its_folder(tmp_path: Path) -> None:
 def test_a_lone_file_of_unknown_kind(tmp_path: Path) -> None:
     path = write_folder(tmp_path, {"x.json": {"api_name": "x"}}) / "x.json"
     with pytest.raises(MetadataError) as exc:
-        load_path(path)
+        load_path(path, kinds=KINDS)
     assert problems_of(exc) == [
         f"{path}: /: cannot tell what this document is: an object has \"fields\", a flow "
         "\"kind\", a role \"objects\", an app \"name\" and \"version\""]
@@ -423,15 +456,15 @@ def test_known_objects_satisfy_lookups_in_a_folder(tmp_path: Path) -> None:
     docs = {"objects/contact.json": {"api_name": "contact", "fields": [
         {"api_name": "account", "type": "master_detail", "target": "account"}]}}
     with pytest.raises(MetadataError) as exc:
-        load_path(write_folder(tmp_path, docs))
+        load_path(write_folder(tmp_path, docs), kinds=KINDS)
     assert problems_of(exc) == [
         "objects/contact.json: /fields/0/target: unknown object 'account'"]
-    bundle = load_path(tmp_path, known_objects=iter(["account"]))
+    bundle = load_path(tmp_path, known_objects=iter(["account"]), kinds=KINDS)
     field = bundle.object("contact").field("account")
     assert (field.required, field.on_delete) == (True, "cascade")
 
 
 def test_a_missing_path(tmp_path: Path) -> None:
     with pytest.raises(MetadataError) as exc:
-        load_path(tmp_path / "nope")
+        load_path(tmp_path / "nope", kinds=KINDS)
     assert problems_of(exc) == [f"{tmp_path / 'nope'}: /: no such file or folder"]

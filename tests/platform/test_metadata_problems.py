@@ -14,7 +14,11 @@ from typing import Any
 import pytest
 
 from metabiz.errors import MetadataError
+from metabiz.flows.definitions import FLOW_KIND
 from metabiz.platform.metadata.loader import load_documents, load_path
+
+#: the document kinds these folders hold beside the kernel's
+KINDS = [FLOW_KIND]
 
 GOOD: dict[str, Any] = {
     "app.json": {"name": "crm", "version": "1.0.0", "label": "CRM"},
@@ -106,15 +110,15 @@ def problems(docs: dict[str, Any], tmp_path: Path) -> list[str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, ensure_ascii=False))
     with pytest.raises(MetadataError) as exc:
-        load_path(root)
+        load_path(root, kinds=KINDS)
     with pytest.raises(MetadataError) as stored:
-        load_documents(docs)
+        load_documents(docs, kinds=KINDS)
     assert stored.value.problems == exc.value.problems
     return exc.value.problems
 
 
 def test_the_good_folder_is_good(tmp_path: Path) -> None:
-    assert load_documents(GOOD).object("opportunity") is not None
+    assert load_documents(GOOD, kinds=KINDS).object("opportunity") is not None
 
 
 # ---- shape: the JSON Schemas ------------------------------------------------------------
@@ -549,7 +553,7 @@ def write(root: Path, relpath: str, text: str | bytes) -> None:
 def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
     write(tmp_path, "objects/x.json", '{\n  "api_name": "x",\n  "fields" []\n}\n')
     with pytest.raises(MetadataError) as exc:
-        load_path(tmp_path)
+        load_path(tmp_path, kinds=KINDS)
     assert exc.value.problems == [
         "objects/x.json: /: invalid JSON at line 3 column 12: Expecting ':' delimiter"]
 
@@ -558,7 +562,7 @@ def test_a_key_given_twice(tmp_path: Path) -> None:
     write(tmp_path, "roles/x.json", '{"api_name": "x", "record_access": "own", '
                                     '"record_access": "all"}')
     with pytest.raises(MetadataError) as exc:
-        load_path(tmp_path)
+        load_path(tmp_path, kinds=KINDS)
     assert exc.value.problems == [
         "roles/x.json: /: the key 'record_access' appears twice in one JSON object; only the "
         "last would count"]
@@ -567,7 +571,7 @@ def test_a_key_given_twice(tmp_path: Path) -> None:
 def test_text_that_is_not_utf8(tmp_path: Path) -> None:
     write(tmp_path, "roles/x.json", '{"api_name": "x", "label": "caf\xe9"}'.encode("latin-1"))
     with pytest.raises(MetadataError) as exc:
-        load_path(tmp_path)
+        load_path(tmp_path, kinds=KINDS)
     assert exc.value.problems == ["roles/x.json: /: not UTF-8 text: invalid continuation byte "
                                   "at byte 31"]
 
@@ -586,7 +590,7 @@ def test_every_problem_is_reported_at_once_in_reading_order(tmp_path: Path) -> N
     for relpath, content in docs.items():
         write(tmp_path, relpath, json.dumps(content))
     with pytest.raises(MetadataError) as exc:
-        load_path(tmp_path)
+        load_path(tmp_path, kinds=KINDS)
     assert exc.value.problems == [
         "app.json: /version: 'one' is not a valid version: MAJOR.MINOR[.PATCH] with an "
         "optional -pre-release or +build suffix.",
@@ -610,7 +614,7 @@ def test_an_invalid_object_still_counts_as_defined(tmp_path: Path) -> None:
 
 def test_stored_documents_under_an_unexpected_path() -> None:
     with pytest.raises(MetadataError) as exc:
-        load_documents({"objects/account.yaml": GOOD[ACC]})
+        load_documents({"objects/account.yaml": GOOD[ACC]}, kinds=KINDS)
     assert exc.value.problems == [
         "objects/account.yaml: /: not a metadata document: expected app.json, objects/*.json, "
         "flows/*.json, roles/*.json or data/*.json"]
@@ -651,7 +655,7 @@ def test_any_damage_gives_problems_never_a_crash(seed: int) -> None:
         else:
             node[path[-1]] = copy.deepcopy(rng.choice(junk))
         try:
-            load_documents(docs)
+            load_documents(docs, kinds=KINDS)
         except MetadataError as err:
             assert err.problems
             assert all(p.partition(": /")[0] in docs for p in err.problems), err.problems

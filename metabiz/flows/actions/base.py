@@ -11,16 +11,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from metabiz.flows.definitions.model import ActionDef
 from metabiz.flows.formula import FlowFormula, Subject, Where
 from metabiz.formulas import FType
 from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.metadata.model import ActionDef
 
 log = logging.getLogger(__name__)
 
-COMMON = "https://metabiz.dev/schemas/v1/common.json"
+ACTIONS_SCHEMA = "https://metabiz.dev/schemas/v1/actions.json"
 #: where the nesting depth of automation is counted (in the unit of work's cache)
 DEPTH_KEY = "metabiz.flows.depth"
 #: automation started by automation stops at this depth (with a logged error)
@@ -78,7 +78,7 @@ ACTIONS: dict[str, type[Action]] = {}
 
 
 def register(cls: type[Action]) -> type[Action]:
-    cls.schema = {"$ref": f"{COMMON}#/$defs/action/properties/{cls.name}"}
+    cls.schema = {"$ref": f"{ACTIONS_SCHEMA}#/$defs/action/properties/{cls.name}"}
     ACTIONS[cls.name] = cls
     return cls
 

@@ -9,11 +9,12 @@ from typing import ClassVar
 
 from metabiz.flows import directory
 from metabiz.flows.actions import Action, Scope, compile_actions
+from metabiz.flows.definitions.model import ApprovalFlowDef, ApprovalStepDef
 from metabiz.flows.formula import FlowFormula, Subject, Where
 from metabiz.flows.recipients import Recipient, recipient, resolve_all
 from metabiz.formulas import FType
 from metabiz.objects.schema import RuntimeSchema
-from metabiz.platform.metadata.model import ApprovalFlowDef, ApprovalStepDef, Label
+from metabiz.platform.metadata.model import Label
 
 EVENTS = ("on_submit", "on_approve", "on_reject", "on_recall")
 

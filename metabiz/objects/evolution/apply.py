@@ -40,16 +40,17 @@ def apply_path(engine: Engine, path: str | Path, *, extensions: Extensions,
     `extensions` are the process's: their metadata checks run on the new version.
     """
     path = Path(path)
+    kinds = extensions.document_kinds
     with engine.connect() as conn:
         stored = stored_documents(conn)
     others = _objects_outside(stored, path)
     try:
-        bundle = load_path(path, known_objects=others)
+        bundle = load_path(path, known_objects=others, kinds=kinds)
     except MetadataError:
-        old = bundle_from_documents(stored) if stored else MetadataBundle(app=None)
+        old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
         with explained(old, _raw_documents(stored, path)):
             raise
-    documents = {rel: doc for rel, doc in bundle_documents(bundle).items()
+    documents = {rel: doc for rel, doc in bundle_documents(bundle, kinds).items()
                  if not rel.startswith("data/")}
     app = bundle.app.name if path.is_dir() and bundle.app is not None else None
     return apply_documents(engine, lambda current: merge_app(current, app, documents),
@@ -65,6 +66,7 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
         raise MetadataError([f"--convert-failures: unknown value {convert_failures!r} "
                              "(only 'blank')"])
     plan = Plan(dry_run=dry_run)
+    kinds = extensions.document_kinds
     try:
         with writer(engine).begin() as conn:
             stored = stored_documents(conn)
@@ -72,9 +74,9 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
             if documents == stored:
                 return plan
             plan.base = current_version(conn)
-            old = bundle_from_documents(stored) if stored else MetadataBundle(app=None)
+            old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
             with explained(old, documents):
-                new = bundle_from_documents(documents)
+                new = bundle_from_documents(documents, kinds)
                 broken = cross_app_problems(documents, new, extensions)
                 if broken:  # only what this change breaks
                     broken -= cross_app_problems(stored, old, extensions)

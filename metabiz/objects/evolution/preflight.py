@@ -131,7 +131,8 @@ def cross_app_problems(documents: Mapping[str, Any], bundle: MetadataBundle,
         own = {rel.split("/", 1)[1].removesuffix(".json") for rel in docs
                if rel.startswith("objects/")}
         try:
-            load_app(docs, known_objects=[o for o in bundle.objects if o.api_name not in own])
+            load_app(docs, known_objects=[o for o in bundle.objects if o.api_name not in own],
+                     kinds=extensions.document_kinds)
         except MetadataError as err:
             problems.update(f"{name}/{problem}" for problem in err.problems)
     return problems

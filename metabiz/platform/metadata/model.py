@@ -1,7 +1,8 @@
-"""Typed, frozen metadata: what the rest of metabiz reads instead of raw JSON.
+"""Typed, frozen metadata of the kernel's kinds: what the rest of metabiz reads instead of JSON.
 
-loader.py validates JSON against the schemas beside this module and builds these;
-each `to_json()` gives back the canonical JSON document (for versions and export).
+loader.py validates JSON against the schemas beside this module and builders.py builds these;
+each `to_json()` gives back the canonical JSON document (for versions and export). Kinds
+added by higher packages (flows, reports…) keep their definitions in `MetadataBundle.documents`.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ class PicklistValue:
         return {"value": self.value, "label": self.label.to_json()}
 
 
-def _put(out: dict[str, Any], key: str, value: Any, omit: Any = None) -> None:
+def set_unless_default(out: dict[str, Any], key: str, value: Any, omit: Any = None) -> None:
     """Set `key` unless `value` is the omitted default (keeps canonical JSON short)."""
     if value is not omit and value != omit:
         out[key] = value
 
 
-def _label(label: Label | None) -> str | dict[str, str] | None:
+def label_json(label: Label | None) -> str | dict[str, str] | None:
     return None if label is None or not label.get() else label.to_json()
 
 
@@ -112,30 +113,30 @@ class FieldDef:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"api_name": self.api_name, "type": self.type,
                                "label": self.label.to_json()}
-        _put(out, "required", self.required, False)
-        _put(out, "unique", self.unique, False)
-        _put(out, "default", self.default)
-        _put(out, "help", _label(self.help))
-        _put(out, "renamed_from", self.renamed_from)
-        _put(out, "max_length", self.max_length)
-        _put(out, "scale", self.scale)
-        _put(out, "min", self.min)
-        _put(out, "max", self.max)
+        set_unless_default(out, "required", self.required, False)
+        set_unless_default(out, "unique", self.unique, False)
+        set_unless_default(out, "default", self.default)
+        set_unless_default(out, "help", label_json(self.help))
+        set_unless_default(out, "renamed_from", self.renamed_from)
+        set_unless_default(out, "max_length", self.max_length)
+        set_unless_default(out, "scale", self.scale)
+        set_unless_default(out, "min", self.min)
+        set_unless_default(out, "max", self.max)
         if self.values:
             out["values"] = [v.to_json() for v in self.values]
-        _put(out, "target", self.target)
+        set_unless_default(out, "target", self.target)
         if self.type == "lookup":
-            _put(out, "on_delete", self.on_delete)
-        _put(out, "format", self.format)
-        _put(out, "return_type", self.return_type)
-        _put(out, "formula", self.formula)
+            set_unless_default(out, "on_delete", self.on_delete)
+        set_unless_default(out, "format", self.format)
+        set_unless_default(out, "return_type", self.return_type)
+        set_unless_default(out, "formula", self.formula)
         if self.type == "formula":
             out["treat_blanks_as"] = self.treat_blanks_as
-        _put(out, "child_object", self.child_object)
-        _put(out, "relationship_field", self.relationship_field)
-        _put(out, "function", self.function)
-        _put(out, "field", self.rollup_field)
-        _put(out, "filter", self.filter)
+        set_unless_default(out, "child_object", self.child_object)
+        set_unless_default(out, "relationship_field", self.relationship_field)
+        set_unless_default(out, "function", self.function)
+        set_unless_default(out, "field", self.rollup_field)
+        set_unless_default(out, "filter", self.filter)
         return out
 
 
@@ -151,8 +152,8 @@ class ValidationRuleDef:
         out: dict[str, Any] = {"api_name": self.api_name,
                                "error_condition": self.error_condition,
                                "message": self.message.to_json()}
-        _put(out, "field", self.field)
-        _put(out, "active", self.active, True)
+        set_unless_default(out, "field", self.field)
+        set_unless_default(out, "active", self.active, True)
         return out
 
 
@@ -164,7 +165,7 @@ class LayoutSection:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        _put(out, "label", _label(self.label))
+        set_unless_default(out, "label", label_json(self.label))
         out["columns"] = self.columns
         out["fields"] = list(self.fields)
         return out
@@ -191,8 +192,8 @@ class ListViewDef:
         out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json()}
         if self.columns:
             out["columns"] = list(self.columns)
-        _put(out, "filter", self.filter)
-        _put(out, "sort", self.sort)
+        set_unless_default(out, "filter", self.filter)
+        set_unless_default(out, "sort", self.sort)
         return out
 
 
@@ -228,10 +229,10 @@ class ObjectDef:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json()}
-        _put(out, "plural_label", _label(self.plural_label))
-        _put(out, "description", self.description)
-        _put(out, "name_field", self.name_field)
-        _put(out, "renamed_from", self.renamed_from)
+        set_unless_default(out, "plural_label", label_json(self.plural_label))
+        set_unless_default(out, "description", self.description)
+        set_unless_default(out, "name_field", self.name_field)
+        set_unless_default(out, "renamed_from", self.renamed_from)
         out["fields"] = [f.to_json() for f in self.fields]
         if self.validation_rules:
             out["validation_rules"] = [r.to_json() for r in self.validation_rules]
@@ -240,164 +241,6 @@ class ObjectDef:
         if self.list_views:
             out["list_views"] = [v.to_json() for v in self.list_views]
         return out
-
-
-# ---- flows -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActionDef:
-    """One flow action: `update`, `create`, `assign`, `notify` or `webhook`.
-
-    `params` is the action's validated JSON body (its shape is fixed per kind by the
-    flow JSON Schema); the flows package turns it into its action classes.
-    """
-
-    kind: str
-    params: Mapping[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {self.kind: dict(self.params)}
-
-
-def _actions(out: dict[str, Any], key: str, actions: tuple[ActionDef, ...]) -> None:
-    if actions:
-        out[key] = [a.to_json() for a in actions]
-
-
-@dataclass(frozen=True)
-class ApproverDef:
-    kind: str  # user | role | manager_of | field
-    value: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {self.kind: self.value}
-
-
-@dataclass(frozen=True)
-class ApprovalStepDef:
-    api_name: str
-    label: Label
-    approvers: tuple[ApproverDef, ...]
-    mode: str = "any"  # any (或签) | all (会签)
-    condition: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json()}
-        _put(out, "condition", self.condition)
-        out["approvers"] = [a.to_json() for a in self.approvers]
-        out["mode"] = self.mode
-        return out
-
-
-@dataclass(frozen=True)
-class ApprovalFlowDef:
-    api_name: str
-    object: str
-    label: Label
-    steps: tuple[ApprovalStepDef, ...]
-    entry_condition: str | None = None
-    lock_record: bool = True
-    active: bool = True
-    submitter_approver: str = "allow"  # allow | manager
-    on_submit: tuple[ActionDef, ...] = ()
-    on_approve: tuple[ActionDef, ...] = ()
-    on_reject: tuple[ActionDef, ...] = ()
-    on_recall: tuple[ActionDef, ...] = ()
-    kind: str = "approval"
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"api_name": self.api_name, "kind": self.kind,
-                               "object": self.object, "label": self.label.to_json()}
-        _put(out, "active", self.active, True)
-        _put(out, "entry_condition", self.entry_condition)
-        out["lock_record"] = self.lock_record
-        _put(out, "submitter_approver", self.submitter_approver, "allow")
-        out["steps"] = [s.to_json() for s in self.steps]
-        _actions(out, "on_submit", self.on_submit)
-        _actions(out, "on_approve", self.on_approve)
-        _actions(out, "on_reject", self.on_reject)
-        _actions(out, "on_recall", self.on_recall)
-        return out
-
-
-@dataclass(frozen=True)
-class TriggerDef:
-    kind: str  # created | updated | deleted | field_changed | before_date | after_date
-    fields: tuple[str, ...] = ()  # field_changed
-    date_field: str | None = None  # before_date / after_date
-    days: float = 0
-
-    @property
-    def is_scheduled(self) -> bool:
-        """Time-based (run by the worker) rather than fired by a write."""
-        return self.kind in ("before_date", "after_date")
-
-    def to_json(self) -> str | dict[str, Any]:
-        if self.kind == "field_changed":
-            return {"field_changed": list(self.fields)}
-        if self.is_scheduled:
-            return {self.kind: {"field": self.date_field, "days": self.days}}
-        return self.kind
-
-
-@dataclass(frozen=True)
-class AutomationRuleDef:
-    api_name: str
-    object: str
-    label: Label
-    trigger: TriggerDef
-    actions: tuple[ActionDef, ...]
-    condition: str | None = None
-    active: bool = True
-    kind: str = "automation"
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"api_name": self.api_name, "kind": self.kind,
-                               "object": self.object, "label": self.label.to_json()}
-        _put(out, "active", self.active, True)
-        out["trigger"] = self.trigger.to_json()
-        _put(out, "condition", self.condition)
-        out["actions"] = [a.to_json() for a in self.actions]
-        return out
-
-
-@dataclass(frozen=True)
-class AssignmentEntryDef:
-    condition: str | None
-    assignee: Mapping[str, Any]  # {"user": N} | {"role": R, "strategy": "round_robin"|"least_loaded"}
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        _put(out, "condition", self.condition)
-        out["assignee"] = dict(self.assignee)
-        return out
-
-
-@dataclass(frozen=True)
-class AssignmentRuleDef:
-    api_name: str
-    object: str
-    label: Label
-    entries: tuple[AssignmentEntryDef, ...]
-    active: bool = True
-    #: run on every new record of the object (without an automation rule's assign action)
-    on_create: bool = False
-    kind: str = "assignment"
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"api_name": self.api_name, "kind": self.kind,
-                               "object": self.object, "label": self.label.to_json()}
-        _put(out, "active", self.active, True)
-        _put(out, "on_create", self.on_create, False)
-        out["entries"] = [e.to_json() for e in self.entries]
-        return out
-
-
-FlowDef = ApprovalFlowDef | AutomationRuleDef | AssignmentRuleDef
 
 
 # ---- roles and the app --------------------------------------------------------------
@@ -439,13 +282,13 @@ class UserDef:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
-        _put(out, "password", self.password)
-        _put(out, "display_name", self.display_name)
-        _put(out, "email", self.email)
+        set_unless_default(out, "password", self.password)
+        set_unless_default(out, "display_name", self.display_name)
+        set_unless_default(out, "email", self.email)
         if self.roles:
             out["roles"] = list(self.roles)
-        _put(out, "manager", self.manager)
-        _put(out, "language", self.language)
+        set_unless_default(out, "manager", self.manager)
+        set_unless_default(out, "language", self.language)
         return out
 
 
@@ -460,7 +303,7 @@ class AppDef:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "version": self.version,
                                "label": self.label.to_json()}
-        _put(out, "description", self.description)
+        set_unless_default(out, "description", self.description)
         if self.depends:
             out["depends"] = list(self.depends)
         return out
@@ -472,21 +315,28 @@ class MetadataBundle:
 
     app: AppDef | None
     objects: tuple[ObjectDef, ...] = ()
-    flows: tuple[FlowDef, ...] = ()
     roles: tuple[RoleDef, ...] = ()
     #: demo records by object name (`data/<object>.json`)
     data: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
     #: demo users (`data/_users.json`)
     users: tuple[UserDef, ...] = ()
+    #: the definitions of the kinds higher packages add, by kind name (`"flow"`); a kind
+    #: without any definition is left out
+    documents: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def object(self, api_name: str) -> ObjectDef | None:
         return next((o for o in self.objects if o.api_name == api_name), None)
 
-    def flow(self, api_name: str) -> FlowDef | None:
-        return next((f for f in self.flows if f.api_name == api_name), None)
-
     def role(self, api_name: str) -> RoleDef | None:
         return next((r for r in self.roles if r.api_name == api_name), None)
+
+    def definitions(self, kind: str) -> tuple[Any, ...]:
+        """Every definition of an added kind (`bundle.definitions("flow")`)."""
+        return tuple(self.documents.get(kind, ()))
+
+    def definition(self, kind: str, api_name: str) -> Any | None:
+        """One definition of an added kind by its api_name."""
+        return next((d for d in self.documents.get(kind, ()) if d.api_name == api_name), None)
 
     def __iter__(self) -> Iterator[ObjectDef]:
         return iter(self.objects)

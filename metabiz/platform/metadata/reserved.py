@@ -12,7 +12,8 @@ SYSTEM_COLUMNS: frozenset[str] = frozenset(
     .split()
 )
 
-#: System columns a list view, sort or flow may name (the hidden `locked` excluded).
+#: System columns a list view, a sort or another document may name (the hidden `locked`
+#: excluded).
 SYSTEM_FIELDS: frozenset[str] = SYSTEM_COLUMNS - {"locked"}
 
 #: System columns holding a user name (usable where a user field is expected).

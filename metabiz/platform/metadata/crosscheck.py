@@ -1,0 +1,296 @@
+"""Checks across documents: the rules JSON Schema cannot express (names, and references
+from one document to another), for the kernel's kinds and, through `DocumentChecker`, others'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from metabiz.platform.metadata.documents import Doc
+from metabiz.platform.metadata.model import FieldDef, ObjectDef, RoleDef, UserDef
+from metabiz.platform.metadata.problems import JsonPath, pointer
+from metabiz.platform.metadata.reserved import (
+    SYSTEM_DATETIME_COLUMNS,
+    SYSTEM_FIELDS,
+    SYSTEM_USER_COLUMNS,
+    field_name_problem,
+    name_problem,
+)
+
+ADMIN_ROLE = "admin"
+COMPUTED_TYPES = frozenset({"formula", "rollup", "auto_number"})
+REFERENCE_TYPES = frozenset({"lookup", "master_detail"})
+NUMERIC_TYPES = frozenset({"number", "currency", "percent"})
+TEMPORAL_TYPES = frozenset({"date", "datetime"})
+
+#: definitions of one kind by name, each with the document that defined it
+Registered = dict[str, tuple[Any, Doc]]
+
+
+def type_name(f: FieldDef) -> str:
+    """`a currency` / `a text formula`: how a message names a field's type."""
+    return f"a {f.return_type} formula" if f.type == "formula" else f"a {f.type}"
+
+
+class References:
+    """What the documents of one load define, and the objects installed already."""
+
+    def __init__(self, docs: Sequence[Doc], registered: Mapping[str, Registered],
+                 known: Mapping[str, ObjectDef | None], *, in_folder: bool) -> None:
+        self.docs = docs
+        self.registered = registered
+        self.in_folder = in_folder
+        #: every object that may be referenced; None when only its name is known
+        self.objects: dict[str, ObjectDef | None] = dict(known)
+        for doc in docs:  # an invalid object file still declares its name
+            if doc.kind == "object" and isinstance(doc.content, dict):
+                self.objects.setdefault(doc.name() or doc.stem, None)
+        self.objects.update({name: odef for name, (odef, _) in registered["object"].items()})
+
+    def checker(self, doc: Doc) -> DocumentChecker:
+        return DocumentChecker(self, doc)
+
+
+class DocumentChecker:
+    """The cross-document lookups a document kind's check uses, reporting each problem at a
+    JSON path of the one document being checked (the `checker` of `DocumentKind.check`)."""
+
+    def __init__(self, refs: References, doc: Doc) -> None:
+        self._refs = refs
+        self._doc = doc
+
+    @property
+    def in_folder(self) -> bool:
+        """True for a whole folder or stored app; False for a lone file, whose references
+        may name documents that are installed already."""
+        return self._refs.in_folder
+
+    def problem(self, path: JsonPath, message: str) -> None:
+        self._doc.problem(path, message)
+
+    def object(self, path: JsonPath, name: str) -> ObjectDef | None:
+        """The named object's definition (None when only its name is known); reports an
+        unknown one."""
+        if name not in self._refs.objects:
+            self.problem(path, f"unknown object {name!r}")
+        return self._refs.objects.get(name)
+
+    def field(self, path: JsonPath, odef: ObjectDef | None, name: str, *,
+              system: Iterable[str] = SYSTEM_FIELDS) -> FieldDef | None:
+        """The named field of `odef` (None for the `system` fields); reports an unknown one."""
+        if odef is None or name in system:
+            return None
+        fdef = odef.field(name)
+        if fdef is None:
+            self.problem(path, f"unknown field {name!r} on {odef.api_name}")
+        return fdef
+
+    def user_field(self, path: JsonPath, odef: ObjectDef | None, name: str) -> None:
+        """`name` is a user field of `odef` (or a system column holding a user)."""
+        if name in SYSTEM_FIELDS - SYSTEM_USER_COLUMNS:
+            self.problem(path, f"{name!r} is a system field, not a user field")
+            return
+        fdef = self.field(path, odef, name, system=SYSTEM_USER_COLUMNS)
+        if fdef is not None and fdef.type != "user":
+            self.problem(path, f"{name!r} is {type_name(fdef)} field, not a user field")
+
+    def writable_field(self, path: JsonPath, odef: ObjectDef | None, name: str) -> None:
+        """`name` is a field of `odef` a write may set (not computed, not system but owner)."""
+        if name in SYSTEM_FIELDS - {"owner"}:
+            self.problem(path, f"{name!r} is a system field and cannot be set")
+            return
+        fdef = self.field(path, odef, name, system={"owner"})
+        if fdef is not None and fdef.is_computed:
+            self.problem(path, f"{name!r} is {type_name(fdef)} field and cannot be set")
+
+    def date_field(self, path: JsonPath, odef: ObjectDef | None, name: str) -> None:
+        """`name` is a date or datetime field of `odef` (formulas and timestamps included)."""
+        if name in SYSTEM_FIELDS - SYSTEM_DATETIME_COLUMNS:
+            self.problem(path, f"{name!r} is a system field, not a date or datetime field")
+            return
+        fdef = self.field(path, odef, name, system=SYSTEM_DATETIME_COLUMNS)
+        if fdef is None:
+            return
+        kind = fdef.return_type if fdef.type == "formula" else fdef.type
+        if kind not in TEMPORAL_TYPES:
+            self.problem(path, f"{name!r} is {type_name(fdef)} field, not a date or datetime "
+                               "field")
+
+    def duplicates(self, items: Iterable[tuple[JsonPath, str]], what: str) -> None:
+        """Reports every name given twice among `items` ((path, name) pairs)."""
+        seen: dict[str, JsonPath] = {}
+        for path, name in items:
+            if name in seen:
+                self.problem(path, f"duplicate {what} {name!r} (also at {pointer(seen[name])})")
+            else:
+                seen[name] = path
+
+    def names(self, kind: str) -> set[str | None]:
+        """The names the documents of `kind` in this load declare, valid or not."""
+        return {doc.name() for doc in self._refs.docs if doc.kind == kind}
+
+    def definition(self, kind: str, name: str) -> Any | None:
+        """The valid definition of `kind` named `name` in this load, if any."""
+        found = self._refs.registered.get(kind, {}).get(name)
+        return None if found is None else found[0]
+
+    def stored_under_own_name(self, name: str) -> None:
+        """A folder's document lives in `<folder>/<api_name>.json`."""
+        doc = self._doc
+        if self.in_folder and doc.stem != name:
+            self.problem(("api_name",), f"{name!r} must be stored as {doc.folder}/{name}.json, "
+                                        f"not {doc.relpath}")
+
+
+# ---- objects ----------------------------------------------------------------------------
+
+
+def check_object(odef: ObjectDef, checker: DocumentChecker) -> None:
+    if problem := name_problem(odef.api_name):
+        checker.problem(("api_name",), problem)
+    if odef.renamed_from is not None:
+        if odef.renamed_from == odef.api_name:
+            checker.problem(("renamed_from",), "an object cannot be renamed from its own name")
+        elif checker.definition("object", odef.renamed_from) is not None:
+            checker.problem(("renamed_from",),
+                            f"{odef.renamed_from!r} is another current object; renamed_from "
+                            "names the object's old name")
+    checker.duplicates(((("fields", i, "api_name"), f.api_name)
+                        for i, f in enumerate(odef.fields)), "field")
+    for i, fdef in enumerate(odef.fields):
+        _field(odef, fdef, checker, ("fields", i))
+    checker.duplicates(((("fields", i, "renamed_from"), f.renamed_from)
+                        for i, f in enumerate(odef.fields) if f.renamed_from), "renamed_from")
+    if odef.name_field is not None:
+        _name_field(odef, checker)
+    checker.duplicates(((("validation_rules", i, "api_name"), r.api_name)
+                        for i, r in enumerate(odef.validation_rules)), "validation rule")
+    for i, rule in enumerate(odef.validation_rules):
+        if rule.field is not None:
+            checker.field(("validation_rules", i, "field"), odef, rule.field, system=())
+    for layout in odef.layouts:
+        checker.duplicates(((("layouts", layout.api_name, "sections", s, "fields", j), name)
+                            for s, sec in enumerate(layout.sections)
+                            for j, name in enumerate(sec.fields)), "layout field")
+        for s, section in enumerate(layout.sections):
+            for j, name in enumerate(section.fields):
+                checker.field(("layouts", layout.api_name, "sections", s, "fields", j),
+                              odef, name)
+    checker.duplicates(((("list_views", i, "api_name"), v.api_name)
+                        for i, v in enumerate(odef.list_views)), "list view")
+    for i, view in enumerate(odef.list_views):
+        for j, name in enumerate(view.columns):
+            checker.field(("list_views", i, "columns", j), odef, name)
+        for name in (view.sort or "").split(","):
+            if name:
+                checker.field(("list_views", i, "sort"), odef, name.lstrip("-"))
+
+
+def _name_field(odef: ObjectDef, checker: DocumentChecker) -> None:
+    fdef = checker.field(("name_field",), odef, odef.name_field or "", system=())
+    if fdef is None:
+        return
+    if not (fdef.type in ("text", "auto_number")
+            or (fdef.type == "formula" and fdef.return_type == "text")):
+        checker.problem(("name_field",), f"{fdef.api_name!r} is {type_name(fdef)} field; "
+                                         "the name field must be text, auto_number or a "
+                                         "text formula")
+
+
+def _field(odef: ObjectDef, fdef: FieldDef, checker: DocumentChecker, path: JsonPath) -> None:
+    raw = fdef.raw
+    if problem := field_name_problem(fdef.api_name):
+        checker.problem(path + ("api_name",), problem)
+    if fdef.renamed_from is not None:
+        if fdef.renamed_from == fdef.api_name:
+            checker.problem(path + ("renamed_from",), "a field cannot be renamed from its own "
+                                                      "name")
+        elif odef.field(fdef.renamed_from) is not None:
+            checker.problem(path + ("renamed_from",),
+                            f"{fdef.renamed_from!r} is another current field; renamed_from "
+                            "names the field's old name")
+    if fdef.type in COMPUTED_TYPES:
+        for key in ("default", "required"):
+            if raw.get(key):
+                checker.problem(path + (key,), f"a {fdef.type} field is computed and cannot "
+                                               f"have {key!r}")
+    if fdef.unique and fdef.type in ("formula", "rollup", "long_text", "multi_picklist"):
+        checker.problem(path + ("unique",), f"a {fdef.type} field cannot be unique")
+    if fdef.type == "master_detail" and raw.get("required") is False:
+        checker.problem(path + ("required",), "a master_detail field is always required "
+                                              "(use a lookup for an optional reference)")
+    if fdef.min is not None and fdef.max is not None and fdef.min > fdef.max:
+        checker.problem(path + ("min",), f"min {fdef.min} is greater than max {fdef.max}")
+    checker.duplicates(((path + ("values", i, "value"), v.value)
+                        for i, v in enumerate(fdef.values)), "picklist value")
+    if fdef.type in REFERENCE_TYPES and fdef.target is not None:
+        checker.object(path + ("target",), fdef.target)
+    if fdef.type == "rollup":
+        _rollup(odef, fdef, checker, path)
+
+
+def _rollup(odef: ObjectDef, fdef: FieldDef, checker: DocumentChecker, path: JsonPath) -> None:
+    child = checker.object(path + ("child_object",), fdef.child_object or "")
+    if child is None:
+        return
+    rel = checker.field(path + ("relationship_field",), child, fdef.relationship_field or "",
+                        system=())
+    if rel is not None and rel.type not in REFERENCE_TYPES:
+        checker.problem(path + ("relationship_field",),
+                        f"{rel.api_name!r} on {child.api_name} is {type_name(rel)} field, "
+                        "not a lookup or master_detail")
+    elif rel is not None and rel.target != odef.api_name:
+        checker.problem(path + ("relationship_field",),
+                        f"{rel.api_name!r} on {child.api_name} points to {rel.target!r}, "
+                        f"not to {odef.api_name!r}")
+    if fdef.rollup_field is None:
+        return
+    source = checker.field(path + ("field",), child, fdef.rollup_field)
+    if source is None or fdef.function == "count":
+        return
+    kind = source.return_type if source.type == "formula" else source.type
+    if source.type == "rollup":
+        kind = "number"
+    allowed = NUMERIC_TYPES | (TEMPORAL_TYPES if fdef.function in ("min", "max") else set())
+    if kind not in allowed:
+        what = "a number, currency, percent, date or datetime" \
+            if fdef.function in ("min", "max") else "a number, currency or percent"
+        checker.problem(path + ("field",), f"{fdef.function} needs {what} field; "
+                                           f"{source.api_name!r} is {type_name(source)} field")
+
+
+# ---- roles, users, data -----------------------------------------------------------------
+
+
+def check_role(rdef: RoleDef, checker: DocumentChecker) -> None:
+    if rdef.api_name == ADMIN_ROLE:
+        checker.problem(("api_name",), "'admin' is the built-in role that may do everything; "
+                                       "choose another name")
+    for name, rights in rdef.objects.items():
+        checker.object(("objects", name), name)
+        if rights and "read" not in rights:
+            checker.problem(("objects", name), "rights to create, edit, delete or export "
+                                               "need 'read' too")
+    for key in rdef.fields:
+        object_name, _, field_name = key.partition(".")
+        odef = checker.object(("fields", key), object_name)
+        checker.field(("fields", key), odef, field_name, system=())
+
+
+def check_users(users: tuple[UserDef, ...], checker: DocumentChecker) -> None:
+    checker.duplicates((((i, "name"), u.name) for i, u in enumerate(users)), "user")
+    roles = checker.names("role") | {ADMIN_ROLE}
+    for i, user in enumerate(users):
+        for j, role in enumerate(user.roles):
+            if checker.in_folder and role not in roles:
+                checker.problem((i, "roles", j), f"unknown role {role!r}")
+        if user.manager == user.name:
+            checker.problem((i, "manager"), "a user cannot be their own manager")
+
+
+def check_data(checker: DocumentChecker) -> None:
+    name = checker._doc.stem
+    if name not in checker._refs.objects:
+        checker.problem((), f"unknown object {name!r} (data/<object>.json holds records "
+                            "of that object)")
