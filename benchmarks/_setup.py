@@ -15,8 +15,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from metabiz.objects.sync import apply_path  # noqa: E402
+from metabiz.platform.app import prepare_database  # noqa: E402
 from metabiz.platform.auth import create_user  # noqa: E402
-from metabiz.platform.db import init_db, make_engine, writer  # noqa: E402
+from metabiz.platform.db import make_engine, writer  # noqa: E402
 
 DEAL = {
     "api_name": "deal", "label": "Deal", "name_field": "name",
@@ -45,7 +46,7 @@ def database(url: str | None = None):
     elif url.startswith("postgresql"):
         url = _fresh_schema(url)
     engine = make_engine(url)
-    init_db(engine)
+    prepare_database(engine)
     app = Path(tempfile.mkdtemp(prefix="metabiz-bench-app-"))
     (app / "objects").mkdir()
     (app / "app.json").write_text(json.dumps({"name": "bench", "version": "1.0.0",

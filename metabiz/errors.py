@@ -136,3 +136,23 @@ class FormulaError(MetabizError):
         if self.line is not None:
             body["error"].update(line=self.line, column=self.column, kind=self.kind)
         return body
+
+
+class OutOfDateDatabase(MetabizError):
+    """The database's system tables are at an older schema than this release's revisions."""
+
+    code = "database_out_of_date"
+    status = 503
+
+    def __init__(self, pending: Sequence[str] = ()) -> None:
+        self.pending = list(pending)
+        super().__init__("the database is at an older schema; run `metabiz upgrade`",
+                         details={"pending": self.pending})
+
+
+class UnknownDatabaseSchema(MetabizError):
+    """The system tables are in a state no revision of this release describes: upgraded by a
+    newer release, or only some of a release's tables present."""
+
+    code = "database_schema_unknown"
+    status = 503

@@ -6,7 +6,18 @@ automation, assignment and approval clean-up run for every write, whatever its s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from metabiz.objects.records import Context, Listener, WriteEvent
+from metabiz.platform.extensions import Extensions
+
+#: the flow tables' Alembic revisions (branch `flows`)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def register(ext: Extensions) -> None:
+    """Plug the flow engine into the kernel at start-up."""
+    ext.add_migrations(MIGRATIONS)
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:
@@ -52,4 +63,4 @@ def check_flows(schema: object) -> list[str]:
     return check(schema)  # type: ignore[arg-type]
 
 
-__all__ = ["check_flows", "on_write", "write_listeners"]
+__all__ = ["MIGRATIONS", "check_flows", "on_write", "register", "write_listeners"]

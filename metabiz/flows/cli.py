@@ -14,7 +14,7 @@ import click
 
 from metabiz.errors import MetabizError
 from metabiz.flows import jobs as job_table
-from metabiz.flows.store import init_tables
+from metabiz.platform.app import prepare_database
 from metabiz.platform.config import DEFAULT_DATABASE_URL
 from metabiz.platform.db import make_engine, writer
 
@@ -30,7 +30,7 @@ def jobs() -> None:
 
 def _engine(url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(url)
-    init_tables(engine)
+    prepare_database(engine)
     return engine
 
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine
 
+from metabiz.platform import migrations
 from metabiz.platform.api import kernel, register_error_handlers
 from metabiz.platform.config import Config
-from metabiz.platform.db import init_db, make_engine
+from metabiz.platform.db import make_engine
+from metabiz.platform.extensions import Extensions
 
 #: optional layers, registered when present: (module, its `init_app` function)
 LAYERS = ("metabiz.objects.web", "metabiz.flows.web", "metabiz.builder_ui.web")
@@ -31,16 +35,27 @@ class Services:
     runtime: Any  # metabiz.objects.runtime.Runtime
 
 
-def prepare_database(engine: Engine) -> None:
-    """Create the system tables and those of the optional layers (idempotent)."""
-    init_db(engine)
-    try:
-        from metabiz.flows.store import init_tables
-    except ModuleNotFoundError as err:
-        if not (err.name or "").startswith("metabiz.flows"):
-            raise
-        return
-    init_tables(engine)
+def migration_folders() -> list[Path]:
+    """The Alembic version folders the packages above the kernel register (the kernel's own
+    always run too). Temporary wiring until the composition root builds one `Extensions`."""
+    from metabiz.flows import register
+
+    ext = Extensions()
+    register(ext)
+    return ext.migrations
+
+
+def prepare_database(engine: Engine, folders: Sequence[Path] | None = None) -> None:
+    """Make a blank database's system tables; refuse one at an older schema.
+
+    Raises OutOfDateDatabase for a database an earlier release made: only `metabiz upgrade`
+    (or `metabiz init`) changes the schema of a database that holds data.
+    """
+    folders = migration_folders() if folders is None else folders
+    if migrations.is_blank(engine, folders):
+        migrations.upgrade(engine, folders)
+    else:
+        migrations.require_current(engine, folders)
 
 
 def build_runtime(engine: Engine) -> Any:

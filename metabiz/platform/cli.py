@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from metabiz.errors import FormulaError, MetabizError, MetadataError, NotFound
+from metabiz.platform import migrations
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
 
@@ -58,6 +59,17 @@ def main() -> None:
 
 
 def _engine(config: Config) -> Any:
+    """The database's engine, its system tables brought up to date first."""
+    from metabiz.platform.app import migration_folders
+
+    engine = make_engine(config.database_url)
+    migrations.upgrade(engine, migration_folders())
+    return engine
+
+
+def _serving_engine(config: Config) -> Any:
+    """The engine of a database a server may run on: a blank one is initialised, one at an
+    older schema refused (OutOfDateDatabase: exit 1 with the message)."""
     from metabiz.platform.app import prepare_database
 
     engine = make_engine(config.database_url)
@@ -67,9 +79,24 @@ def _engine(config: Config) -> Any:
 
 @command(main, "init")
 def init(config: Config) -> None:
-    """Create the system tables (idempotent)."""
-    _engine(config)
-    click.echo(f"initialised {config.database_url}")
+    """Create the system tables, or bring an existing database's up to date (idempotent)."""
+    from metabiz.platform.app import migration_folders
+
+    moved = migrations.upgrade(make_engine(config.database_url), migration_folders())
+    click.echo(f"initialised {config.database_url}"
+               + (f" ({', '.join(moved)})" if moved else ""))
+
+
+@command(main, "upgrade")
+def upgrade(config: Config) -> None:
+    """Bring a database made by an earlier release up to date, keeping every row."""
+    from metabiz.platform.app import migration_folders
+
+    moved = migrations.upgrade(make_engine(config.database_url), migration_folders())
+    for revision in moved:
+        click.echo(f"  {revision}")
+    click.echo(f"upgraded {config.database_url}" if moved
+               else f"{config.database_url} is up to date")
 
 
 def _flow_checks() -> list[Any]:
@@ -334,7 +361,7 @@ def serve(config: Config, host: str, port: int, workers: int, no_worker: bool) -
 
     from metabiz.platform.app import create_app
 
-    _engine(config)
+    _serving_engine(config).dispose()
     # The job worker runs as its own process: a thread in gunicorn's master would be
     # copied mid-lock into every forked web worker and hang it.
     jobs = None if no_worker else subprocess.Popen(
@@ -368,7 +395,7 @@ def worker(config: Config, once: bool) -> None:
     except ModuleNotFoundError:
         click.echo("no flows installed: nothing to run")
         return
-    done = run_worker(_engine(config), once=once)
+    done = run_worker(_serving_engine(config), once=once)
     click.echo(f"ran {done} jobs")
 
 

@@ -21,10 +21,10 @@ from metabiz.objects import records
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.app import create_app
+from metabiz.platform.app import create_app, prepare_database
 from metabiz.platform.auth import create_user
 from metabiz.platform.config import Config
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.platform.db import make_engine, writer
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -69,7 +69,7 @@ def _app_folder(root: Path) -> Path:
 
 def _seed(url: str, folder: Path) -> None:
     engine = make_engine(url)
-    init_db(engine)
+    prepare_database(engine)
     apply_path(engine, folder)
     with writer(engine).begin() as conn:
         create_user(conn, "admin", PASSWORD, roles=["admin"], display_name="Ada Admin")

@@ -18,15 +18,14 @@ from sqlalchemy import insert, update
 from werkzeug.security import generate_password_hash
 
 from metabiz.flows import write_listeners
-from metabiz.flows.store import init_tables
 from metabiz.flows.worker import run_worker
 from metabiz.objects.records import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
-from metabiz.platform.app import create_app
+from metabiz.platform.app import create_app, prepare_database
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config
-from metabiz.platform.db import init_db, make_engine, user_roles, users, writer
+from metabiz.platform.db import make_engine, user_roles, users, writer
 
 FLOWAPP = Path(__file__).resolve().parent / "fixtures" / "flowapp"
 PASSWORD_HASH = generate_password_hash("password", method="pbkdf2:sha256:1")
@@ -51,8 +50,7 @@ USERS = [
 @pytest.fixture
 def engine(db_url):
     eng = make_engine(db_url)
-    init_db(eng)
-    init_tables(eng)
+    prepare_database(eng)
     yield eng
     eng.dispose()
 

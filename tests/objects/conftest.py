@@ -12,8 +12,9 @@ import pytest
 from metabiz.objects.records import Context
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path
+from metabiz.platform.app import prepare_database
 from metabiz.platform.auth import create_user, load_actor
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.platform.db import make_engine, writer
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 
@@ -21,7 +22,7 @@ SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
 @pytest.fixture
 def engine(db_url):
     eng = make_engine(db_url)
-    init_db(eng)
+    prepare_database(eng)
     yield eng
     eng.dispose()
 

@@ -35,7 +35,8 @@ from metabiz.objects.fields import field_type
 from metabiz.objects.runtime import Runtime
 from metabiz.objects.sync import apply_path, restore
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.platform.app import prepare_database
+from metabiz.platform.db import make_engine, writer
 from metabiz.platform.metadata.loader import load_documents
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 from metabiz.platform.metadata.store import list_losses
@@ -91,7 +92,7 @@ class Evolution(RuleBasedStateMachine):
                 {"options": f"-csearch_path={self.schema}"}).render_as_string(
                     hide_password=False)
         self.engine = make_engine(url)
-        init_db(self.engine)
+        prepare_database(self.engine)
         self.runtime = Runtime(self.engine)
         self.folder = self.tmp / "app"
         (self.folder / "objects").mkdir(parents=True)
