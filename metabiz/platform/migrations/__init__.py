@@ -12,7 +12,8 @@ revision and upgraded from there, keeping every row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -47,25 +48,8 @@ def upgrade(engine: Engine, folders: Sequence[Path] = ()) -> list[str]:
     empty when it was current.
     """
     script = _scripts(_locations(folders))
-    moved: list[str] = []
-    with writer(engine).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
-        env = EnvironmentContext(Config(), script,
-                                 fn=lambda heads, _context: script._upgrade_revs("heads", heads))
-        with env:
-            env.configure(connection=conn, version_table=VERSION_TABLE,
-                          on_version_apply=lambda step, **_: moved.append(step.up_revision_id))
-            context = env.get_context()
-            heads = _heads(conn, context, script)
-            if heads is None:
-                for baseline in _baselines(conn, script):
-                    context.stamp(script, baseline)
-                    moved.append(baseline)
-            elif set(heads) == set(script.get_heads()):
-                return []
-            env.run_migrations()
-    return moved
+    with writer(engine).connect() as conn, _foreign_keys_off(conn), conn.begin():
+        return _upgrade(conn, script)
 
 
 def pending(engine: Engine, folders: Sequence[Path] = ()) -> list[str]:
@@ -99,6 +83,56 @@ def is_blank(engine: Engine, folders: Sequence[Path] = ()) -> bool:
 
 
 # -- inside ------------------------------------------------------------------------------
+
+def _upgrade(conn: Connection, script: ScriptDirectory) -> list[str]:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+    moved: list[str] = []
+    env = EnvironmentContext(Config(), script,
+                             fn=lambda heads, _context: script._upgrade_revs("heads", heads))
+    with env:
+        env.configure(connection=conn, version_table=VERSION_TABLE,
+                      on_version_apply=lambda step, **_: moved.append(step.up_revision_id))
+        context = env.get_context()
+        heads = _heads(conn, context, script)
+        if heads is not None and set(heads) == set(script.get_heads()):
+            return []
+        broken = _broken_references(conn)
+        if heads is None:
+            for baseline in _baselines(conn, script):
+                context.stamp(script, baseline)
+                moved.append(baseline)
+        env.run_migrations()
+        new = _broken_references(conn) - broken
+        if new:
+            raise RuntimeError(f"revisions {', '.join(moved)} left rows whose foreign keys "
+                               f"point nowhere: {sorted(new)[:10]}")
+    return moved
+
+
+@contextmanager
+def _foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """Alembic's batch mode rebuilds a table on SQLite (copy, drop, rename); with foreign keys
+    enforced, dropping a table others reference would cascade into their rows. The pragma
+    cannot change inside a transaction, so it is set on the driver connection around it, and
+    `_broken_references` checks what it would have checked before the commit."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    driver: Any = conn.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _broken_references(conn: Connection) -> set[tuple[Any, ...]]:
+    """SQLite: rows whose foreign key points nowhere (PostgreSQL never lets them exist)."""
+    if conn.dialect.name != "sqlite":
+        return set()
+    return {tuple(row) for row in conn.exec_driver_sql("PRAGMA foreign_key_check")}
+
 
 def _locations(folders: Sequence[Path]) -> tuple[str, ...]:
     seen: dict[str, None] = {str(KERNEL_VERSIONS): None}
