@@ -92,9 +92,11 @@ def upgrade(config: Config) -> None:
     """Bring a database made by an earlier release up to date, keeping every row."""
     from metabiz.platform.app import migration_folders
 
-    moved = migrations.upgrade(make_engine(config.database_url), migration_folders())
+    folders = migration_folders()
+    moved = migrations.upgrade(make_engine(config.database_url), folders)
+    notes = migrations.summaries(folders) if moved else {}
     for revision in moved:
-        click.echo(f"  {revision}")
+        click.echo(f"  {revision}  {notes[revision]}")
     click.echo(f"upgraded {config.database_url}" if moved
                else f"{config.database_url} is up to date")
 

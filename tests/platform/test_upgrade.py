@@ -162,7 +162,9 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     assert len(before["obj_opportunity"]) == 50 and len(before["flow_jobs"]) > 200
     statuses = sorted(row[4] for row in before["flow_approval_requests"])  # id, object, ...
     assert statuses == ["approved", "pending"]
-    assert pending(make_engine(release_0_1), FOLDERS) == [*sorted(BASELINES), "platform_0002"]
+    # independent branches come in no particular order
+    assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
+        "flows_0001", "platform_0001", "platform_0002"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
@@ -283,7 +285,8 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert sorted(outcomes, key=len) == [[], ["flows_0001", "platform_0001", "platform_0002"]]
+    assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
+        [], ["flows_0001", "platform_0001", "platform_0002"]]
     for engine in engines:
         engine.dispose()
 

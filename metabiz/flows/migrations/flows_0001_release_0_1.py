@@ -1,8 +1,7 @@
-"""Release 0.1's flow tables: approval requests, history, work items, jobs, webhook attempts,
-notifications, assignment cursors.
+"""Release 0.1's flow tables: approvals, work items, jobs, webhook attempts, notifications.
 
-Exactly the DDL release 0.1 made with `create_all`. A database made by 0.1 already holds these
-tables: it is stamped here, not run.
+Also the assignment cursors. Exactly the DDL release 0.1 made with `create_all`; a database
+made by 0.1 already holds these tables: it is stamped here, not run.
 """
 
 import sqlalchemy as sa

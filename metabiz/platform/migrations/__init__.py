@@ -73,6 +73,13 @@ def require_current(engine: Engine, folders: Sequence[Path] = ()) -> None:
         raise OutOfDateDatabase(missing)
 
 
+def summaries(folders: Sequence[Path] = ()) -> dict[str, str]:
+    """Each revision's one-line summary (the first line of its docstring), by id."""
+    script = _scripts(_locations(folders))
+    return {rev.revision: (rev.doc or "").strip().splitlines()[0] if rev.doc else ""
+            for rev in script.walk_revisions()}
+
+
 def is_blank(engine: Engine, folders: Sequence[Path] = ()) -> bool:
     """True for a database that holds no version table and no table of any baseline."""
     script = _scripts(_locations(folders))
@@ -187,4 +194,4 @@ def _baseline_tables(script: ScriptDirectory, base: str) -> tuple[str, ...]:
 
 
 __all__ = ["KERNEL_VERSIONS", "VERSION_TABLE", "OutOfDateDatabase", "UnknownDatabaseSchema",
-           "is_blank", "pending", "require_current", "upgrade"]
+           "is_blank", "pending", "require_current", "summaries", "upgrade"]
