@@ -86,9 +86,9 @@ def compact(database: Path) -> None:
 def populate(database: Path) -> None:
     import datetime as dt
 
-    import metabiz
     from click.testing import CliRunner
 
+    import metabiz
     from metabiz.platform.cli import main as cli
 
     code = Path(metabiz.__file__).resolve().parent

@@ -32,7 +32,7 @@ from metabiz.platform.db import writer
 #: so a user's own Alembic project in the same database is left alone
 VERSION_TABLE = "metabiz_schema_version"
 
-#: the kernel's own revisions, always run first
+#: the kernel's own revisions (branch `platform`), always among those run
 KERNEL_VERSIONS = Path(__file__).resolve().parent / "versions"
 
 #: one PostgreSQL advisory lock key for upgrades: two processes starting at once take turns
@@ -76,7 +76,7 @@ def require_current(engine: Engine, folders: Sequence[Path] = ()) -> None:
 def summaries(folders: Sequence[Path] = ()) -> dict[str, str]:
     """Each revision's one-line summary (the first line of its docstring), by id."""
     script = _scripts(_locations(folders))
-    return {rev.revision: (rev.doc or "").strip().splitlines()[0] if rev.doc else ""
+    return {rev.revision: next(iter((rev.doc or "").strip().splitlines()), "")
             for rev in script.walk_revisions()}
 
 
@@ -95,6 +95,7 @@ def _upgrade(conn: Connection, script: ScriptDirectory) -> list[str]:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
     moved: list[str] = []
+    # the steps are what `alembic upgrade heads` runs (its command module calls the same)
     env = EnvironmentContext(Config(), script,
                              fn=lambda heads, _context: script._upgrade_revs("heads", heads))
     with env:
