@@ -18,9 +18,9 @@ from sqlalchemy import insert
 
 from metabiz.app import build_runtime
 from metabiz.flows import notifications
-from metabiz.flows.store import init_tables
 from metabiz.flows.store import notifications as notification_table
 from metabiz.flows.worker import run_worker
+from metabiz.app import prepare_database
 from metabiz.platform.db import make_engine, writer
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -60,7 +60,7 @@ def direct(engine, n: int) -> float:
 
 def prepared(url: str | None, n: int):
     engine = database(url)
-    init_tables(engine)
+    prepare_database(engine)
     enqueue(engine, n)
     return engine, engine.url.render_as_string(hide_password=False)
 
@@ -74,7 +74,7 @@ def main() -> None:
     engine, url = prepared(args.database_url, n)
     one = workers(engine, url, 1)
     baseline_engine = database(args.database_url)
-    init_tables(baseline_engine)
+    prepare_database(baseline_engine)
     baseline = direct(baseline_engine, n)
     print(f"jobs={n}")
     print(f"one_worker_seconds={one:.2f} ({n / one:,.0f} jobs/s)")

@@ -14,12 +14,12 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from metabiz.flows import extension as flows
-from metabiz.flows.store import init_tables as init_flow_tables
 from metabiz.objects import extension as objects
 from metabiz.objects.runtime import Runtime
 from metabiz.platform import extension as platform
 from metabiz.platform.config import Config
-from metabiz.platform.db import init_db, make_engine
+from metabiz.platform import migrations
+from metabiz.platform.db import make_engine
 from metabiz.platform.extensions import Extensions, Wiring
 from metabiz.platform.web import init_web
 
@@ -45,16 +45,30 @@ def build_extensions() -> Extensions:
     return ext
 
 
-def prepare_database(engine: Engine) -> None:
-    """Create the system tables of every package (idempotent)."""
-    init_db(engine)
-    init_flow_tables(engine)
+def prepare_database(engine: Engine, ext: Extensions | None = None) -> None:
+    """Make a blank database's system tables; refuse one at an older schema.
+
+    Raises OutOfDateDatabase for a database an earlier release made: only `metabiz upgrade`
+    (or `metabiz init`) changes the schema of a database that holds data.
+    """
+    folders = (ext or build_extensions()).migrations
+    if migrations.is_blank(engine, folders):
+        migrations.upgrade(engine, folders)
+    else:
+        migrations.require_current(engine, folders)
+
+
+def upgrade_database(engine: Engine, ext: Extensions | None = None) -> list[str]:
+    """Bring every package's system tables up to date; the revisions applied, in order."""
+    return migrations.upgrade(engine, (ext or build_extensions()).migrations)
 
 
 def wiring() -> Wiring:
     """The extensions of every package, and how to prepare a database and build a runtime."""
     ext = build_extensions()
-    return Wiring(extensions=ext, prepare_database=prepare_database,
+    return Wiring(extensions=ext,
+                  prepare_database=lambda engine: prepare_database(engine, ext),
+                  upgrade_database=lambda engine: upgrade_database(engine, ext),
                   make_runtime=lambda engine: Runtime(engine, ext))
 
 

@@ -41,7 +41,7 @@ class _Group(click.Group):
 @click.option("--no-worker", is_flag=True, help="do not run due jobs in a child process")
 def serve(env: CliEnv, host: str, port: int, workers: int, no_worker: bool) -> None:
     """Serve the UI and the API with gunicorn, and run due jobs in a worker process."""
-    env.engine()
+    env.serving_engine().dispose()
     # The job worker runs as its own process: a thread in gunicorn's master would be
     # copied mid-lock into every forked web worker and hang it.
     jobs = None if no_worker else subprocess.Popen(

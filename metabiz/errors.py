@@ -144,3 +144,23 @@ class CSRFRejected(PermissionDenied):
     403 like any refusal (the contract's `forbidden`), but its own class so that pages can
     say "reload and try again" instead of "you may not do this".
     """
+
+
+class OutOfDateDatabase(MetabizError):
+    """The database's system tables are at an older schema than this release's revisions."""
+
+    code = "database_out_of_date"
+    status = 503
+
+    def __init__(self, pending: Sequence[str] = ()) -> None:
+        self.pending = list(pending)
+        super().__init__("the database is at an older schema; run `metabiz upgrade`",
+                         details={"pending": self.pending})
+
+
+class UnknownDatabaseSchema(MetabizError):
+    """The system tables are in a state no revision of this release describes: upgraded by a
+    newer release, or only some of a release's tables present."""
+
+    code = "database_schema_unknown"
+    status = 503

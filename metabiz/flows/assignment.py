@@ -18,7 +18,7 @@ from metabiz.errors import NotFound, ValidationError
 from metabiz.flows import directory
 from metabiz.flows.definitions.model import AssignmentRuleDef
 from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
-from metabiz.flows.store import assignment_cursors, naive_utc
+from metabiz.flows.store import assignment_cursors
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
@@ -64,7 +64,7 @@ class RoundRobin(Assignee):
         last = _lock_cursor(conn, key, subject.ctx.now)
         chosen = next((m for m in members if last is None or m > last), members[0])
         conn.execute(update(assignment_cursors).where(assignment_cursors.c.key == key)
-                     .values(last_user=chosen, updated_at=naive_utc(subject.ctx.now)))
+                     .values(last_user=chosen, updated_at=subject.ctx.now))
         return chosen
 
 
@@ -99,7 +99,7 @@ def _lock_cursor(conn: Connection, key: str, now: dt.datetime) -> str | None:
     try:
         with conn.begin_nested():
             conn.execute(insert(assignment_cursors).values(key=key, last_user=None,
-                                                           updated_at=naive_utc(now)))
+                                                           updated_at=now))
         return None
     except IntegrityError:  # a concurrent transaction created it first
         return conn.execute(query).scalar()

@@ -23,7 +23,7 @@ from metabiz.platform.db import writer
               help="run the jobs as of this time (ISO 8601, UTC unless it says otherwise)")
 def worker(env: CliEnv, once: bool, now_text: str | None) -> None:
     """Run due jobs (automation, scheduled rules, webhooks)."""
-    done = run_worker(env.engine(), runtime=env.runtime(), secret=env.config.secret_key,
+    done = run_worker(env.serving_engine(), runtime=env.runtime(), secret=env.config.secret_key,
                       smtp=env.config.smtp, once=once, now=_moment(now_text))
     click.echo(f"ran {done} jobs")
 
@@ -51,7 +51,7 @@ def jobs() -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def list_jobs(env: CliEnv, status: str | None, limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
-    with env.engine().connect() as conn:
+    with env.serving_engine().connect() as conn:
         rows = job_table.list_jobs(conn, status=status, limit=limit)
     for row in rows:
         payload = {k: v for k, v in (row["payload"] or {}).items() if k != "secret"}
@@ -71,7 +71,7 @@ def list_jobs(env: CliEnv, status: str | None, limit: int, as_json: bool) -> Non
 @click.argument("job_id", type=int)
 def retry(env: CliEnv, job_id: int) -> None:
     """Run a failed job again at the next worker pass."""
-    with writer(env.engine()).begin() as conn:
+    with writer(env.serving_engine()).begin() as conn:
         job_table.retry(conn, job_id, dt.datetime.now(dt.UTC))
     click.echo(f"job {job_id} will run again")
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from metabiz.flows import commands, pages
@@ -16,8 +18,13 @@ from metabiz.flows.listeners import on_write
 from metabiz.platform.extensions import Extensions, NavSection, Panel
 
 
+#: the flow tables' Alembic revisions (branch `flows`)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
 def register(ext: Extensions) -> None:
     ext.add_document_kind(FLOW_KIND)
+    ext.add_migrations(MIGRATIONS)
     ext.add_listener(on_write)
     ext.add_check(check_flows)
     ext.add_nav(NavSection("approvals", pages.nav_links, order=10))

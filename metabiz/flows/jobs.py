@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from metabiz.errors import ConflictError, NotFound
-from metabiz.flows.store import jobs, naive_utc
+from metabiz.flows.store import jobs
 from metabiz.platform.config import SmtpSettings
 from metabiz.platform.db import writer
 
@@ -92,8 +92,8 @@ def enqueue(conn: Connection, kind: str, payload: Mapping[str, Any], *, run_at: 
         if existing is not None:
             return int(existing)
     values = {"kind": kind, "payload": dict(payload), "status": "pending",
-              "run_at": naive_utc(run_at), "attempts": 0, "max_attempts": max_attempts,
-              "idempotency_key": key, "ref": ref, "created_at": naive_utc(now)}
+              "run_at": run_at, "attempts": 0, "max_attempts": max_attempts,
+              "idempotency_key": key, "ref": ref, "created_at": now}
     try:
         with conn.begin_nested():
             return int(conn.execute(insert(jobs).values(**values)
@@ -114,7 +114,7 @@ def reschedule(conn: Connection, kind: str, payload: Mapping[str, Any], *,
         return enqueue(conn, kind, payload, run_at=run_at, now=now, key=key, ref=ref)
     if row.status == "cancelled":
         conn.execute(update(jobs).where(jobs.c.id == row.id).values(
-            status="pending", run_at=naive_utc(run_at), attempts=0, last_error=None))
+            status="pending", run_at=run_at, attempts=0, last_error=None))
     return int(row.id)
 
 
@@ -133,9 +133,8 @@ def cancel(conn: Connection, *, ref: str, keep_key: str | None = None) -> int:
 def claim(engine: Engine, worker: str, now: dt.datetime, limit: int) -> list[Job]:
     """Reserve up to `limit` due jobs for `worker`: pending ones whose time has come and
     running ones whose worker's lease ran out (it died). Committed before they run."""
-    moment = naive_utc(now)
-    due = or_(and_(jobs.c.status == "pending", jobs.c.run_at <= moment),
-              and_(jobs.c.status == "running", jobs.c.locked_until < moment))
+    due = or_(and_(jobs.c.status == "pending", jobs.c.run_at <= now),
+              and_(jobs.c.status == "running", jobs.c.locked_until < now))
     with writer(engine).begin() as conn:
         query = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
         if conn.dialect.name == "postgresql":
@@ -144,8 +143,8 @@ def claim(engine: Engine, worker: str, now: dt.datetime, limit: int) -> list[Job
         if not ids:
             return []
         conn.execute(update(jobs).where(jobs.c.id.in_(ids), due).values(
-            status="running", locked_by=worker, locked_until=moment + LEASE,
-            started_at=moment, attempts=jobs.c.attempts + 1))
+            status="running", locked_by=worker, locked_until=now + LEASE,
+            started_at=now, attempts=jobs.c.attempts + 1))
         rows = conn.execute(select(jobs).where(jobs.c.id.in_(ids), jobs.c.locked_by == worker,
                                                jobs.c.status == "running")
                             .order_by(jobs.c.run_at, jobs.c.id)).mappings()
@@ -162,7 +161,7 @@ def _mine(job: Job, worker: str) -> Any:
 
 def complete(conn: Connection, job: Job, worker: str, now: dt.datetime) -> None:
     done = conn.execute(update(jobs).where(_mine(job, worker)).values(
-        status="done", finished_at=naive_utc(now), locked_until=None, last_error=None))
+        status="done", finished_at=now, locked_until=None, last_error=None))
     if done.rowcount != 1:
         raise LeaseLost(f"job {job.id} is no longer held by {worker}")
 
@@ -174,9 +173,9 @@ def fail(engine: Engine, job: Job, worker: str, now: dt.datetime, error: str,
     delay = min(backoff * (2 ** max(job.attempts - 1, 0)), MAX_BACKOFF)
     values: dict[str, Any] = {"last_error": error[:4000], "locked_until": None}
     if final:
-        values.update(status="failed", finished_at=naive_utc(now))
+        values.update(status="failed", finished_at=now)
     else:
-        values.update(status="pending", run_at=naive_utc(now + delay))
+        values.update(status="pending", run_at=now + delay)
     with writer(engine).begin() as conn:
         conn.execute(update(jobs).where(_mine(job, worker)).values(**values))
     return str(values["status"])
@@ -233,5 +232,5 @@ def retry(conn: Connection, job_id: int, now: dt.datetime) -> None:
         raise ConflictError(f"job {job_id} is {row.status}: only failed or cancelled jobs "
                             "can be retried")
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(
-        status="pending", run_at=naive_utc(now), attempts=0, finished_at=None,
+        status="pending", run_at=now, attempts=0, finished_at=None,
         locked_by=None, locked_until=None))

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from metabiz.errors import NotFound
 from metabiz.flows import directory, jobs
-from metabiz.flows.store import naive_utc, notifications
+from metabiz.flows.store import notifications
 from metabiz.objects.fields import json_value
 
 
@@ -47,7 +47,7 @@ class NotifyJob(jobs.JobKind):
             conn.execute(insert(notifications).values(
                 user_name=user, subject=payload.get("subject"), message=payload["message"],
                 object=payload.get("object"), record_id=payload.get("record_id"),
-                source=payload.get("source"), created_at=naive_utc(env.now), dedupe_key=key))
+                source=payload.get("source"), created_at=env.now, dedupe_key=key))
             address = directory.email_of(conn, user) if mail else None
             if address:
                 jobs.enqueue(conn, "email", {"to": address, "subject": payload.get("subject"),
@@ -118,7 +118,7 @@ def mark_read(conn: Connection, user: str, notification_id: Any,
         raise NotFound(f"no notification {notification_id!r}") from None
     mine = (notifications.c.id == wanted) & (notifications.c.user_name == user)
     conn.execute(update(notifications).where(mine, notifications.c.read_at.is_(None))
-                 .values(read_at=naive_utc(now)))
+                 .values(read_at=now))
     row = conn.execute(select(notifications).where(mine)).mappings().first()
     if row is None:
         raise NotFound(f"no notification {wanted}")
@@ -128,4 +128,4 @@ def mark_read(conn: Connection, user: str, notification_id: Any,
 def mark_all_read(conn: Connection, user: str, now: dt.datetime) -> int:
     return conn.execute(update(notifications).where(
         notifications.c.user_name == user, notifications.c.read_at.is_(None))
-        .values(read_at=naive_utc(now))).rowcount
+        .values(read_at=now)).rowcount

@@ -1,20 +1,17 @@
 """The flow engine's own tables: approval requests, history, work items, jobs, notifications.
 
-They live on their own `MetaData` (no foreign keys into the system tables) and are
-created by `init_tables`, which `metabiz init` and the app factory call; idempotent.
+They live on their own `MetaData` (no foreign keys into the system tables) and are created
+and changed only by the revisions in metabiz/flows/migrations/ (branch `flows`), which
+`metabiz init` / `metabiz upgrade` run; tests/platform/test_upgrade.py keeps the two in step.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-from metabiz.platform.db import writer
+from metabiz.platform.db import UTCDateTime
 
 flow_metadata = MetaData()
 
@@ -48,8 +45,8 @@ approval_requests = Table(
     Column("step", String(64)),
     Column("locks_record", Boolean, nullable=False, default=False),
     Column("submitted_by", String(64), nullable=False),
-    Column("submitted_at", DateTime, nullable=False),
-    Column("finished_at", DateTime),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
     Column("comment", Text),
     Index("ix_flow_approval_requests_record", "object", "record_id"),
     Index("ix_flow_approval_requests_status", "status"),
@@ -68,7 +65,7 @@ approval_history = Table(
     Column("action", String(16), nullable=False),
     Column("comment", Text),
     Column("details", JSON),
-    Column("at", DateTime, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Index("ix_flow_approval_history_request", "request_id"),
 )
 
@@ -83,8 +80,8 @@ work_items = Table(
     Column("assignee", String(64), nullable=False),
     #: pending | approved | rejected | reassigned | cancelled
     Column("status", String(16), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("acted_at", DateTime),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("acted_at", UTCDateTime()),
     Column("comment", Text),
     Column("reassigned_from", String(64)),
     Index("ix_flow_work_items_assignee", "assignee", "status"),
@@ -99,7 +96,7 @@ jobs = Table(
     Column("payload", JSON, nullable=False),
     #: pending | running | done | failed | cancelled
     Column("status", String(16), nullable=False),
-    Column("run_at", DateTime, nullable=False),
+    Column("run_at", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("max_attempts", Integer, nullable=False, default=5),
     Column("last_error", Text),
@@ -107,11 +104,11 @@ jobs = Table(
     Column("idempotency_key", String(255), unique=True),
     #: what a time-based job belongs to (`rule:object:id`), to reschedule or cancel it
     Column("ref", String(200)),
-    Column("created_at", DateTime, nullable=False),
-    Column("started_at", DateTime),
-    Column("finished_at", DateTime),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
     Column("locked_by", String(64)),
-    Column("locked_until", DateTime),
+    Column("locked_until", UTCDateTime()),
     Index("ix_flow_jobs_due", "status", "run_at"),
     Index("ix_flow_jobs_ref", "ref"),
 )
@@ -127,7 +124,7 @@ webhook_attempts = Table(
     Column("error", Text),
     Column("response", Text),
     Column("duration_ms", Integer, nullable=False),
-    Column("at", DateTime, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Index("ix_flow_webhook_attempts_job", "job_id"),
 )
 
@@ -141,8 +138,8 @@ notifications = Table(
     Column("object", String(64)),
     Column("record_id", BigInteger),
     Column("source", String(128)),
-    Column("created_at", DateTime, nullable=False),
-    Column("read_at", DateTime),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("read_at", UTCDateTime()),
     #: the job and recipient that made it, so a job run twice notifies once
     Column("dedupe_key", String(255), unique=True),
     Index("ix_flow_notifications_user", "user_name", "read_at"),
@@ -153,26 +150,6 @@ assignment_cursors = Table(
     "flow_assignment_cursors", flow_metadata,
     Column("key", String(200), primary_key=True),
     Column("last_user", String(64)),
-    Column("updated_at", DateTime, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-
-def init_tables(engine: Engine) -> None:
-    """Create the flow tables that do not exist yet (idempotent)."""
-    with writer(engine).begin() as conn:
-        flow_metadata.create_all(conn)
-
-
-def naive_utc(moment: dt.datetime) -> dt.datetime:
-    """How timestamps are stored: naive UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def aware_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert
 
 from metabiz.flows import jobs
-from metabiz.flows.store import naive_utc, webhook_attempts
+from metabiz.flows.store import webhook_attempts
 from metabiz.platform.db import writer
 
 SIGNATURE_HEADER = "X-Metabiz-Signature"
@@ -88,6 +88,6 @@ class WebhookJob(jobs.JobKind):
         with writer(env.engine).begin() as conn:
             conn.execute(insert(webhook_attempts).values(
                 job_id=job.id, attempt=job.attempts, url=payload["url"], status_code=status,
-                error=error, response=excerpt, duration_ms=elapsed, at=naive_utc(env.now)))
+                error=error, response=excerpt, duration_ms=elapsed, at=env.now))
         if error is not None or status is None or not 200 <= status < 300:
             raise WebhookFailed(error or f"HTTP {status}")

@@ -1,4 +1,4 @@
-"""The kernel's command-line support and its own commands: init, users, tokens, audit.
+"""The kernel's command-line support and its own commands: init, upgrade, users, tokens, audit.
 
 `command` turns a function into a subcommand that takes --database-url, receives a `CliEnv`
 and exits 1 with a readable message (never a traceback) on a user error; the composition
@@ -17,6 +17,7 @@ import click
 from sqlalchemy import Engine
 
 from metabiz.errors import FormulaError, MetabizError, MetadataError
+from metabiz.platform import migrations
 from metabiz.platform.auth import create_user
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
@@ -34,21 +35,31 @@ class CliEnv:
     config: Config
     wiring: Wiring
     _engine: Engine | None = field(default=None, repr=False)
+    upgraded: list[str] = field(default_factory=list)  # revisions the first engine() applied
 
     @property
     def extensions(self) -> Extensions:
         return self.wiring.extensions
 
     def engine(self) -> Engine:
-        """The database, its system tables brought up to date (once per command)."""
+        """The database, its system tables brought up to date first (admin commands)."""
+        if self._engine is None:
+            self._engine = make_engine(self.config.database_url)
+            self.upgraded = self.wiring.upgrade_database(self._engine)
+        return self._engine
+
+    def serving_engine(self) -> Engine:
+        """The database a server or worker may run on: a blank one is initialised, one at an
+        older schema refused (OutOfDateDatabase: exit 1, "run `metabiz upgrade`")."""
         if self._engine is None:
             self._engine = make_engine(self.config.database_url)
             self.wiring.prepare_database(self._engine)
+            self.upgraded = []
         return self._engine
 
     def runtime(self) -> Any:
         """The runtime (compiled schema, write listeners) on this database."""
-        return self.wiring.make_runtime(self.engine())
+        return self.wiring.make_runtime(self._engine or self.engine())
 
 
 def command(group: click.Group | None = None, name: str | None = None,
@@ -99,9 +110,21 @@ def _wiring() -> Wiring:
 
 @command(name="init")
 def init(env: CliEnv) -> None:
-    """Create the system tables, or bring them up to date (idempotent)."""
+    """Create the system tables, or bring an existing database's up to date (idempotent)."""
     env.engine()
-    click.echo(f"initialised {env.config.database_url}")
+    click.echo(f"initialised {env.config.database_url}"
+               + (f" ({', '.join(env.upgraded)})" if env.upgraded else ""))
+
+
+@command(name="upgrade")
+def upgrade(env: CliEnv) -> None:
+    """Bring a database made by an earlier release up to date, keeping every row."""
+    env.engine()
+    notes = migrations.summaries(env.extensions.migrations) if env.upgraded else {}
+    for revision in env.upgraded:
+        click.echo(f"  {revision}  {notes[revision]}")
+    click.echo(f"upgraded {env.config.database_url}" if env.upgraded
+               else f"{env.config.database_url} is up to date")
 
 
 @click.group()

@@ -1,12 +1,16 @@
-"""Database engines and the fixed system tables (users, tokens, metadata versions, history).
+"""Database engines, the UTC datetime column type and the fixed system tables (users, tokens,
+metadata versions, history, audit).
 
-Object tables are built at run time by metabiz.objects; these tables are always there.
+Object tables are built at run time by metabiz.objects; these tables are created and changed
+only by the Alembic revisions in metabiz/platform/migrations/versions/ (keep the two in step:
+tests/platform/test_upgrade.py fails when they disagree).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -22,12 +26,44 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     create_engine,
     event,
-    insert,
-    select,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
+
+
+def stored_utc(moment: datetime) -> datetime:
+    """A point in time as stored: naive UTC (an aware value is converted, a naive one is
+    taken as UTC already)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def utcnow() -> datetime:
+    """Now as stored: naive UTC (every datetime column holds UTC without an offset)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime column holding UTC: the one place time zones meet the database.
+
+    Writes accept naive (taken as UTC) or aware values of any offset and store naive UTC
+    (`TIMESTAMP WITHOUT TIME ZONE` on PostgreSQL, text on SQLite), so the session's time zone
+    never shifts a value; reads return naive UTC on both dialects, as `utcnow()` does. The
+    DDL is plain `DateTime`'s, so the type changes no table.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return stored_utc(value) if isinstance(value, datetime) else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return stored_utc(value) if isinstance(value, datetime) else value
+
 
 system_metadata = MetaData()
 
@@ -41,7 +77,7 @@ users = Table(
     Column("manager", String(64), ForeignKey("sys_users.name", ondelete="SET NULL")),
     Column("language", String(8), nullable=False, default="en"),
     Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 user_roles = Table(
@@ -58,16 +94,16 @@ tokens = Table(
            nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(12), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("expires_at", DateTime),
-    Column("last_used_at", DateTime),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("last_used_at", UTCDateTime()),
     Column("revoked", Boolean, nullable=False, default=False),
 )
 
 metadata_versions = Table(
     "sys_metadata_versions", system_metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", DateTime, nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
     Column("applied_by", String(64), nullable=False),
     Column("summary", Text, nullable=False),
     Column("documents", JSON, nullable=False),
@@ -82,7 +118,7 @@ field_history = Table(
     Column("old_value", JSON),
     Column("new_value", JSON),
     Column("changed_by", String(64), nullable=False),
-    Column("changed_at", DateTime, nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False),
     Index("ix_sys_field_history_record", "object", "record_id"),
 )
 
@@ -91,11 +127,6 @@ counters = Table(
     Column("name", String(200), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
-
-
-def utcnow() -> datetime:
-    """Now as stored: naive UTC (every DateTime column holds UTC without an offset)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def make_engine(url: str) -> Engine:
@@ -134,18 +165,9 @@ def writer(engine: Engine) -> Engine:
 
 
 #: the user row behind the SYSTEM actor (owner of records made by flows and templates);
-#: inactive, with an unusable password, so nobody can sign in as it
+#: inactive, with an unusable password, so nobody can sign in as it (the first platform
+#: revision inserts it)
 SYSTEM_USER = "system"
-
-
-def init_db(engine: Engine) -> None:
-    """Create the system tables and the system user; idempotent."""
-    with writer(engine).begin() as conn:
-        system_metadata.create_all(conn)
-        if conn.execute(select(users.c.id).where(users.c.name == SYSTEM_USER)).first() is None:
-            conn.execute(insert(users).values(
-                name=SYSTEM_USER, display_name="System", password_hash="!", language="en",
-                active=False, created_at=utcnow()))
 
 
 #: the audit log: sign-ins, token use, user and token changes, metadata applies and
@@ -154,7 +176,7 @@ def init_db(engine: Engine) -> None:
 audit_log = Table(
     "sys_audit", system_metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("at", DateTime, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("user_name", String(64)),  # who acted, or the name a sign-in was tried with
     Column("client", String(64)),  # the client's address, when known
@@ -162,4 +184,20 @@ audit_log = Table(
     Index("ix_sys_audit_user", "user_name", "kind", "at"),
     Index("ix_sys_audit_client", "client", "kind", "at"),
     Index("ix_sys_audit_at", "at"),
+)
+
+#: the values `apply --convert-failures=blank` blanked (metabiz.platform.metadata.store reads
+#: and writes it); release 0.1 created it on first use, revision platform_0002 always does
+conversion_losses = Table(
+    "sys_conversion_losses", system_metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("object", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("old_type", String(32), nullable=False),
+    Column("old_value", Text),  # the value as text (`TypeName.as_text`)
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Index("ix_sys_conversion_losses_field", "object", "field", "record_id"),
 )

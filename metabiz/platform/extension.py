@@ -1,4 +1,4 @@
-"""What the kernel itself registers: its commands (init, users, tokens, audit).
+"""What the kernel itself registers: its commands (init, upgrade, users, tokens, audit).
 
 Called first by the composition roots, like every package's `register`.
 """
@@ -10,5 +10,5 @@ from metabiz.platform.extensions import Extensions
 
 
 def register(ext: Extensions) -> None:
-    for command in (cli.init, cli.users, cli.tokens, cli.audit):
+    for command in (cli.init, cli.upgrade, cli.users, cli.tokens, cli.audit):
         ext.add_command(command)

@@ -134,11 +134,15 @@ class Extensions:
 class Wiring:
     """What a composition root hands to the kernel's CLI and web layers.
 
-    `prepare_database(engine)` brings the system tables up to date; `make_runtime(engine)`
-    builds the per-process runtime (compiled schema cache, write listeners) with these
-    extensions. The kernel calls both without knowing which packages fill them in.
+    `prepare_database(engine)` makes a blank database's system tables and refuses one at an
+    older schema (what servers and workers do); `upgrade_database(engine)` brings one up to
+    date and returns the revisions applied (what `init`, `upgrade` and the admin commands
+    do); `make_runtime(engine)` builds the per-process runtime (compiled schema cache, write
+    listeners) with these extensions. The kernel calls them without knowing which packages
+    fill them in.
     """
 
     extensions: Extensions
     prepare_database: Callable[[Any], None]
+    upgrade_database: Callable[[Any], list[str]]
     make_runtime: Callable[[Any], Any]

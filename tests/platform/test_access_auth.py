@@ -16,8 +16,10 @@ from werkzeug.security import generate_password_hash
 from metabiz.cli import main
 from metabiz.errors import NotFound, Unauthorized, ValidationError
 from metabiz.platform import audit, auth
+from metabiz.app import prepare_database
 from metabiz.platform.auth import LoginThrottled
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.cli import main
+from metabiz.platform.db import make_engine, writer
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, 0)
 MINUTE = dt.timedelta(minutes=1)
@@ -30,7 +32,7 @@ def engine(db_url, monkeypatch):
                         functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"))
     monkeypatch.setattr(auth, "_DUMMY_HASH", auth.generate_password_hash("unused"))
     eng = make_engine(db_url)
-    init_db(eng)
+    prepare_database(eng)
     with writer(eng).begin() as conn:
         auth.create_user(conn, "alice", "alice-pw", roles=["sales_rep"], email="a@x.io")
         auth.create_user(conn, "bob", "bob-pw", roles=["admin"])

@@ -8,14 +8,15 @@ import pytest
 
 from metabiz.errors import ConflictError, Unauthorized, ValidationError
 from metabiz.platform import auth
-from metabiz.platform.db import init_db, make_engine, writer
+from metabiz.app import prepare_database
+from metabiz.platform.db import make_engine, writer
 
 
 @pytest.fixture
 def engine(db_url):
     eng = make_engine(db_url)
-    init_db(eng)
-    init_db(eng)  # idempotent
+    prepare_database(eng)
+    prepare_database(eng)  # idempotent
     yield eng
     eng.dispose()
 

@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from marshmallow import fields as ma
-from sqlalchemy import DateTime as SADateTime
 
 from metabiz.formulas import FType
 from metabiz.objects.fields.base import FieldType, register
 from metabiz.objects.fields.date import DATE_TEXT, parse_date_text
+from metabiz.platform.db import UTCDateTime, stored_utc
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 
@@ -21,8 +21,8 @@ class DateTime(FieldType):
     widget = "datetime"
     converts_to = frozenset({"text", "date"})
 
-    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> SADateTime:
-        return SADateTime()
+    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> UTCDateTime:
+        return UTCDateTime()
 
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         # A value without an offset is taken as UTC.
@@ -32,8 +32,9 @@ class DateTime(FieldType):
         return utc(value)
 
     def to_db(self, f: FieldDef, value: Any) -> Any:
-        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None) \
-            if value.tzinfo is not None else value
+        # the column type converts too; this keeps values compared with stored ones (unique
+        # checks) in the stored form
+        return None if value is None else stored_utc(value)
 
     def from_db(self, f: FieldDef, value: Any) -> Any:
         return utc(value)
@@ -62,9 +63,7 @@ class DateTime(FieldType):
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
-    """An aware UTC datetime (naive values are taken as UTC, as stored)."""
+    """An aware UTC datetime, as the runtime hands values around (naive values are stored UTC)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    return stored_utc(value).replace(tzinfo=dt.UTC)

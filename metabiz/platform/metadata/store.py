@@ -13,16 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     delete,
     func,
     insert,
@@ -31,7 +22,7 @@ from sqlalchemy import (
 )
 
 from metabiz.platform import audit
-from metabiz.platform.db import metadata_versions, utcnow
+from metabiz.platform.db import conversion_losses, metadata_versions, utcnow
 
 DEFAULT_APP = "custom"
 
@@ -58,24 +49,8 @@ class ConversionLoss:
     recorded_at: dt.datetime
 
 
-#: created by the first apply that blanks a value (`ensure_losses_table`), not by init_db
-losses_metadata = MetaData()
-conversion_losses = Table(
-    "sys_conversion_losses", losses_metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("object", String(64), nullable=False),
-    Column("field", String(64), nullable=False),
-    Column("record_id", BigInteger, nullable=False),
-    Column("old_type", String(32), nullable=False),
-    Column("old_value", Text),  # the value as text (`TypeName.as_text`)
-    Column("reason", Text, nullable=False),
-    Column("recorded_at", DateTime, nullable=False),
-    Index("ix_sys_conversion_losses_field", "object", "field", "record_id"),
-)
-
-
 def ensure_losses_table(conn: Connection) -> None:
+    """Release 0.1 made the table on first use; revision platform_0002 now always does."""
     conversion_losses.create(conn, checkfirst=True)
 
 
