@@ -185,6 +185,7 @@ def eomonth_sql(value: Any, months: Any, dialect: str) -> Any:
 
 
 def _eomonth_of(value: Any, count: Any, dialect: str) -> Any:
+    end: Any
     if dialect == "sqlite":
         shift = cast(count + 1, String()).concat(literal(" months"))
         end = func.date(value, literal("start of month"), shift, literal("-1 days"))

@@ -374,15 +374,20 @@ def correlated(expr: Any) -> Any:
     Inside a CTE a subquery (a lookup's `account.name`) does not see the row outside, so
     SQLAlchemy would list the outer table in its FROM; correlating explicitly (every FROM
     an enclosing query has) keeps it tied to the row."""
-    def replace(element: Any) -> Any:
+    def replace(element: Any, **kw: Any) -> Any:
         if isinstance(element, CTE):
             return element  # map_characters' own: correlated already, and not to be copied
         if not isinstance(element, Select):
             return None
-        inner = replacement_traverse(element, {}, lambda e: None if e is element else replace(e))
-        return inner.correlate_except(None)
 
-    return replacement_traverse(expr, {}, replace)
+        def below(inner: Any, **kw: Any) -> Any:
+            return None if inner is element else replace(inner)
+
+        copied: Any = replacement_traverse(element, {}, below)
+        return copied.correlate_except(None)
+
+    result: Any = replacement_traverse(expr, {}, replace)
+    return result
 
 
 def code_point(char: Any, dialect: str) -> Any:
