@@ -383,7 +383,8 @@ def correlated(expr: Any) -> Any:
         def below(inner: Any, **kw: Any) -> Any:
             return None if inner is element else replace(inner)
 
-        copied: Any = replacement_traverse(element, {}, below)
+        statement: Any = element  # typed loosely: SQLAlchemy's overloads miss Select
+        copied: Any = replacement_traverse(statement, {}, below)
         return copied.correlate_except(None)
 
     result: Any = replacement_traverse(expr, {}, replace)
