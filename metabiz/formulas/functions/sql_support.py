@@ -380,11 +380,12 @@ def correlated(expr: Any) -> Any:
         if not isinstance(element, Select):
             return None
 
-        def below(inner: Any, **kw: Any) -> Any:
-            return None if inner is element else replace(inner)
+        root = element
 
-        statement: Any = element  # typed loosely: SQLAlchemy's overloads miss Select
-        copied: Any = replacement_traverse(statement, {}, below)
+        def below(element: Any, **kw: Any) -> Any:
+            return None if element is root else replace(element)
+
+        copied: Any = replacement_traverse(root, {}, below)
         return copied.correlate_except(None)
 
     result: Any = replacement_traverse(expr, {}, replace)
