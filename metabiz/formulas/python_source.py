@@ -384,6 +384,22 @@ class _Source:
         self.emit(f"{var} = ctx.current_time()")
         return var
 
+    def call_TIMENOW(self, node: n.Call) -> str:
+        var = self.temp()
+        self.emit(f"{var} = {self.const(FUNCTIONS['TIMENOW'].python)}(ctx, (), None)")
+        return var
+
+    def call_VLOOKUP(self, node: n.Call) -> str:
+        wanted, key_field = node.args[0], node.args[1]
+        assert isinstance(wanted, n.Constant) and isinstance(key_field, n.Constant)
+        (object_name, field_name), key_name = wanted.value, key_field.value[1]
+        key, var = self.value(node.args[2]), self.temp()
+        read = f"ctx.lookup({self.const(object_name)}, {self.const(field_name)}, " \
+               f"{self.const(key_name)}, {key})"
+        self.emit(f"{var} = None if {key} is None else "
+                  f"{self.const(normaliser(wanted.ftype))}({read})")
+        return var
+
     def call_ISNEW(self, node: n.Call) -> str:
         var = self.temp(boolean=True)
         self.emit(f"{var} = ctx.is_new_record()")
