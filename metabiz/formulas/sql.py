@@ -121,6 +121,8 @@ class _SqlCompiler:
                     rt: FType | None) -> Any:
         op, d = node.op, self.dialect
         if FType.TIME in (lt, rt):
+            if FType.NULL in (lt, rt):
+                return null()
             return s.time_arithmetic(left, right, op, lt, rt, d)
         if op == "+" and rt in (FType.DATE, FType.DATETIME):
             left, right, lt, rt = right, left, rt, lt
@@ -147,6 +149,10 @@ class _SqlCompiler:
         types = [a.ftype or FType.NULL for a in node.args]
         if fn.sql is None or not fn.runs_in_sql(types):
             raise self.unsupported(node, node.name)
+        if FType.NULL in types and getattr(fn.python, "blank_safe_of", None) is not None:
+            # a literal blank argument: always blank, as in Python (and PostgreSQL could
+            # not tell what type the bare NULL has)
+            return null()
         args = [self.build(a) for a in node.args]
         call = SqlCall(args, types, self.dialect, self.now, node, self.resolve_object)
         try:

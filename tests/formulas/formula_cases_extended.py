@@ -246,4 +246,19 @@ EXTENDED_CASES: list[Case] = [
     C("VLOOKUP(account.name, account.id, account + 1)", "acct2"),
     C("VLOOKUP(account.name, account.id, account + 1)", None, record="edge"),
     C('ISBLANK(VLOOKUP(account.industry, account.name, "acct5"))', True),
+    # -- a literal blank argument gives blank on both databases (PostgreSQL cannot type it) --
+    *(C(source, None) for source in [
+        'TEXT(NULL, "0.00")', 'TEXT(NULL, "YYYY")', "FORMATDURATION(NULL)",
+        "FORMATDURATION(NULL, NULL)", "FORMATDURATION(start, NULL)", "HOUR(NULL)",
+        'DISTANCE(NULL, NULL, "km")', "GEOLOCATION(NULL, 1)", "NETWORKDAYS(NULL, close)",
+        'NETWORKDAYS(NULL, NULL, "cn")', "WORKDAY(NULL, 1)", 'WORKDAY(close, NULL, "cn")',
+        "EOMONTH(NULL, 1)", 'DATEDIF(NULL, close, "D")', "ISOWEEK(NULL)", "ISOYEAR(NULL)",
+        "DAYOFYEAR(NULL)", "UNIXTIMESTAMP(NULL)", "FROMUNIXTIME(NULL)", "TIMEVALUE(NULL)",
+        "INITCAP(NULL)", "REVERSE(NULL)", "URLENCODE(NULL)", "HTMLENCODE(NULL)", "CHR(NULL)",
+        "ASCII(NULL)", "CASESAFEID(NULL)", "HYPERLINK(NULL, NULL)", 'IMAGE(NULL, "x")',
+        "VLOOKUP(account.name, account.id, NULL)", "IFS(NULL, NULL)", "TEXT(remind + NULL)",
+        "MCEILING(NULL)", "MFLOOR(NULL)", "CEILING(NULL)", "FLOOR(NULL)", "SECOND(NULL)",
+        "MILLISECOND(NULL)", "remind - NULL", "NULL + remind", "IF(TRUE, NULL, remind)",
+        "TEXT(GEOLOCATION(NULL, 1))", "ADDMONTHS(NULL, 1)", "YEAR(NULL)"]),
+    C("ISNULL(NULL)", True), C("ISNUMBER(NULL)", False), C("ISBLANK(TIMEVALUE(NULL))", True),
 ]

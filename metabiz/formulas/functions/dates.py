@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
 )
 from sqlalchemy import Integer as SAInteger
 
@@ -233,6 +234,8 @@ def _datedif(start: Any, end: Any, unit: Any) -> Decimal | None:
 
 def _datedif_sql(c: SqlCall) -> Any:
     d = c.dialect
+    if FType.NULL in c.types[:2]:
+        return null()
     kind = literal_text(c.node, 2, "the unit").upper()
     return bind([as_date(v, t, d) for v, t in zip(c.args[:2], c.types[:2], strict=True)],
                 lambda first, last: _datedif_of(first, last, kind, d))

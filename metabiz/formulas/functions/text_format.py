@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal
+from sqlalchemy import String, case, cast, func, literal, null
 
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions.registry import SqlCall, arg_error, literal_text, node_error
@@ -148,6 +148,8 @@ def format_moment(value: Any, text: str) -> str:
 def text_format_sql(c: SqlCall) -> Any:
     value, kind = c.args[0], c.types[0]
     text = literal_text(c.node, 1, "the format")
+    if kind is FType.NULL:
+        return null()
     def build(value: Any) -> Any:
         if kind is FType.NUMBER:
             built = _number_sql(value, number_format(text), c.dialect)

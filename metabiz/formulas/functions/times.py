@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, case, cast, func, literal
+from sqlalchemy import BigInteger, Float, case, cast, func, literal, null
 
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions.math import blank_safe
@@ -169,6 +169,8 @@ def _cut(amount: int, unit: int) -> int:
 
 def _formatduration_sql(c: SqlCall) -> Any:
     d, kind = c.dialect, c.types[0]
+    if kind is FType.NULL or (kind is not FType.NUMBER and FType.NULL in c.types):
+        return null()
     days: Any = None
     if kind is FType.DATETIME:
         if d == "sqlite":
