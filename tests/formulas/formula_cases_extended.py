@@ -62,7 +62,7 @@ EXTENDED_CASES: list[Case] = [
     C('ISNUMBER("abc")', False), C('ISNUMBER("")', False), C("ISNUMBER(note)", False),
     C('ISNUMBER("1.2.3")', False), C('ISNUMBER("NaN")', False), C('ISNUMBER(".5")', True),
     C('ISNUMBER("٣")', False), C('ISNUMBER("+7")', True), C('ISNUMBER("5.")', True),
-    C('ISNUMBER("-")', False), C('ISNUMBER("1_000")', False), C("ISNUMBER(name)", False),
+    C('ISNUMBER("-")', False), C('ISNUMBER("\t7\n")', True), C('ISNUMBER("7 7")', False), C('ISNUMBER("1_000")', False), C("ISNUMBER(name)", False),
     C('VALUE("1e3")', 1000, sql=False), C('VALUE("NaN")', ERR, sql=False),
     C('VALUE("Infinity")', ERR, sql=False), C('VALUE("\\t7\\n")', 7, sql=False),
     C('CASESAFEID("001i0000007K4RH")', "001i0000007K4RHAA0"),

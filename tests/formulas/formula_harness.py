@@ -43,6 +43,7 @@ from metabiz.formulas import (
     EvalContext,
     FieldSpec,
     FType,
+    Location,
     check,
     compile_python,
     compile_sql,
@@ -372,6 +373,8 @@ def normalise(value: Any, ftype: FType, dialect: str = "python") -> Any:
         return None
     if ftype is FType.TIME:
         return value if isinstance(value, dt.time) else time_of_ms(int(value))
+    if ftype is FType.LOCATION and isinstance(value, str):  # as the database writes numbers
+        return str(Location(*(Decimal(part) for part in value.split(","))))
     if ftype in (FType.LINK, FType.IMAGE, FType.LOCATION):
         return str(value)
     if ftype is FType.NUMBER:

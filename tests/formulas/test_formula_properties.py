@@ -96,6 +96,10 @@ def numbers(depth: int) -> st.SearchStrategy[str]:
         _call("MFLOOR", sub), _call("MCEILING", sub),
         _call("ISOWEEK", date), _call("ISOYEAR", date), _call("DAYOFYEAR", date),
         _call("NETWORKDAYS", date, date), _call("UNIXTIMESTAMP", date),
+        st.tuples(st.sampled_from(["HOUR", "MINUTE", "SECOND", "MILLISECOND", "UNIXTIMESTAMP"]),
+                  times(depth - 1)).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(locations, locations, st.sampled_from(["km", "mi"])).map(
+            lambda t: f'DISTANCE({t[0]}, {t[1]}, "{t[2]}")'),
         _call("ROUND", sub, st.integers(-2, 3).map(str)),
         _call("TRUNC", sub, st.integers(-1, 3).map(str)),
         _call("MAX", sub, sub), _call("MIN", sub, sub, sub), _call("SUM", sub, sub),
@@ -125,10 +129,28 @@ def texts(depth: int) -> st.SearchStrategy[str]:
         st.tuples(num).map(lambda t: f"TEXT(ROUND({t[0]}, 2))"),
         _call("TEXT", dates(depth - 1)), _call("TEXT", boolean),
         _call("INITCAP", sub), _call("REVERSE", sub), _call("URLENCODE", sub),
-        _call("HTMLENCODE", sub),
+        _call("HTMLENCODE", sub), _call("TEXT", times(depth - 1)),
+        _call("FORMATDURATION", num), _call("FORMATDURATION", times(depth - 1), times(depth - 1)),
         st.tuples(num, st.sampled_from(NUMBER_FORMATS)).map(
             lambda t: f'TEXT(ROUND({t[0]}, 4), "{t[1]}")'),
     )
+
+
+coordinates = st.decimals(min_value=-90, max_value=90, places=4, allow_nan=False,
+                          allow_infinity=False).map(lambda d: f"({d})")
+locations = st.one_of(st.just("GEOLOCATION(lat, lon)"),
+                      st.tuples(coordinates, coordinates).map(
+                          lambda t: f"GEOLOCATION({t[0]}, {t[1]})"))
+
+
+def times(depth: int) -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["remind", "TIMEVALUE(start)", "TIMENOW()", "TIMEVALUE(finish)"])
+    if depth == 0:
+        return leaves
+    sub = times(depth - 1)
+    milliseconds = st.integers(-10**9, 10**9).map(lambda i: f"({i})")
+    return st.one_of(leaves, _op(sub, "+", milliseconds), _op(sub, "-", milliseconds),
+                     _call("IF", booleans(depth - 1), sub, sub))
 
 
 def booleans(depth: int) -> st.SearchStrategy[str]:
@@ -143,6 +165,9 @@ def booleans(depth: int) -> st.SearchStrategy[str]:
         st.tuples(num, comparisons, num).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         st.tuples(text, comparisons, text).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         st.tuples(date, comparisons, date).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(times(depth - 1), comparisons, times(depth - 1)).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        _call("ISNUMBER", text), _call("ISNULL", num),
         _op(sub, "&&", sub), _op(sub, "||", sub), st.tuples(sub).map(lambda t: f"!{t[0]}"),
         _call("AND", sub, sub), _call("OR", sub, sub, sub), _call("NOT", sub),
         _call("ISBLANK", num), _call("ISBLANK", text), _call("CONTAINS", text, text),

@@ -1,8 +1,9 @@
 """Locations: GEOLOCATION(latitude, longitude) and DISTANCE(a, b, "km"|"mi"), the great-circle
 distance (haversine formula, mean Earth radius 6371.0088 km).
 
-A location is a `values.Location` in Python and "latitude,longitude" text in SQL, so that
-IF, CASE and BLANKVALUE carry it like any value; DISTANCE reads the two numbers back.
+A location is a `values.Location` in Python and "latitude,longitude" text in SQL (each
+number as the database writes it), so that IF, CASE and BLANKVALUE carry it like any
+value; DISTANCE reads the two numbers back, and TEXT writes them as Python does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal
+from sqlalchemy import Float, String, and_, case, cast, func, literal
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
@@ -27,7 +28,7 @@ from metabiz.formulas.functions.registry import (
     node_error,
     register,
 )
-from metabiz.formulas.functions.sql_support import number_text
+from metabiz.formulas.functions.sql_support import bind, number_text
 from metabiz.formulas.nodes import Call
 from metabiz.formulas.values import Location
 
@@ -49,9 +50,17 @@ def _geolocation(latitude: Decimal, longitude: Decimal) -> Location:
 def _geolocation_sql(c: SqlCall) -> Any:
     latitude, longitude = c.args
     valid = and_(latitude.between(-90, 90), longitude.between(-180, 180))
-    text = number_text(latitude, c.dialect).concat(literal(",")).concat(
-        number_text(longitude, c.dialect))
+    text = cast(latitude, String()).concat(literal(",")).concat(cast(longitude, String()))
     return case((valid, text), else_=None)
+
+
+def location_text(location: Any, dialect: str) -> Any:
+    """TEXT(location): both numbers written as TEXT(number) writes them."""
+    def write(latitude: Any, longitude: Any) -> Any:
+        return number_text(latitude, dialect).concat(literal(",")).concat(
+            number_text(longitude, dialect))
+
+    return bind(list(_coordinates(location, dialect)), write)
 
 
 def _distance_type(types: Sequence[FType], node: Call) -> FType:
@@ -88,15 +97,23 @@ def _coordinates(text: Any, dialect: str) -> tuple[Any, Any]:
 
 
 def _distance_sql(c: SqlCall) -> Any:
-    (lat1, lon1), (lat2, lon2) = (_coordinates(a, c.dialect) for a in c.args[:2])
     radius = literal(UNITS[literal_text(c.node, 2, "the unit").lower()], Float())
+
+    def haversine(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+        return _haversine_sql(lat1, lon1, lat2, lon2, radius)
+
+    numbers = [*_coordinates(c.args[0], c.dialect), *_coordinates(c.args[1], c.dialect)]
+    return bind(numbers, haversine)
+
+
+def _haversine_sql(lat1: Any, lon1: Any, lat2: Any, lon2: Any, radius: Any) -> Any:
+    """geo.haversine in SQL."""
     phi1, phi2 = func.radians(lat1), func.radians(lat2)
     half_phi = func.sin((phi2 - phi1) / 2)
     half_lambda = func.sin(func.radians(lon2 - lon1) / 2)
     a = half_phi * half_phi + func.cos(phi1) * func.cos(phi2) * half_lambda * half_lambda
-    root = func.sqrt(a)
-    capped = case((root > 1.0, literal(1.0, Float())), else_=root)
-    return 2 * radius * func.asin(capped)
+    root = func.sqrt(a)  # at most 1, but rounding can pass it
+    return 2 * radius * func.asin(case((root > 1.0, literal(1.0, Float())), else_=root))
 
 
 register("GEOLOCATION", 2, 2, fixed([NUM, NUM], FType.LOCATION), blank_safe(_geolocation),

@@ -438,10 +438,18 @@ def number_text(value: Any, dialect: str) -> Any:
     """A number as text without trailing zeros ("1250.5", "3"), like format_number."""
     if dialect == "postgresql":
         return func.trim_scale(cast(value, Numeric())).cast(String())
-    # SQLite: ten decimals (its floats hold no more that are exact), trailing zeros cut
-    fixed = func.printf(literal("%.10f"), exact(value, dialect))
-    text = func.rtrim(func.rtrim(fixed, literal("0")), literal("."))
-    return case((value.is_(None), None), (text == literal("-0"), literal("0")), else_=text)
+    # SQLite: the 15 significant digits its floats hold, at most ten of them decimals
+    # (printf writes noise past them: 1703980800 would be 1703980799.9999990463),
+    # trailing zeros cut
+    return bind([exact(value, dialect)], _sqlite_number_text)
+
+
+def _sqlite_number_text(number: Any) -> Any:
+    whole_digits = func.length(func.printf(literal("%d"), func.abs(number)))
+    decimals = func.max(literal(0), func.min(literal(10), literal(15) - whole_digits))
+    text = func.rtrim(func.rtrim(func.printf(literal("%.*f"), decimals, number), literal("0")),
+                      literal("."))
+    return case((number.is_(None), None), (text == literal("-0"), literal("0")), else_=text)
 
 
 def bind(values: list[Any], build: Any) -> Any:

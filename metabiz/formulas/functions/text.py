@@ -15,6 +15,7 @@ from sqlalchemy import String, case, func, literal, or_, type_coerce
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
+from metabiz.formulas.functions.geo import location_text
 from metabiz.formulas.functions.registry import (
     ANY,
     NUM,
@@ -131,8 +132,10 @@ def _text_sql(c: SqlCall) -> Any:
 def _text_of(c: SqlCall) -> Any:
     kind = c.types[0]
     if kind in (FType.TEXT, FType.PICKLIST, FType.MULTI_PICKLIST, FType.NULL, FType.LINK,
-                FType.IMAGE, FType.LOCATION):
+                FType.IMAGE):
         return c.args[0]
+    if kind is FType.LOCATION:
+        return location_text(c.args[0], c.dialect)
     if kind is FType.TIME:
         return time_text(c.args[0], c.dialect)
     if kind is FType.NUMBER:
