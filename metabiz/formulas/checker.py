@@ -10,14 +10,15 @@ from dataclasses import dataclass, replace
 
 from metabiz.errors import FormulaError
 from metabiz.formulas import nodes as n
-from metabiz.formulas.ftypes import TEXTLIKE, Catalog, FType, unify
+from metabiz.formulas.ftypes import TEXTLIKE, UNCOMPARABLE, Catalog, FType, unify
 from metabiz.formulas.functions import FUNCTIONS
 from metabiz.formulas.parser import parse
 
 CONTEXTS = ("field", "default", "validation", "condition", "filter")
 PRIOR_CONTEXTS = ("validation", "condition")
 MAX_DEPTH = 10
-ORDERED = frozenset({FType.NUMBER, FType.TEXT, FType.PICKLIST, FType.DATE, FType.DATETIME})
+ORDERED = frozenset({FType.NUMBER, FType.TEXT, FType.PICKLIST, FType.DATE, FType.DATETIME,
+                     FType.TIME})
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class CheckedFormula:
     uses_prior: bool
     sql_capable: bool
     blanks_as_zero: bool = False
+    #: other objects' fields read by VLOOKUP: (object, field, key_field)
+    lookups: frozenset[tuple[str, str, str]] = frozenset()
 
 
 def check(source: str, catalog: Catalog, object_name: str, *, context: str = "field",
@@ -51,7 +54,8 @@ def check(source: str, catalog: Catalog, object_name: str, *, context: str = "fi
                            kind="check", source=source, line=expr.span.line,
                            column=expr.span.column)
     return CheckedFormula(source, expr, result, frozenset(checker.references),
-                          checker.uses_prior, checker.sql_capable, blanks_as_zero)
+                          checker.uses_prior, checker.sql_capable, blanks_as_zero,
+                          frozenset(checker.lookups))
 
 
 def _fits(expected: FType, found: FType) -> bool:
@@ -67,6 +71,7 @@ class _Checker:
         self.object_name = object_name
         self.context = context
         self.references: set[tuple[str, ...]] = set()
+        self.lookups: set[tuple[str, str, str]] = set()
         self.uses_prior = False
         self.sql_capable = True
 
@@ -90,6 +95,9 @@ class _Checker:
 
     def visit_Null(self, node: n.Null) -> n.Expr:
         return replace(node, ftype=FType.NULL)
+
+    def visit_Constant(self, node: n.Constant) -> n.Expr:
+        return node
 
     def visit_FieldRef(self, node: n.FieldRef) -> n.Expr:
         if len(node.path) > MAX_DEPTH + 1:
@@ -134,6 +142,10 @@ class _Checker:
                     raise self.error(side, f"{op} needs true/false values, got {t.label}")
             return FType.BOOLEAN
         if op in ("=", "<>"):
+            for side, t in ((node.left, lt), (node.right, rt)):
+                if t in UNCOMPARABLE:
+                    raise self.error(side, f"{op} cannot compare {t.label} values"
+                                     + _COMPARE_HINTS.get(t, ""))
             if unify(lt, rt) is None:
                 raise self.error(node.right, f"cannot compare {lt.label} with {rt.label}")
             return FType.BOOLEAN
@@ -167,6 +179,13 @@ class _Checker:
                 return lt
             if lt in dates and rt is lt:
                 return num
+        # a time of day plus or minus milliseconds, wrapping at midnight (as in Salesforce)
+        if op in ("+", "-") and lt is FType.TIME and rt in (num, null):
+            return lt
+        if op == "+" and rt is FType.TIME and lt in (num, null):
+            return rt
+        if op == "-" and lt is FType.TIME and rt is lt:
+            return num
         if lt in (num, null) and rt in (num, null):
             return num
         bad_side, bad = (node.left, lt) if lt not in (num, null) else (node.right, rt)
@@ -187,13 +206,24 @@ class _Checker:
                 raise self.error(node, f"{node.name} can only be used in validation rules and "
                                        "automation or flow conditions")
             self.uses_prior = True
-        args = tuple(self.visit(a) for a in node.args)
+        resolved: dict[int, n.Expr] = {}
+        if fn.resolve is not None:
+            found = fn.resolve(node, self.catalog)
+            resolved = found.args
+            self.lookups.update(found.lookups)
+        args = tuple(resolved[i] if i in resolved else self.visit(a)
+                     for i, a in enumerate(node.args))
         typed = replace(node, args=args)
         types = [a.ftype or FType.NULL for a in args]
         result = fn.typer(types, typed)
         if not fn.runs_in_sql(types):
             self.sql_capable = False
         return replace(typed, ftype=result)
+
+
+_COMPARE_HINTS = {FType.LOCATION: "; compare DISTANCE(a, b, \"km\") with a number",
+                  FType.LINK: "; compare their URLs: TEXT(link)",
+                  FType.IMAGE: "; compare their URLs: TEXT(image)"}
 
 
 def _arity(low: int, high: int | None) -> str:

@@ -1,7 +1,7 @@
-"""Formula value types and the catalog of fields a formula may reference.
+"""Formula value types and the catalog of fields (and business calendars) a formula may use.
 
-The checker asks a `Catalog` about fields; the runtime supplies one built from metadata,
-tests and the CLI use `DictCatalog`.
+The checker asks a `Catalog` about fields, and a `CalendarCatalog` also about calendars;
+the runtime supplies one built from metadata, tests and the CLI use `DictCatalog`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from metabiz.formulas.calendars import Calendar
 
 
 class FType(enum.Enum):
@@ -20,7 +22,13 @@ class FType(enum.Enum):
     DATETIME = "datetime"
     PICKLIST = "picklist"
     MULTI_PICKLIST = "multi_picklist"
+    TIME = "time"  # a time of day (TIMEVALUE, TIMENOW), shown HH:MM:SS
+    LOCATION = "location"  # GEOLOCATION(latitude, longitude)
+    LINK = "link"  # HYPERLINK(url, label): a link on pages, its URL in the API
+    IMAGE = "image"  # IMAGE(url, alt): an image on pages, its URL in the API
     NULL = "null"  # the type of the literal NULL: compatible with anything
+    #: a business calendar named in NETWORKDAYS / WORKDAY (an argument, never a value)
+    CALENDAR = "calendar"
 
     @property
     def label(self) -> str:
@@ -42,17 +50,39 @@ class Catalog(Protocol):
     def field(self, object_name: str, field_name: str) -> FieldSpec | None: ...
 
 
-class DictCatalog:
-    """A catalog over `{object: {field: FieldSpec}}` (tests, CLI)."""
+@runtime_checkable
+class CalendarCatalog(Catalog, Protocol):
+    """A catalog that also knows the app's business calendars (app.json "calendars").
 
-    def __init__(self, mapping: Mapping[str, Mapping[str, FieldSpec]]) -> None:
+    NETWORKDAYS and WORKDAY name a calendar; against a catalog without `calendar`, every
+    calendar name is unknown."""
+
+    def calendar(self, name: str) -> Calendar | None: ...
+
+
+def calendar_of(catalog: Catalog, name: str) -> Calendar | None:
+    """The calendar called `name`, or None (unknown, or a catalog without calendars)."""
+    return catalog.calendar(name) if isinstance(catalog, CalendarCatalog) else None
+
+
+class DictCatalog:
+    """A catalog over `{object: {field: FieldSpec}}` and `{name: Calendar}` (tests, CLI)."""
+
+    def __init__(self, mapping: Mapping[str, Mapping[str, FieldSpec]],
+                 calendars: Mapping[str, Calendar] | None = None) -> None:
         self._mapping = {o: dict(f) for o, f in mapping.items()}
+        self._calendars = dict(calendars or {})
 
     def field(self, object_name: str, field_name: str) -> FieldSpec | None:
         return self._mapping.get(object_name, {}).get(field_name)
 
+    def calendar(self, name: str) -> Calendar | None:
+        return self._calendars.get(name)
+
 
 TEXTLIKE = frozenset({FType.TEXT, FType.PICKLIST})
+#: values that `=` and `<>` cannot compare (compare DISTANCE or the URL instead)
+UNCOMPARABLE = frozenset({FType.LOCATION, FType.LINK, FType.IMAGE, FType.CALENDAR})
 
 
 def accepts(allowed: frozenset[FType], found: FType) -> bool:

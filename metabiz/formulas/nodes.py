@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from metabiz.formulas.ftypes import FType
 
@@ -44,6 +45,16 @@ class Boolean(Expr):
 @dataclass(frozen=True)
 class Null(Expr):
     pass
+
+
+@dataclass(frozen=True)
+class Constant(Expr):
+    """An argument the checker resolved at compile time, which the back ends pass to the
+    function as it is: the business calendar NETWORKDAYS names, the (object, field) pair
+    VLOOKUP reads. Its ftype is what the function's typer sees."""
+
+    value: Any = field(compare=False)
+    name: str = ""
 
 
 @dataclass(frozen=True)

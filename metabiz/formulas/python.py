@@ -19,24 +19,48 @@ from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions import FUNCTIONS
 from metabiz.formulas.functions.math import power
 from metabiz.formulas.python_source import Unsupported, generate
-from metabiz.formulas.values import as_decimal, as_int, is_blank, normalise_multi, normaliser, utc
+from metabiz.formulas.values import (
+    as_decimal,
+    as_int,
+    is_blank,
+    ms_of_time,
+    normalise_multi,
+    normaliser,
+    time_of_ms,
+    utc,
+)
 
 Closure = Callable[["EvalContext"], Any]
 DAY_SECONDS = Decimal(86400)
+#: reads a field of another object's record: (object, field, key_field, key) → raw value
+Lookup = Callable[[str, str, str, Any], Any]
 
 
 @dataclass(slots=True)
 class EvalContext:
-    """The record a formula runs on, the record before the change, and the clock."""
+    """The record a formula runs on, the record before the change, the clock, and (for
+    VLOOKUP) access to other objects' records."""
 
     record: Mapping[str, Any]
     prior: Mapping[str, Any] | None = None
     resolve: Callable[[tuple[str, ...]], Any] | None = None
     now: dt.datetime | None = None
     is_new: bool | None = None
+    #: VLOOKUP's data access, given by the objects layer: `vlookup(object, field,
+    #: key_field, key)` returns the raw value of `field` on the record of `object` whose
+    #: `key_field` equals `key` — the one with the lowest id when several do, None when
+    #: none does. `key` is never blank.
+    vlookup: Lookup | None = None
 
     def is_new_record(self) -> bool:
         return self.prior is None if self.is_new is None else self.is_new
+
+    def lookup(self, object_name: str, field_name: str, key_field: str, key: Any) -> Any:
+        """VLOOKUP's read (FormulaError when this context gives no access to records)."""
+        if self.vlookup is None:
+            raise FormulaError(f"VLOOKUP cannot read {object_name} records here: no record "
+                               "access was given to the formula", kind="eval")
+        return self.vlookup(object_name, field_name, key_field, key)
 
     def current_time(self) -> dt.datetime:
         if self.now is None:
@@ -110,6 +134,10 @@ class _Compiler:
 
     def build_Null(self, node: n.Null) -> Closure:
         return lambda ctx: None
+
+    def build_Constant(self, node: n.Constant) -> Closure:
+        value = node.value
+        return lambda ctx: value
 
     def build_FieldRef(self, node: n.FieldRef) -> Closure:
         norm = normaliser(node.ftype)
@@ -191,6 +219,12 @@ class _Compiler:
 
     def _arithmetic(self, node: n.Binary) -> Callable[[Any, Any], Any]:
         lt, rt, op = node.left.ftype, node.right.ftype, node.op
+        if FType.TIME in (lt, rt):
+            if rt is FType.TIME and op == "-":
+                return _ms_between
+            if rt is FType.TIME:
+                return lambda a, b: _shift_time(b, a)
+            return lambda a, b: _shift_time(a, b if op == "+" else -b)
         if op == "+" and rt in (FType.DATE, FType.DATETIME):
             return lambda a, b: _shift(b, a)
         if op in ("+", "-") and lt in (FType.DATE, FType.DATETIME):
@@ -230,6 +264,15 @@ def _days_between(a: dt.date, b: dt.date) -> Decimal:
     return Decimal((a - b).days)
 
 
+def _shift_time(value: dt.time, ms: Decimal) -> dt.time:
+    """A time of day plus milliseconds (fractions cut), wrapping at midnight."""
+    return time_of_ms(ms_of_time(value) + as_int(ms))
+
+
+def _ms_between(a: dt.time, b: dt.time) -> Decimal:
+    return as_decimal(ms_of_time(a) - ms_of_time(b))
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
@@ -241,6 +284,7 @@ _NUMERIC: dict[str, Callable[[Any, Any], Any]] = {
 
 HELPERS: dict[str, Any] = {
     "FormulaError": FormulaError, "ARITHMETIC_ERRORS": ARITHMETIC_ERRORS,
-    "eval_error": eval_error, "equal": _equal, "divide": _divide, "shift": _shift, "days_between": _days_between,
+    "eval_error": eval_error, "equal": _equal, "divide": _divide, "shift": _shift,
+    "days_between": _days_between, "shift_time": _shift_time, "ms_between": _ms_between,
     "read_path": _read_path, "normalise_multi": normalise_multi, "normaliser": normaliser,
 }

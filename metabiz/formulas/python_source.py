@@ -17,7 +17,7 @@ from metabiz.formulas.checker import CheckedFormula
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions import FUNCTIONS
 from metabiz.formulas.functions.math import power
-from metabiz.formulas.values import to_decimal, utc
+from metabiz.formulas.values import normaliser, to_decimal, utc
 
 #: the only operator symbols that reach the source (anything else is a helper call)
 NUMERIC_OPS = {"+": "+", "-": "-", "*": "*"}
@@ -145,6 +145,12 @@ class _Source:
     def value_Null(self, node: n.Null) -> str:
         return "None"
 
+    def value_Constant(self, node: n.Constant) -> str:
+        name = f"c{len(self.consts)}"
+        self.consts[name] = node.value
+        self.never_blank.add(name)
+        return name
+
     def read_field(self, node: n.FieldRef) -> str:
         var = self.temp()
         self.emit(f"{var} = rec.get({self.const(node.path[0])})")
@@ -167,6 +173,8 @@ class _Source:
                 self.emit(f"{var} = None")
         elif ftype is FType.MULTI_PICKLIST:
             self.emit(f"{var} = normalise_multi({var})")
+        elif ftype in (FType.TIME, FType.LOCATION, FType.LINK, FType.IMAGE):
+            self.emit(f"{var} = {self.const(normaliser(ftype))}({var})")
 
     def value_FieldRef(self, node: n.FieldRef) -> str:
         if len(node.path) == 1:
@@ -237,6 +245,12 @@ class _Source:
     def arithmetic(self, node: n.Binary, left: str, right: str) -> str:
         lt, rt, op = node.left.ftype, node.right.ftype, node.op
         dates = (FType.DATE, FType.DATETIME)
+        if FType.TIME in (lt, rt):
+            if rt is FType.TIME and op == "-":
+                return f"ms_between({left}, {right})"
+            if rt is FType.TIME:
+                return f"shift_time({right}, {left})"
+            return f"shift_time({left}, {right})" if op == "+" else f"shift_time({left}, -{right})"
         if op == "+" and rt in dates:
             return f"shift({right}, {left})"
         if op in ("+", "-") and lt in dates:
@@ -336,6 +350,30 @@ class _Source:
 
     call_NULLVALUE = call_BLANKVALUE
 
+    def call_ISNULL(self, node: n.Call) -> str:
+        var = self.temp(boolean=True)
+        if node.args[0].ftype in (FType.TEXT, FType.PICKLIST):
+            self.emit(f"{var} = False")  # as in Salesforce, text is never null
+        else:
+            self.emit(f"{var} = {self.value(node.args[0])} is None")
+        return var
+
+    def call_IFS(self, node: n.Call) -> str:
+        var = self.temp()
+
+        def pair(index: int) -> None:
+            if index >= len(node.args):
+                self.emit(f"{var} = None")
+                return
+            test = self.value(node.args[index])
+            with self.block(f"if {self.truth(test)}:"):
+                self.emit(f"{var} = {self.value(node.args[index + 1])}")
+            with self.block("else:"):
+                pair(index + 2)
+
+        pair(0)
+        return var
+
     def call_TODAY(self, node: n.Call) -> str:
         var = self.temp()
         self.emit(f"{var} = ctx.current_time().date()")
@@ -344,6 +382,22 @@ class _Source:
     def call_NOW(self, node: n.Call) -> str:
         var = self.temp()
         self.emit(f"{var} = ctx.current_time()")
+        return var
+
+    def call_TIMENOW(self, node: n.Call) -> str:
+        var = self.temp()
+        self.emit(f"{var} = {self.const(FUNCTIONS['TIMENOW'].python)}(ctx, (), None)")
+        return var
+
+    def call_VLOOKUP(self, node: n.Call) -> str:
+        wanted, key_field = node.args[0], node.args[1]
+        assert isinstance(wanted, n.Constant) and isinstance(key_field, n.Constant)
+        (object_name, field_name), key_name = wanted.value, key_field.value[1]
+        key, var = self.value(node.args[2]), self.temp()
+        read = f"ctx.lookup({self.const(object_name)}, {self.const(field_name)}, " \
+               f"{self.const(key_name)}, {key})"
+        self.emit(f"{var} = None if {key} is None else "
+                  f"{self.const(normaliser(wanted.ftype))}({read})")
         return var
 
     def call_ISNEW(self, node: n.Call) -> str:
@@ -397,4 +451,6 @@ def _key(node: n.Expr) -> tuple[Any, ...]:
         return ("binary", node.op, _key(node.left), _key(node.right))
     if isinstance(node, n.Call):
         return ("call", node.name, *(_key(a) for a in node.args))
+    if isinstance(node, n.Constant):
+        return ("constant", node.name, id(node.value))
     return ("null",)

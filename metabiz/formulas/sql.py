@@ -1,7 +1,8 @@
 """The SQL back end: a checked formula → a SQLAlchemy expression (SQLite and PostgreSQL).
 
-Field references are mapped by the caller's `resolve(path)`; the results agree with the
-Python back end, except that division by zero gives blank instead of an error.
+Field references are mapped by the caller's `resolve(path)` (and VLOOKUP's columns of other
+objects by `resolve_object(object)(path)`); the results agree with the Python back end,
+except that evaluation errors (division by zero, …) give blank instead.
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ Resolver = Callable[[tuple[str, ...]], ColumnElement[Any]]
 
 
 def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
-                now: dt.datetime | None = None) -> ColumnElement[Any]:
-    """The formula as a SQL expression; FormulaError(kind="sql") if SQL cannot express it."""
+                now: dt.datetime | None = None,
+                resolve_object: Callable[[str], Resolver] | None = None) -> ColumnElement[Any]:
+    """The formula as a SQL expression; FormulaError(kind="sql") if SQL cannot express it.
+
+    `resolve_object(name)` gives a resolver over a fresh alias of another object's table
+    (VLOOKUP reads it in a correlated subquery); without it VLOOKUP cannot run in SQL."""
     if dialect not in ("sqlite", "postgresql"):
         raise FormulaError(f"formulas cannot run in {dialect} databases", kind="sql")
-    compiler = _SqlCompiler(checked, resolve, dialect, now or dt.datetime.now(dt.UTC))
+    compiler = _SqlCompiler(checked, resolve, dialect, now or dt.datetime.now(dt.UTC),
+                            resolve_object)
     try:
         return compiler.build(checked.expr)
     except FormulaError as err:
@@ -41,11 +47,12 @@ def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
 
 class _SqlCompiler:
     def __init__(self, checked: CheckedFormula, resolve: Resolver, dialect: str,
-                 now: dt.datetime) -> None:
+                 now: dt.datetime, resolve_object: Callable[[str], Resolver] | None) -> None:
         self.checked = checked
         self.resolve = resolve
         self.dialect = dialect
         self.now = now
+        self.resolve_object = resolve_object
 
     def build(self, node: n.Expr) -> Any:
         built = getattr(self, f"build_{type(node).__name__}")(node)
@@ -73,12 +80,11 @@ class _SqlCompiler:
     def build_Null(self, node: n.Null) -> Any:
         return null()
 
+    def build_Constant(self, node: n.Constant) -> Any:
+        return node.value  # a compile-time value (a calendar) for the function's SQL
+
     def build_FieldRef(self, node: n.FieldRef) -> Any:
-        column = self.resolve(node.path)
-        if node.ftype is FType.DATETIME:
-            column = s.datetime_column(column, self.dialect)
-        if node.ftype in s.TEXTISH:
-            column = func.nullif(column, literal(""))
+        column = s.field_value(self.resolve(node.path), node.ftype, self.dialect)
         if self.checked.blanks_as_zero and node.ftype is FType.NUMBER:
             column = func.coalesce(column, literal(0))
         return column
@@ -114,6 +120,10 @@ class _SqlCompiler:
     def _arithmetic(self, node: n.Binary, left: Any, right: Any, lt: FType | None,
                     rt: FType | None) -> Any:
         op, d = node.op, self.dialect
+        if FType.TIME in (lt, rt):
+            if FType.NULL in (lt, rt):
+                return null()
+            return s.time_arithmetic(left, right, op, lt, rt, d)
         if op == "+" and rt in (FType.DATE, FType.DATETIME):
             left, right, lt, rt = right, left, rt, lt
         if lt is FType.DATE and op in ("+", "-"):
@@ -139,8 +149,12 @@ class _SqlCompiler:
         types = [a.ftype or FType.NULL for a in node.args]
         if fn.sql is None or not fn.runs_in_sql(types):
             raise self.unsupported(node, node.name)
+        if FType.NULL in types and getattr(fn.python, "blank_safe_of", None) is not None:
+            # a literal blank argument: always blank, as in Python (and PostgreSQL could
+            # not tell what type the bare NULL has)
+            return null()
         args = [self.build(a) for a in node.args]
-        call = SqlCall(args, types, self.dialect, self.now, node)
+        call = SqlCall(args, types, self.dialect, self.now, node, self.resolve_object)
         try:
             return fn.sql(call)
         except FormulaError as err:

@@ -1,23 +1,32 @@
 """Formula values in Python: blanks, exact decimals, UTC datetimes, and JSON conversion.
 
-Numbers are `Decimal`, datetimes aware UTC, multi-picklists tuples; `None` is blank and
-empty text counts as blank too.
+Numbers are `Decimal`, datetimes aware UTC, times `datetime.time` (to the millisecond),
+locations `Location`, links and images `links.Link`/`links.Image`, multi-picklists
+tuples; `None` is blank and empty text counts as blank too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
+from metabiz.formulas.links import Image, Link, make_image, make_link
 
 DATETIME_TEXT = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
 DATE_TEXT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+TIME_TEXT = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?Z?$")
+#: what VALUE reads and ISNUMBER accepts: a sign, digits (with "," separators), a decimal
+#: point, an exponent, and spaces, tabs or newlines around (the same pattern runs in SQL)
+NUMBER_TEXT = r"\A[ \t\r\n]*[+-]?(?:[0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*\Z"
+_NUMBER_TEXT = re.compile(NUMBER_TEXT)
+DAY_MS = 86_400_000
 
 
 # int(Decimal) and Decimal(int) cost more than a dict look-up: the whole numbers formulas
@@ -42,8 +51,24 @@ def is_blank(value: Any) -> bool:
     return value is None or value == "" or value == ()
 
 
+@dataclass(frozen=True)
+class Location:
+    """GEOLOCATION(latitude, longitude), in degrees; TEXT() writes "31.2304,121.4737"."""
+
+    latitude: Decimal
+    longitude: Decimal
+
+    def __str__(self) -> str:
+        return f"{format_number(self.latitude)},{format_number(self.longitude)}"
+
+
 def normaliser(ftype: FType | None) -> Callable[[Any], Any]:
     """How a value read from a record becomes a formula value of `ftype`."""
+    if ftype in (FType.TIME, FType.LOCATION, FType.LINK, FType.IMAGE):
+        def rich(value: Any) -> Any:
+            return None if value is None or value == "" else from_json_value(value, ftype)
+
+        return rich
     if ftype is FType.NUMBER:
         return lambda v: v if v is None or isinstance(v, Decimal) else to_decimal(v)
     if ftype is FType.DATETIME:
@@ -120,6 +145,50 @@ def parse_datetime(text: str, function: str = "DATETIMEVALUE") -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def is_number_text(text: str) -> bool:
+    return _NUMBER_TEXT.search(text) is not None
+
+
+def parse_number_text(text: str, function: str = "VALUE") -> Decimal:
+    """A number written as text (NUMBER_TEXT), FormulaError otherwise."""
+    if not is_number_text(text):
+        raise FormulaError(f"{function}: {text!r} is not a number", kind="eval")
+    return Decimal(text.strip(" \t\r\n").replace(",", ""))
+
+
+def parse_time(text: str, function: str = "TIMEVALUE") -> dt.time:
+    """17:30, 17:30:45 or 17:30:45.125 (a trailing Z is allowed): a time to the millisecond."""
+    match = TIME_TEXT.match(text.strip())
+    if match:
+        h, mi, s, frac = match.groups()
+        try:
+            return dt.time(int(h), int(mi), int(s or 0), int((frac or "0")[:3].ljust(3, "0")) * 1000)
+        except ValueError:
+            pass
+    raise FormulaError(f"{function}: {text!r} is not a time of day (use 17:30:45)",
+                       kind="eval")
+
+
+def time_of_ms(ms: int) -> dt.time:
+    """The time `ms` milliseconds after midnight (wrapping around a day)."""
+    seconds, milli = divmod(ms % DAY_MS, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return dt.time(hour, minute, second, milli * 1000)
+
+
+def ms_of_time(value: dt.time) -> int:
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * 1000 \
+        + value.microsecond // 1000
+
+
+def format_time(value: dt.time) -> str:
+    """17:30:45, and 17:30:45.125 when there are milliseconds."""
+    text = value.strftime("%H:%M:%S")
+    milli = value.microsecond // 1000
+    return f"{text}.{milli:03d}" if milli else text
+
+
 def format_datetime(value: dt.datetime) -> str:
     return utc(value).strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -142,9 +211,11 @@ def as_text(value: Any) -> str | None:
         return format_datetime(value)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        return format_time(value)
     if isinstance(value, tuple | list):
         return ";".join(str(v) for v in value) or None
-    return str(value) or None
+    return str(value) or None  # text, and Location, Link and Image (their URL)
 
 
 def to_json_value(value: Any, ftype: FType | None = None) -> Any:
@@ -159,8 +230,14 @@ def to_json_value(value: Any, ftype: FType | None = None) -> Any:
         return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        return format_time(value)
     if isinstance(value, list | tuple):
         return [to_json_value(v) for v in value]
+    if isinstance(value, Location):
+        return {"latitude": float(value.latitude), "longitude": float(value.longitude)}
+    if isinstance(value, Link | Image):
+        return value.url
     return value
 
 
@@ -181,6 +258,8 @@ def from_json_value(raw: Any, ftype: FType) -> Any:
             return parse_date(str(raw), "date")
         if ftype is FType.DATETIME:
             return parse_datetime(str(raw), "datetime")
+        if ftype in (FType.TIME, FType.LOCATION, FType.LINK, FType.IMAGE):
+            return _rich_from_json(raw, ftype)
         if ftype is FType.MULTI_PICKLIST:
             if isinstance(raw, str):
                 raw = [p for p in raw.split(";") if p]
@@ -192,3 +271,24 @@ def from_json_value(raw: Any, ftype: FType) -> Any:
         return raw
     except FormulaError as err:
         raise ValueError(err.message) from None
+
+
+def _rich_from_json(raw: Any, ftype: FType) -> Any:
+    if ftype is FType.TIME:
+        if isinstance(raw, dt.time):
+            return raw.replace(microsecond=raw.microsecond // 1000 * 1000, tzinfo=None)
+        return parse_time(str(raw), "time")
+    if ftype is FType.LOCATION:
+        if isinstance(raw, Location):
+            return raw
+        if not isinstance(raw, Mapping) or {"latitude", "longitude"} - set(raw):
+            raise ValueError(f"{raw!r} is not a location (latitude and longitude)")
+        return Location(to_decimal(raw["latitude"]), to_decimal(raw["longitude"]))  # type: ignore[arg-type]
+    if isinstance(raw, Link | Image):
+        return raw
+    if not isinstance(raw, str):
+        raise ValueError(f"{raw!r} is not a URL")
+    made = make_link(raw, None) if ftype is FType.LINK else make_image(raw, None)
+    if made is None:
+        raise ValueError(f"{raw!r} is not a safe URL")
+    return made

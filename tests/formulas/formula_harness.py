@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     create_engine,
     select,
     type_coerce,
@@ -36,15 +37,18 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from metabiz.formulas import (
+    Calendar,
     CheckedFormula,
     DictCatalog,
     EvalContext,
     FieldSpec,
     FType,
+    Location,
     check,
     compile_python,
     compile_sql,
 )
+from metabiz.formulas.values import is_blank, time_of_ms
 
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
 FIXED_NOW = dt.datetime(2024, 3, 15, 10, 30, 0, tzinfo=dt.UTC)
@@ -52,6 +56,7 @@ UTC = dt.UTC
 
 N, T, B = FType.NUMBER, FType.TEXT, FType.BOOLEAN
 D, DT, P, MP = FType.DATE, FType.DATETIME, FType.PICKLIST, FType.MULTI_PICKLIST
+TM = FType.TIME
 
 DEAL_FIELDS: dict[str, FieldSpec] = {
     "id": FieldSpec("id", N),
@@ -71,6 +76,10 @@ DEAL_FIELDS: dict[str, FieldSpec] = {
     "close": FieldSpec("close", D),
     "start": FieldSpec("start", DT),
     "finish": FieldSpec("finish", DT),
+    "remind": FieldSpec("remind", TM),     # a time of day
+    "lat": FieldSpec("lat", N),            # a visit's coordinates
+    "lon": FieldSpec("lon", N),
+    "site": FieldSpec("site", T),          # a URL (unsafe on the edge record)
     "account": FieldSpec("account", N, target="account"),
 }
 ACCOUNT_FIELDS: dict[str, FieldSpec] = {
@@ -80,9 +89,15 @@ ACCOUNT_FIELDS: dict[str, FieldSpec] = {
     "revenue": FieldSpec("revenue", N),
     "founded": FieldSpec("founded", D),
     "since": FieldSpec("since", DT),
+    "tier": FieldSpec("tier", T),          # "gold" on accounts 1 and 2 (VLOOKUP's duplicates)
     "parent": FieldSpec("parent", N, target="account"),
 }
-CATALOG = DictCatalog({"deal": DEAL_FIELDS, "account": ACCOUNT_FIELDS})
+#: China's 2026 National Day: 1-7 October off, Sunday 20 September and Saturday 10 October
+#: worked (调休); the weekend of 3-4 October is listed among the holidays, changing nothing
+CN = Calendar.from_json("cn", {
+    "holidays": [f"2026-10-0{day}" for day in range(1, 8)],
+    "workdays": ["2026-09-20", "2026-10-10"]})
+CATALOG = DictCatalog({"deal": DEAL_FIELDS, "account": ACCOUNT_FIELDS}, calendars={"cn": CN})
 
 
 def _deal(**values: Any) -> dict[str, Any]:
@@ -98,14 +113,18 @@ DEALS: dict[str, dict[str, Any]] = {
         name="Acme Deal", note=None, title="客户管理系统", stage="negotiation", region=None,
         tags=("a", "c"), active=True, archived=None, close=dt.date(2024, 1, 31),
         start=dt.datetime(2020, 2, 29, 17, 5, tzinfo=UTC),
-        finish=dt.datetime(2020, 3, 1, 5, 35, tzinfo=UTC), account=1),
+        finish=dt.datetime(2020, 3, 1, 5, 35, tzinfo=UTC), account=1,
+        remind=dt.time(9, 15, 30, 250000), lat=Decimal("31.2304"), lon=Decimal("121.4737"),
+        site="https://example.com/a?b=1&c=<x>"),
     "blank": _deal(id=2),
     "edge": _deal(
         id=3, amount=Decimal("-2.5"), qty=Decimal(0), rate=Decimal(0), discount=Decimal(0),
         name="  padded  ", note="", title="中文 text", stage="closed_won", region="emea",
         tags=("b", "重要"), active=False, archived=False, close=dt.date(2023, 12, 31),
         start=dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
-        finish=dt.datetime(2024, 2, 29, 0, 0, tzinfo=UTC), account=12),
+        finish=dt.datetime(2024, 2, 29, 0, 0, tzinfo=UTC), account=12,
+        remind=dt.time(23, 59, 59), lat=Decimal("-33.8688"), lon=Decimal("151.2093"),
+        site=" javascript:alert(1)"),
 }
 RECORD_NAMES = tuple(DEALS)
 
@@ -115,7 +134,8 @@ def _accounts() -> dict[int, dict[str, Any]]:
     for i in range(1, 13):  # a chain 1 → 2 → … → 12 to follow lookups 10 levels deep
         accounts[i] = {
             "id": i, "name": f"acct{i}", "industry": None, "revenue": None,
-            "founded": None, "since": None, "parent": i + 1 if i < 12 else None}
+            "founded": None, "since": None, "tier": "gold" if i < 3 else None,
+            "parent": i + 1 if i < 12 else None}
     accounts[1].update(name="Globex 环球", industry="tech", revenue=Decimal("1000000"),
                        founded=dt.date(2000, 2, 29),
                        since=dt.datetime(2019, 12, 31, 23, 0, tzinfo=UTC))
@@ -138,6 +158,13 @@ def python_resolver(record: Mapping[str, Any]) -> Any:
     return resolve
 
 
+def vlookup(object_name: str, field_name: str, key_field: str, key: Any) -> Any:
+    """What the objects layer's EvalContext.vlookup does, over ACCOUNTS."""
+    assert object_name == "account" and not is_blank(key)
+    found = [a for _, a in sorted(ACCOUNTS.items()) if a[key_field] == key]
+    return found[0][field_name] if found else None
+
+
 def checked(source: str, *, context: str = "field",
             blanks_as_zero: bool = False) -> CheckedFormula:
     return check(source, CATALOG, "deal", context=context, blanks_as_zero=blanks_as_zero)
@@ -148,7 +175,7 @@ def run_python(formula: CheckedFormula, record: str = "main", *,
     """The formula's value on DEALS[record] (raises FormulaError kind "eval")."""
     values = DEALS[record]
     ctx = EvalContext(record=values, prior=prior, resolve=python_resolver(values),
-                      now=FIXED_NOW)
+                      now=FIXED_NOW, vlookup=vlookup)
     return compile_python(formula)(ctx)
 
 
@@ -163,12 +190,14 @@ DEAL_TABLE = Table(
     Column("note", String(255)), Column("title", String(255)), Column("stage", String(255)),
     Column("region", String(255)), Column("tags", Text), Column("active", Boolean),
     Column("archived", Boolean), Column("close", Date), Column("start", DateTime),
-    Column("finish", DateTime), Column("account", Integer))
+    Column("finish", DateTime), Column("remind", Time), Column("lat", Numeric(18, 4)),
+    Column("lon", Numeric(18, 4)), Column("site", String(255)), Column("account", Integer))
 ACCOUNT_TABLE = Table(
     "account", METADATA,
     Column("id", Integer, primary_key=True), Column("name", String(255)),
     Column("industry", String(255)), Column("revenue", Numeric(18, 4)),
-    Column("founded", Date), Column("since", DateTime), Column("parent", Integer))
+    Column("founded", Date), Column("since", DateTime), Column("tier", String(255)),
+    Column("parent", Integer))
 TABLES = {"deal": DEAL_TABLE, "account": ACCOUNT_TABLE}
 TARGETS = {"deal": {"account": "account"}, "account": {"parent": "account"}}
 
@@ -198,6 +227,11 @@ def sql_resolver(object_name: str = "deal", table: Any = None) -> Any:
     return resolve
 
 
+def other_object(object_name: str) -> Any:
+    """VLOOKUP's columns: a resolver over a fresh alias of the object's table."""
+    return sql_resolver(object_name, TABLES[object_name].alias())
+
+
 def postgres_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if url:
@@ -221,7 +255,8 @@ class SqlDatabase:
                          [{k: _to_db(v) for k, v in d.items()} for d in DEALS.values()])
 
     def compile(self, formula: CheckedFormula) -> ColumnElement[Any]:
-        return compile_sql(formula, sql_resolver(), self.dialect, now=FIXED_NOW)
+        return compile_sql(formula, sql_resolver(), self.dialect, now=FIXED_NOW,
+                           resolve_object=other_object)
 
     def evaluate_many(self, formulas: Sequence[CheckedFormula],
                       record: str = "main") -> list[Any]:
@@ -330,10 +365,18 @@ def normalise(value: Any, ftype: FType, dialect: str = "python") -> Any:
     - SQLite hands back booleans as 0/1, dates as 'YYYY-MM-DD' text and datetimes as
       Julian day numbers (the SQL back end's working form there); PostgreSQL hands back
       naive UTC datetimes; all become dt.date / aware UTC dt.datetime;
-    - multi-picklists are ';'-joined text in SQL and tuples in Python.
+    - multi-picklists are ';'-joined text in SQL and tuples in Python;
+    - times are milliseconds after midnight in SQL; links, images and locations are text
+      there (the URL, "lat,lon"), which is what str() gives of the Python values.
     """
     if value is None or value == "" or value == ():
         return None
+    if ftype is FType.TIME:
+        return value if isinstance(value, dt.time) else time_of_ms(int(value))
+    if ftype is FType.LOCATION and isinstance(value, str):  # as the database writes numbers
+        return str(Location(*(Decimal(part) for part in value.split(","))))
+    if ftype in (FType.LINK, FType.IMAGE, FType.LOCATION):
+        return str(value)
     if ftype is FType.NUMBER:
         if isinstance(value, Decimal):
             return value

@@ -9,7 +9,7 @@ import pytest
 from formula_harness import CATALOG, checked
 
 from metabiz.errors import FormulaError
-from metabiz.formulas import FType, check, parse
+from metabiz.formulas import DictCatalog, FieldSpec, FType, check, parse
 from metabiz.formulas import nodes as n
 from metabiz.formulas.parser import MAX_NESTING
 
@@ -197,7 +197,7 @@ def test_references_lists_every_path_read() -> None:
     ("ROUND(name, 2)", "argument 1 of ROUND must be number, got text", 7),
     ("ROUND(1, TRUE)", "argument 2 of ROUND must be number, got boolean", 10),
     ("YEAR(name)", "argument 1 of YEAR must be date or datetime, got text", 6),
-    ("HOUR(close)", "argument 1 of HOUR must be datetime, got date", 6),
+    ("HOUR(close)", "argument 1 of HOUR must be datetime or time, got date", 6),
     ('ISPICKVAL(name, "x")', "argument 1 of ISPICKVAL must be picklist, got text", 11),
     ('INCLUDES(stage, "x")', "argument 1 of INCLUDES must be multi-picklist, got picklist", 10),
     ("AND(TRUE, 1)", "argument 2 of AND must be boolean, got number", 11),
@@ -230,6 +230,13 @@ def test_the_expected_result_type_is_checked() -> None:
     ('IF(TRUE, stage, "x")', FType.TEXT), ("tags", FType.MULTI_PICKLIST),
     ('name + "x"', FType.TEXT), ("NULL + 1", FType.NUMBER), ("ADDMONTHS(start, 1)", FType.DATETIME),
     ("account.founded", FType.DATE), ("TEXT(close)", FType.TEXT), ("NULL & NULL", FType.TEXT),
+    ("TIMEVALUE(start)", FType.TIME), ("remind + 1", FType.TIME), ("1 + remind", FType.TIME),
+    ("remind - remind", FType.NUMBER), ("GEOLOCATION(1, 2)", FType.LOCATION),
+    ('HYPERLINK("/", "x")', FType.LINK), ('IMAGE("/", "x")', FType.IMAGE),
+    ("EOMONTH(start, 1)", FType.DATE), ("WORKDAY(start, 1)", FType.DATE),
+    ("VLOOKUP(account.founded, account.id, 1)", FType.DATE), ("TEXT(remind)", FType.TEXT),
+    ('IF(TRUE, HYPERLINK("/", "a"), NULL)', FType.LINK), ("FROMUNIXTIME(0)", FType.DATETIME),
+    ('IFS(FALSE, stage, TRUE, "x")', FType.TEXT), ("ISNULL(name)", FType.BOOLEAN),
 ])
 def test_result_types(source: str, ftype: FType) -> None:
     assert checked(source).type is ftype
@@ -290,3 +297,95 @@ def test_sql_capable_says_whether_a_formula_can_filter_in_the_database() -> None
 def test_blanks_as_zero_is_carried_to_the_back_ends() -> None:
     assert checked("discount + 1", blanks_as_zero=True).blanks_as_zero
     assert not checked("discount + 1").blanks_as_zero
+
+
+# -- the second round's functions: messages at the offending argument -------------------------
+
+@pytest.mark.parametrize(("source", "message", "at"), [
+    ('DISTANCE(GEOLOCATION(1, 2), GEOLOCATION(3, 4), "m")',
+     'the unit of DISTANCE must be "km" or "mi"', '"m"'),
+    ("DISTANCE(GEOLOCATION(1, 2), GEOLOCATION(3, 4), name)",
+     "the unit of DISTANCE must be written as text in quotes", "name"),
+    ('DISTANCE(1, GEOLOCATION(3, 4), "km")', "argument 1 of DISTANCE must be location, got number",
+     "1"),
+    ("GEOLOCATION(1, 2) = GEOLOCATION(1, 2)",
+     '= cannot compare location values; compare DISTANCE(a, b, "km") with a number', "GEO"),
+    ('HYPERLINK(site, "x") <> NULL',
+     "<> cannot compare link values; compare their URLs: TEXT(link)", "HYPER"),
+    ('HYPERLINK(site, "x") < "a"', "< cannot compare link values", "HYPER"),
+    ('NETWORKDAYS(close, TODAY(), "us")',
+     "unknown calendar 'us' (calendars are declared in app.json under \"calendars\")", '"us"'),
+    ("WORKDAY(close, 1, name)", "the calendar of WORKDAY must be written as text in quotes",
+     "name"),
+    ("WORKDAY(close, close)", "argument 2 of WORKDAY must be number, got date", "close)"),
+    ("NETWORKDAYS(1, close)", "argument 1 of NETWORKDAYS must be date or datetime, got number",
+     "1"),
+    ('DATEDIF(close, TODAY(), "W")', 'the unit of DATEDIF must be "Y", "M" or "D"', '"W"'),
+    ('TEXT(amount, "abc")', 'TEXT: a number format needs 0 or # (as in "#,##0.00")', '"abc"'),
+    ("TEXT(amount, name)", "the format of TEXT must be written as text in quotes", "name"),
+    ('TEXT(name, "0.00")',
+     "argument 1 of TEXT must be date or datetime or number or time, got text", "name"),
+    ('TEXT(remind, "YYYY")', "TEXT: a time of day has no year, month or day: use HH, mm and ss",
+     '"YYYY"'),
+    ('TEXT(amount, "0.0.0")', "TEXT: after the decimal point a number format takes only 0 and #",
+     '"0.0.0"'),
+    ("VLOOKUP(nothing.name, nothing.id, 1)", "unknown object 'nothing'", "nothing.name"),
+    ("VLOOKUP(account.nme, account.id, 1)", "unknown field 'nme' on account", "account.nme"),
+    ("VLOOKUP(account.name, deal.id, 1)",
+     "the key field must be on account, the object VLOOKUP reads", "deal.id"),
+    ("VLOOKUP(name, account.id, 1)", "argument 1 of VLOOKUP must be the field to read of "
+                                     "another object, written object.field", "name"),
+    ('VLOOKUP(account.name, account.id, "x")', "argument 3 of VLOOKUP must be number, got text",
+     '"x"'),
+    ("IFS(TRUE, 1, FALSE)",
+     "IFS takes pairs of test and value (an even number of arguments), got 3", "IFS"),
+    ("IFS(1, 2)", "argument 1 of IFS must be boolean, got number", "1"),
+    ('IFS(TRUE, 1, TRUE, "a")', "IFS results must all have the same type: number and text",
+     '"a"'),
+    ("FORMATDURATION(start)",
+     "FORMATDURATION of a datetime needs an end: FORMATDURATION(start, end)", "FORMAT"),
+    ("FORMATDURATION(start, remind)", "argument 2 of FORMATDURATION must be datetime, got time",
+     "remind"),
+    ("FORMATDURATION(1, 2)", "argument 2 of FORMATDURATION must be boolean, got number", "2"),
+    ("remind + close", "+ cannot be used with time and date", "remind"),
+    ("remind * 2", "* cannot be used with time and number", "remind"),
+    ("CASE(GEOLOCATION(1, 2), 1, 2, 3)", "argument 1 of CASE must be boolean or date", "GEO"),
+    ("TIMEVALUE(close)", "argument 1 of TIMEVALUE must be datetime or text, got date", "close"),
+    ('CHR("a")', "argument 1 of CHR must be number, got text", '"a"'),
+    ("UNIXTIMESTAMP(name)", "argument 1 of UNIXTIMESTAMP must be date or datetime or time, "
+                            "got text", "name"),
+    ("ISOWEEK(remind)", "argument 1 of ISOWEEK must be date or datetime, got time", "remind"),
+])
+def test_new_functions_report_the_offending_argument(source: str, message: str,
+                                                     at: str) -> None:
+    err = error_of(source)
+    assert err.kind == "check"
+    assert err.message.startswith(message)
+    assert (err.line, err.column) == (1, source.index(at) + 1)
+    assert err.render().splitlines()[-1] == " " * source.index(at) + "^"
+
+
+class FieldsOnly:
+    """A catalog from before calendars: it knows fields, nothing else."""
+
+    def field(self, object_name: str, field_name: str) -> FieldSpec | None:
+        return CATALOG.field(object_name, field_name)
+
+
+def test_calendars_come_from_the_catalog() -> None:
+    formula = check('WORKDAY(close, 1, "cn")', CATALOG, "deal")
+    calendar = formula.expr.args[2]  # type: ignore[attr-defined]
+    assert isinstance(calendar, n.Constant) and calendar.value.name == "cn"
+    with pytest.raises(FormulaError, match="unknown calendar 'cn'"):
+        check('WORKDAY(close, 1, "cn")', FieldsOnly(), "deal")
+    assert check("WORKDAY(close, 1)", FieldsOnly(), "deal").type is FType.DATE
+    with pytest.raises(FormulaError, match="unknown calendar 'cn'"):
+        check('NETWORKDAYS(close, close, "cn")', DictCatalog({"deal": {
+            "close": FieldSpec("close", FType.DATE)}}), "deal")
+
+
+def test_vlookup_reads_are_listed_apart_from_this_objects_references() -> None:
+    formula = checked('VLOOKUP(account.revenue, account.tier, name) > 0')
+    assert formula.lookups == {("account", "revenue", "tier")}
+    assert formula.references == {("name",)}
+    assert formula.sql_capable

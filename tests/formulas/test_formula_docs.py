@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from formula_harness import FIXED_NOW
+from formula_harness import CN, FIXED_NOW
 
 from metabiz.errors import FormulaError
 from metabiz.formulas import (
@@ -20,16 +20,25 @@ from metabiz.formulas import (
     EvalContext,
     FieldSpec,
     FType,
+    Image,
+    Link,
+    Location,
     check,
     compile_python,
 )
-from metabiz.formulas.values import format_datetime, format_number
+from metabiz.formulas.values import format_datetime, format_number, format_time
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "formulas.md"
-CATALOG = DictCatalog({"opportunity": {
-    "stage": FieldSpec("stage", FType.PICKLIST), "tags": FieldSpec("tags", FType.MULTI_PICKLIST),
-    "amount": FieldSpec("amount", FType.NUMBER), "name": FieldSpec("name", FType.TEXT),
-}})
+CATALOG = DictCatalog({
+    "opportunity": {
+        "stage": FieldSpec("stage", FType.PICKLIST),
+        "tags": FieldSpec("tags", FType.MULTI_PICKLIST),
+        "amount": FieldSpec("amount", FType.NUMBER), "name": FieldSpec("name", FType.TEXT),
+        "start": FieldSpec("start", FType.DATE), "end": FieldSpec("end", FType.DATE)},
+    "product": {
+        "id": FieldSpec("id", FType.NUMBER), "code": FieldSpec("code", FType.TEXT),
+        "price": FieldSpec("price", FType.NUMBER)},
+}, calendars={"cn": CN})  # the calendar the reference declares
 ROW = re.compile(r"^\| *(`[^|]*`)? *\| *`(?P<example>.+?)` *\| *(?P<result>[^|]*?) *\|"
                  r" *(?P<blank>[^|]*?) *\| *(?P<sql>[^|]*?) *\|$")
 
@@ -63,6 +72,12 @@ def render(value: Any) -> str:
         return format_datetime(value)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        return format_time(value)
+    if isinstance(value, Link | Image):
+        return value.__html__()
+    if isinstance(value, Location):
+        return str(value)
     return repr(value)
 
 
@@ -101,6 +116,8 @@ def test_every_function_is_documented_once_with_its_sql_support() -> None:
 @pytest.mark.parametrize("mistake", [
     "amont + 1", "account.nme", "name.first", 'amount + "x"', "name & amount", "IF(1, 2, 3)",
     'IF(TRUE, 1, "a")', "IF(TRUE, 1)", "FOO(1)", "1 +", '"abc', "1 /* note",
+    'NETWORKDAYS(start, end, "us")', 'TEXT(amount, "abc")',
+    'VLOOKUP(product.prise, product.code, "P-1")', "GEOLOCATION(1, 2) = GEOLOCATION(1, 2)",
 ])
 def test_documented_error_messages(mistake: str) -> None:
     text = DOC.read_text(encoding="utf-8")
@@ -109,8 +126,12 @@ def test_documented_error_messages(mistake: str) -> None:
     catalog = DictCatalog({
         "opportunity": {"amount": FieldSpec("amount", FType.NUMBER),
                         "name": FieldSpec("name", FType.TEXT),
+                        "start": FieldSpec("start", FType.DATE),
+                        "end": FieldSpec("end", FType.DATE),
                         "account": FieldSpec("account", FType.NUMBER, target="account")},
-        "account": {"name": FieldSpec("name", FType.TEXT)}})
+        "account": {"name": FieldSpec("name", FType.TEXT)},
+        "product": {"id": FieldSpec("id", FType.NUMBER), "code": FieldSpec("code", FType.TEXT)},
+    })
     with pytest.raises(FormulaError) as caught:
         check(mistake, catalog, "opportunity")
     assert caught.value.message == documented

@@ -69,7 +69,8 @@ small_ints = st.integers(min_value=-3, max_value=12)
 decimals = st.decimals(min_value=-500, max_value=500, places=2, allow_nan=False,
                        allow_infinity=False).map(lambda d: f"({d})" if d < 0 else str(d))
 nonzero = st.sampled_from(["2", "3", "4", "8", "0.5", "1.25", "(-5)", "100"])
-text_literals = st.text(alphabet="ab 中文xyzA", max_size=5).map(lambda t: f'"{t}"')
+text_literals = st.text(alphabet="ab 中文xyzA<&'-", max_size=5).map(lambda t: f'"{t}"')
+NUMBER_FORMATS = ["#,##0.00", "0", "#.##", "000.0#", "¥#,##0", "0.000%", "#,###"]
 
 
 def _call(name: str, *parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -92,6 +93,13 @@ def numbers(depth: int) -> st.SearchStrategy[str]:
         _op(sub, "+", sub), _op(sub, "-", sub), _op(sub, "*", nonzero),
         st.tuples(sub, nonzero).map(lambda t: f"ROUND({t[0]} / {t[1]}, 4)"),
         _call("ABS", sub), _call("FLOOR", sub), _call("CEILING", sub),
+        _call("MFLOOR", sub), _call("MCEILING", sub),
+        _call("ISOWEEK", date), _call("ISOYEAR", date), _call("DAYOFYEAR", date),
+        _call("NETWORKDAYS", date, date), _call("UNIXTIMESTAMP", date),
+        st.tuples(st.sampled_from(["HOUR", "MINUTE", "SECOND", "MILLISECOND", "UNIXTIMESTAMP"]),
+                  times(depth - 1)).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(locations, locations, st.sampled_from(["km", "mi"])).map(
+            lambda t: f'DISTANCE({t[0]}, {t[1]}, "{t[2]}")'),
         _call("ROUND", sub, st.integers(-2, 3).map(str)),
         _call("TRUNC", sub, st.integers(-1, 3).map(str)),
         _call("MAX", sub, sub), _call("MIN", sub, sub, sub), _call("SUM", sub, sub),
@@ -120,7 +128,29 @@ def texts(depth: int) -> st.SearchStrategy[str]:
         _call("CONCATENATE", sub, sub, sub),
         st.tuples(num).map(lambda t: f"TEXT(ROUND({t[0]}, 2))"),
         _call("TEXT", dates(depth - 1)), _call("TEXT", boolean),
+        _call("INITCAP", sub), _call("REVERSE", sub), _call("URLENCODE", sub),
+        _call("HTMLENCODE", sub), _call("TEXT", times(depth - 1)),
+        _call("FORMATDURATION", num), _call("FORMATDURATION", times(depth - 1), times(depth - 1)),
+        st.tuples(num, st.sampled_from(NUMBER_FORMATS)).map(
+            lambda t: f'TEXT(ROUND({t[0]}, 4), "{t[1]}")'),
     )
+
+
+coordinates = st.decimals(min_value=-90, max_value=90, places=4, allow_nan=False,
+                          allow_infinity=False).map(lambda d: f"({d})")
+locations = st.one_of(st.just("GEOLOCATION(lat, lon)"),
+                      st.tuples(coordinates, coordinates).map(
+                          lambda t: f"GEOLOCATION({t[0]}, {t[1]})"))
+
+
+def times(depth: int) -> st.SearchStrategy[str]:
+    leaves = st.sampled_from(["remind", "TIMEVALUE(start)", "TIMENOW()", "TIMEVALUE(finish)"])
+    if depth == 0:
+        return leaves
+    sub = times(depth - 1)
+    milliseconds = st.integers(-10**9, 10**9).map(lambda i: f"({i})")
+    return st.one_of(leaves, _op(sub, "+", milliseconds), _op(sub, "-", milliseconds),
+                     _call("IF", booleans(depth - 1), sub, sub))
 
 
 def booleans(depth: int) -> st.SearchStrategy[str]:
@@ -135,6 +165,9 @@ def booleans(depth: int) -> st.SearchStrategy[str]:
         st.tuples(num, comparisons, num).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         st.tuples(text, comparisons, text).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         st.tuples(date, comparisons, date).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(times(depth - 1), comparisons, times(depth - 1)).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        _call("ISNUMBER", text), _call("ISNULL", num),
         _op(sub, "&&", sub), _op(sub, "||", sub), st.tuples(sub).map(lambda t: f"!{t[0]}"),
         _call("AND", sub, sub), _call("OR", sub, sub, sub), _call("NOT", sub),
         _call("ISBLANK", num), _call("ISBLANK", text), _call("CONTAINS", text, text),
@@ -155,6 +188,8 @@ def dates(depth: int) -> st.SearchStrategy[str]:
     return st.one_of(
         leaves, _op(sub, "+", small_ints.map(str)), _op(sub, "-", st.integers(0, 400).map(str)),
         _call("ADDMONTHS", sub, st.integers(-25, 25).map(str)),
+        _call("EOMONTH", sub, st.integers(-25, 25).map(str)),
+        _call("WORKDAY", sub, st.integers(-30, 30).map(str)),
         _call("DATEVALUE", st.sampled_from(["start", "finish", "NOW()"])),
         st.tuples(sub).map(lambda t: f"DATE(YEAR({t[0]}), MONTH({t[0]}), 1)"),
     )
@@ -200,4 +235,40 @@ def test_random_text_formulas_agree(databases: Databases, source: str) -> None:
 @SETTINGS
 @given(dates(2))
 def test_random_date_formulas_agree(databases: Databases, source: str) -> None:
+    _agree(source, databases)
+
+
+# -- dates around year ends and the calendar's holiday week ------------------------------------
+
+def _day_near(years: tuple[int, int], months: list[int], days: tuple[int, int]) -> st.SearchStrategy[str]:
+    return st.tuples(st.integers(*years), st.sampled_from(months), st.integers(*days)) \
+        .map(lambda t: f"DATE({t[0]}, {t[1]}, {t[2]})")
+
+
+year_ends = st.one_of(_day_near((1999, 2030), [12], (20, 31)), _day_near((1999, 2030), [1], (1, 10)))
+holiday_weeks = _day_near((2026, 2026), [9, 10], (1, 30))
+calendar_days = st.one_of(year_ends, holiday_weeks, st.sampled_from(DATE_FIELDS))
+calendars = st.sampled_from(["", ', "cn"'])
+whole_days = st.integers(-40, 40).map(str)
+
+calendar_formulas = st.one_of(
+    _call("ISOWEEK", year_ends), _call("ISOYEAR", year_ends), _call("DAYOFYEAR", year_ends),
+    st.tuples(calendar_days, st.integers(-30, 30)).map(lambda t: f"EOMONTH({t[0]}, {t[1]})"),
+    st.tuples(calendar_days, calendar_days, st.sampled_from("YMD")).map(
+        lambda t: f'DATEDIF({t[0]}, {t[1]}, "{t[2]}")'),
+    st.tuples(calendar_days, calendar_days, calendars).map(
+        lambda t: f"NETWORKDAYS({t[0]}, {t[1]}{t[2]})"),
+    st.tuples(calendar_days, whole_days, calendars).map(
+        lambda t: f"WORKDAY({t[0]}, {t[1]}{t[2]})"),
+    st.tuples(calendar_days, whole_days, calendars).map(
+        lambda t: f"NETWORKDAYS({t[0]}, WORKDAY({t[0]}, {t[1]}{t[2]}){t[2]})"),
+    st.tuples(calendar_days, st.integers(-30, 30)).map(lambda t: f"ADDMONTHS({t[0]}, {t[1]})"),
+)
+
+
+@SETTINGS
+@given(calendar_formulas)
+def test_random_calendar_formulas_agree(databases: Databases, source: str) -> None:
+    """ISOWEEK across year ends, EOMONTH, DATEDIF, NETWORKDAYS and WORKDAY on and off the
+    calendar: Python and SQL agree."""
     _agree(source, databases)

@@ -18,6 +18,9 @@ from metabiz.formulas import (
     DependencyGraph,
     EvalContext,
     FType,
+    Image,
+    Link,
+    Location,
     compile_python,
     compile_sql,
     from_json_value,
@@ -67,6 +70,14 @@ def test_ischanged_priorvalue_and_isnew_compare_with_the_record_before_the_save(
     ("0 ^ -1", "division by zero"),
     ("ROUND(10 ^ 40, 2)", "cannot compute the formula"),
     ("ADDMONTHS(close, 120000)", "ADDMONTHS: the date is out of range"),
+    ("EOMONTH(close, -30000)", "EOMONTH: the date is out of range"),
+    ("CHR(0)", "CHR: 0 is not a character code"),
+    ('TIMEVALUE("7pm")', "TIMEVALUE: '7pm' is not a time of day (use 17:30:45)"),
+    ("GEOLOCATION(91, 0)", "GEOLOCATION: latitude 91 is not between -90 and 90"),
+    ("FROMUNIXTIME(1000000000000)", "FROMUNIXTIME: 1000000000000 is out of range"),
+    ('DATEDIF(TODAY(), close, "D")', "DATEDIF: the start date is after the end date"),
+    ('VALUE("NaN")', "VALUE: 'NaN' is not a number"),
+    ("WORKDAY(close, 5000000)", "cannot compute the formula"),
     ("close + 10000000", "cannot compute the formula"),
 ])
 def test_evaluation_errors_are_formula_errors_not_crashes(source: str, message: str) -> None:
@@ -119,7 +130,12 @@ def test_blanks_as_zero_applies_to_number_fields_only() -> None:
     (Decimal("3"), 3), (Decimal("2.50"), 2.5), (None, None), ("x", "x"), (True, True),
     (dt.date(2020, 2, 29), "2020-02-29"),
     (dt.datetime(2020, 2, 29, 17, 5, tzinfo=dt.UTC), "2020-02-29T17:05:00Z"),
-    (("a", "b"), ["a", "b"]),
+    (("a", "b"), ["a", "b"]), (dt.time(17, 30, 45), "17:30:45"),
+    (dt.time(17, 30, 45, 125000), "17:30:45.125"),
+    (Location(Decimal("31.2304"), Decimal("121.4737")),
+     {"latitude": 31.2304, "longitude": 121.4737}),
+    (Link("https://x.cn/a?b=1", "A & B"), "https://x.cn/a?b=1"),
+    (Image("/static/logo.png", "logo"), "/static/logo.png"),
 ])
 def test_to_json_value(value: Any, json: Any) -> None:
     assert to_json_value(value) == json
@@ -134,6 +150,11 @@ def test_to_json_value(value: Any, json: Any) -> None:
      dt.datetime(2020, 2, 29, 17, 5, tzinfo=dt.UTC)),
     (["a", "b"], FType.MULTI_PICKLIST, ("a", "b")), ("a;b", FType.MULTI_PICKLIST, ("a", "b")),
     ("中文", FType.TEXT, "中文"), (None, FType.NUMBER, None),
+    ("17:30:45.125", FType.TIME, dt.time(17, 30, 45, 125000)),
+    ({"latitude": 31.2304, "longitude": 121.4737}, FType.LOCATION,
+     Location(Decimal("31.2304"), Decimal("121.4737"))),
+    ("https://x.cn", FType.LINK, Link("https://x.cn", "https://x.cn")),
+    ("/a.png", FType.IMAGE, Image("/a.png", "")),
 ])
 def test_from_json_value(raw: Any, ftype: FType, value: Any) -> None:
     assert from_json_value(raw, ftype) == value
@@ -142,6 +163,8 @@ def test_from_json_value(raw: Any, ftype: FType, value: Any) -> None:
 @pytest.mark.parametrize(("raw", "ftype"), [
     (True, FType.NUMBER), ("abc", FType.NUMBER), (1, FType.BOOLEAN), ("2020-02-30", FType.DATE),
     ("yesterday", FType.DATETIME), (3, FType.TEXT), (3, FType.MULTI_PICKLIST),
+    ("25:00", FType.TIME), ({"latitude": 1}, FType.LOCATION), ("javascript:x", FType.LINK),
+    (3, FType.IMAGE),
 ])
 def test_from_json_value_refuses_wrong_values(raw: Any, ftype: FType) -> None:
     with pytest.raises(ValueError):
@@ -154,7 +177,11 @@ CONTRACT_FUNCTIONS = """IF CASE AND OR NOT ISBLANK BLANKVALUE NULLVALUE ISPICKVA
 ISNEW ISCHANGED PRIORVALUE ABS CEILING FLOOR ROUND TRUNC MOD MAX MIN SQRT EXP LN LOG
 POWER SUM AVERAGE LEN LEFT RIGHT MID UPPER LOWER TRIM SUBSTITUTE CONTAINS BEGINS FIND
 TEXT VALUE LPAD RPAD CONCATENATE REGEX TODAY NOW DATE DATEVALUE DATETIMEVALUE YEAR MONTH
-DAY WEEKDAY ADDMONTHS HOUR MINUTE""".split()
+DAY WEEKDAY ADDMONTHS HOUR MINUTE
+ISNUMBER ISNULL INITCAP REVERSE ASCII CHR MCEILING MFLOOR ISOWEEK ISOYEAR DAYOFYEAR SECOND
+MILLISECOND UNIXTIMESTAMP FROMUNIXTIME FORMATDURATION TIMEVALUE TIMENOW GEOLOCATION DISTANCE
+HYPERLINK IMAGE CASESAFEID URLENCODE HTMLENCODE VLOOKUP IFS NETWORKDAYS WORKDAY EOMONTH
+DATEDIF""".split()
 
 
 def test_every_contract_function_is_registered_with_a_summary() -> None:
@@ -228,7 +255,7 @@ def test_dependents_of_follows_formulas_through_formulas() -> None:
 
 def test_closures_and_generated_source_agree_on_every_case() -> None:
     from formula_cases import CASES, ERR
-    from formula_harness import RECORD_NAMES, python_resolver
+    from formula_harness import RECORD_NAMES, python_resolver, vlookup
 
     from metabiz.formulas.python import compile_closures
 
@@ -240,7 +267,8 @@ def test_closures_and_generated_source_agree_on_every_case() -> None:
             values = DEALS[record]
             outcomes = []
             for run in (fast, slow):
-                ctx = EvalContext(record=values, resolve=python_resolver(values), now=FIXED_NOW)
+                ctx = EvalContext(record=values, resolve=python_resolver(values), now=FIXED_NOW,
+                                  vlookup=vlookup)
                 try:
                     outcomes.append(run(ctx))
                 except FormulaError as err:
@@ -264,3 +292,42 @@ def test_generated_source_never_contains_the_formulas_text() -> None:
     run = compile_python(checked(sneaky))
     assert "import" not in run.source and "__" not in run.source  # type: ignore[attr-defined]
     assert run(EvalContext(record={"name": "x"})) == '"); import os; ("x\n__import__'
+
+
+# -- VLOOKUP's record access -------------------------------------------------------------------
+
+def test_vlookup_needs_record_access_from_the_context() -> None:
+    formula = checked('VLOOKUP(account.revenue, account.name, "acct2")')
+    with pytest.raises(FormulaError) as caught:
+        compile_python(formula)(EvalContext(record=DEALS["main"]))
+    assert caught.value.kind == "eval"
+    assert caught.value.message == ("VLOOKUP cannot read account records here: no record "
+                                    "access was given to the formula")
+    asked: list[tuple[str, str, str, Any]] = []
+
+    def vlookup(object_name: str, field_name: str, key_field: str, key: Any) -> Any:
+        asked.append((object_name, field_name, key_field, key))
+        return "12.50"  # raw values are normalised like a field's
+
+    run = compile_python(formula)
+    assert run(EvalContext(record={}, vlookup=vlookup)) == Decimal("12.50")
+    assert asked == [("account", "revenue", "name", "acct2")]
+    blank_key = compile_python(checked("VLOOKUP(account.revenue, account.name, note)"))
+    assert blank_key(EvalContext(record={}, vlookup=vlookup)) is None
+    assert len(asked) == 1  # a blank key reads nothing
+
+
+def test_vlookup_in_sql_needs_the_other_objects_tables() -> None:
+    formula = checked('VLOOKUP(account.revenue, account.name, "acct2") > 1')
+    with pytest.raises(FormulaError) as caught:
+        compile_sql(formula, lambda path: None, "sqlite")  # type: ignore[arg-type,return-value]
+    assert caught.value.kind == "sql"
+    assert caught.value.message == ("VLOOKUP cannot run in the database, so it cannot be used "
+                                    "in a filter or sort")
+
+
+def test_time_arithmetic_wraps_around_midnight_both_ways() -> None:
+    assert evaluate("remind + 86400000", {"remind": dt.time(9, 0)}) == dt.time(9, 0)
+    assert evaluate("remind - 1", {"remind": dt.time(0, 0)}) == dt.time(23, 59, 59, 999000)
+    assert evaluate("remind - TIMEVALUE(NOW())", {"remind": dt.time(9, 0)}) == -5400000
+    assert evaluate("HOUR(remind)", {"remind": "17:45:00"}) == 17  # read as a time

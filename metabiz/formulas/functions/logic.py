@@ -1,5 +1,5 @@
-"""Logical functions: IF CASE AND OR NOT ISBLANK BLANKVALUE NULLVALUE ISPICKVAL INCLUDES
-ISNEW ISCHANGED PRIORVALUE. A blank condition counts as false.
+"""Logical functions: IF IFS CASE AND OR NOT ISBLANK ISNULL BLANKVALUE NULLVALUE ISPICKVAL
+INCLUDES ISNEW ISCHANGED PRIORVALUE. A blank condition counts as false.
 """
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import and_, case, false, func, literal, or_
 
 from metabiz.errors import FormulaError
-from metabiz.formulas.ftypes import FType, unify
+from metabiz.formulas.ftypes import UNCOMPARABLE, FType, unify
 from metabiz.formulas.functions.registry import (
     BOOL,
     TEXT,
@@ -63,6 +63,8 @@ def _case_type(types: Sequence[FType], node: Call) -> FType:
                            f"result (an even number of arguments), got {len(types)}",
                            kind="check", line=node.span.line, column=node.span.column)
     subject = types[0]
+    if subject in UNCOMPARABLE:
+        raise arg_error(node, 0, frozenset(FType) - UNCOMPARABLE - {FType.NULL}, subject)
     for i in range(1, len(types) - 1, 2):
         if unify(subject, types[i]) is None:
             raise arg_error(node, i, frozenset({subject}), types[i])
@@ -92,6 +94,34 @@ def _equal(a: Any, b: Any) -> bool:
     if is_blank(a) or is_blank(b):
         return is_blank(a) and is_blank(b)
     return bool(a == b)
+
+
+# -- IFS ----------------------------------------------------------------------------------
+
+def _ifs_type(types: Sequence[FType], node: Call) -> FType:
+    if len(types) % 2 != 0:
+        raise FormulaError("IFS takes pairs of test and value (an even number of arguments), "
+                           f"got {len(types)}", kind="check", line=node.span.line,
+                           column=node.span.column)
+    for i in range(0, len(types), 2):
+        expect(node, types, i, BOOL)
+    return _branches(node, types, range(1, len(types), 2))
+
+
+def _ifs(ctx: Any, args: Sequence[Any], node: Call) -> Any:
+    for i in range(0, len(args), 2):
+        if args[i](ctx) is True:
+            return args[i + 1](ctx)
+    return None
+
+
+def _ifs_sql(c: SqlCall) -> Any:
+    return case(*((truthy(c.args[i]), c.args[i + 1]) for i in range(0, len(c.args), 2)),
+                else_=None)
+
+
+register("IFS", 2, None, _ifs_type, _ifs, _ifs_sql, lazy=True,
+         summary="IFS(test1, value1, test2, value2, ...): the value of the first true test")
 
 
 # -- AND OR NOT ---------------------------------------------------------------------------
@@ -129,6 +159,33 @@ def _blank_sql(c: SqlCall) -> Any:
 
 register("ISBLANK", 1, 1, lambda types, node: FType.BOOLEAN, is_blank, _blank_sql,
          summary="ISBLANK(value): true for blank (empty text counts as blank)")
+
+
+def _isnull(value: Any) -> bool:
+    return value is None or value == ()
+
+
+def _isnull_sql(c: SqlCall) -> Any:
+    if c.types[0] in (FType.TEXT, FType.PICKLIST):
+        return false()
+    if c.types[0] is FType.MULTI_PICKLIST:
+        return func.coalesce(c.args[0], literal("")) == literal("")
+    return c.args[0].is_(None)
+
+
+def _isnull_type(types: Sequence[FType], node: Call) -> FType:
+    return FType.BOOLEAN
+
+
+def _isnull_lazy(ctx: Any, args: Sequence[Any], node: Call) -> Any:
+    # as in Salesforce, text (and a picklist) is never null: use ISBLANK for text
+    if node.args[0].ftype in (FType.TEXT, FType.PICKLIST):
+        return False
+    return _isnull(args[0](ctx))
+
+
+register("ISNULL", 1, 1, _isnull_type, _isnull_lazy, _isnull_sql, lazy=True,
+         summary="ISNULL(value): true for a blank value; always false for text (use ISBLANK)")
 
 
 def _blank_value_type(types: Sequence[FType], node: Call) -> FType:

@@ -1,5 +1,5 @@
-"""Math functions on exact decimals: ABS CEILING FLOOR ROUND TRUNC MOD MAX MIN SQRT EXP LN
-LOG POWER SUM AVERAGE. A blank argument gives blank (SUM and AVERAGE skip blanks).
+"""Math functions on exact decimals: ABS CEILING FLOOR MCEILING MFLOOR ROUND TRUNC MOD MAX MIN
+SQRT EXP LN LOG POWER SUM AVERAGE. A blank argument gives blank (SUM and AVERAGE skip blanks).
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, not_, or_
@@ -181,15 +181,25 @@ def _trunc_sql(c: SqlCall) -> Any:
     return exact(func.trunc(exact(value * scale, d)) / scale, d)
 
 
-def _ceil_sql(c: SqlCall) -> Any:
+def _mceiling_sql(c: SqlCall) -> Any:
     return func.ceil(c.args[0])
 
 
-def _floor_sql(c: SqlCall) -> Any:
+def _mfloor_sql(c: SqlCall) -> Any:
     # SQLAlchemy replaces SQLite's floor() by Python's math.floor, which fails on NULL
     if c.dialect == "sqlite":
         return -func.ceil(-c.args[0])
     return func.floor(c.args[0])
+
+
+def _ceiling_sql(c: SqlCall) -> Any:
+    """Away from zero: up for positive numbers, down for negative ones."""
+    value = c.args[0]
+    return case((value < 0, -func.ceil(-value)), else_=func.ceil(value))
+
+
+def _floor_towards_zero_sql(c: SqlCall) -> Any:
+    return func.trunc(c.args[0] if c.dialect == "sqlite" else numeric(c.args[0], c.dialect))
 
 
 def _mod_sql(c: SqlCall) -> Any:
@@ -248,11 +258,18 @@ many = fixed([], FType.NUMBER, rest=NUM)
 
 register("ABS", 1, 1, one, blank_safe(abs), lambda c: func.abs(c.args[0]), summary="ABS(number)")
 register("CEILING", 1, 1, one,
-         blank_safe(lambda v: v.to_integral_value(rounding=ROUND_CEILING)), _ceil_sql,
-         summary="CEILING(number): rounds up to a whole number")
+         blank_safe(lambda v: v.to_integral_value(rounding=ROUND_UP)), _ceiling_sql,
+         summary="CEILING(number): to a whole number away from zero (CEILING(-2.5) = -3)")
 register("FLOOR", 1, 1, one,
-         blank_safe(lambda v: v.to_integral_value(rounding=ROUND_FLOOR)),
-         _floor_sql, summary="FLOOR(number): rounds down")
+         blank_safe(lambda v: v.to_integral_value(rounding=ROUND_DOWN)),
+         _floor_towards_zero_sql,
+         summary="FLOOR(number): to a whole number towards zero (FLOOR(-2.5) = -2)")
+register("MCEILING", 1, 1, one,
+         blank_safe(lambda v: v.to_integral_value(rounding=ROUND_CEILING)), _mceiling_sql,
+         summary="MCEILING(number): rounds up on the number line (MCEILING(-2.5) = -2)")
+register("MFLOOR", 1, 1, one,
+         blank_safe(lambda v: v.to_integral_value(rounding=ROUND_FLOOR)), _mfloor_sql,
+         summary="MFLOOR(number): rounds down on the number line (MFLOOR(-2.5) = -3)")
 register("ROUND", 2, 2, one_or_two, blank_safe(_round), _round_sql,
          summary="ROUND(number, digits): half away from zero")
 register("TRUNC", 1, 2, one_or_two, blank_safe(_trunc), _trunc_sql,

@@ -2,6 +2,8 @@
 
 A signature is a typer: it checks the argument types (naming the bad argument) and
 returns the result type. `sql=None` marks a function that cannot run in the database.
+A `resolve` hook types arguments that are not values (VLOOKUP's `object.field`, a
+calendar's name) against the catalog before the typer runs.
 """
 
 from __future__ import annotations
@@ -12,18 +14,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from metabiz.errors import FormulaError
-from metabiz.formulas.ftypes import FType, accepts
-from metabiz.formulas.nodes import Call, Expr
+from metabiz.formulas.ftypes import Catalog, FType, accepts
+from metabiz.formulas.nodes import Call, Expr, String
 
-ANY = frozenset(FType) - {FType.NULL}
+ANY = frozenset(FType) - {FType.NULL, FType.CALENDAR}
 NUM = frozenset({FType.NUMBER})
 TEXT = frozenset({FType.TEXT})
 BOOL = frozenset({FType.BOOLEAN})
 DATE = frozenset({FType.DATE})
 DATETIME = frozenset({FType.DATETIME})
 DATELIKE = frozenset({FType.DATE, FType.DATETIME})
+TIME = frozenset({FType.TIME})
+LOCATION = frozenset({FType.LOCATION})
 
 Typer = Callable[[Sequence[FType], Call], FType]
+#: resolves another object's column: `resolve_object("account")(("name",))`
+ObjectResolver = Callable[[str], Callable[[tuple[str, ...]], Any]]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a `resolve` hook found: typed nodes for some argument positions (the checker
+    visits the others), and the other objects' fields the call reads."""
+
+    args: dict[int, Expr]
+    #: (object, field, key_field) that VLOOKUP reads
+    lookups: tuple[tuple[str, str, str], ...] = ()
+
+
+Resolver = Callable[[Call, Catalog], Resolved]
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,8 @@ class SqlCall:
     dialect: str
     now: dt.datetime
     node: Call
+    #: columns of other objects (VLOOKUP); None when the caller gave none
+    resolve_object: ObjectResolver | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,7 @@ class Function:
     #: for functions whose SQL handles only some argument types (DATEVALUE of text cannot
     #: run in the database): whether it can run with these argument types
     sql_accepts: Callable[[Sequence[FType]], bool] | None = None
+    resolve: Resolver | None = None
 
     def runs_in_sql(self, types: Sequence[FType]) -> bool:
         """Whether compile_sql can express a call with arguments of these types."""
@@ -67,9 +89,10 @@ FUNCTIONS: dict[str, Function] = {}
 def register(name: str, min_args: int, max_args: int | None, typer: Typer,
              python: Callable[..., Any], sql: Callable[[SqlCall], Any] | None = None, *,
              lazy: bool = False, needs_prior: bool = False, summary: str = "",
-             sql_accepts: Callable[[Sequence[FType]], bool] | None = None) -> None:
+             sql_accepts: Callable[[Sequence[FType]], bool] | None = None,
+             resolve: Resolver | None = None) -> None:
     FUNCTIONS[name] = Function(name, min_args, max_args, typer, python, sql, lazy,
-                               needs_prior, summary, sql_accepts)
+                               needs_prior, summary, sql_accepts, resolve)
 
 
 def type_name(allowed: frozenset[FType]) -> str:
@@ -99,3 +122,16 @@ def fixed(params: Sequence[frozenset[FType]], returns: FType | Callable[[Sequenc
         return returns(types) if callable(returns) else returns
 
     return typer
+
+
+def node_error(node: Expr, message: str) -> FormulaError:
+    """A check error at `node`'s position."""
+    return FormulaError(message, kind="check", line=node.span.line, column=node.span.column)
+
+
+def literal_text(node: Call, index: int, what: str) -> str:
+    """The text of argument `index`, which must be written in quotes (a unit, a format)."""
+    arg = node.args[index]
+    if not isinstance(arg, String):
+        raise node_error(arg, f"{what} of {node.name} must be written as text in quotes")
+    return arg.value

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     Float,
@@ -28,13 +29,21 @@ from sqlalchemy import (
     literal_column,
     not_,
     or_,
+    select,
 )
 from sqlalchemy import Integer as SAInteger
 from sqlalchemy.sql.elements import Grouping, Null
+from sqlalchemy.sql.selectable import CTE, Select
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from metabiz.formulas.ftypes import TEXTLIKE, FType
 
 TEXTISH = TEXTLIKE | {FType.MULTI_PICKLIST}
+#: values held as text in SQL: links and images as their URL, locations as "lat,lon"
+TEXT_HELD = TEXTISH | {FType.LINK, FType.IMAGE, FType.LOCATION}
+DAY_MS = 86_400_000
+#: julianday('0001-01-01') - 1: a SQLite date's day number is julianday(date) - this
+ORDINAL_JULIAN = 1721424.5
 
 
 def truthy(expr: Any) -> Any:
@@ -194,11 +203,14 @@ def days_between_datetimes(a: Any, b: Any, dialect: str) -> Any:
 
 
 def date_part(part: str, value: Any, dialect: str) -> Any:
-    """year/month/day/hour/minute/dow of a date or datetime, as an integer."""
+    """year/month/day/hour/minute/second/dow/doy of a date or datetime, as an integer
+    (second: whole seconds)."""
     if dialect == "sqlite":
         fmt = {"year": "%Y", "month": "%m", "day": "%d", "hour": "%H", "minute": "%M",
-               "dow": "%w"}[part]
+               "second": "%S", "dow": "%w", "doy": "%j"}[part]
         return cast(func.strftime(fmt, value), SAInteger())
+    if part == "second":
+        return cast(func.floor(func.extract(part, value)), SAInteger())
     return cast(func.extract(part, value), SAInteger())
 
 
@@ -226,17 +238,33 @@ def datetime_of_date(value: Any, dialect: str) -> Any:
     return func.julianday(value) if dialect == "sqlite" else cast(value, DateTime())
 
 
+def months_in_range(value: Any, count: Any, dialect: str) -> Any:
+    """Whether the month `count` months on from value's is in 0001 … 9999."""
+    total = date_part("year", value, dialect) * 12 + date_part("month", value, dialect) - 1
+    return (total + count).between(12, 12 * 10000 - 1)
+
+
 def add_months(value: Any, months: Any, is_datetime: bool, dialect: str) -> Any:
-    """ADDMONTHS: the same day of the month, clamped to the target month's last day."""
+    """ADDMONTHS: the same day of the month, clamped to the target month's last day; from
+    a month's last day, the target month's last day."""
     count = integer(months, dialect)
     if dialect == "postgresql":
-        shifted = value + count * literal_column("interval '1 month'")
-        return shifted if is_datetime else cast(shifted, Date())
-    day = date_part("day", value, dialect)
+        month: Any = literal_column("interval '1 month'")
+        day: Any = literal_column("interval '1 day'")
+        start = func.date_trunc("month", value)
+        at_month_end = cast(func.extract("day", value + day), SAInteger()) == 1
+        month_end = start + (count + 1) * month - day + (value - func.date_trunc("day", value))
+        shifted = case((at_month_end, month_end), else_=value + count * month)
+        result = shifted if is_datetime else cast(shifted, Date())
+        return case((months_in_range(value, count, dialect), result), else_=None)
+    day_of_month = date_part("day", value, dialect)
     first = func.date(value, literal("start of month"), cast(count, String()).concat(literal(" months")))
-    same_day = func.date(first, cast(day - literal(1), String()).concat(literal(" days")))
+    same_day = func.date(first, cast(day_of_month - literal(1), String()).concat(literal(" days")))
     month_end = func.date(first, literal("+1 months"), literal("-1 days"))
-    result = func.min(same_day, month_end)
+    at_month_end = date_part("day", func.date(value, literal("+1 days")), dialect) == 1
+    result = case((months_in_range(value, count, dialect),
+                   case((at_month_end, month_end), else_=func.min(same_day, month_end))),
+                  else_=None)
     if not is_datetime:
         return result
     return func.julianday(result) + (value - func.julianday(func.date(value)))
@@ -244,3 +272,190 @@ def add_months(value: Any, months: Any, is_datetime: bool, dialect: str) -> Any:
 
 def float_of(expr: Any) -> Any:
     return cast(expr, Float())
+
+
+def field_value(column: Any, ftype: FType | None, dialect: str) -> Any:
+    """A stored column as the back end's working value of `ftype`."""
+    if ftype is FType.DATETIME:
+        return datetime_column(column, dialect)
+    if ftype is FType.TIME:
+        return time_column(column, dialect)
+    if ftype in TEXT_HELD:
+        return func.nullif(column, literal(""))
+    return column
+
+
+# -- times of day: integer milliseconds after midnight ------------------------------------
+
+def time_column(column: Any, dialect: str) -> Any:
+    """A stored time (SQLite: 'HH:MM:SS.ffffff' text) as milliseconds, cut to the ms."""
+    if dialect == "sqlite":
+        def part(start: int, length: int) -> Any:
+            return cast(func.substr(column, start, length), SAInteger())
+
+        seconds = (part(1, 2) * 60 + part(4, 2)) * 60 + part(7, 2)
+        return case((column.is_(None), None),
+                    else_=seconds * 1000 + func.coalesce(part(10, 3), literal(0)))
+    return cast(func.floor(func.extract("epoch", column) * 1000), BigInteger())
+
+
+def time_arithmetic(left: Any, right: Any, op: str, lt: FType | None, rt: FType | None,
+                    dialect: str) -> Any:
+    """time ± milliseconds (fractions cut, wrapping at midnight); time - time in ms."""
+    if lt is FType.TIME and rt is FType.TIME:
+        return left - right
+    time, ms = (left, right) if lt is FType.TIME else (right, left)
+    if op == "-":
+        ms = -ms
+    if dialect == "sqlite":
+        total = time + cast(ms, SAInteger())
+        return (total % DAY_MS + DAY_MS) % DAY_MS
+    total = cast(time, Numeric()) + func.trunc(cast(ms, Numeric()))
+    return cast(func.mod(func.mod(total, DAY_MS) + DAY_MS, DAY_MS), BigInteger())
+
+
+# -- whole numbers and dates as integers --------------------------------------------------
+
+def whole_text(value: Any, dialect: str) -> Any:
+    """A whole number as text ("7", "-12")."""
+    return cast(value, String()) if dialect == "postgresql" else cast(value, Text())
+
+
+def two_digits(value: Any, dialect: str) -> Any:
+    """A number from 0 to 99 as two digits ("07")."""
+    return case((value < 10, literal("0").concat(whole_text(value, dialect))),
+                else_=whole_text(value, dialect))
+
+
+def day_ordinal(date: Any, dialect: str) -> Any:
+    """A date as its day number (Python's date.toordinal(): 1 for 0001-01-01)."""
+    if dialect == "sqlite":
+        return cast(func.julianday(date) - literal(ORDINAL_JULIAN), SAInteger())
+    return date - literal(dt.date(1, 1, 1), Date()) + literal(1)
+
+
+def date_of_ordinal(ordinal: Any, dialect: str) -> Any:
+    """The date of a day number (blank outside 0001-01-01 … 9999-12-31)."""
+    valid = ordinal.between(1, dt.date.max.toordinal())
+    if dialect == "sqlite":
+        return case((valid, func.date(ordinal + literal(ORDINAL_JULIAN))), else_=None)
+    days = cast(ordinal - literal(1), SAInteger())
+    return case((valid, literal(dt.date(1, 1, 1), Date()) + days), else_=None)
+
+
+def as_date(value: Any, ftype: FType | None, dialect: str) -> Any:
+    """A date or datetime argument as a date (a datetime's UTC date)."""
+    return date_of_datetime(value, dialect) if ftype is FType.DATETIME else value
+
+
+# -- text, one character at a time --------------------------------------------------------
+
+def map_characters(text: Any, render: Any, *, prepend: bool = False) -> Any:
+    """The text rebuilt character by character: `render(char, previous_char)` gives what
+    each character becomes (a recursive CTE, correlated to the row; '' for blank text).
+
+    `prepend` puts each result before the ones so far (REVERSE)."""
+    seed = select(literal(1).label("i"), correlated(text).label("src"),
+                  literal("", String()).label("out")).correlate_except(None)
+    chars = seed.cte(recursive=True, nesting=True)  # anonymous: one per call, nestable
+    char = func.substr(chars.c.src, chars.c.i, literal(1))
+    before = func.substr(chars.c.src, chars.c.i - 1, literal(1))
+    piece = render(char, before)
+    step = select(chars.c.i + 1, chars.c.src,
+                  piece.concat(chars.c.out) if prepend else chars.c.out.concat(piece)) \
+        .where(chars.c.i <= func.length(chars.c.src))
+    chars = chars.union_all(step)
+    return select(chars.c.out).order_by(chars.c.i.desc()).limit(1).scalar_subquery()
+
+
+def correlated(expr: Any) -> Any:
+    """`expr` with every subquery in it correlated to whatever encloses it.
+
+    Inside a CTE a subquery (a lookup's `account.name`) does not see the row outside, so
+    SQLAlchemy would list the outer table in its FROM; correlating explicitly (every FROM
+    an enclosing query has) keeps it tied to the row."""
+    def replace(element: Any, **kw: Any) -> Any:
+        if isinstance(element, CTE):
+            return element  # map_characters' own: correlated already, and not to be copied
+        if not isinstance(element, Select):
+            return None
+
+        root = element
+
+        def below(element: Any, **kw: Any) -> Any:
+            return None if element is root else replace(element)
+
+        copied: Any = replacement_traverse(root, {}, below)
+        return copied.correlate_except(None)
+
+    result: Any = replacement_traverse(expr, {}, replace)
+    return result
+
+
+def code_point(char: Any, dialect: str) -> Any:
+    """The Unicode code point of the first character (blank for '')."""
+    char = func.nullif(char, literal(""))
+    return func.unicode(char) if dialect == "sqlite" else func.ascii(char)
+
+
+def whole(value: Any) -> Any:
+    """A whole number typed as a 64-bit integer (so that // divides as integers)."""
+    return cast(value, BigInteger())
+
+
+def pad_digits(value: Any, width: int, dialect: str) -> Any:
+    """A whole number from 0 on as at least `width` digits ("007")."""
+    text = literal("0" * width).concat(whole_text(value, dialect))
+    right = func.substr(text, -width) if dialect == "sqlite" else func.right(text, width)
+    return case((value < 10 ** (width - 1), right), else_=whole_text(value, dialect))
+
+
+def time_parts(ms: Any) -> tuple[Any, Any, Any, Any]:
+    """Hour, minute, second and millisecond of a time of day in milliseconds."""
+    ms = whole(ms)
+    return ms // 3_600_000, ms // 60_000 % 60, ms // 1000 % 60, ms % 1000
+
+
+def time_text(ms: Any, dialect: str) -> Any:
+    """HH:MM:SS, and HH:MM:SS.mmm when there are milliseconds (values.format_time)."""
+    return bind([ms], lambda value: _time_text_of(value, dialect))
+
+
+def _time_text_of(ms: Any, dialect: str) -> Any:
+    hour, minute, second, milli = time_parts(ms)
+    text = two_digits(hour, dialect).concat(literal(":")).concat(two_digits(minute, dialect)) \
+        .concat(literal(":")).concat(two_digits(second, dialect))
+    return case((milli > 0, text.concat(literal(".")).concat(pad_digits(milli, 3, dialect))),
+                else_=text)
+
+
+def trim_chars(text: Any, chars: str, dialect: str) -> Any:
+    """The text without these characters at either end."""
+    return (func.trim if dialect == "sqlite" else func.btrim)(text, literal(chars))
+
+
+def number_text(value: Any, dialect: str) -> Any:
+    """A number as text without trailing zeros ("1250.5", "3"), like format_number."""
+    if dialect == "postgresql":
+        return func.trim_scale(cast(value, Numeric())).cast(String())
+    # SQLite: the 15 significant digits its floats hold, at most ten of them decimals
+    # (printf writes noise past them: 1703980800 would be 1703980799.9999990463),
+    # trailing zeros cut
+    return bind([exact(value, dialect)], _sqlite_number_text)
+
+
+def _sqlite_number_text(number: Any) -> Any:
+    whole_digits = func.length(func.printf(literal("%d"), func.abs(number)))
+    decimals = func.max(literal(0), func.min(literal(10), literal(15) - whole_digits))
+    text = func.rtrim(func.rtrim(func.printf(literal("%.*f"), decimals, number), literal("0")),
+                      literal("."))
+    return case((number.is_(None), None), (text == literal("-0"), literal("0")), else_=text)
+
+
+def bind(values: list[Any], build: Any) -> Any:
+    """`build(*names)` over the values computed once: a scalar subquery over a one-row
+    derived table, so that SQL that reads an argument many times neither repeats it nor
+    nests it ever deeper (SQLite's parser has a depth limit)."""
+    row = select(*(correlated(v).label(f"v{i}") for i, v in enumerate(values))) \
+        .correlate_except(None).subquery()
+    return select(build(*(row.c[f"v{i}"] for i in range(len(values))))).scalar_subquery()

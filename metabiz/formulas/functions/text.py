@@ -1,5 +1,7 @@
 """Text functions: LEN LEFT RIGHT MID UPPER LOWER TRIM SUBSTITUTE CONTAINS BEGINS FIND TEXT
 VALUE LPAD RPAD CONCATENATE REGEX. Blank text behaves as "" unless said otherwise.
+
+TEXT with a format is text_format.py's; character-level functions are characters.py's.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, String, case, cast, func, literal, or_, type_coerce
+from sqlalchemy import String, case, func, literal, or_, type_coerce
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
+from metabiz.formulas.functions.geo import location_text
 from metabiz.formulas.functions.registry import (
     ANY,
     NUM,
@@ -22,13 +25,22 @@ from metabiz.formulas.functions.registry import (
     fixed,
     register,
 )
-from metabiz.formulas.functions.sql_support import exact, greatest, integer, position, truthy
+from metabiz.formulas.functions.sql_support import (
+    greatest,
+    integer,
+    number_text,
+    position,
+    time_text,
+    trim_chars,
+    truthy,
+)
+from metabiz.formulas.functions.text_format import format_type, format_value, text_format_sql
 from metabiz.formulas.nodes import String as StringNode
 from metabiz.formulas.values import (
     as_decimal,
     as_int,
     as_text,
-    to_decimal,
+    parse_number_text,
 )
 
 ZERO = Decimal(0)
@@ -97,35 +109,37 @@ def _pad(left: bool) -> Any:
     return run
 
 
-def _text(value: Any) -> Any:
+def _text(value: Any, text_format: str | None = None) -> Any:
+    if text_format is not None and value is not None:
+        return format_value(value, text_format)
     return as_text(value)
 
 
 def _text_type(types: Sequence[FType], node: Any) -> FType:
+    expect(node, types, 0, ANY)
+    if len(types) > 1:
+        format_type(types, node)
     return FType.TEXT
-
-
-def _number_text_sql(value: Any, dialect: str) -> Any:
-    """A number as text without trailing zeros ("1250.5", "3"), like format_number."""
-    if dialect == "postgresql":
-        return func.trim_scale(cast(value, Numeric())).cast(String())
-    # SQLite: ten decimals (its floats hold no more that are exact), trailing zeros cut
-    fixed = func.printf(literal("%.10f"), exact(value, dialect))
-    text = func.rtrim(func.rtrim(fixed, literal("0")), literal("."))
-    return case((value.is_(None), None), (text == literal("-0"), literal("0")), else_=text)
 
 
 def _text_sql(c: SqlCall) -> Any:
     # typed as text so that & and CONCATENATE join it (SQLite's + would add numbers)
+    if len(c.args) > 1:
+        return type_coerce(text_format_sql(c), String())
     return type_coerce(_text_of(c), String())
 
 
 def _text_of(c: SqlCall) -> Any:
     kind = c.types[0]
-    if kind in (FType.TEXT, FType.PICKLIST, FType.MULTI_PICKLIST, FType.NULL):
+    if kind in (FType.TEXT, FType.PICKLIST, FType.MULTI_PICKLIST, FType.NULL, FType.LINK,
+                FType.IMAGE):
         return c.args[0]
+    if kind is FType.LOCATION:
+        return location_text(c.args[0], c.dialect)
+    if kind is FType.TIME:
+        return time_text(c.args[0], c.dialect)
     if kind is FType.NUMBER:
-        return _number_text_sql(c.args[0], c.dialect)
+        return number_text(c.args[0], c.dialect)
     if kind is FType.DATE:
         if c.dialect == "sqlite":
             return c.args[0]
@@ -139,12 +153,9 @@ def _text_of(c: SqlCall) -> Any:
 
 
 def _value(value: Any) -> Any:
-    if value is None or not str(value).strip():
+    if value is None or not str(value).strip(" \t\r\n"):
         return None
-    try:
-        return to_decimal(str(value).strip().replace(",", ""))
-    except FormulaError:
-        raise FormulaError(f"VALUE: {value!r} is not a number", kind="eval") from None
+    return parse_number_text(str(value), "VALUE")
 
 
 def _regex(value: Any, pattern: Any) -> bool:
@@ -260,9 +271,9 @@ register("UPPER", 1, 1, fixed([TEXT], FType.TEXT), lambda v: str(v).upper() if v
          lambda c: func.upper(c.args[0]), summary="UPPER(text)")
 register("LOWER", 1, 1, fixed([TEXT], FType.TEXT), lambda v: str(v).lower() if v else None,
          lambda c: func.lower(c.args[0]), summary="LOWER(text)")
-register("TRIM", 1, 1, fixed([TEXT], FType.TEXT), lambda v: _or_blank(_t(v).strip(" ")),
-         lambda c: func.nullif(func.trim(c.args[0]), literal("")),
-         summary="TRIM(text): removes leading and trailing spaces")
+register("TRIM", 1, 1, fixed([TEXT], FType.TEXT), lambda v: _or_blank(_t(v).strip(" \t")),
+         lambda c: func.nullif(trim_chars(c.args[0], " \t", c.dialect), literal("")),
+         summary="TRIM(text): removes leading and trailing spaces and tabs")
 register("SUBSTITUTE", 3, 3, fixed([TEXT, TEXT, TEXT], FType.TEXT), _substitute,
          lambda c: func.nullif(func.replace(_c(c.args[0]), _c(c.args[1]), _c(c.args[2])),
                                literal("")),
@@ -278,8 +289,8 @@ register("BEGINS", 2, 2, fixed([TEXT, TEXT], FType.BOOLEAN),
          summary="BEGINS(text, prefix)")
 register("FIND", 2, 3, fixed([TEXT, TEXT, NUM], FType.NUMBER), _find, _find_sql,
          summary="FIND(search, text[, start]): position from 1, 0 when absent")
-register("TEXT", 1, 1, fixed([ANY], FType.TEXT), _text, _text_sql,
-         summary="TEXT(value): a number, date, datetime, picklist or boolean as text")
+register("TEXT", 1, 2, _text_type, _text, _text_sql,
+         summary='TEXT(value[, format]): any value as text; TEXT(1234.5, "#,##0.00")')
 register("VALUE", 1, 1, fixed([TEXT], FType.NUMBER), _value,
          summary="VALUE(text): the number written in text")
 register("LPAD", 2, 3, fixed([TEXT, NUM, TEXT], FType.TEXT), _pad(True), _pad_sql(True),
