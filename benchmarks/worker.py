@@ -16,11 +16,10 @@ import time
 from _setup import database
 from sqlalchemy import insert
 
-from metabiz.app import build_runtime
+from metabiz.app import build_runtime, prepare_database
 from metabiz.flows import notifications
 from metabiz.flows.store import notifications as notification_table
 from metabiz.flows.worker import run_worker
-from metabiz.app import prepare_database
 from metabiz.platform.db import make_engine, writer
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

@@ -17,8 +17,8 @@ from metabiz.flows import extension as flows
 from metabiz.objects import extension as objects
 from metabiz.objects.runtime import Runtime
 from metabiz.platform import extension as platform
-from metabiz.platform.config import Config
 from metabiz.platform import migrations
+from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine
 from metabiz.platform.extensions import Extensions, Wiring
 from metabiz.platform.web import init_web

@@ -17,7 +17,6 @@ from metabiz.flows.definitions import FLOW_KIND
 from metabiz.flows.listeners import on_write
 from metabiz.platform.extensions import Extensions, NavSection, Panel
 
-
 #: the flow tables' Alembic revisions (branch `flows`)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -13,12 +13,11 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.security import generate_password_hash
 
+from metabiz.app import prepare_database
 from metabiz.cli import main
 from metabiz.errors import NotFound, Unauthorized, ValidationError
 from metabiz.platform import audit, auth
-from metabiz.app import prepare_database
 from metabiz.platform.auth import LoginThrottled
-from metabiz.cli import main
 from metabiz.platform.db import make_engine, writer
 
 T0 = dt.datetime(2030, 1, 1, 9, 0, 0)

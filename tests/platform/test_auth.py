@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from metabiz.app import prepare_database
 from metabiz.errors import ConflictError, Unauthorized, ValidationError
 from metabiz.platform import auth
-from metabiz.app import prepare_database
 from metabiz.platform.db import make_engine, writer
 
 

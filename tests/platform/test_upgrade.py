@@ -36,12 +36,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from metabiz.app import create_app
+from metabiz.cli import main
 from metabiz.errors import OutOfDateDatabase, UnknownDatabaseSchema
 from metabiz.flows.extension import MIGRATIONS as FLOW_MIGRATIONS
 from metabiz.flows.store import flow_metadata
-from metabiz.app import create_app
 from metabiz.platform.auth import authenticate_password, create_token, create_user
-from metabiz.cli import main
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, system_metadata, tokens, user_roles, users, writer
 from metabiz.platform.migrations import KERNEL_VERSIONS, VERSION_TABLE, pending, upgrade

@@ -54,10 +54,6 @@ def _quantum(digits: int) -> Decimal:
     return Decimal(1).scaleb(-digits) if quantum is None else quantum
 
 
-def round_half_away(value: Decimal, digits: int = 0) -> Decimal:
-    return value.quantize(_quantum(digits), rounding=ROUND_HALF_UP)
-
-
 def _round(value: Decimal, digits: Decimal | None = None) -> Decimal:
     quantum = _QUANTA.get(0 if digits is None else digits)  # Decimal(2) finds 2
     if quantum is None:

@@ -270,10 +270,6 @@ def add_months(value: Any, months: Any, is_datetime: bool, dialect: str) -> Any:
     return func.julianday(result) + (value - func.julianday(func.date(value)))
 
 
-def float_of(expr: Any) -> Any:
-    return cast(expr, Float())
-
-
 def field_value(column: Any, ftype: FType | None, dialect: str) -> Any:
     """A stored column as the back end's working value of `ftype`."""
     if ftype is FType.DATETIME:
