@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -41,7 +40,7 @@ from metabiz.formulas import (
 )
 from metabiz.objects.fields import FieldType, field_type
 from metabiz.platform.access import AccessPolicy
-from metabiz.platform.db import users
+from metabiz.platform.db import UTCDateTime, users
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle, ObjectDef
 
 APPROVAL_STATUSES = ("none", "pending", "approved", "rejected", "recalled")
@@ -67,9 +66,9 @@ def system_columns() -> list[Column[Any]]:
         Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                autoincrement=True),
         Column("owner", String(64), ForeignKey(users.c.name), nullable=True, index=True),
-        Column("created_at", DateTime, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
         Column("created_by", String(64), nullable=False),
-        Column("updated_at", DateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
         Column("updated_by", String(64), nullable=False),
         Column("version", Integer, nullable=False, default=1),
         Column("approval_status", String(16), nullable=False, default="none"),
