@@ -1,7 +1,7 @@
 """The kernel's extension points: what higher packages plug in at start-up.
 
 The composition roots (`metabiz/app.py`, `metabiz/cli.py`) build one `Extensions`, let each
-package register with it (`objects.register(ext)`, `flows.register(ext)`, …), and hand it to
+package register with it (`metabiz.<package>.extension.register(ext)`), and hand it to
 the runtime; lower layers read it and never import the packages that filled it in.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 #: where a page panel shows: the home page, or a record's detail page
 PANEL_SLOTS = ("home", "record")
 
-#: a write listener: called inside every record write with (records.Context, WriteEvent)
+#: a write listener: called inside every record write with (objects.context.Context, WriteEvent)
 Listener = Callable[[Any, Any], None]
 
 #: a metadata check: called with the compiled schema of a metadata version about to be

@@ -1,6 +1,6 @@
 """Approval processes: submit a record, approve / reject / recall / reassign, read requests.
 
-The functions the web layer and the UI call; each takes a records.Context (one unit of
+The functions the web layer and the UI call; each takes an objects.context.Context (one unit of
 work acting as the current user) and returns JSON-ready dicts.
 """
 

@@ -1,7 +1,7 @@
 """Flow definitions as a kind of metadata document: `flows/*.json` (approval flows, automation
 rules, assignment rules) — their schemas, frozen dataclasses, builder and cross-document checks.
 
-`FLOW_KIND` is what `metabiz.flows.register` adds to the kernel's extension points.
+`FLOW_KIND` is what `metabiz.flows.extension.register` adds to the kernel's extension points.
 """
 
 from __future__ import annotations
