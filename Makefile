@@ -8,11 +8,13 @@ BIN = $(VENV)/bin
 
 venv: $(VENV)/.installed
 
+# pip's own chatter goes to .venv/install.log; it is shown only when the install fails
 $(VENV)/.installed: setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing metabiz and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[dev]'; } \
+		>$(VENV)/install.log 2>&1 || { tail -n 30 $(VENV)/install.log; exit 1; }
+	@touch $@
 
 run: venv
 	PORT=$(PORT) VENV=$(VENV) bash scripts/run.sh
