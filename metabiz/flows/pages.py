@@ -17,6 +17,7 @@ from metabiz.errors import (
     MetabizError,
     NotFound,
     PermissionDenied,
+    RecordLocked,
     ValidationError,
 )
 from metabiz.flows import approvals
@@ -97,8 +98,10 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
             "approvers": item.get("pending_approvers") or [],
             "history": history, "actions": item.get("actions") or []})
     has_flow = any(f.active for f in flows_of(ctx.schema).approval_flows(obj.name))
+    # offered only when a flow would take the record now (its entry condition holds)
     can_submit = has_flow and record.get("approval_status") != "pending" and \
-        ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
+        ctx.schema.access.allowed(ctx.actor, obj.name, "edit") and \
+        bool(approvals.admitting_flows(ctx, obj, record["id"]))
     if not requests and not has_flow:
         return None
     return render_template("approval_panel.html", obj=obj, record=record,
@@ -117,7 +120,15 @@ def submit(actor: Actor, object_name: str, record_id: str) -> Any:
             approvals.submit(ctx, object_name, record_id,
                              flow=request.form.get("flow") or None,
                              comment=request.form.get("comment", "").strip() or None)
-    except (ValidationError, ConflictError, BadRequest, PermissionDenied) as err:
+    except RecordLocked:
+        flash(i18n.text("locked_body"), "error")
+    except ConflictError:
+        flash(i18n.text("submit_already_pending"), "error")
+    except ValidationError as err:
+        # no flow takes the record: say so in words, not the entry conditions' formulas
+        flash(i18n.text("submit_not_eligible") if "flow" in err.fields
+              else _flat_message(err), "error")
+    except (BadRequest, PermissionDenied) as err:
         flash(_flat_message(err), "error")
     else:
         flash(i18n.text("act_submitted"), "success")

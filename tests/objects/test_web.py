@@ -533,6 +533,25 @@ def test_submit_and_approve_through_the_pages(client, app):
         assert records.get(ctx, "opportunity", deal["id"])["approval_status"] == "approved"
 
 
+def test_submit_is_offered_only_when_a_flow_takes_the_record(client, app):
+    deal = make_deal(app, "Full price", user="alice")  # no discount: the flow's entry fails
+    login(client, "alice")
+    detail = html(client.get(f"/o/opportunity/{deal['id']}"))
+    assert "Submit for approval" not in detail
+    assert 'id="approval"' in detail  # the card is there (the object has a flow), no button
+    # a forged or stale submit is refused in words, not with the entry condition's formula
+    refused = post(client, f"/o/opportunity/{deal['id']}/approvals")
+    page = html(client.get(refused.headers["Location"]))
+    assert "does not meet the conditions of any approval process" in page
+    assert "discount > 10" not in page and "entry condition" not in page
+    with service(app) as ctx:
+        records.update(ctx, "opportunity", deal["id"], {"discount": 15})
+    assert "Submit for approval" in html(client.get(f"/o/opportunity/{deal['id']}"))
+    post(client, f"/o/opportunity/{deal['id']}/approvals")
+    again = post(client, f"/o/opportunity/{deal['id']}/approvals")  # a second tab
+    assert "already waiting for approval" in html(client.get(again.headers["Location"]))
+
+
 def test_reject_from_the_inbox(client, app):
     deal = make_deal(app, "Too generous", user="alice")
     with service(app) as ctx:

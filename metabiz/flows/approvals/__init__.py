@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from metabiz.flows.approvals import engine
-from metabiz.flows.approvals.engine import ACTIONS, on_record_deleted
+from metabiz.flows.approvals.engine import ACTIONS, admitting_flows, on_record_deleted
 from metabiz.flows.approvals.views import (
     INBOX_STATUSES,
     get_request,
@@ -36,5 +36,5 @@ def act(ctx: Context, request_id: Any, action: str, comment: str | None = None,
     return request_json(ctx, engine.lock_request(ctx.conn, done))
 
 
-__all__ = ["ACTIONS", "INBOX_STATUSES", "act", "get_request", "inbox", "on_record_deleted",
+__all__ = ["ACTIONS", "INBOX_STATUSES", "act", "admitting_flows", "get_request", "inbox", "on_record_deleted",
            "requests_for_record", "submit"]

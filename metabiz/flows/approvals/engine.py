@@ -127,6 +127,17 @@ def on_record_deleted(ctx: Context, event: WriteEvent) -> None:
 # -- the steps -------------------------------------------------------------------------------
 
 
+def admitting_flows(ctx: Context, obj: CompiledObject, record_id: Any) -> list[ApprovalFlow]:
+    """The active approval flows whose entry condition the record meets now (what a
+    "Submit for approval" button may offer)."""
+    flows = [f for f in flows_of(ctx.schema).approval_flows(obj.name) if f.active]
+    if not flows:
+        return []
+    system = system_context(ctx)
+    subject = Subject(system, obj, load_record(system, obj, record_id))
+    return [f for f in flows if f.admits(subject)]
+
+
 def _choose_flow(ctx: Context, obj: CompiledObject, subject: Subject,
                  name: str | None) -> ApprovalFlow:
     flows = [f for f in flows_of(ctx.schema).approval_flows(obj.name) if f.active]

@@ -145,6 +145,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "inbox_empty": {"en": "You have no approvals waiting. Nice work!",
                     "zh": "暂无待审批事项。"},
     "act_submitted": {"en": "Submitted for approval.", "zh": "已提交审批。"},
+    "submit_not_eligible": {"en": "This record does not meet the conditions of any approval "
+                                  "process, so it cannot be submitted.",
+                            "zh": "该记录不满足任何审批流程的条件，无法提交审批。"},
+    "submit_already_pending": {"en": "This record is already waiting for approval.",
+                               "zh": "该记录已在审批中。"},
     "act_approve": {"en": "You approved the request.", "zh": "您已同意该申请。"},
     "act_reject": {"en": "You rejected the request.", "zh": "您已驳回该申请。"},
     "act_recall": {"en": "The request was recalled.", "zh": "申请已撤回。"},
