@@ -77,6 +77,11 @@ class AccessPolicy:
             return None
         return actor.team or frozenset({actor.name})
 
+    def can_see_owner(self, actor: Actor, object_name: str, owner: str | None) -> bool:
+        """Whether the actor may read a record of this object owned by `owner`."""
+        owners = self.visible_owners(actor, object_name)
+        return owners is None or owner in owners
+
     def field_rule(self, actor: Actor, object_name: str, field_name: str) -> str | None:
         """'hidden', 'read_only' or None; the least restrictive of the actor's roles wins.
 

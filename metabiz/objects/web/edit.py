@@ -56,11 +56,17 @@ def new_record(actor: Actor, object_name: str) -> Any:
             with unit_of_work(actor, write=True) as ctx:
                 created = records.create(ctx, obj.name, data)
                 name = forms.record_name(ctx.schema.object(obj.name), created, ctx.language)
+                # assignment rules may have given it to someone whose records she cannot see
+                visible = ctx.schema.access.can_see_owner(actor, obj.name, created["owner"])
         except (ValidationError, ConflictError, PermissionDenied) as err:
             errors, banner, status = _form_failure(err)
         else:
-            flash(i18n.text("created", object=obj.odef.label.get(i18n.language()), name=name),
-                  "success")
+            label = obj.odef.label.get(i18n.language())
+            if not visible:
+                flash(i18n.text("created_for_other", object=label, name=name,
+                                owner=created["owner"]), "success")
+                return redirect(url_for("objects_web.list_page", object_name=obj.name))
+            flash(i18n.text("created", object=label, name=name), "success")
             return redirect(url_for("objects_web.detail", object_name=obj.name,
                                     record_id=created["id"]))
     with unit_of_work(actor) as ctx:

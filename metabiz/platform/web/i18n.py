@@ -96,6 +96,8 @@ TEXTS: dict[str, dict[str, str]] = {
                     "zh": "审批进行中，暂不能修改。"},
     "saved": {"en": "{object} “{name}” was saved.", "zh": "{object}“{name}”已保存。"},
     "created": {"en": "{object} “{name}” was created.", "zh": "{object}“{name}”已创建。"},
+    "created_for_other": {"en": "{object} “{name}” was created and assigned to {owner}.",
+                          "zh": "{object}“{name}”已创建，并已分配给 {owner}。"},
     "no_changes": {"en": "Nothing changed.", "zh": "没有修改。"},
     # detail
     "details": {"en": "Details", "zh": "详细信息"},
