@@ -516,6 +516,8 @@ def test_submit_and_approve_through_the_pages(client, app):
     assert "Submitted for approval." in page and "Pending" in page and "Recall" in page
     locked = post(client, f"/o/opportunity/{deal['id']}/edit", {"name": "Changed"})
     assert locked.status_code == 409 and "This record is locked" in html(locked)
+    form = html(client.get(f"/o/opportunity/{deal['id']}/edit"))  # the form says so too
+    assert "This record is locked" in form and "disabled" in form and ">Save<" not in form
     post(client, "/logout")
     login(client, "bob")
     inbox = html(client.get("/approvals"))

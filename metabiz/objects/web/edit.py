@@ -84,7 +84,11 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "edit")
-        record = records.get(ctx, obj.name, record_id)
+        stored = records.load(ctx, obj, record_id)
+        record = records.serialise(ctx, obj, stored)
+        # a record locked by a pending approval says so and offers nothing to change
+        if stored.get("locked") and not actor.is_admin:
+            banner = "locked"
         names = [n for n in obj.fields if editable(ctx, obj, n)]
         version = record["version"]
         if request.method == "POST":
@@ -110,7 +114,8 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
                                     record_id=record["id"]))
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
-        page = _form_page(ctx, obj, record, values, errors, banner, version=version)
+        page = _form_page(ctx, obj, record, values, errors, banner, version=version,
+                          locked=banner == "locked")
     return Response(page, status=status, mimetype="text/html")
 
 
@@ -151,7 +156,8 @@ def _form_failure(err: MetabizError) -> tuple[dict[str, list[str]], str | None, 
 
 def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
                values: dict[str, Any], errors: dict[str, list[str]], banner: str | None, *,
-               creating: bool = False, version: int | None = None) -> str:
+               creating: bool = False, version: int | None = None,
+               locked: bool = False) -> str:
     lang = ctx.language
     sections = layout(ctx, obj, record, editing=True, creating=creating)
     shown_fields = {n for s in sections for n in s.fields}
@@ -195,7 +201,7 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
     return render_template(
         "form.html", obj=obj, record=record, sections=views, label=obj.odef.label.get(lang),
         title=plural(obj, lang), name=name, general=general, banner=banner,
-        has_errors=bool(errors), version=version, users=users,
+        has_errors=bool(errors), version=version, users=users, locked=locked,
         action=url_for("objects_web.new_record", object_name=obj.name) if creating else
         url_for("objects_web.edit_record", object_name=obj.name, record_id=record["id"]
                 if record else 0),
