@@ -80,7 +80,8 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
         history = []
         for h in item.get("history", []):
             key = f"action_{h.get('action')}"
-            history.append({"actor": h.get("actor"), "step": h.get("step"),
+            history.append({"actor": h.get("actor"),
+                            "step": h.get("step_label") or h.get("step"),
                             "action": i18n.text(key, lang) if key in i18n.TEXTS
                             else h.get("action"),
                             "comment": h.get("comment"),

@@ -235,8 +235,12 @@ def test_submitter_who_approves_goes_to_their_manager(client):
     # not locked by this flow
     assert call(client, "PATCH", f"/records/opportunity/{opp['id']}", "alice",
                 {"amount": 2000001}).status_code == 200
-    assert act(client, request["id"], "approve", "bob").get_json()["status"] == "approved"
+    done = act(client, request["id"], "approve", "bob").get_json()
+    assert done["status"] == "approved"
     assert record(client, opp["id"])["stage"] == "closed_won"
+    # the history names steps as people read them (the step's label), beside its api_name
+    assert [(h["step"], h["step_label"]) for h in done["history"] if h["step"]] == \
+        [("review", "Review")] * (len([h for h in done["history"] if h["step"]]))
 
 
 def test_failing_action_rolls_the_step_back(client):

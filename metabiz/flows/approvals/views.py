@@ -99,7 +99,10 @@ def request_json(ctx: Context, request: Any,
         "approvers": [{"user": i["assignee"], "step": i["step"], "status": i["status"],
                        "comment": i["comment"], "acted_at": _time(i["acted_at"]),
                        "reassigned_from": i["reassigned_from"]} for i in items],
-        "history": [{"step": h["step"], "actor": h["actor"], "action": h["action"],
+        "history": [{"step": h["step"],
+                     "step_label": names.step_label(request["flow"], h["step"])
+                     if h["step"] else None,
+                     "actor": h["actor"], "action": h["action"],
                      "comment": h["comment"], "at": _time(h["at"]), "details": h["details"]}
                     for h in history],
         "actions": _allowed(ctx, request, pending),
