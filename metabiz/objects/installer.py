@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from metabiz.errors import MetabizError, NotFound, ValidationError
 from metabiz.objects import records
 from metabiz.objects.context import Context
-from metabiz.objects.evolution import Plan, apply_path
+from metabiz.objects.evolution import Plan, app_folders, apply_path
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user, user_names
@@ -77,9 +77,10 @@ def install(runtime: Runtime, name_or_path: str, *, demo_data: bool = False,
         others = {rel.split("/", 1)[1].removesuffix(".json")
                   for docs in split_apps(stored).values() for rel in docs
                   if rel.startswith("objects/")}
-        bundle = load_path(path, known_objects=others, kinds=runtime.kinds)
-        _load_users(engine, path / "data" / USERS_FILE, result)
-        _load_records(runtime, bundle.data, result)
+        for folder in app_folders(path):  # one app, or each app of an exported folder
+            bundle = load_path(folder, known_objects=others, kinds=runtime.kinds)
+            _load_users(engine, folder / "data" / USERS_FILE, result)
+            _load_records(runtime, bundle.data, result)
     return result
 
 

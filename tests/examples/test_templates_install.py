@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, create_engine, select, type_coerce
 from sqlalchemy.engine import make_url
 
 from metabiz.app import build_runtime, prepare_database
-from metabiz.errors import RecordLocked
+from metabiz.cli import main
+from metabiz.errors import MetadataError, RecordLocked
 from metabiz.flows import approvals, notifications
 from metabiz.flows.worker import run_worker
 from metabiz.objects import installer, query, records, rollups
@@ -34,6 +36,7 @@ from metabiz.platform.auth import load_actor
 from metabiz.platform.db import make_engine, writer
 from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import load_path
+from metabiz.platform.metadata.store import load_documents
 
 Unit = Callable[..., AbstractContextManager[Context]]
 
@@ -202,9 +205,11 @@ def test_export_applies_to_an_empty_database(engine: Engine, db_url: str,
     assert sorted(p.name for p in first.iterdir()) == ["crm", "service"]
     with empty_database(db_url, tmp_path) as other:
         prepare_database(other)
-        for app in ("crm", "service"):  # service depends on crm
-            plan = apply_path(other, first / app, extensions=extensions)
-            assert plan.version is not None
+        # the exported folder applies as it is: both apps, in one version
+        plan = apply_path(other, first, extensions=extensions)
+        assert plan.version is not None and plan.render().endswith(
+            f"applied as version {plan.version}")
+        assert apply_path(other, first, extensions=extensions).version is None  # unchanged
         second = tmp_path / "second"
         installer.export(other, second)
     files = sorted(p.relative_to(first) for p in first.rglob("*.json"))
@@ -212,6 +217,24 @@ def test_export_applies_to_an_empty_database(engine: Engine, db_url: str,
     assert len(files) > 60
     for rel in files:
         assert (first / rel).read_text() == (second / rel).read_text(), rel
+
+
+def test_a_folder_that_holds_no_app_is_refused(engine: Engine, tmp_path: Path,
+                                               extensions: Extensions) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.json").write_text("{}")
+    for folder in (tmp_path, tmp_path / "notes"):
+        with pytest.raises(MetadataError, match="not a metadata folder: it has no app.json"):
+            apply_path(engine, folder, extensions=extensions)
+    with engine.connect() as conn:
+        assert load_documents(conn) == {}  # nothing applied
+
+
+def test_template_install_of_a_folder_that_is_no_template_exits_1(engine: Engine,
+                                                                  db_url: str) -> None:
+    result = CliRunner().invoke(main, ["template", "install", "/etc", "--database-url", db_url])
+    assert result.exit_code == 1
+    assert "/etc: /: not a metadata folder" in result.output and "Traceback" not in result.output
 
 
 # ---- the flows, end to end -------------------------------------------------------------------

@@ -35,27 +35,65 @@ class _DryRun(Exception):
 def apply_path(engine: Engine, path: str | Path, *, extensions: Extensions,
                applied_by: str = "system", dry_run: bool = False,
                convert_failures: str | None = None) -> Plan:
-    """Apply a metadata folder (an app) or one JSON document.
+    """Apply a metadata folder (an app), a folder of app folders (what `template export`
+    writes when several apps are installed: all of them, in one version) or one JSON document.
 
     `extensions` are the process's: their metadata checks run on the new version.
     """
     path = Path(path)
-    kinds = extensions.document_kinds
+    folders = app_folders(path)
     with engine.connect() as conn:
         stored = stored_documents(conn)
-    others = _objects_outside(stored, path)
+    loaded = [(folder, _load(folder, stored, folders, extensions)) for folder in folders]
+    merges = []
+    for folder, bundle in loaded:
+        documents = {rel: doc for rel, doc in
+                     bundle_documents(bundle, extensions.document_kinds).items()
+                     if not rel.startswith("data/")}
+        app = bundle.app.name if folder.is_dir() and bundle.app is not None else None
+        merges.append((app, documents))
+
+    def change(current: dict[str, Any]) -> dict[str, Any]:
+        for app, documents in merges:
+            current = merge_app(current, app, documents)
+        return current
+
+    return apply_documents(engine, change, extensions=extensions, applied_by=applied_by,
+                           dry_run=dry_run, convert_failures=convert_failures,
+                           summary=f"apply {path.name}")
+
+
+def app_folders(path: Path) -> list[Path]:
+    """What `path` holds: itself (an app folder or one file), or its app sub-folders.
+
+    A folder with neither an app.json nor sub-folders holding one is an error: applying
+    it would otherwise say "no changes" and do nothing.
+    """
+    if not path.is_dir() or (path / "app.json").is_file():
+        return [path]
+    apps = sorted(p for p in path.iterdir() if p.is_dir() and (p / "app.json").is_file())
+    if not apps:
+        raise MetadataError([f"{path}: /: not a metadata folder: it has no app.json, and "
+                             "no sub-folder holding one"])
+    return apps
+
+
+def _load(folder: Path, stored: Mapping[str, Any], folders: list[Path],
+          extensions: Extensions) -> MetadataBundle:
+    """One app folder (or file), knowing the objects of the installed apps it does not
+    replace and of the other apps applied with it."""
+    kinds = extensions.document_kinds
+    others = _objects_outside(stored, folders) | {
+        file.stem for other in folders if other != folder and other.is_dir()
+        for file in (other / "objects").glob("*.json")}
     try:
-        bundle = load_path(path, known_objects=others, kinds=kinds)
-    except MetadataError:
+        return load_path(folder, known_objects=others, kinds=kinds)
+    except MetadataError as err:
         old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
-        with explained(old, _raw_documents(stored, path)):
+        with explained(old, _raw_documents(stored, folder)):
+            if len(folders) > 1:  # name the app folder each problem comes from
+                raise MetadataError([f"{folder.name}/{p}" for p in err.problems]) from None
             raise
-    documents = {rel: doc for rel, doc in bundle_documents(bundle, kinds).items()
-                 if not rel.startswith("data/")}
-    app = bundle.app.name if path.is_dir() and bundle.app is not None else None
-    return apply_documents(engine, lambda current: merge_app(current, app, documents),
-                           extensions=extensions, applied_by=applied_by, dry_run=dry_run,
-                           convert_failures=convert_failures, summary=f"apply {path.name}")
 
 
 def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str, Any]], *,
@@ -123,12 +161,12 @@ def _raw_documents(stored: Mapping[str, Any], path: Path) -> dict[str, Any]:
     return merge_app(stored, app, raw)
 
 
-def _objects_outside(stored: Mapping[str, Any], path: Path) -> set[str]:
-    """Object names of the installed apps, except the one this folder replaces."""
-    app_name = _app_name(path)
+def _objects_outside(stored: Mapping[str, Any], folders: list[Path]) -> set[str]:
+    """Object names of the installed apps, except those the folders replace."""
+    replaced = {_app_name(folder) for folder in folders}
     names: set[str] = set()
     for app, docs in split_apps(stored).items():
-        if app == app_name:
+        if app in replaced:
             continue
         names.update(rel.split("/", 1)[1].removesuffix(".json") for rel in docs
                      if rel.startswith("objects/"))
