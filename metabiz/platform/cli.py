@@ -7,6 +7,7 @@ root `metabiz/cli.py` adds every package's commands to the `metabiz` group.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,12 @@ def command(group: click.Group | None = None, name: str | None = None,
                 sys.exit(1)
             except OSError as err:
                 click.echo(f"error: {err}", err=True)
+                sys.exit(1)
+            except Exception as err:  # a bug: say so in one line; METABIZ_DEBUG=1 shows where
+                if os.environ.get("METABIZ_DEBUG") == "1":
+                    raise
+                click.echo(f"internal error ({type(err).__name__}: {err}). Run again with "
+                           "METABIZ_DEBUG=1 to see where, and please report it.", err=True)
                 sys.exit(1)
 
         wrapped = database_option(run)

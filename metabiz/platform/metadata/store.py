@@ -147,5 +147,22 @@ def merge_app(documents: Mapping[str, Any], app: str | None,
         return merged
     for rel, doc in app_documents.items():
         holder = next((k for k in merged if k.partition("/")[2] == rel), None)
+        if holder is None:
+            holder = _renamed_holder(merged, rel, doc)
         merged[holder or f"{DEFAULT_APP}/{rel}"] = doc
     return merged
+
+
+def _renamed_holder(documents: dict[str, Any], rel: str, doc: Any) -> str | None:
+    """A loose file renaming a document (`renamed_from`) takes its place in its app: the
+    old document goes, the new one is stored beside where it was."""
+    old = doc.get("renamed_from") if isinstance(doc, dict) else None
+    if not isinstance(old, str):
+        return None
+    folder = rel.rpartition("/")[0]
+    previous = next((k for k in documents if k.partition("/")[2] == f"{folder}/{old}.json"),
+                    None)
+    if previous is None:
+        return None
+    del documents[previous]
+    return f"{previous.partition('/')[0]}/{rel}"
