@@ -88,6 +88,8 @@ def command(group: click.Group | None = None, name: str | None = None,
             except OSError as err:
                 click.echo(f"error: {err}", err=True)
                 sys.exit(1)
+            except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+                raise  # bad usage (exit 2) and the like: click words those itself
             except Exception as err:  # a bug: say so in one line; METABIZ_DEBUG=1 shows where
                 if os.environ.get("METABIZ_DEBUG") == "1":
                     raise
