@@ -14,10 +14,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
-from metabiz.formulas import FType, check, compile_sql
+from metabiz.formulas import FType, check
 from metabiz.objects.context import Context
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute, serialise
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.vlookups import readable_rows
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -71,8 +72,8 @@ def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElem
                         expected=FType.BOOLEAN)
         ctx.schema.access.refuse_hidden(ctx.actor, obj.name,
                                         ctx.schema._dependencies(obj.name, checked))
-        return compile_sql(checked, ctx.schema.sql_columns(obj.name), ctx.schema.dialect,
-                           now=ctx.now)
+        return ctx.schema.formula_sql(checked, obj.name, now=ctx.now,
+                                      rows=readable_rows(ctx.schema, ctx.actor))
     except FormulaError as err:
         raise BadRequest.from_formula("filter", err) from None
 
@@ -80,7 +81,7 @@ def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElem
 def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:
     """`-amount,name` → ORDER BY; formula fields sort in SQL; the id breaks ties."""
     keys: list[Any] = []
-    resolve = ctx.schema.sql_columns(obj.name)
+    resolve = ctx.schema.sql_columns(obj.name, rows=readable_rows(ctx.schema, ctx.actor))
     for raw in (sort or "").split(","):
         raw = raw.strip()
         if not raw:

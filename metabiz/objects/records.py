@@ -25,7 +25,7 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.formulas import EvalContext
-from metabiz.objects import rollups
+from metabiz.objects import rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.fields import json_value
@@ -76,7 +76,7 @@ def compute(ctx: Context, obj: CompiledObject, values: dict[str, Any],
     if not obj.formula_order:
         return values
     resolver = resolver or Resolver(ctx)
-    context = EvalContext(record=values, resolve=resolver.bind(obj, values), now=ctx.now)
+    context = resolver.context(obj, values)
     for name in obj.formula_order:
         cf = obj.fields[name]
         assert cf.formula is not None
@@ -90,13 +90,38 @@ def compute(ctx: Context, obj: CompiledObject, values: dict[str, Any],
 
 
 class Resolver:
-    """Follows dotted formula references (`account.industry`) with a per-call cache."""
+    """Follows dotted formula references (`account.industry`) and VLOOKUP's keys, with a
+    per-call cache."""
 
     def __init__(self, ctx: Context, *, scoped: bool = False) -> None:
         self.ctx = ctx
         #: follow only lookups to records the actor may see (formulas a user types in)
         self.scoped = scoped
         self._cache: dict[tuple[str, Any], dict[str, Any] | None] = {}
+        self._keys: dict[tuple[str, str, Any], int | None] = {}
+
+    def context(self, obj: CompiledObject, values: Mapping[str, Any], *,
+                prior: Mapping[str, Any] | None = None,
+                is_new: bool | None = None) -> EvalContext:
+        """What a formula on this record of `obj` runs with: its lookups and VLOOKUPs."""
+        return EvalContext(record=values, prior=prior, resolve=self.bind(obj, values),
+                           now=self.ctx.now, is_new=is_new, vlookup=self.vlookup)
+
+    def vlookup(self, object_name: str, field_name: str, key_field: str, key: Any) -> Any:
+        """VLOOKUP's read: `field_name` of the record whose `key_field` equals `key`, among
+        the records the actor may read (see vlookups.py); blank when hidden from them."""
+        access, actor = self.ctx.schema.access, self.ctx.actor
+        if access.field_rule(actor, object_name, field_name) == "hidden":
+            return None
+        cached = (object_name, key_field, key)
+        if cached not in self._keys:
+            self._keys[cached] = vlookups.find(self.ctx.conn, self.ctx.schema, actor,
+                                               object_name, key_field, key)
+        record_id = self._keys[cached]
+        if record_id is None:
+            return None
+        found = self.fetch(self.ctx.schema.object(object_name), record_id)
+        return None if found is None else found.get(field_name)
 
     def bind(self, obj: CompiledObject,
              values: Mapping[str, Any]) -> Callable[[tuple[str, ...]], Any]:
@@ -352,8 +377,7 @@ def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> d
 def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
                     given: set[str]) -> None:
     # A default may follow lookups the user already filled in (`product.unit_price`).
-    context = EvalContext(record=record, now=ctx.now, is_new=True,
-                          resolve=Resolver(ctx).bind(obj, record))
+    context = Resolver(ctx).context(obj, record, is_new=True)
     for cf in obj.fields.values():
         if cf.default is None or cf.name in given:
             continue
@@ -403,8 +427,7 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -
         compute(ctx, obj, record, resolver)
         if not obj.rules:
             continue
-        context = EvalContext(record=record, prior=prior, resolve=resolver.bind(obj, record),
-                              now=ctx.now, is_new=prior is None)
+        context = resolver.context(obj, record, prior=prior, is_new=prior is None)
         for rule in obj.rules:
             try:
                 failed = rule.condition.run(context)
