@@ -32,8 +32,10 @@ class Page:
 
 def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
                  sort: str | None = None, limit: Any = None, offset: Any = None,
-                 fields: str | None = None, q: str | None = None) -> Page:
-    """One page of the records the actor may see, as JSON, with the total count."""
+                 fields: str | None = None, q: str | None = None,
+                 rich: bool = False) -> Page:
+    """One page of the records the actor may see, as JSON (`rich` as for
+    `records.serialise`), with the total count."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
     limit_n = _integer("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -52,7 +54,7 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     resolver = Resolver(ctx)
     records = []
     for row in ctx.conn.execute(query).mappings():
-        out = serialise(ctx, obj, compute(ctx, obj, obj.decode(row), resolver))
+        out = serialise(ctx, obj, compute(ctx, obj, obj.decode(row), resolver), rich=rich)
         if wanted is not None:
             out = {k: v for k, v in out.items() if k in wanted}
         records.append(out)

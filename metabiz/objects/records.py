@@ -24,7 +24,7 @@ from metabiz.errors import (
     RecordLocked,
     ValidationError,
 )
-from metabiz.formulas import EvalContext
+from metabiz.formulas import EvalContext, Image, Link
 from metabiz.objects import rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
@@ -43,12 +43,14 @@ SYSTEM_OUTPUT = ("id", "version", "owner", "created_at", "created_by", "updated_
 # -- reading ---------------------------------------------------------------------------
 
 
-def get(ctx: Context, object_name: str, record_id: Any) -> dict[str, Any]:
-    """The record as JSON (computed fields included, hidden fields left out)."""
+def get(ctx: Context, object_name: str, record_id: Any, *,
+        rich: bool = False) -> dict[str, Any]:
+    """The record as JSON (computed fields included, hidden fields left out); `rich` as
+    for `serialise`."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
     values = load(ctx, obj, record_id)
-    return serialise(ctx, obj, values)
+    return serialise(ctx, obj, values, rich=rich)
 
 
 def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
@@ -158,13 +160,19 @@ class Resolver:
         return self._cache[key]
 
 
-def serialise(ctx: Context, obj: CompiledObject, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Python values → the API's JSON record, without the fields hidden from the actor."""
+def serialise(ctx: Context, obj: CompiledObject, values: Mapping[str, Any], *,
+              rich: bool = False) -> dict[str, Any]:
+    """Python values → the API's JSON record, without the fields hidden from the actor.
+
+    With `rich` (for pages), links and images stay `Link`/`Image` values, whose label a
+    page shows and escapes (the API gives only their URL, which is also their str())."""
     out: dict[str, Any] = {name: json_value(values.get(name)) for name in SYSTEM_OUTPUT}
     hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
     for name, cf in obj.fields.items():
         if name not in hidden:
-            out[name] = cf.ftype.to_json(cf.fdef, values.get(name))
+            value = values.get(name)
+            out[name] = value if rich and isinstance(value, Link | Image) else \
+                cf.ftype.to_json(cf.fdef, value)
     return out
 
 

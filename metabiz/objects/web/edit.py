@@ -78,7 +78,7 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "edit")
-        record = records.get(ctx, obj.name, record_id)
+        record = records.get(ctx, obj.name, record_id, rich=True)
         names = [n for n in obj.fields if editable(ctx, obj, n)]
         version = record["version"]
         if request.method == "POST":
@@ -204,7 +204,7 @@ def delete_record(actor: Actor, object_name: str, record_id: str) -> Any:
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "delete")
-        record = records.get(ctx, obj.name, record_id)
+        record = records.get(ctx, obj.name, record_id, rich=True)
         name = forms.record_name(obj, record, lang)
         details = [plural(ctx.schema.object(c), lang) for c, link in obj.children
                    if ctx.schema.object(c).fields[link].fdef.type == "master_detail"]
