@@ -58,9 +58,9 @@ def bundle_from_documents(documents: Mapping[str, Any],
         for calendar in bundle.calendars:  # a formula names a calendar without its app
             if calendar.name in calendars:
                 problems.append(f"{name}/app.json: /calendars/{calendar.name}: calendar "
-                                f"{calendar.name!r} is also defined by the app "
-                                f"{calendars[calendar.name][1]!r} (all apps share calendar "
-                                "names)")
+                                f"{calendar.name!r} is defined by both "
+                                f"{calendars[calendar.name][1]!r} and {name!r} (all apps "
+                                "share calendar names)")
             else:
                 calendars[calendar.name] = (calendar, name)
     if problems:
