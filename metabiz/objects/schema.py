@@ -403,6 +403,6 @@ class RuntimeSchema:
         if self.dialect == "sqlite":
             ms = cast(sql, Integer)
             return case((ms.is_(None), None), else_=func.printf(
-                literal("%02d:%02d:%02d.%03d"), ms / 3600000, ms / 60000 % 60,
-                ms / 1000 % 60, ms % 1000))
+                literal("%02d:%02d:%02d.%03d"), ms // 3600000, ms // 60000 % 60,
+                ms // 1000 % 60, ms % 1000))
         return literal_column("time '00:00'") + sql * literal_column("interval '1 millisecond'")
