@@ -98,10 +98,8 @@ class Subject:
         return int(self.values["id"])
 
     def eval_context(self) -> EvalContext:
-        resolver = records.Resolver(self.ctx)
-        return EvalContext(record=self.values, prior=self.prior,
-                           resolve=resolver.bind(self.obj, self.values), now=self.ctx.now,
-                           is_new=self.is_new)
+        return records.Resolver(self.ctx).context(self.obj, self.values, prior=self.prior,
+                                                  is_new=self.is_new)
 
     def reload(self) -> None:
         """Read the record again (after an action changed it), keeping the prior values."""

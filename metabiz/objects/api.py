@@ -158,8 +158,8 @@ def evaluate(ctx: Context, obj: CompiledObject | None, source: str,
             values = records.compute(ctx, obj, {**{n: None for n in obj.fields}, **values},
                                      resolver)
         run = compile_python(checked)
-        value = run(EvalContext(record=values, now=ctx.now,
-                                resolve=resolver.bind(obj, values) if obj else None))
+        value = run(resolver.context(obj, values) if obj is not None else
+                    EvalContext(record=values, now=ctx.now, vlookup=resolver.vlookup))
     except FormulaError as err:
         raise BadRequest.from_formula("formula", err) from None
     except ValueError as err:

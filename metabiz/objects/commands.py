@@ -26,6 +26,8 @@ from metabiz.objects.evolution import apply_path
 from metabiz.objects.evolution import purge as do_purge
 from metabiz.objects.evolution import restore as do_restore
 from metabiz.objects.installer import bundled_templates, export, install
+from metabiz.objects.records import Resolver
+from metabiz.platform.access import SYSTEM
 from metabiz.platform.cli import CliEnv, command
 from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import list_losses, list_versions, version_record
@@ -144,20 +146,26 @@ def formula_eval(env: CliEnv, expr: str, object_name: str | None,
         raise click.UsageError(f"--record is not valid JSON: {err}") from None
     if not isinstance(record, dict):
         raise click.UsageError("--record must be a JSON object")
-    if object_name:
-        schema = _schema(env)
-        schema.object(object_name)
-        catalog = schema.catalog
-    else:
-        catalog, object_name = DictCatalog({}), ""
-    checked = check(expr, catalog, object_name, context="condition")
-    values = {}
-    for key, raw in record.items():
-        spec = catalog.field(object_name, key)
-        if spec is None:
-            raise MetadataError([f"--record: unknown field {key!r}"])
-        values[key] = from_json_value(raw, spec.type)
-    value = compile_python(checked)(EvalContext(record=values))
+    if not object_name:
+        checked = check(expr, DictCatalog({}), "", context="condition")
+        if record:
+            raise MetadataError([f"--record: unknown field {next(iter(record))!r}"])
+        value = compile_python(checked)(EvalContext(record={}))
+        click.echo(json.dumps(to_json_value(value, checked.type), ensure_ascii=False))
+        return
+    runtime = env.runtime()
+    with runtime.engine.connect() as conn:
+        # as the system: lookups and VLOOKUP read whatever records they name
+        ctx = runtime.context(conn, SYSTEM)
+        obj = ctx.schema.object(object_name)
+        checked = check(expr, ctx.schema.catalog, obj.name, context="condition")
+        values = {}
+        for key, raw in record.items():
+            spec = ctx.schema.catalog.field(obj.name, key)
+            if spec is None:
+                raise MetadataError([f"--record: unknown field {key!r}"])
+            values[key] = from_json_value(raw, spec.type)
+        value = compile_python(checked)(Resolver(ctx).context(obj, values))
     click.echo(json.dumps(to_json_value(value, checked.type), ensure_ascii=False))
 
 

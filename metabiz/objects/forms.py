@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from metabiz.formulas import FType, Image, Link, Location, from_json_value
+from metabiz.formulas.values import format_number
 from metabiz.objects.context import Context
 from metabiz.objects.records import Resolver, compute
 from metabiz.objects.schema import CompiledField, CompiledObject
@@ -29,7 +32,8 @@ NUMBER_WIDGETS = frozenset({"number", "currency", "percent"})
 #: how formula results show, by return type
 FORMULA_WIDGETS = {"currency": "currency", "percent": "percent", "number": "number",
                    "boolean": "checkbox", "date": "date", "datetime": "datetime",
-                   "text": "text"}
+                   "text": "text", "time": "time", "location": "location", "link": "link",
+                   "image": "image"}
 #: the prefix of a lookup's visible search input (never an api_name: those start a-z)
 LOOKUP_SEARCH = "_lookup_"
 
@@ -38,9 +42,9 @@ LOOKUP_SEARCH = "_lookup_"
 class Shown:
     """A value as a page shows it: the text, an optional link, and how to style it."""
 
-    text: str
+    text: str  # escaped when shown, unless it is Markup (an image)
     href: str | None = None
-    kind: str = "text"  # text | blank | bool | multiline | badge | link | number
+    kind: str = "text"  # text | blank | bool | multiline | badge | link | number | image
 
     def __bool__(self) -> bool:
         return self.kind != "blank"
@@ -180,7 +184,30 @@ def display(cf: CompiledField | None, value: Any, *, lang: str,
         return Shown(str(value), href=f"tel:{value}", kind="link")
     if widget == "textarea":
         return Shown(str(value), kind="multiline")
+    if widget in ("link", "image", "time", "location"):
+        return _formula_value(widget, value)
     return Shown(str(value))
+
+
+def _formula_value(widget: str, value: Any) -> Shown:
+    """Values only formulas give: a link shows its label (HYPERLINK), an image the image;
+    a URL that could run script (`javascript:`) never shows. Times show HH:MM:SS."""
+    if widget in ("link", "image"):
+        ftype = FType.LINK if widget == "link" else FType.IMAGE
+        try:  # a value from the API is only the URL: checked again, shown as itself
+            rich = value if isinstance(value, Link | Image) else from_json_value(value, ftype)
+        except ValueError:
+            return BLANK
+        if isinstance(rich, Link):
+            return Shown(rich.label, href=rich.url, kind="link")
+        return Shown(Markup(rich.__html__()), kind="image")  # escaped by Image itself
+    if widget == "time":
+        return Shown(str(value)[:8])
+    try:
+        where = value if isinstance(value, Location) else from_json_value(value, FType.LOCATION)
+    except ValueError:
+        return Shown(str(value))
+    return Shown(f"{format_number(where.latitude)}, {format_number(where.longitude)}")
 
 
 def _decimal_text(value: Any, scale: int | None, *, grouping: bool) -> str:

@@ -14,10 +14,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
-from metabiz.formulas import FType, check, compile_sql
+from metabiz.formulas import FType, check
 from metabiz.objects.context import Context
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute, serialise
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.vlookups import readable_rows
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -31,8 +32,10 @@ class Page:
 
 def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
                  sort: str | None = None, limit: Any = None, offset: Any = None,
-                 fields: str | None = None, q: str | None = None) -> Page:
-    """One page of the records the actor may see, as JSON, with the total count."""
+                 fields: str | None = None, q: str | None = None,
+                 rich: bool = False) -> Page:
+    """One page of the records the actor may see, as JSON (`rich` as for
+    `records.serialise`), with the total count."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
     limit_n = _integer("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -51,7 +54,7 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     resolver = Resolver(ctx)
     records = []
     for row in ctx.conn.execute(query).mappings():
-        out = serialise(ctx, obj, compute(ctx, obj, obj.decode(row), resolver))
+        out = serialise(ctx, obj, compute(ctx, obj, obj.decode(row), resolver), rich=rich)
         if wanted is not None:
             out = {k: v for k, v in out.items() if k in wanted}
         records.append(out)
@@ -71,8 +74,8 @@ def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElem
                         expected=FType.BOOLEAN)
         ctx.schema.access.refuse_hidden(ctx.actor, obj.name,
                                         ctx.schema._dependencies(obj.name, checked))
-        return compile_sql(checked, ctx.schema.sql_columns(obj.name), ctx.schema.dialect,
-                           now=ctx.now)
+        return ctx.schema.formula_sql(checked, obj.name, now=ctx.now,
+                                      rows=readable_rows(ctx.schema, ctx.actor))
     except FormulaError as err:
         raise BadRequest.from_formula("filter", err) from None
 
@@ -80,7 +83,7 @@ def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElem
 def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:
     """`-amount,name` → ORDER BY; formula fields sort in SQL; the id breaks ties."""
     keys: list[Any] = []
-    resolve = ctx.schema.sql_columns(obj.name)
+    resolve = ctx.schema.sql_columns(obj.name, rows=readable_rows(ctx.schema, ctx.actor))
     for raw in (sort or "").split(","):
         raw = raw.strip()
         if not raw:

@@ -24,8 +24,8 @@ from metabiz.errors import (
     RecordLocked,
     ValidationError,
 )
-from metabiz.formulas import EvalContext
-from metabiz.objects import rollups
+from metabiz.formulas import EvalContext, Image, Link
+from metabiz.objects import rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.fields import json_value
@@ -43,12 +43,14 @@ SYSTEM_OUTPUT = ("id", "version", "owner", "created_at", "created_by", "updated_
 # -- reading ---------------------------------------------------------------------------
 
 
-def get(ctx: Context, object_name: str, record_id: Any) -> dict[str, Any]:
-    """The record as JSON (computed fields included, hidden fields left out)."""
+def get(ctx: Context, object_name: str, record_id: Any, *,
+        rich: bool = False) -> dict[str, Any]:
+    """The record as JSON (computed fields included, hidden fields left out); `rich` as
+    for `serialise`."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
     values = load(ctx, obj, record_id)
-    return serialise(ctx, obj, values)
+    return serialise(ctx, obj, values, rich=rich)
 
 
 def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
@@ -76,7 +78,7 @@ def compute(ctx: Context, obj: CompiledObject, values: dict[str, Any],
     if not obj.formula_order:
         return values
     resolver = resolver or Resolver(ctx)
-    context = EvalContext(record=values, resolve=resolver.bind(obj, values), now=ctx.now)
+    context = resolver.context(obj, values)
     for name in obj.formula_order:
         cf = obj.fields[name]
         assert cf.formula is not None
@@ -90,13 +92,38 @@ def compute(ctx: Context, obj: CompiledObject, values: dict[str, Any],
 
 
 class Resolver:
-    """Follows dotted formula references (`account.industry`) with a per-call cache."""
+    """Follows dotted formula references (`account.industry`) and VLOOKUP's keys, with a
+    per-call cache."""
 
     def __init__(self, ctx: Context, *, scoped: bool = False) -> None:
         self.ctx = ctx
         #: follow only lookups to records the actor may see (formulas a user types in)
         self.scoped = scoped
         self._cache: dict[tuple[str, Any], dict[str, Any] | None] = {}
+        self._keys: dict[tuple[str, str, Any], int | None] = {}
+
+    def context(self, obj: CompiledObject, values: Mapping[str, Any], *,
+                prior: Mapping[str, Any] | None = None,
+                is_new: bool | None = None) -> EvalContext:
+        """What a formula on this record of `obj` runs with: its lookups and VLOOKUPs."""
+        return EvalContext(record=values, prior=prior, resolve=self.bind(obj, values),
+                           now=self.ctx.now, is_new=is_new, vlookup=self.vlookup)
+
+    def vlookup(self, object_name: str, field_name: str, key_field: str, key: Any) -> Any:
+        """VLOOKUP's read: `field_name` of the record whose `key_field` equals `key`, among
+        the records the actor may read (see vlookups.py); blank when hidden from them."""
+        access, actor = self.ctx.schema.access, self.ctx.actor
+        if access.field_rule(actor, object_name, field_name) == "hidden":
+            return None
+        cached = (object_name, key_field, key)
+        if cached not in self._keys:
+            self._keys[cached] = vlookups.find(self.ctx.conn, self.ctx.schema, actor,
+                                               object_name, key_field, key)
+        record_id = self._keys[cached]
+        if record_id is None:
+            return None
+        found = self.fetch(self.ctx.schema.object(object_name), record_id)
+        return None if found is None else found.get(field_name)
 
     def bind(self, obj: CompiledObject,
              values: Mapping[str, Any]) -> Callable[[tuple[str, ...]], Any]:
@@ -133,13 +160,19 @@ class Resolver:
         return self._cache[key]
 
 
-def serialise(ctx: Context, obj: CompiledObject, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Python values → the API's JSON record, without the fields hidden from the actor."""
+def serialise(ctx: Context, obj: CompiledObject, values: Mapping[str, Any], *,
+              rich: bool = False) -> dict[str, Any]:
+    """Python values → the API's JSON record, without the fields hidden from the actor.
+
+    With `rich` (for pages), links and images stay `Link`/`Image` values, whose label a
+    page shows and escapes (the API gives only their URL, which is also their str())."""
     out: dict[str, Any] = {name: json_value(values.get(name)) for name in SYSTEM_OUTPUT}
     hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
     for name, cf in obj.fields.items():
         if name not in hidden:
-            out[name] = cf.ftype.to_json(cf.fdef, values.get(name))
+            value = values.get(name)
+            out[name] = value if rich and isinstance(value, Link | Image) else \
+                cf.ftype.to_json(cf.fdef, value)
     return out
 
 
@@ -352,8 +385,7 @@ def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> d
 def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
                     given: set[str]) -> None:
     # A default may follow lookups the user already filled in (`product.unit_price`).
-    context = EvalContext(record=record, now=ctx.now, is_new=True,
-                          resolve=Resolver(ctx).bind(obj, record))
+    context = Resolver(ctx).context(obj, record, is_new=True)
     for cf in obj.fields.values():
         if cf.default is None or cf.name in given:
             continue
@@ -403,8 +435,7 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -
         compute(ctx, obj, record, resolver)
         if not obj.rules:
             continue
-        context = EvalContext(record=record, prior=prior, resolve=resolver.bind(obj, record),
-                              now=ctx.now, is_new=prior is None)
+        context = resolver.context(obj, record, prior=prior, is_new=prior is None)
         for rule in obj.rules:
             try:
                 failed = rule.condition.run(context)

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from metabiz.formulas import compile_sql
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 
 _AGGREGATES: dict[str, Callable[..., ColumnElement[Any]]] = {
@@ -28,7 +27,7 @@ def summary_expression(schema: RuntimeSchema, parent: CompiledObject, rollup: Co
     resolve = schema.sql_columns(child.name, table)
     where = [table.c[fdef.relationship_field or ""] == parent_id]
     if rollup.rollup_filter is not None:
-        where.append(compile_sql(rollup.rollup_filter, resolve, schema.dialect))
+        where.append(schema.formula_sql(rollup.rollup_filter, child.name, table=table))
     if fdef.function == "count":
         value: ColumnElement[Any] = func.count(table.c.id)
     else:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from metabiz.errors import MetadataError
+from metabiz.formulas import Calendar
 from metabiz.objects.context import Context
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import Actor
@@ -26,7 +27,7 @@ from metabiz.platform.metadata.store import load_documents as stored_documents
 def bundle_from_documents(documents: Mapping[str, Any],
                           kinds: Sequence[DocumentKind] = ()) -> MetadataBundle:
     """Merge the stored apps into one bundle (object names are global across apps, and so
-    are the names of each added kind's definitions)."""
+    are the names of each added kind's definitions and of business calendars)."""
     apps = split_apps(documents)
     known = {rel.split("/", 1)[1].removesuffix(".json")
              for docs in apps.values() for rel in docs if rel.startswith("objects/")}
@@ -35,6 +36,7 @@ def bundle_from_documents(documents: Mapping[str, Any],
     added: dict[str, list[Any]] = {kind.name: [] for kind in kinds}
     problems: list[str] = []
     app_def = None
+    calendars: dict[str, tuple[Calendar, str]] = {}
     for name in sorted(apps):
         try:
             bundle = load_documents(apps[name], known_objects=known, kinds=kinds)
@@ -53,11 +55,20 @@ def bundle_from_documents(documents: Mapping[str, Any],
                                     "another installed app")
                 else:
                     target.append(item)
+        for calendar in bundle.calendars:  # a formula names a calendar without its app
+            if calendar.name in calendars:
+                problems.append(f"{name}/app.json: /calendars/{calendar.name}: calendar "
+                                f"{calendar.name!r} is defined by both "
+                                f"{calendars[calendar.name][1]!r} and {name!r} (all apps "
+                                "share calendar names)")
+            else:
+                calendars[calendar.name] = (calendar, name)
     if problems:
         raise MetadataError(problems)
     return MetadataBundle(app=app_def, objects=tuple(objects), roles=tuple(roles),
                           documents={kind: tuple(items) for kind, items in added.items()
-                                     if items})
+                                     if items},
+                          calendars=tuple(c for c, _ in calendars.values()))
 
 
 class Runtime:

@@ -23,12 +23,18 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import FormulaError, MetadataError
 from metabiz.formulas import (
+    Calendar,
     CheckedFormula,
     DependencyGraph,
     EvalContext,
@@ -59,6 +65,12 @@ SYSTEM_FIELDS: dict[str, FType] = {
 
 
 SYSTEM_COLUMN_NAMES = (*SYSTEM_FIELDS, "locked")
+
+#: a formula's field references → SQL expressions over one object's table
+ColumnResolver = Callable[[tuple[str, ...]], ColumnElement[Any]]
+#: the rows of an object VLOOKUP may read in SQL, as a resolver over a fresh alias of them;
+#: a user's query passes their record scope (objects/vlookups.py), None reads every row
+RowReader = Callable[["CompiledObject"], ColumnResolver]
 
 
 def system_columns() -> list[Column[Any]]:
@@ -138,9 +150,11 @@ class CompiledObject:
 
 
 class Catalog:
-    """What the formula checker may reference: every active field and the system fields."""
+    """What the formula checker may reference: every active field and the system fields,
+    and the business calendars of app.json (a `formulas.CalendarCatalog`)."""
 
     def __init__(self, bundle: MetadataBundle) -> None:
+        self._calendars = {c.name: c for c in bundle.calendars}
         self._specs: dict[str, dict[str, FieldSpec]] = {}
         for obj in bundle.objects:
             specs = {name: FieldSpec(name=name, type=t) for name, t in SYSTEM_FIELDS.items()}
@@ -156,6 +170,9 @@ class Catalog:
 
     def fields(self, object_name: str) -> dict[str, FieldSpec]:
         return self._specs.get(object_name, {})
+
+    def calendar(self, name: str) -> Calendar | None:
+        return self._calendars.get(name)
 
 
 class RuntimeSchema:
@@ -291,7 +308,10 @@ class RuntimeSchema:
                     self.access.computed_from(node, reads)
 
     def _dependencies(self, object_name: str, checked: CheckedFormula) -> set[str]:
+        """The "object.field"s a formula reads: through lookups, and VLOOKUP's fields."""
         deps: set[str] = set()
+        for other, field_name, key_field in checked.lookups:
+            deps.update((f"{other}.{field_name}", f"{other}.{key_field}"))
         for path in checked.references:
             current = object_name
             for part in path:
@@ -321,12 +341,13 @@ class RuntimeSchema:
         return found
 
     # -- SQL ------------------------------------------------------------------------------
-    def sql_columns(self, object_name: str,
-                    table: Any = None) -> Callable[[tuple[str, ...]], ColumnElement[Any]]:
+    def sql_columns(self, object_name: str, table: Any = None, *,
+                    rows: RowReader | None = None) -> ColumnResolver:
         """A resolver from formula field paths to SQL expressions over `table`.
 
         Dotted paths become correlated scalar subqueries through the lookup; formula
-        fields are inlined as their own SQL so they filter and sort in the database.
+        fields are inlined as their own SQL so they filter and sort in the database;
+        VLOOKUPs inside them read the `rows` of the other object.
         """
         obj = self.object(object_name)
         tbl = obj.table if table is None else table
@@ -336,20 +357,51 @@ class RuntimeSchema:
             cf = obj.fields.get(head)
             if not rest:
                 if cf is not None and cf.formula is not None:
-                    return compile_sql(cf.formula.checked, resolve, self.dialect)
+                    return self._inlined(cf.formula.checked, resolve, rows)
                 return tbl.c[head]
             if cf is None or cf.fdef.target is None:
                 raise FormulaError(f"{head} is not a lookup", kind="sql")
             target = self.object(cf.fdef.target)
             alias = target.table.alias()
-            inner = self.sql_columns(target.name, alias)(rest)
+            inner = self.sql_columns(target.name, alias, rows=rows)(rest)
             return select(inner).where(alias.c.id == tbl.c[head]).scalar_subquery()
 
         return resolve
+
+    def formula_sql(self, checked: CheckedFormula, object_name: str, *, table: Any = None,
+                    rows: RowReader | None = None, now: Any = None) -> ColumnElement[Any]:
+        """A checked formula on `object_name` as SQL over `table` (FormulaError when it
+        cannot be); VLOOKUP reads the `rows` of other objects (every row when None)."""
+        return compile_sql(checked, self.sql_columns(object_name, table, rows=rows),
+                           self.dialect, now=now, resolve_object=self._other_rows(rows))
 
     def compile_filter(self, object_name: str, source: str, *, now: Any = None,
                        table: Any = None) -> ColumnElement[bool]:
         """A list filter formula as a SQL WHERE clause (FormulaError when it cannot be)."""
         checked = check(source, self.catalog, object_name, context="filter",
                         expected=FType.BOOLEAN)
-        return compile_sql(checked, self.sql_columns(object_name, table), self.dialect, now=now)
+        return self.formula_sql(checked, object_name, table=table, now=now)
+
+    def _other_rows(self, rows: RowReader | None) -> Callable[[str], ColumnResolver]:
+        def resolve_object(name: str) -> ColumnResolver:
+            target = self.object(name)
+            if rows is not None:
+                return rows(target)
+            return self.sql_columns(name, target.table.alias())
+
+        return resolve_object
+
+    def _inlined(self, checked: CheckedFormula, resolve: ColumnResolver,
+                 rows: RowReader | None) -> ColumnElement[Any]:
+        """A formula field's SQL, held the way a column of its type is stored (the formula
+        back end reads both alike)."""
+        sql = compile_sql(checked, resolve, self.dialect, resolve_object=self._other_rows(rows))
+        if checked.type is not FType.TIME:
+            return sql
+        # the back end computes with milliseconds after midnight, a column holds a time
+        if self.dialect == "sqlite":
+            ms = cast(sql, Integer)
+            return case((ms.is_(None), None), else_=func.printf(
+                literal("%02d:%02d:%02d.%03d"), ms // 3600000, ms // 60000 % 60,
+                ms // 1000 % 60, ms % 1000))
+        return literal_column("time '00:00'") + sql * literal_column("interval '1 millisecond'")

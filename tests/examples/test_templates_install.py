@@ -350,3 +350,34 @@ def test_service_flows_on_the_demo_data(engine: Engine, extensions: Extensions) 
         escalated = every(ctx, "ticket", "escalated")
         assert {t["id"] for t in escalated} == due
         assert all(t["escalated_at"] for t in escalated)
+
+
+def test_service_sla_counts_china_working_days(engine: Engine, extensions: Extensions) -> None:
+    """The service template's calendar: National Day week off, Saturday 10 October worked,
+    days counted on China's dates (UTC+8) — in the field and in a list filter alike."""
+    runtime, _ = install(engine, extensions, "crm", "service", demo_data=False)
+
+    def opened(at: str, priority: str) -> dict[str, Any]:
+        with writer(engine).begin() as conn:
+            now = dt.datetime.fromisoformat(at)
+            ctx = runtime.context(conn, SYSTEM, now=now)
+            return records.create(ctx, "ticket", {"subject": f"{priority} at {at}",
+                                                  "priority": priority})
+
+    # Wednesday 30 September, 10:00 in Beijing: the holidays start the next day
+    low = opened("2026-09-30T02:00:00+00:00", "low")  # 72 hours: 3 working days
+    medium = opened("2026-09-30T02:00:00+00:00", "medium")  # 24 hours: 1 working day
+    urgent = opened("2026-09-30T02:00:00+00:00", "urgent")  # 4 hours: clock hours
+    # Saturday 10 October, 07:00 in Beijing (a worked day), still Friday in UTC
+    saturday = opened("2026-10-09T23:00:00+00:00", "medium")
+    assert low["sla_due"] == "2026-10-10T02:00:00Z"  # 8 Oct, 9 Oct, Saturday 10 Oct
+    assert medium["sla_due"] == "2026-10-08T02:00:00Z"
+    assert urgent["sla_due"] == "2026-09-30T06:00:00Z"
+    assert saturday["sla_due"] == "2026-10-11T23:00:00Z"  # Monday 12 October in Beijing
+    with engine.connect() as conn:
+        ctx = runtime.context(conn, SYSTEM)
+        due_saturday = every(ctx, "ticket", "DATEVALUE(sla_due) = DATE(2026, 10, 10)")
+        assert [t["id"] for t in due_saturday] == [low["id"]]
+        ordered = query.list_records(ctx, "ticket", sort="sla_due").records
+        assert [t["id"] for t in ordered] == [urgent["id"], medium["id"], low["id"],
+                                               saturday["id"]]

@@ -57,7 +57,8 @@ def bundles(crm: MetadataBundle, service: MetadataBundle) -> dict[str, MetadataB
 def merged(crm: MetadataBundle, service: MetadataBundle) -> MetadataBundle:
     return MetadataBundle(app=crm.app, objects=crm.objects + service.objects,
                           roles=crm.roles + service.roles,
-                          documents={FLOW: crm.definitions(FLOW) + service.definitions(FLOW)})
+                          documents={FLOW: crm.definitions(FLOW) + service.definitions(FLOW)},
+                          calendars=crm.calendars + service.calendars)
 
 
 def all_objects(bundles: Mapping[str, MetadataBundle]) -> dict[str, ObjectDef]:
@@ -327,7 +328,10 @@ def test_service_objects(service: MetadataBundle) -> None:
     sla = field(service, "ticket.sla_hours")
     assert squash(sla.formula).startswith('CASE(priority, "urgent", 4, "high", 8, "medium", 24')
     due = field(service, "ticket.sla_due")
-    assert (due.return_type, due.formula) == ("datetime", "created_at + sla_hours / 24")
+    assert due.return_type == "datetime"
+    assert 'WORKDAY(DATEVALUE(created_at + 8 / 24), FLOOR(sla_hours / 24), "cn")' in squash(
+        due.formula)
+    assert service.app is not None and [c.name for c in service.app.calendars] == ["cn"]
     assert field(service, "ticket.account").target == "account"
     assert field(service, "ticket_comment.ticket").type == "master_detail"
     assert field(service, "feedback.ticket").type == "master_detail"
@@ -660,12 +664,12 @@ def test_case_names_picklist_values(bundles: Mapping[str, MetadataBundle]) -> No
 
 def test_formulas_name_existing_fields(bundles: Mapping[str, MetadataBundle]) -> None:
     objects = all_objects(bundles)
-    strings = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'')
+    strings = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'|/\*.*?\*/', re.DOTALL)
     names = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*(\()?")
     keywords = {"TRUE", "FALSE", "NULL"}
     problems = []
     for where, on, text in _formulas(bundles):
-        for match in names.finditer(strings.sub('""', text)):
+        for match in names.finditer(strings.sub('""', text)):  # strings and comments out
             path, call = match.group(1), match.group(2)
             if call or path.upper() in keywords or re.fullmatch(r"\d+(\.\d+)?", path):
                 continue

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from metabiz.cli import main
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
+SHOP = Path(__file__).resolve().parents[1] / "fixtures" / "shop"
 
 
 @pytest.fixture
@@ -87,6 +88,18 @@ def test_formula_check_and_eval(run):
     assert division.exit_code == 1 and "division by zero" in division.output
     usage = run("formula", "eval", "1", "--record", "{not json")
     assert usage.exit_code == 2
+
+
+def test_formula_eval_knows_the_apps_calendars_and_records(run):
+    assert run("apply", str(SHOP)).exit_code == 0
+    due = run("formula", "eval", 'WORKDAY(ordered_on, 3, "cn")', "--object", "purchase",
+              "--record", '{"ordered_on": "2026-09-30"}')
+    assert due.exit_code == 0, due.output
+    assert json.loads(due.output) == "2026-10-10"  # National Day week off, Saturday worked
+    price = run("formula", "eval", 'VLOOKUP(product.price, product.code, "P-1")',
+                "--object", "purchase")
+    assert price.exit_code == 0, price.output
+    assert json.loads(price.output) is None  # no such product yet
 
 
 def test_template_install_and_export(run, tmp_path):

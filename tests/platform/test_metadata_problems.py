@@ -164,7 +164,8 @@ SCHEMA_CASES = [
     ("formula return type",
      [(OBJ, "/fields/6/return_type", "money")],
      [f"{OBJ}: /fields/6/return_type: 'money' is not one of ['number', 'currency', "
-      "'percent', 'text', 'boolean', 'date', 'datetime']"]),
+      "'percent', 'text', 'boolean', 'date', 'datetime', 'time', 'location', 'link', "
+      "'image']"]),
     ("formula treat_blanks_as",
      [(OBJ, "/fields/6/treat_blanks_as", "nothing")],
      [f"{OBJ}: /fields/6/treat_blanks_as: 'nothing' is not one of ['blank', 'zero']"]),

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Connection, select, type_coerce
 
 from metabiz.errors import FormulaError
-from metabiz.formulas import EvalContext
 from metabiz.objects.context import Context
 from metabiz.objects.evolution.preflight import Failure
 from metabiz.objects.fields import field_type
@@ -96,8 +95,7 @@ def record_names(conn: Connection, schema: RuntimeSchema, target: CompiledObject
                 shown: str | None = str(row["id"])
             elif name_cf.formula is not None:
                 try:
-                    value = name_cf.formula.run(EvalContext(
-                        record=record, now=now, resolve=resolver.bind(target, record)))
+                    value = name_cf.formula.run(resolver.context(target, record))
                 except FormulaError:
                     value = None
                 shown = field_type(name_cf.fdef.return_type or "text").as_text(

@@ -248,7 +248,7 @@ class Migration:
     def _constant_default(self, cf: CompiledField) -> Any:
         """The column value of a default that reads no field (None when there is none)."""
         if cf.default is None or cf.default.checked.references \
-                or cf.fdef.type in REFERENCE_TYPES:
+                or cf.default.checked.lookups or cf.fdef.type in REFERENCE_TYPES:
             return None
         try:
             value = cf.default.run(EvalContext(record={}, now=self.now, is_new=True))
@@ -264,8 +264,7 @@ class Migration:
         for row in self.conn.execute(select(table)).mappings().all():
             record = obj.decode(row)
             try:
-                value = cf.default.run(EvalContext(record=record, now=self.now, is_new=True,
-                                                   resolve=resolver.bind(obj, record)))
+                value = cf.default.run(resolver.context(obj, record, is_new=True))
             except FormulaError:
                 continue  # as on create: a default that cannot be computed leaves it blank
             values.append((row["id"], cf.ftype.to_db(cf.fdef, _default_value(cf, value))))

@@ -1,6 +1,8 @@
 """Formula fields: computed from other fields on every read, never stored.
 
-Their value type is `return_type`; filters and sorts on them compile to SQL.
+Their value type is `return_type`; filters and sorts on them compile to SQL. Times of day,
+locations, links and images exist only as formula results (the API gives a time as
+`17:30:45`, a location as `{"latitude", "longitude"}`, a link or an image as its URL).
 """
 
 from __future__ import annotations
@@ -17,7 +19,24 @@ from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 RETURN_TYPES = {
     "number": FType.NUMBER, "currency": FType.NUMBER, "percent": FType.NUMBER,
     "text": FType.TEXT, "boolean": FType.BOOLEAN, "date": FType.DATE,
-    "datetime": FType.DATETIME,
+    "datetime": FType.DATETIME, "time": FType.TIME, "location": FType.LOCATION,
+    "link": FType.LINK, "image": FType.IMAGE,
+}
+
+#: the OpenAPI schema of a value, by formula type (text for those not listed)
+OPENAPI: dict[FType, dict[str, Any]] = {
+    FType.NUMBER: {"type": "number"},
+    FType.BOOLEAN: {"type": "boolean"},
+    FType.DATE: {"type": "string", "format": "date"},
+    FType.DATETIME: {"type": "string", "format": "date-time"},
+    FType.TIME: {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{3})?$",
+                 "description": "a time of day, HH:MM:SS (.mmm with milliseconds)"},
+    FType.LOCATION: {"type": "object", "required": ["latitude", "longitude"],
+                     "properties": {"latitude": {"type": "number"},
+                                    "longitude": {"type": "number"}}},
+    FType.LINK: {"type": "string", "format": "uri-reference"},
+    FType.IMAGE: {"type": "string", "format": "uri-reference",
+                  "description": "the image's URL"},
 }
 
 
@@ -54,5 +73,4 @@ class Formula(FieldType):
         return ma.Raw(dump_only=True)
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
-        kind = {FType.NUMBER: "number", FType.BOOLEAN: "boolean"}.get(self.python_type(f), "string")
-        return {"type": kind, "readOnly": True}
+        return {**OPENAPI.get(self.python_type(f), {"type": "string"}), "readOnly": True}

@@ -34,7 +34,7 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "read")
         values = records.load(ctx, obj, record_id)
-        record = records.serialise(ctx, obj, values)
+        record = records.serialise(ctx, obj, values, rich=True)
         names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], obj.fields))
         readable_names = [o.name for o in readable(ctx)]
         sections = [SectionView(s.label, s.columns, [
@@ -128,7 +128,8 @@ def _related(ctx: Context, obj: CompiledObject, record: dict[str, Any], child_na
     columns = list_columns(ctx, child, view.columns if view else (), skip=(link, "owner"),
                            limit=4)[:5]
     found = query.list_records(ctx, child.name, filter=f"{link} = {record['id']}",
-                               sort=view.sort if view else None, limit=RELATED_ROWS)
+                               sort=view.sort if view else None, limit=RELATED_ROWS,
+                               rich=True)
     lang = ctx.language
     link_label = child.fields[link].fdef.label.get(lang)
     title = plural(child, lang)

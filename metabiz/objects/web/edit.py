@@ -85,7 +85,7 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "edit")
         stored = records.load(ctx, obj, record_id)
-        record = records.serialise(ctx, obj, stored)
+        record = records.serialise(ctx, obj, stored, rich=True)
         # a record locked by a pending approval says so and offers nothing to change
         if stored.get("locked") and not actor.is_admin:
             banner = "locked"
@@ -216,7 +216,7 @@ def delete_record(actor: Actor, object_name: str, record_id: str) -> Any:
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "delete")
-        record = records.get(ctx, obj.name, record_id)
+        record = records.get(ctx, obj.name, record_id, rich=True)
         name = forms.record_name(obj, record, lang)
         details = [plural(ctx.schema.object(c), lang) for c, link in obj.children
                    if ctx.schema.object(c).fields[link].fdef.type == "master_detail"]

@@ -48,7 +48,8 @@ def list_page(actor: Actor, object_name: str) -> Any:
             conditions.insert(0, view.filter)
         found = query.list_records(
             ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
-            sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None)
+            sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None,
+            rich=True)
         rows = table_rows(ctx, obj, columns, found.records)
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base = {k: v for k, v in args.items() if k not in ("page", "lang") and v}

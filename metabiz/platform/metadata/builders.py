@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from metabiz.formulas import Calendar
 from metabiz.platform.metadata.model import (
     AppDef,
     FieldDef,
@@ -92,8 +93,11 @@ def build_role(d: Mapping[str, Any]) -> RoleDef:
 
 
 def build_app(d: Mapping[str, Any]) -> AppDef:
+    """The app; its calendars must have passed `crosscheck.calendar_problems`."""
     return AppDef(d["name"], d["version"], Label.of(d.get("label"), d["name"]),
-                  d.get("description"), tuple(d.get("depends", ())))
+                  d.get("description"), tuple(d.get("depends", ())),
+                  tuple(Calendar.from_json(name, raw)
+                        for name, raw in d.get("calendars", {}).items()))
 
 
 def build_users(d: Sequence[Mapping[str, Any]]) -> tuple[UserDef, ...]:

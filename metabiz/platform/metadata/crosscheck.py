@@ -4,9 +4,11 @@ from one document to another), for the kernel's kinds and, through `DocumentChec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from metabiz.formulas import Calendar
 from metabiz.platform.metadata.documents import Doc
 from metabiz.platform.metadata.model import FieldDef, ObjectDef, RoleDef, UserDef
 from metabiz.platform.metadata.problems import JsonPath, pointer
@@ -258,6 +260,56 @@ def _rollup(odef: ObjectDef, fdef: FieldDef, checker: DocumentChecker, path: Jso
             if fdef.function in ("min", "max") else "a number, currency or percent"
         checker.problem(path + ("field",), f"{fdef.function} needs {what} field; "
                                            f"{source.api_name!r} is {type_name(source)} field")
+
+
+# ---- app.json ---------------------------------------------------------------------------
+
+#: how Calendar.from_json names the entry it refuses
+_BAD_ENTRY = re.compile(r"^calendar '[^']*': (holidays|workdays)\[(\d+)\]: (.*)$")
+_BOTH = re.compile(r"^calendar '[^']*': (\S+) is both")
+
+
+def calendar_problems(calendars: Mapping[str, Any]) -> Iterator[tuple[JsonPath, str]]:
+    """The dates of app.json's `calendars` that are not dates, and the dates listed both as
+    holidays and as working days, each at its JSON path (the schema checked the shape)."""
+    for name, raw in calendars.items():
+        where: JsonPath = ("calendars", name)
+        dates: dict[str, list[str]] = {}
+        for key in ("holidays", "workdays"):
+            dates[key] = []
+            for index, entry in enumerate(raw.get(key, ())):
+                try:
+                    Calendar.from_json(name, {key: [entry]})
+                except ValueError as err:
+                    yield where + (key, index), _refusal(str(err))
+                else:
+                    dates[key].append(entry)
+        yield from _both(name, raw, dates["holidays"], dates["workdays"], where)
+
+
+def _both(name: str, raw: Mapping[str, Any], holidays: list[str], workdays: list[str],
+          where: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """Every date listed both as a holiday and as a working day (the calendar names one at
+    a time)."""
+    while True:
+        try:
+            Calendar.from_json(name, {"holidays": holidays, "workdays": workdays})
+            return
+        except ValueError as err:
+            found = _BOTH.match(str(err))
+            if found is None or found.group(1) not in workdays:
+                yield where, str(err)
+                return
+            day = found.group(1)
+            at = pointer(where + ("holidays", raw["holidays"].index(day)))
+            yield where + ("workdays", raw["workdays"].index(day)), \
+                f"{day} is both a holiday and a working day (also at {at})"
+            workdays = [d for d in workdays if d != day]
+
+
+def _refusal(message: str) -> str:
+    found = _BAD_ENTRY.match(message)
+    return found.group(3) if found else message
 
 
 # ---- roles, users, data -----------------------------------------------------------------

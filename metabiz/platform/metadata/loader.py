@@ -18,6 +18,7 @@ from metabiz.platform.metadata.crosscheck import (
     DocumentChecker,
     References,
     Registered,
+    calendar_problems,
     check_data,
     check_object,
     check_role,
@@ -92,7 +93,10 @@ def _load(docs: list[Doc], known_objects: KnownObjects, kinds: Kinds, *,
     for doc in (d for d in docs if d.valid):
         content = doc.content
         if doc.kind == "app":
-            app = build_app(content)
+            for path, message in calendar_problems(content.get("calendars", {})):
+                doc.problem(path, message)
+            if not doc.problems:
+                app = build_app(content)
         elif doc.kind == "users":
             users = build_users(content)
         elif doc.kind == "data":
@@ -127,7 +131,8 @@ def _load(docs: list[Doc], known_objects: KnownObjects, kinds: Kinds, *,
         app=app, objects=tuple(o for o, _ in registered["object"].values()),
         roles=tuple(r for r, _ in registered["role"].values()), data=data, users=users,
         documents={name: tuple(d for d, _ in registered[name].values())
-                   for name in kinds.added if registered[name]})
+                   for name in kinds.added if registered[name]},
+        calendars=app.calendars if app is not None else ())
 
 
 # ---- public API -------------------------------------------------------------------------

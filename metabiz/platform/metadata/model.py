@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from metabiz.formulas import Calendar
+
 LANGUAGES = ("en", "zh")
 
 
@@ -299,6 +301,8 @@ class AppDef:
     label: Label
     description: str | None = None
     depends: tuple[str, ...] = ()  # names of apps whose objects this one uses
+    #: business calendars (app.json "calendars"), for NETWORKDAYS and WORKDAY
+    calendars: tuple[Calendar, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "version": self.version,
@@ -306,7 +310,18 @@ class AppDef:
         set_unless_default(out, "description", self.description)
         if self.depends:
             out["depends"] = list(self.depends)
+        if self.calendars:
+            out["calendars"] = {c.name: calendar_json(c) for c in self.calendars}
         return out
+
+
+def calendar_json(calendar: Calendar) -> dict[str, list[str]]:
+    """A calendar as app.json holds it, its dates in order."""
+    out: dict[str, list[str]] = {}
+    for key, days in (("holidays", calendar.holidays), ("workdays", calendar.workdays)):
+        if days:
+            out[key] = [d.isoformat() for d in sorted(days)]
+    return out
 
 
 @dataclass(frozen=True)
@@ -323,6 +338,8 @@ class MetadataBundle:
     #: the definitions of the kinds higher packages add, by kind name (`"flow"`); a kind
     #: without any definition is left out
     documents: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    #: the business calendars of every app in the bundle (names are global across apps)
+    calendars: tuple[Calendar, ...] = ()
 
     def object(self, api_name: str) -> ObjectDef | None:
         return next((o for o in self.objects if o.api_name == api_name), None)
