@@ -18,8 +18,10 @@ from werkzeug.datastructures import MultiDict
 from metabiz.formulas import FType, Image, Link, Location, from_json_value
 from metabiz.formulas.values import format_number
 from metabiz.objects.context import Context
+from metabiz.objects.fields.base import FieldType, field_type
 from metabiz.objects.records import Resolver, compute
 from metabiz.objects.schema import CompiledField, CompiledObject
+from metabiz.platform.metadata.model import FieldDef
 from metabiz.platform.web.i18n import message, text
 
 #: system fields a list or detail page may show, with their widget for display
@@ -96,12 +98,21 @@ def widget_of(cf: CompiledField) -> str:
 
 
 def scale_of(cf: CompiledField) -> int | None:
-    if cf.fdef.scale is not None:
-        return cf.fdef.scale
-    default = getattr(cf.ftype, "default_scale", None)
+    if cf.fdef.type == "rollup":
+        # a count is whole; sum/min/max/avg show the scale of the field they summarise
+        if cf.fdef.function == "count" or cf.summarised is None:
+            return 0 if cf.fdef.function == "count" else None
+        return _scale_of_def(cf.summarised)
+    return _scale_of_def(cf.fdef, cf.ftype)
+
+
+def _scale_of_def(fdef: FieldDef, ftype: FieldType | None = None) -> int | None:
+    if fdef.scale is not None:
+        return fdef.scale
+    default = getattr(ftype or field_type(fdef.type), "default_scale", None)
     if default is not None:
         return int(default)
-    if cf.fdef.type == "formula" and cf.fdef.return_type in ("currency", "percent"):
+    if fdef.type == "formula" and fdef.return_type in ("currency", "percent"):
         return 2
     return None
 
@@ -170,7 +181,7 @@ def display(cf: CompiledField | None, value: Any, *, lang: str,
         return Shown(name if name is not None else f"#{value}", href=href, kind="link")
     if widget in NUMBER_WIDGETS or widget == "rollup":
         scale = scale_of(cf) if cf is not None else None
-        if widget == "rollup" and isinstance(value, float):
+        if widget == "rollup" and isinstance(value, float) and scale is None:
             scale = 2
         shown = _decimal_text(value, scale, grouping=True)
         return Shown(shown + ("%" if widget == "percent" else ""), kind="number")

@@ -102,6 +102,8 @@ class CompiledField:
     default: CompiledFormula | None = None
     formula: CompiledFormula | None = None
     rollup_filter: CheckedFormula | None = None
+    #: a roll-up's child field (what sum/min/max/avg read), for showing its scale
+    summarised: FieldDef | None = None
 
     @property
     def name(self) -> str:
@@ -250,6 +252,8 @@ class RuntimeSchema:
                 cf.formula = self._check(obj, f.formula, f"{path}/formula", problems,
                                          context="field", expected=ftype.python_type(f),
                                          blanks_as_zero=f.treat_blanks_as == "zero")
+            if f.type == "rollup":
+                cf.summarised = ftype.summarised(f, self.bundle)  # type: ignore[attr-defined]
             if f.type == "rollup" and f.filter:
                 child = f.child_object or ""
                 try:

@@ -500,6 +500,18 @@ def test_user_language_setting_and_accept_language(client, app):
     assert "首页" in html(client.get("/"))
 
 
+def test_roll_ups_show_the_scale_of_what_they_add_up(client, app):
+    with service(app) as ctx:
+        account = records.create(ctx, "account", {"name": "Globex"})
+    make_deal(app, "One", account=account["id"], amount=1000)
+    make_deal(app, "Two", account=account["id"], amount=234)
+    login(client)
+    page = html(client.get(f"/o/account/{account['id']}"))
+    assert "1,234.00" in page  # a sum of currency keeps its cents, even when they are .00
+    deals = re.search(r"Deals</dt>\s*<dd[^>]*>\s*(\S+)", page)
+    assert deals is not None and deals[1].startswith("2") and "2.0" not in deals[1]
+
+
 # -- approvals -------------------------------------------------------------------------------
 
 
