@@ -358,6 +358,9 @@ def _delete(ctx: Context, obj: CompiledObject, before: dict[str, Any]) -> None:
                     f"record(s) refer to it through {child.name}.{link}",
                     details={"object": child.name, "field": link, "count": count})
     ctx.conn.execute(sql_delete(obj.table).where(obj.table.c.id == record_id))
+    # the record's field history goes with it
+    ctx.conn.execute(sql_delete(field_history).where(field_history.c.object == obj.name,
+                                                     field_history.c.record_id == record_id))
     _refresh_rollups(ctx, obj, [before])
     _notify(ctx, WriteEvent("deleted", obj.name, record_id, before, None, ctx.actor))
 

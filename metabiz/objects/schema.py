@@ -261,7 +261,9 @@ class RuntimeSchema:
                                              expected=FType.BOOLEAN)
                 except FormulaError as err:
                     problems.append(self._problem(obj, f"{path}/filter", err))
-        table = Table(obj.table_name, self.metadata, *columns, *indexes)
+        # AUTOINCREMENT on SQLite: a deleted record's id is never given to a new one
+        table = Table(obj.table_name, self.metadata, *columns, *indexes,
+                      sqlite_autoincrement=True)
         schema_cls = marshmallow.Schema.from_dict(ma_fields, name=f"{obj.api_name}_input")
         co = CompiledObject(obj, table, compiled, schema_cls(unknown=marshmallow.RAISE))
         for index, rule in enumerate(obj.validation_rules):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from metabiz.errors import ConflictError, NotFound, PermissionDenied, RecordLocked, ValidationError
 from metabiz.objects import query, records
+from metabiz.platform.db import field_history
 
 
 def make_account(work, name="Acme", user="admin", **extra):
@@ -176,3 +178,21 @@ def test_batch_create_is_all_or_nothing_and_names_the_rows(work):
     with work() as ctx:
         account = records.get(ctx, "account", acme["id"])
     assert (account["deal_count"], account["open_amount"]) == (5, 10)
+
+
+def test_a_deleted_records_id_is_never_reused_and_its_history_goes_with_it(work):
+    with work() as ctx:
+        first = records.create(ctx, "account", {"name": "First"})
+        last = records.create(ctx, "account", {"name": "Last"})
+        records.update(ctx, "account", last["id"], {"name": "Last (renamed)"})
+        assert records.history(ctx, "account", last["id"])
+        records.delete(ctx, "account", last["id"])
+    with work() as ctx:
+        fresh = records.create(ctx, "account", {"name": "Fresh"})
+        assert fresh["id"] > last["id"] > first["id"]  # SQLite would hand out last's id again
+        assert records.history(ctx, "account", fresh["id"]) == []
+        left = ctx.conn.execute(select(field_history).where(
+            field_history.c.object == "account", field_history.c.record_id == last["id"]))
+        assert left.first() is None
+    with work() as ctx, pytest.raises(NotFound):
+        records.get(ctx, "account", last["id"])
