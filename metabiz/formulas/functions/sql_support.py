@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import Integer as SAInteger
-from sqlalchemy.sql.elements import Grouping, Null
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, Grouping, Null
 from sqlalchemy.sql.selectable import CTE, Select
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -126,11 +126,29 @@ def exact_sum(values: list[Any], signs: list[int], dialect: str, *, simple: bool
     return exact(func.round(total, decimals), dialect)
 
 
-def integer(expr: Any, dialect: str) -> Any:
-    """Truncate towards zero, as Python's int() does."""
+#: PostgreSQL's integer range: whole-number arguments (counts, positions, months) are held
+#: to it, so that RIGHT(name, 10^20) gives the whole name instead of "integer out of range"
+#: (SQLite's CAST does the same by itself, to its 64-bit range)
+INTEGER_RANGE = (-2_147_483_648, 2_147_483_647)
+
+
+def integer(expr: Any, dialect: str, *, never_blank: bool = False) -> Any:
+    """Truncate towards zero, as Python's int() does (held to INTEGER_RANGE)."""
     if dialect == "sqlite":
         return cast(expr, SAInteger())
-    return cast(func.trunc(cast(expr, Numeric())), SAInteger())
+    low, high = (literal(bound, Numeric()) for bound in INTEGER_RANGE)
+
+    def held(value: Any) -> Any:
+        number = func.trunc(cast(value, Numeric()))
+        if never_blank:  # GREATEST and LEAST skip NULLs: only for values that are never NULL
+            return cast(func.greatest(func.least(number, high), low), SAInteger())
+        return cast(case((number > high, high), (number < low, low), else_=number),
+                    SAInteger())
+
+    if never_blank or isinstance(expr, ColumnClause | BindParameter | Null):
+        return held(expr)
+    # a computed value, named once: CASE reads it three times
+    return bind([expr], held)
 
 
 def greatest(a: Any, b: Any, dialect: str) -> Any:
