@@ -184,10 +184,8 @@ def create_private_file(path: Path) -> None:
     -shm files it makes beside it the same mode. An existing file is left as it is."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 #: SQLite checks its deadline every this many virtual-machine steps (a fraction of a ms)
