@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, literal, null, or_, select, true
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from metabiz.errors import FormulaError
 from metabiz.formulas import nodes as n
@@ -65,14 +66,28 @@ def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
 #: functions that read an argument three times would otherwise make gigabytes of SQL
 MAX_SQL_ELEMENTS = 25_000
 #: parentheses around the expression when SQLite's parser is tried on it: room for the
-#: statement it will stand in (a roll-up's UPDATE takes about 18 levels of SQLite's 100)
-SQLITE_HEADROOM = 20
+#: statement it will stand in (of the parser's 100 levels, a list's WHERE and ORDER BY take
+#: up to 10 more than a bare SELECT; a roll-up's UPDATE ... (SELECT ... WHERE) 12, which
+#: `metabiz apply` runs once for every roll-up, so a filter past it fails there, not later)
+SQLITE_HEADROOM = 10
 
 
 def expanded_size(expr: Any) -> int:
     """How many parts the SQL of `expr` has written out (counted on the shared graph, in
-    time proportional to its distinct parts; stops counting past MAX_SQL_ELEMENTS)."""
+    time proportional to its distinct parts; stops counting past MAX_SQL_ELEMENTS).
+
+    An expression read twice is written twice; a subquery or table (a FROM) is written
+    once however many of its columns are read."""
     sizes: dict[int, int] = {}
+    written: set[int] = set()  # the FROMs counted already
+
+    def cost(part: Any) -> int:
+        if isinstance(part, FromClause) and not isinstance(part, ColumnElement):
+            if id(part) in written:  # (a function call is a FromClause too, and a value)
+                return 1
+            written.add(id(part))
+        return sizes[id(part)]
+
     todo: list[tuple[Any, bool]] = [(expr, False)]
     while todo:
         element, ready = todo.pop()
@@ -80,8 +95,7 @@ def expanded_size(expr: Any) -> int:
             continue
         parts = list(element.get_children())
         if ready:
-            sizes[id(element)] = min(1 + sum(sizes[id(p)] for p in parts),
-                                     MAX_SQL_ELEMENTS + 1)
+            sizes[id(element)] = min(1 + sum(cost(p) for p in parts), MAX_SQL_ELEMENTS + 1)
         else:
             todo.append((element, True))
             todo.extend((p, False) for p in parts if id(p) not in sizes)

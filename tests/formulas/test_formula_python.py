@@ -70,6 +70,12 @@ def test_ischanged_priorvalue_and_isnew_compare_with_the_record_before_the_save(
     ("0 ^ -1", "division by zero"),
     ("ROUND(10 ^ 20 * 10 ^ 20, 2)", "cannot compute the formula"),
     ("10 ^ 40", "POWER: the number is too large (formulas work with numbers below 10^26)"),
+    ('LPAD("a", 131072) & "b"', "&: the text would be longer than 131,072 characters"),
+    ('LPAD("a", 131072) + name', "+: the text would be longer than 131,072 characters"),
+    ('CONCATENATE(LPAD("a", 65536), LPAD("b", 65537))', "CONCATENATE: the text would be"),
+    ('LPAD("a", 100000000, "b")', "LPAD: the text would be longer than 131,072 characters"),
+    ('VALUE("1e999999")', "VALUE: the number is too large"),
+    ("amount * 10 ^ 20 * 10 ^ 20", "the result is too large (formulas work with numbers"),
     ("ADDMONTHS(close, 120000)", "ADDMONTHS: the date is out of range"),
     ("EOMONTH(close, -30000)", "EOMONTH: the date is out of range"),
     ("CHR(0)", "CHR: 0 is not a character code"),
@@ -78,7 +84,7 @@ def test_ischanged_priorvalue_and_isnew_compare_with_the_record_before_the_save(
     ("FROMUNIXTIME(1000000000000)", "FROMUNIXTIME: 1000000000000 is out of range"),
     ('DATEDIF(TODAY(), close, "D")', "DATEDIF: the start date is after the end date"),
     ('VALUE("NaN")', "VALUE: 'NaN' is not a number"),
-    ("WORKDAY(close, 5000000)", "cannot compute the formula"),
+    ("WORKDAY(close, 5000000)", "WORKDAY: the date is out of range"),
     ("close + 10000000", "cannot compute the formula"),
 ])
 def test_evaluation_errors_are_formula_errors_not_crashes(source: str, message: str) -> None:

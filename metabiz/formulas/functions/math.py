@@ -16,6 +16,7 @@ from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions.registry import NUM, SqlCall, fixed, register
 from metabiz.formulas.functions.sql_support import (
+    bind,
     exact,
     exact_sum,
     integer,
@@ -215,6 +216,11 @@ def _mod_sql(c: SqlCall) -> Any:
 def power_sql(base: Any, exponent: Any, dialect: str) -> Any:
     """base ^ exponent; blank where Python raises (0 ^ -1, a negative base's root, a result
     beyond limits.MAX_NUMBER: known from the logarithm before anything is computed)."""
+    # both are read several times: named once, so nested powers neither repeat nor deepen
+    return bind([base, exponent], lambda b, e: _power_of(b, e, dialect))
+
+
+def _power_of(base: Any, exponent: Any, dialect: str) -> Any:
     whole = exponent == func.trunc(exponent)
     # log10 of at least 1e-300: 0 would fail, even in a branch CASE does not take
     if dialect == "sqlite":

@@ -126,16 +126,20 @@ def exact_sum(values: list[Any], signs: list[int], dialect: str, *, simple: bool
     return exact(func.round(total, decimals), dialect)
 
 
-#: PostgreSQL's integer range: whole-number arguments (counts, positions, months) are held
-#: to it, so that RIGHT(name, 10^20) gives the whole name instead of "integer out of range"
-#: (SQLite's CAST does the same by itself, to its 64-bit range)
-INTEGER_RANGE = (-2_147_483_648, 2_147_483_647)
+#: whole-number arguments (counts, positions, months, days) are held to this range, as far
+#: beyond any text or date as 10^20 is, so that RIGHT(name, 10^20) gives the whole name
+#: (not "integer out of range" on PostgreSQL, nor SQLite's substr overflowing), and sums
+#: like months + 12 * year stay within 32 bits
+INTEGER_RANGE = (-1_000_000_000, 1_000_000_000)
 
 
 def integer(expr: Any, dialect: str, *, never_blank: bool = False) -> Any:
     """Truncate towards zero, as Python's int() does (held to INTEGER_RANGE)."""
     if dialect == "sqlite":
-        return cast(expr, SAInteger())
+        # SQLite's CAST holds to 64 bits; its min() and max() are NULL for a NULL argument
+        low_bound, high_bound = INTEGER_RANGE
+        return func.max(func.min(cast(expr, SAInteger()), literal(high_bound)),
+                        literal(low_bound))
     low, high = (literal(bound, Numeric()) for bound in INTEGER_RANGE)
 
     def held(value: Any) -> Any:
@@ -197,9 +201,15 @@ def datetime_column(expr: Any, dialect: str) -> Any:
 
 
 def add_days_to_date(date: Any, days: Any, dialect: str) -> Any:
-    if dialect == "sqlite":
+    if dialect == "sqlite":  # NULL past 9999-12-31, as Python's error
         return func.date(date, cast(integer(days, dialect), String()).concat(literal(" days")))
-    return date + integer(days, dialect)
+
+    def shifted(start: Any, count: Any) -> Any:
+        moved = start + count
+        return case((moved.between(literal(dt.date.min, Date()), literal(dt.date.max, Date())),
+                     moved), else_=None)
+
+    return bind([date, integer(days, dialect)], shifted)
 
 
 def add_days_to_datetime(value: Any, days: Any, dialect: str) -> Any:
