@@ -79,6 +79,20 @@ def test_too_long_and_too_deep_formulas_are_refused() -> None:
         "the formula is nested too deeply")
 
 
+def test_number_literals_from_10_26_on_are_check_errors_at_their_position() -> None:
+    err = error_of("amount + 1" + "0" * 26)  # 10^26
+    assert err.kind == "check" and (err.line, err.column) == (1, 10)
+    assert err.message == "the number is too large (formulas work with numbers below 10^26)"
+    assert checked("amount + " + "9" * 26).type is FType.NUMBER  # 10^26 - 1
+    assert checked("0." + "0" * 40 + "1 > 0").type is FType.BOOLEAN  # small is fine
+
+
+def test_regex_patterns_are_checked_with_re2() -> None:
+    assert error_of('REGEX(name, "(a)\\\\1")').message.startswith("REGEX: invalid pattern")
+    assert error_of('REGEX(name, "(?=a)")').message.startswith("REGEX: invalid pattern")
+    assert checked('REGEX(name, "\\\\pL+ [0-9]{2,}")').type is FType.BOOLEAN
+
+
 def test_the_deepest_allowed_formula_compiles_and_runs() -> None:
     from formula_harness import run_python, sql_resolver
     from sqlalchemy import select

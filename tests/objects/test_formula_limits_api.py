@@ -112,3 +112,12 @@ def test_deeply_nested_filters_are_a_clear_400_on_sqlite(client, db_url, depth):
     too_deep = "NOT(" * 60 + "TRUE" + ")" * 60  # past the 50 levels of any formula
     refused(evaluate(client, too_deep), "nested too deeply")
     refused(listed(client, too_deep), "nested too deeply")
+
+
+def test_filters_whose_sql_would_explode_are_refused_before_building_it(client):
+    # DATE reads its arguments several times in SQL: ten nested ones would be gigabytes
+    nested = "DAY(DATE(2020, 1, " * 10 + "1" + "))" * 10
+    assert evaluate(client, nested).get_json()["value"] == 1
+    error = refused(listed(client, f"{nested} = 1"), "too large to run in the database")
+    assert (error["line"], error["column"]) == (1, 1)
+    assert names(listed(client, "DAY(DATE(2020, 1, DAY(DATE(2020, 1, 5)))) = 5")) == ["Acme"]
