@@ -13,14 +13,15 @@ from typing import Any
 import re2
 
 from metabiz.errors import FormulaError
+from metabiz.formulas.ftypes import FType
 
 #: the longest text a formula may build, in characters: 128 Ki, Salesforce's limit for a
 #: long text area (its formula fields stop at 3,900 characters; ours may compute long ones)
 MAX_TEXT = 131_072
 #: numbers a formula gives, reads with VALUE or writes as a literal stay below 10^26 in
 #: magnitude: 26 digits before the point and 2 after fill the 28 that Decimal keeps
-MAX_NUMBER = Decimal(10) ** 26
 NUMBER_DIGITS = 26
+MAX_NUMBER = Decimal(10) ** NUMBER_DIGITS
 #: the largest whole exponent POWER and ^ compute exactly; beyond, a float power
 MAX_EXACT_EXPONENT = 1000
 #: distinct REGEX patterns kept compiled per process
@@ -67,9 +68,9 @@ def checked_number(value: Any, what: str) -> Any:
     return value
 
 
-def result_check(ftype_value: str) -> Any:
+def result_check(ftype: FType) -> Any:
     """How a formula's result of this type is checked before anyone sees it (None: not)."""
-    if ftype_value == "number":
+    if ftype is FType.NUMBER:
         def number(value: Any) -> Any:
             if value is not None and not in_range(value):
                 raise FormulaError(f"the result is too large (formulas work with numbers "
@@ -77,7 +78,7 @@ def result_check(ftype_value: str) -> Any:
             return value
 
         return number
-    if ftype_value == "text":
+    if ftype is FType.TEXT:
         def text(value: Any) -> Any:
             if value is not None and len(value) > MAX_TEXT:
                 raise FormulaError(f"the result is longer than {MAX_TEXT:,} characters, the "

@@ -79,7 +79,7 @@ def compile_python(checked: CheckedFormula) -> Callable[[EvalContext], Any]:
         run = generate(checked, HELPERS)  # turns arithmetic errors into FormulaError itself
     except (Unsupported, SyntaxError, RecursionError, MemoryError):
         run = compile_closures(checked)
-    return _limited(run, result_check(checked.type.value))
+    return _limited(run, result_check(checked.type))
 
 
 def _limited(run: Callable[[EvalContext], Any],
