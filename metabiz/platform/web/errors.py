@@ -79,7 +79,8 @@ def _database_error(err: DBAPIError) -> Any:
         return _answer(503, "timeout", "the database took too long to answer this request; "
                                        "try again, or ask for less (a narrower filter)")
     if isinstance(err, DataError):
-        reason = str(err.orig).strip().splitlines()[0] if str(err.orig).strip() else "bad value"
+        said = str(err.orig).strip()
+        reason = said.splitlines()[0] if said else "a value out of range"
         log.warning("database refused a value on %s %s: %s", request.method, request.path,
                     reason)
         return _answer(400, "bad_request", f"the database cannot use a value of this "
