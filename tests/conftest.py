@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from metabiz.app import build_extensions
+from metabiz.platform.auth import start_session
+from metabiz.platform.db import writer
 from metabiz.platform.extensions import Extensions
 
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
@@ -55,3 +58,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 def extensions() -> Extensions:
     """The extensions a real process runs with: every package's registrations."""
     return build_extensions()
+
+
+@pytest.fixture
+def browser_session() -> Callable[[FlaskClient, str], None]:
+    """`browser_session(client, "alice")`: the client holds what signing in leaves in the
+    cookie (a server-side session of the user), without a password check."""
+    def sign_in(client: FlaskClient, user: str) -> None:
+        with writer(client.application.extensions["metabiz"].engine).begin() as conn:
+            key = start_session(conn, user)
+        with client.session_transaction() as session:
+            session["user"], session["sid"] = user, key
+
+    return sign_in

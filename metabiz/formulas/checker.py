@@ -12,6 +12,7 @@ from metabiz.errors import FormulaError
 from metabiz.formulas import nodes as n
 from metabiz.formulas.ftypes import TEXTLIKE, UNCOMPARABLE, Catalog, FType, unify
 from metabiz.formulas.functions import FUNCTIONS
+from metabiz.formulas.limits import NUMBER_DIGITS, in_range
 from metabiz.formulas.parser import parse
 
 CONTEXTS = ("field", "default", "validation", "condition", "filter")
@@ -85,6 +86,9 @@ class _Checker:
 
     # -- leaves -------------------------------------------------------------------------
     def visit_Number(self, node: n.Number) -> n.Expr:
+        if not in_range(node.value):
+            raise self.error(node, f"the number is too large (formulas work with numbers "
+                                   f"below 10^{NUMBER_DIGITS})")
         return replace(node, ftype=FType.NUMBER)
 
     def visit_String(self, node: n.String) -> n.Expr:

@@ -89,3 +89,14 @@ def is_leaf(node: Expr) -> bool:
     if isinstance(node, Unary) and node.op in ("-", "+"):
         node = node.operand
     return isinstance(node, (*LITERALS, FieldRef))
+
+
+def children(node: Expr) -> tuple[Expr, ...]:
+    """The parts a node is computed from, left to right."""
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    return ()

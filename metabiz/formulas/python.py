@@ -18,6 +18,7 @@ from metabiz.formulas.checker import CheckedFormula
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions import FUNCTIONS
 from metabiz.formulas.functions.math import power
+from metabiz.formulas.limits import MAX_TEXT, checked_text, result_check, too_large, too_long
 from metabiz.formulas.python_source import Unsupported, generate
 from metabiz.formulas.values import (
     as_decimal,
@@ -75,9 +76,24 @@ def compile_python(checked: CheckedFormula) -> Callable[[EvalContext], Any]:
     same values, the first several times faster.
     """
     try:
-        return generate(checked, HELPERS)  # turns arithmetic errors into FormulaError itself
+        run = generate(checked, HELPERS)  # turns arithmetic errors into FormulaError itself
     except (Unsupported, SyntaxError, RecursionError, MemoryError):
-        return compile_closures(checked)
+        run = compile_closures(checked)
+    return _limited(run, result_check(checked.type))
+
+
+def _limited(run: Callable[[EvalContext], Any],
+             check: Callable[[Any], Any] | None) -> Callable[[EvalContext], Any]:
+    """The formula, refusing a result beyond the limits (limits.py) before anyone sees it."""
+    if check is None:
+        return run
+
+    def evaluate(ctx: EvalContext) -> Any:
+        return check(run(ctx))
+
+    if hasattr(run, "source"):  # the generated source, for debugging and tests
+        evaluate.source = run.source  # type: ignore[attr-defined]
+    return evaluate
 
 
 def compile_closures(checked: CheckedFormula) -> Callable[[EvalContext], Any]:
@@ -94,6 +110,8 @@ def eval_error(err: Exception) -> FormulaError:
     """An arithmetic exception as the FormulaError users see."""
     if isinstance(err, DivisionByZero | ZeroDivisionError):
         return FormulaError("division by zero", kind="eval")
+    if isinstance(err, Overflow):  # Decimal past its exponent range (1e999999)
+        return too_large("the formula")
     return FormulaError(f"cannot compute the formula: {err}", kind="eval")
 
 
@@ -190,7 +208,7 @@ class _Compiler:
             return ordered
         if op == "&" or (op == "+" and node.ftype is FType.TEXT):
             def join(ctx: EvalContext) -> Any:
-                return (left(ctx) or "") + (right(ctx) or "") or None
+                return checked_text((left(ctx) or "") + (right(ctx) or ""), op) or None
 
             return join
         arith = self._arithmetic(node)
@@ -287,4 +305,5 @@ HELPERS: dict[str, Any] = {
     "eval_error": eval_error, "equal": _equal, "divide": _divide, "shift": _shift,
     "days_between": _days_between, "shift_time": _shift_time, "ms_between": _ms_between,
     "read_path": _read_path, "normalise_multi": normalise_multi, "normaliser": normaliser,
+    "MAX_TEXT": MAX_TEXT, "too_long": too_long,
 }

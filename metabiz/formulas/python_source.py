@@ -232,12 +232,14 @@ class _Source:
                       else f"{var} = {compare}")
             return var
         if op == "&" or (op == "+" and node.ftype is FType.TEXT):
+            parts = [p if p in self.never_blank else f"({p} or '')" for p in (left, right)]
+            self.emit(f"{var} = {' + '.join(parts)}")
+            with self.block(f"if len({var}) > MAX_TEXT:"):
+                self.emit(f"raise too_long({self.const(op)})")
             if left in self.never_blank or right in self.never_blank:
                 self.never_blank.add(var)
-                parts = (p if p in self.never_blank else f"({p} or '')" for p in (left, right))
-                self.emit(f"{var} = {' + '.join(parts)}")
             else:
-                self.emit(f"{var} = (({left} or '') + ({right} or '')) or None")
+                self.emit(f"{var} = {var} or None")
             return var
         self.emit_blank_safe(var, self.arithmetic(node, left, right), left, right)
         return var

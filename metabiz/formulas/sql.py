@@ -8,11 +8,14 @@ except that evaluation errors (division by zero, …) give blank instead.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, null, or_, true
+from sqlalchemy import and_, false, func, literal, null, or_, select, true
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from metabiz.errors import FormulaError
 from metabiz.formulas import nodes as n
@@ -38,11 +41,97 @@ def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
     compiler = _SqlCompiler(checked, resolve, dialect, now or dt.datetime.now(dt.UTC),
                             resolve_object)
     try:
-        return compiler.build(checked.expr)
+        built = compiler.build(checked.expr)
+        if expanded_size(built) > MAX_SQL_ELEMENTS:
+            raise FormulaError("the formula is too large to run in the database: its SQL "
+                               f"would have more than {MAX_SQL_ELEMENTS:,} parts (functions "
+                               "that read an argument several times multiply it when "
+                               "nested)", kind="sql", line=checked.expr.span.line,
+                               column=checked.expr.span.column)
+        if dialect == "sqlite" and not sqlite_can_parse(built):
+            deepest = _deepest(checked.expr)
+            raise FormulaError("the formula nests functions and operators too deeply for the "
+                               "database (SQLite cannot read SQL this deep); nest fewer of "
+                               "them", kind="sql", line=deepest.span.line,
+                               column=deepest.span.column)
+        return built
     except FormulaError as err:
         if err.source is None:
             err.source = checked.source
         raise
+
+
+#: the most parts (SQLAlchemy elements) a formula's SQL may have once written out: parts
+#: shared by reference are written once each time they are read, so a few nested calls of
+#: functions that read an argument three times would otherwise make gigabytes of SQL
+MAX_SQL_ELEMENTS = 25_000
+#: parentheses around the expression when SQLite's parser is tried on it: room for the
+#: statement it will stand in (of the parser's 100 levels, a list's WHERE and ORDER BY take
+#: up to 10 more than a bare SELECT; a roll-up's UPDATE ... (SELECT ... WHERE) 12, which
+#: `metabiz apply` runs once for every roll-up, so a filter past it fails there, not later)
+SQLITE_HEADROOM = 10
+
+
+def expanded_size(expr: Any) -> int:
+    """How many parts the SQL of `expr` has written out (counted on the shared graph, in
+    time proportional to its distinct parts; stops counting past MAX_SQL_ELEMENTS).
+
+    An expression read twice is written twice; a subquery or table (a FROM) is written
+    once however many of its columns are read."""
+    sizes: dict[int, int] = {}
+    written: set[int] = set()  # the FROMs counted already
+
+    def cost(part: Any) -> int:
+        if isinstance(part, FromClause) and not isinstance(part, ColumnElement):
+            if id(part) in written:  # (a function call is a FromClause too, and a value)
+                return 1
+            written.add(id(part))
+        return sizes[id(part)]
+
+    todo: list[tuple[Any, bool]] = [(expr, False)]
+    while todo:
+        element, ready = todo.pop()
+        if id(element) in sizes:
+            continue
+        parts = list(element.get_children())
+        if ready:
+            sizes[id(element)] = min(1 + sum(cost(p) for p in parts), MAX_SQL_ELEMENTS + 1)
+        else:
+            todo.append((element, True))
+            todo.extend((p, False) for p in parts if id(p) not in sizes)
+    return sizes[id(expr)]
+
+
+def sqlite_can_parse(expr: ColumnElement[Any]) -> bool:
+    """Whether SQLite's parser, whose stack has a fixed depth (100 in most builds), can read
+    the expression: tried on an empty in-memory database, where a statement that parses
+    fails later for its unknown tables instead ("parser stack overflow" otherwise)."""
+    sql = str(select(expr).compile(dialect=_SQLITE))
+    wrapped = "SELECT " + "(" * SQLITE_HEADROOM + "(" + sql + ")" + ")" * SQLITE_HEADROOM
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("EXPLAIN " + wrapped)
+    except sqlite3.Error as err:
+        # any other complaint (no such table, wrong number of bindings) comes after parsing
+        return "parser stack overflow" not in str(err)
+    finally:
+        probe.close()
+    return True
+
+
+_SQLITE = sqlite_dialect.dialect()
+
+
+def _deepest(node: n.Expr) -> n.Expr:
+    """The most deeply nested part of a formula (where a depth error points)."""
+    deepest, deepest_depth = node, 0
+    todo: list[tuple[n.Expr, int]] = [(node, 0)]
+    while todo:
+        current, depth = todo.pop()
+        if depth > deepest_depth:
+            deepest, deepest_depth = current, depth
+        todo.extend((child, depth + 1) for child in reversed(n.children(current)))
+    return deepest
 
 
 class _SqlCompiler:

@@ -16,6 +16,7 @@ from typing import Any
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
+from metabiz.formulas.limits import NUMBER_DIGITS, in_range, too_large
 from metabiz.formulas.links import Image, Link, make_image, make_link
 
 DATETIME_TEXT = re.compile(
@@ -37,9 +38,14 @@ _DECIMALS: dict[int, Decimal] = {i: Decimal(i) for i in range(-400, 3001)}
 
 
 def as_int(value: Decimal) -> int:
-    """int(value), truncating towards zero."""
+    """int(value), truncating towards zero; an evaluation error for a number beyond
+    limits.MAX_NUMBER (int() of 1e999999 would take a minute)."""
     found = _INTS.get(value)
-    return int(value) if found is None else found
+    if found is not None:
+        return found
+    if not in_range(value):
+        raise too_large("a whole number argument")
+    return int(value)
 
 
 def as_decimal(value: int) -> Decimal:
@@ -96,12 +102,13 @@ def to_decimal(value: Any) -> Decimal | None:
         raise FormulaError("expected a number, got true/false", kind="eval")
     if isinstance(value, int):
         return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
     try:
-        return Decimal(str(value).strip())
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
     except InvalidOperation:
         raise FormulaError(f"{value!r} is not a number", kind="eval") from None
+    if not in_range(number):  # JSON's 1e999 is infinity; "NaN" reads as a Decimal too
+        raise FormulaError(f"{value!r} is not a number below 10^{NUMBER_DIGITS}", kind="eval")
+    return number
 
 
 def utc(value: dt.datetime) -> dt.datetime:

@@ -233,11 +233,14 @@ def _decimal_text(value: Any, scale: int | None, *, grouping: bool) -> str:
     return f"{number:,f}" if grouping else f"{number:f}"
 
 
-def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]]) -> dict[tuple[str, Any], str]:
+def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
+                 scoped: bool = False) -> dict[tuple[str, Any], str]:
     """The names of referenced records, {(object, id): name}, one query per target object.
 
     Like formulas that follow a lookup, a name shows even when the record itself is outside
     the actor's record scope; objects the actor may not read at all show only the id.
+    `scoped`: only records in the actor's scope, for ids that come from the request
+    (`?account=7`), which anyone can walk through, rather than from a record they may read.
     """
     out: dict[tuple[str, Any], str] = {}
     resolver = Resolver(ctx)
@@ -249,7 +252,11 @@ def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]]) -> dict[tuple[str
         name_field = obj.odef.name_field
         if name_field and ctx.schema.access.field_rule(ctx.actor, target, name_field) == "hidden":
             continue
-        rows = ctx.conn.execute(select(obj.table).where(obj.table.c.id.in_(sorted(ids))))
+        query = select(obj.table).where(obj.table.c.id.in_(sorted(ids)))
+        owners = ctx.schema.access.visible_owners(ctx.actor, target) if scoped else None
+        if owners is not None:
+            query = query.where(obj.table.c.owner.in_(sorted(owners)))
+        rows = ctx.conn.execute(query)
         for row in rows.mappings():
             values = obj.decode(row)
             if name_field and obj.fields[name_field].formula is not None:

@@ -10,11 +10,11 @@ import logging
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, session
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from metabiz.errors import BadRequest, NotFound, Unauthorized
+from metabiz.errors import BadRequest, Unauthorized
 from metabiz.platform.access import Actor
-from metabiz.platform.auth import authenticate_token, load_actor
+from metabiz.platform.auth import authenticate_token, session_actor
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,25 @@ def current_actor(optional: bool = False) -> Actor | None:
                 raise Unauthorized("use 'Authorization: Bearer <token>'")
             actor = authenticate_token(conn, token.strip(), client=request.remote_addr)
         elif session.get("user"):
-            try:
-                actor = load_actor(conn, session["user"])
-            except NotFound:
-                session.clear()
+            actor = _session_actor(conn)
+            if actor is None:
+                session.clear()  # ended (signed out elsewhere, a new password): drop it
     if actor is None and not optional:
         raise Unauthorized("sign in or send an API token")
     g.actor = actor
     return actor
+
+
+def _session_actor(conn: Connection) -> Actor | None:
+    """The browser session's user, if the server still knows the session (auth.sessions)."""
+    key = session.get("sid")
+    if not isinstance(key, str):
+        return None  # a cookie from before sessions were kept on the server
+    try:
+        actor = session_actor(conn, key)
+    except Unauthorized:
+        return None
+    return actor if actor.name == session.get("user") else None
 
 
 def require_actor() -> Actor:

@@ -1,7 +1,9 @@
-"""Users, passwords and API tokens: managing them and turning credentials into an Actor.
+"""Users, passwords, browser sessions and API tokens: managing them and turning credentials
+into an Actor.
 
-Passwords are hashed with werkzeug's scrypt; tokens are random and only their SHA-256 is
-stored. Repeated failed sign-ins are refused for a while; every attempt is audited.
+Passwords are hashed with werkzeug's scrypt; session keys and tokens are random and only
+their SHA-256 is stored. Repeated failed sign-ins are refused for a while; every attempt is
+audited. A new password or deactivation ends the user's sessions.
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from metabiz.errors import ConflictError, NotFound, Unauthorized, ValidationError
 from metabiz.platform import audit
 from metabiz.platform.access import ADMIN_ROLE, Actor
-from metabiz.platform.db import SYSTEM_USER, audit_log, tokens, user_roles, users, utcnow
+from metabiz.platform.db import (
+    SYSTEM_USER,
+    audit_log,
+    sessions,
+    tokens,
+    user_roles,
+    users,
+    utcnow,
+)
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 TOKEN_PREFIX = "mbz_"
@@ -34,6 +44,9 @@ MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20
 #: a token's use updates last_used_at (and adds an audit entry) at most this often
 TOKEN_USE_INTERVAL = dt.timedelta(minutes=1)
+#: a browser session ends this long after signing in, however busy (the cookie also expires
+#: 12 hours after it was last written: create_app's PERMANENT_SESSION_LIFETIME)
+SESSION_LIFETIME = dt.timedelta(days=7)
 
 # Checked against when the user does not exist, so that a wrong name costs as much time
 # as a wrong password and response times do not tell which names exist.
@@ -134,6 +147,8 @@ def set_active(conn: Connection, name: str, active: bool, *, by: By = None) -> b
     if bool(row.active) == active:
         return False
     conn.execute(update(users).where(users.c.name == name).values(active=active))
+    if not active:
+        end_sessions(conn, name)  # reactivating must not bring old sessions back
     audit.record(conn, audit.USER_ACTIVATED if active else audit.USER_DEACTIVATED, by,
                  {"user": name})
     return True
@@ -151,6 +166,7 @@ def set_password(conn: Connection, name: str, password: str, *, by: By = None) -
                         .values(password_hash=generate_password_hash(password)))
     if not done.rowcount:
         raise NotFound(f"no user named {name!r}")
+    end_sessions(conn, name)  # whoever knew the old password is signed out everywhere
     # The entry is recorded under the user's name: throttling counts failures after it.
     audit.record(conn, audit.PASSWORD_SET, name, {"by": audit.name_of(by)})
 
@@ -223,6 +239,45 @@ def authenticate_password(conn: Connection, name: str, password: str, *,
     actor = load_actor(conn, name)
     audit.record_apart(conn, audit.LOGIN_SUCCEEDED, name, client=client, at=now)
     return actor
+
+
+# -- browser sessions -------------------------------------------------------------------
+
+
+def start_session(conn: Connection, user_name: str, *, now: dt.datetime | None = None) -> str:
+    """A new browser session for the user: the random key its cookie keeps (only the key's
+    SHA-256 is stored). The user's sessions past SESSION_LIFETIME are removed."""
+    now = now or utcnow()
+    conn.execute(delete(sessions).where(sessions.c.user_name == user_name,
+                                        sessions.c.created_at <= now - SESSION_LIFETIME))
+    key = secrets.token_urlsafe(32)
+    conn.execute(insert(sessions).values(id=token_hash(key), user_name=user_name,
+                                         created_at=now))
+    return key
+
+
+def session_actor(conn: Connection, key: str, *, now: dt.datetime | None = None) -> Actor:
+    """The actor of a browser session, or Unauthorized when it has ended (signed out, a new
+    password, past SESSION_LIFETIME) or its user is deactivated."""
+    now = now or utcnow()
+    row = conn.execute(select(sessions.c.user_name, sessions.c.created_at)
+                       .where(sessions.c.id == token_hash(key))).first()
+    if row is None or row.created_at <= now - SESSION_LIFETIME:
+        raise Unauthorized("the session has ended; sign in again")
+    try:
+        return load_actor(conn, row.user_name)
+    except NotFound:
+        raise Unauthorized("the session's user is deactivated") from None
+
+
+def end_session(conn: Connection, key: str) -> None:
+    """End one browser session for good (signing out): its cookie is worthless from now."""
+    conn.execute(delete(sessions).where(sessions.c.id == token_hash(key)))
+
+
+def end_sessions(conn: Connection, user_name: str) -> int:
+    """End every browser session of a user; how many there were."""
+    return conn.execute(delete(sessions).where(sessions.c.user_name == user_name)).rowcount
 
 
 def throttle_wait(conn: Connection, name: str, client: str | None,

@@ -1,4 +1,5 @@
-"""Configuration: the database URL, the secret key, the instance folder and SMTP.
+"""Configuration: the database URL, the secret key, the instance folder, SMTP, cookies and
+the time a web request's SQL statement may take.
 
 Read from arguments first, then METABIZ_* environment variables, then defaults.
 """
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/metabiz.db"
+#: seconds one SQL statement of a web request may run (METABIZ_STATEMENT_TIMEOUT; 0: none)
+DEFAULT_STATEMENT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -45,15 +48,38 @@ class Config:
     instance_path: Path = field(default_factory=lambda: Path("instance"))
     testing: bool = False
     smtp: SmtpSettings | None = None
+    #: session cookies only over HTTPS (METABIZ_SECURE_COOKIES=1): set it behind TLS
+    secure_cookies: bool = False
+    #: seconds one SQL statement of a web request may run before the database ends it
+    #: (a 503); None or 0: no limit
+    statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT
 
     @classmethod
     def from_env(cls, database_url: str | None = None, **overrides: object) -> Config:
         instance = Path(os.environ.get("METABIZ_INSTANCE", "instance"))
         url = database_url or os.environ.get("METABIZ_DATABASE_URL") or DEFAULT_DATABASE_URL
         secret = os.environ.get("METABIZ_SECRET_KEY") or _instance_secret(instance)
-        settings: dict[str, object] = {"smtp": SmtpSettings.from_env(), **overrides}
+        settings: dict[str, object] = {
+            "smtp": SmtpSettings.from_env(),
+            "secure_cookies": os.environ.get("METABIZ_SECURE_COOKIES") == "1",
+            "statement_timeout": _seconds("METABIZ_STATEMENT_TIMEOUT",
+                                          DEFAULT_STATEMENT_TIMEOUT),
+            **overrides}
         return cls(database_url=url, secret_key=secret, instance_path=instance,
                    **settings)  # type: ignore[arg-type]
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise ValueError(f"{name} must be 0 (no limit) or a number of seconds, not {raw!r}")
+    return value
 
 
 def _instance_secret(instance: Path) -> str:
@@ -61,8 +87,8 @@ def _instance_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # its owner's only
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key)  # never readable by others, not even for a moment
     return key

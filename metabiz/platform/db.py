@@ -1,5 +1,5 @@
 """Database engines, the UTC datetime column type and the fixed system tables (users, tokens,
-metadata versions, history, audit).
+sessions, metadata versions, history, audit).
 
 Object tables are built at run time by metabiz.objects; these tables are created and changed
 only by the Alembic revisions in metabiz/platform/migrations/versions/ (keep the two in step:
@@ -8,6 +8,10 @@ tests/platform/test_upgrade.py fails when they disagree).
 
 from __future__ import annotations
 
+import math
+import os
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,8 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
+
+from metabiz.formulas.limits import add_sqlite_functions
 
 
 def stored_utc(moment: datetime) -> datetime:
@@ -100,6 +106,17 @@ tokens = Table(
     Column("revoked", Boolean, nullable=False, default=False),
 )
 
+#: browser sessions: the cookie holds a random key whose SHA-256 is the row's id, so a
+#: session ends for good when its row goes (signing out, a new password, deactivation)
+sessions = Table(
+    "sys_sessions", system_metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_name", String(64), ForeignKey("sys_users.name", ondelete="CASCADE"),
+           nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_sys_sessions_user", "user_name"),
+)
+
 metadata_versions = Table(
     "sys_metadata_versions", system_metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
@@ -130,12 +147,13 @@ counters = Table(
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the settings metabiz relies on (SQLite: foreign keys, WAL, timeouts)."""
+    """An engine with the settings metabiz relies on (SQLite: foreign keys, WAL, timeouts,
+    the formula functions, a file only its owner can read)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -147,6 +165,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            add_sqlite_functions(dbapi_conn)  # REGEX in filters runs on RE2, never on `re`
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
@@ -157,6 +176,72 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file (and its folder) readable by its owner only, before SQLite
+    would create it world-readable (0644 under the usual umask). SQLite gives the -wal and
+    -shm files it makes beside it the same mode. An existing file is left as it is."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+#: SQLite checks its deadline every this many virtual-machine steps (a fraction of a ms)
+SQLITE_PROGRESS_STEPS = 10_000
+
+
+def limit_statements(engine: Engine, seconds: float | None) -> None:
+    """End any SQL statement of this engine that runs longer than `seconds` (None or 0: no
+    limit) with StatementTimeout's errors: PostgreSQL's statement_timeout, and on SQLite a
+    progress handler that interrupts the statement. Connections already open are closed,
+    so every statement from now on is limited; the web app calls it for its engine, while
+    commands (apply, upgrade, worker) run without a limit."""
+    if not seconds or seconds <= 0:
+        return
+    if engine.dialect.name == "postgresql":
+        milliseconds = max(1, int(seconds * 1000))
+
+        @event.listens_for(engine, "connect")
+        def _statement_timeout(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            autocommit = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True  # a SET inside a transaction would be rolled back
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {milliseconds}")
+            dbapi_conn.autocommit = autocommit
+    elif engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _progress(dbapi_conn, record):  # type: ignore[no-untyped-def]
+            deadline = record.info[_DEADLINE] = [math.inf]
+            dbapi_conn.set_progress_handler(lambda: time.monotonic() > deadline[0],
+                                            SQLITE_PROGRESS_STEPS)
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _start(conn, *_args):  # type: ignore[no-untyped-def]
+            deadline = conn.info.get(_DEADLINE)
+            if deadline is not None:
+                deadline[0] = time.monotonic() + seconds
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _end(conn, *_args):  # type: ignore[no-untyped-def]
+            # COMMIT and ROLLBACK are never cut short, however long the transaction took
+            deadline = conn.info.get(_DEADLINE)
+            if deadline is not None:
+                deadline[0] = math.inf
+    engine.dispose()
+
+
+_DEADLINE = "metabiz_statement_deadline"
+
+
+def is_statement_timeout(err: BaseException) -> bool:
+    """Whether a database error is a statement ended by limit_statements."""
+    original = getattr(err, "orig", err)
+    if isinstance(original, sqlite3.OperationalError):
+        return str(original) == "interrupted"
+    return getattr(original, "sqlstate", None) == "57014"  # PostgreSQL's query_canceled
 
 
 def writer(engine: Engine) -> Engine:

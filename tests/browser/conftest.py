@@ -139,8 +139,12 @@ def _open_page(browser: Any, request: pytest.FixtureRequest, **options: Any) -> 
     context = browser.new_context(locale="en-US", timezone_id="UTC", **options)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    refused: list[str] = []  # what the Content-Security-Policy blocked on any page
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     report = getattr(request.node, "report_call", None)
+    assert not refused, f"the pages broke their own Content-Security-Policy: {refused}"
     if report is not None and report.failed:
         SCREENSHOTS.mkdir(exist_ok=True)
         name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)

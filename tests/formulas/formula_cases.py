@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from formula_case import ERR, C, Case, d, ts
 from formula_cases_extended import EXTENDED_CASES
+from formula_cases_limits import LIMIT_CASES
 
 __all__ = ["CASES", "ERR", "Case"]
 
@@ -306,3 +307,4 @@ CASES: list[Case] = [
     C("ISCHANGED(amount)", False, sql=False, context="condition"),
 ]
 CASES += EXTENDED_CASES
+CASES += LIMIT_CASES

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     Time,
     create_engine,
+    event,
     select,
     type_coerce,
 )
@@ -48,6 +49,7 @@ from metabiz.formulas import (
     compile_python,
     compile_sql,
 )
+from metabiz.formulas.limits import add_sqlite_functions
 from metabiz.formulas.values import is_blank, time_of_ms
 
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
@@ -326,6 +328,8 @@ def open_databases(tmp_dir: str) -> Iterator[Databases]:
     engines: list[tuple[Engine, str | None]] = []
     items: dict[str, SqlDatabase] = {}
     sqlite = create_engine(f"sqlite:///{tmp_dir}/formulas.db")
+    # what metabiz.platform.db.make_engine does for every SQLite connection
+    event.listen(sqlite, "connect", lambda dbapi, _record: add_sqlite_functions(dbapi))
     engines.append((sqlite, None))
     items["sqlite"] = SqlDatabase(sqlite, "sqlite")
     base = postgres_url()

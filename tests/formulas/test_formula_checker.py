@@ -79,6 +79,20 @@ def test_too_long_and_too_deep_formulas_are_refused() -> None:
         "the formula is nested too deeply")
 
 
+def test_number_literals_from_10_26_on_are_check_errors_at_their_position() -> None:
+    err = error_of("amount + 1" + "0" * 26)  # 10^26
+    assert err.kind == "check" and (err.line, err.column) == (1, 10)
+    assert err.message == "the number is too large (formulas work with numbers below 10^26)"
+    assert checked("amount + " + "9" * 26).type is FType.NUMBER  # 10^26 - 1
+    assert checked("0." + "0" * 40 + "1 > 0").type is FType.BOOLEAN  # small is fine
+
+
+def test_regex_patterns_are_checked_with_re2() -> None:
+    assert error_of('REGEX(name, "(a)\\\\1")').message.startswith("REGEX: invalid pattern")
+    assert error_of('REGEX(name, "(?=a)")').message.startswith("REGEX: invalid pattern")
+    assert checked('REGEX(name, "\\\\pL+ [0-9]{2,}")').type is FType.BOOLEAN
+
+
 def test_the_deepest_allowed_formula_compiles_and_runs() -> None:
     from formula_harness import run_python, sql_resolver
     from sqlalchemy import select
@@ -88,9 +102,17 @@ def test_the_deepest_allowed_formula_compiles_and_runs() -> None:
     source = "ROUND(" * (MAX_NESTING - 2) + "amount" + ", 2)" * (MAX_NESTING - 2)
     formula = checked(source)
     assert str(run_python(formula)) == "1250.50"
-    for name, dialect in (("sqlite", sqlite.dialect()), ("postgresql", postgresql.dialect())):
-        assert "round" in str(select(compile_sql(formula, sql_resolver(), name))
-                              .compile(dialect=dialect))
+    assert "round" in str(select(compile_sql(formula, sql_resolver(), "postgresql"))
+                          .compile(dialect=postgresql.dialect()))
+    # SQLite's parser stops at about 30 nested calls: a clear error at the innermost one
+    # instead of "parser stack overflow" when the query runs
+    with pytest.raises(FormulaError) as refused:
+        compile_sql(formula, sql_resolver(), "sqlite")
+    assert refused.value.kind == "sql" and "too deeply" in refused.value.message
+    assert (refused.value.line, refused.value.column) == (1, 1 + 6 * (MAX_NESTING - 2))
+    shallow = checked("ROUND(" * 20 + "amount" + ", 2)" * 20)
+    assert "round" in str(select(compile_sql(shallow, sql_resolver(), "sqlite"))
+                          .compile(dialect=sqlite.dialect()))
 
 
 # -- the AST ---------------------------------------------------------------------------------
@@ -205,7 +227,7 @@ def test_references_lists_every_path_read() -> None:
     ('CASE(stage, "a", 1, "b", "x", 2)', "CASE results must all have the same type", 26),
     ("BLANKVALUE(amount, name)", "BLANKVALUE results must all have the same type", 20),
     ("DATEVALUE(1)", "argument 1 of DATEVALUE must be datetime or text, got number", 11),
-    ('REGEX(name, "(")', "REGEX: invalid pattern: missing ), unterminated subpattern", 13),
+    ('REGEX(name, "(")', "REGEX: invalid pattern: missing ): (", 13),  # RE2's words
 ])
 def test_type_errors_say_what_was_expected_and_found(source: str, message: str,
                                                      column: int) -> None:

@@ -205,6 +205,13 @@ def _agree(source: str, databases: Databases) -> None:
         except FormulaError as err:
             assert err.kind == "eval"  # SQL gives blank or fails there: not compared
     for db in databases:
+        try:
+            db.compile(formula)
+        except FormulaError as err:
+            # SQLite's parser reads SQL only so deep (formulas/sql.py): refused, clearly
+            assert err.kind == "sql" and db.dialect == "sqlite" and "too deeply" in \
+                err.message, (source, err.message)
+            continue
         if len(wanted) < len(RECORD_NAMES):
             got = {record: db.evaluate(formula, record) for record in wanted}
         else:

@@ -50,10 +50,9 @@ def counts(app) -> tuple[int, int]:
                 conn.execute(select(func.max(table.c.version)).select_from(table)).scalar_one())
 
 
-def test_every_unsafe_route_refuses_a_session_request_without_the_token(app):
+def test_every_unsafe_route_refuses_a_session_request_without_the_token(app, browser_session):
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["user"] = "admin"
+    browser_session(client, "admin")
     page = client.get("/").get_data(as_text=True)
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
     made = client.post("/api/v1/records/opportunity", json={"name": "Deal", "amount": 5},

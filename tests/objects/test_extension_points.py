@@ -50,12 +50,11 @@ test_package_wiring.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.fixture
-def client(sales, db_url, tmp_path):
+def client(sales, db_url, tmp_path, browser_session):
     app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
                             testing=True), test_package_wiring())
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["user"] = "alice"
+    browser_session(client, "alice")
     yield client
     app.extensions["metabiz"].engine.dispose()
 

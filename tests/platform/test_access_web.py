@@ -47,10 +47,17 @@ def client(app):
     return app.test_client()
 
 
+def open_session(client, user="alice"):
+    """What signing in leaves in the cookie: a server-side session of the user."""
+    with writer(client.application.extensions["metabiz"].engine).begin() as conn:
+        key = auth.start_session(conn, user)
+    with client.session_transaction() as s:
+        s["user"], s["sid"] = user, key
+
+
 def signed_in(client, user="alice"):
     """Sign `user` in and return the CSRF token the pages give that session."""
-    with client.session_transaction() as s:
-        s["user"] = user
+    open_session(client, user)
     page = client.get("/").get_data(as_text=True)
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
 
@@ -83,8 +90,7 @@ def test_a_session_api_write_needs_the_csrf_header(client):
 
 
 def test_a_session_without_a_csrf_token_cannot_write_at_all(client):
-    with client.session_transaction() as s:
-        s["user"] = "alice"  # no token was ever issued to this session
+    open_session(client)  # no token was ever issued to this session
     for sent in ({}, {"X-CSRF-Token": ""}, {"X-CSRF-Token": "None"}):
         assert client.post("/api/v1/records/opportunity", json=DEAL,
                            headers=sent).status_code == 403

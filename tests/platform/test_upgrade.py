@@ -48,6 +48,8 @@ from metabiz.platform.migrations import KERNEL_VERSIONS, VERSION_TABLE, pending,
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release_0_1" / "metabiz.db.gz"
 FOLDERS = [FLOW_MIGRATIONS]
+#: the newest revision of the kernel's branch
+PLATFORM_HEAD = "platform_0003"
 #: the first revision of each branch: release 0.1's tables
 BASELINES = ("platform_0001", "flows_0001")
 MESSAGE = "the database is at an older schema; run `metabiz upgrade`"
@@ -164,17 +166,18 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     assert statuses == ["approved", "pending"]
     # independent branches come in no particular order
     assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
-        "flows_0001", "platform_0001", "platform_0002"]
+        "flows_0001", "platform_0001", "platform_0002", "platform_0003"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
     assert "platform_0001" in result.output and "flows_0001" in result.output
 
     after = snapshot(release_0_1)
-    assert set(after) == set(before)
+    assert set(after) == set(before) | {"sys_sessions"}  # platform_0003's, empty
+    assert after.pop("sys_sessions") == []
     for table, rows in before.items():
         assert after[table] == rows, table
-    assert recorded(release_0_1) == {"platform_0002", "flows_0001"}
+    assert recorded(release_0_1) == {PLATFORM_HEAD, "flows_0001"}
     assert pending(make_engine(release_0_1), FOLDERS) == []
     assert run("upgrade").output.strip().endswith("is up to date")
 
@@ -223,14 +226,16 @@ def test_a_database_at_an_older_revision_is_refused_then_upgraded(db_url: str, r
     engine = make_engine(db_url)
     upgrade(engine, FOLDERS)
     with engine.begin() as conn:  # as platform_0001 left it
+        conn.execute(text("DROP TABLE sys_sessions"))
         conn.execute(text("DROP TABLE sys_conversion_losses"))
         conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'platform_0001' "
-                          "WHERE version_num = 'platform_0002'"))
-    assert pending(engine, FOLDERS) == ["platform_0002"]
+                          f"WHERE version_num = '{PLATFORM_HEAD}'"))
+    assert pending(engine, FOLDERS) == ["platform_0002", "platform_0003"]
     assert refused(run("worker", "--once"))
     result = run("upgrade")
     assert result.exit_code == 0 and "platform_0002" in result.output, result.output
     assert inspect(engine).has_table("sys_conversion_losses")
+    assert inspect(engine).has_table("sys_sessions")
     assert run("worker", "--once").exit_code == 0
     engine.dispose()
 
@@ -239,7 +244,7 @@ def test_init_twice_is_idempotent(db_url: str, run) -> None:
     first = run("init")
     assert first.exit_code == 0 and "platform_0001" in first.output, first.output
     heads = recorded(db_url)
-    assert heads == {"platform_0002", "flows_0001"}
+    assert heads == {PLATFORM_HEAD, "flows_0001"}
     second = run("init")
     assert second.exit_code == 0 and "platform_0001" not in second.output, second.output
     assert recorded(db_url) == heads
@@ -261,7 +266,7 @@ def test_a_database_from_a_newer_release_or_of_unknown_tables_is_refused(db_url:
     upgrade(engine, FOLDERS)
     with engine.begin() as conn:
         conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'platform_0999' "
-                          "WHERE version_num = 'platform_0002'"))
+                          f"WHERE version_num = '{PLATFORM_HEAD}'"))
     result = run("init")
     assert result.exit_code == 1 and "newer release" in result.output, result.output
     assert "Traceback" not in result.output
@@ -286,7 +291,7 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
-        [], ["flows_0001", "platform_0001", "platform_0002"]]
+        [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003"]]
     for engine in engines:
         engine.dispose()
 

@@ -10,17 +10,24 @@ from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, or_
+from sqlalchemy import Numeric, and_, case, func, literal, not_, or_
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions.registry import NUM, SqlCall, fixed, register
 from metabiz.formulas.functions.sql_support import (
+    bind,
     exact,
     exact_sum,
     integer,
     numeric,
     power_of_ten,
+)
+from metabiz.formulas.limits import (
+    MAX_EXACT_EXPONENT,
+    NUMBER_DIGITS,
+    checked_number,
+    too_large,
 )
 from metabiz.formulas.nodes import Number, Unary, is_leaf
 from metabiz.formulas.values import as_int
@@ -94,17 +101,19 @@ def _sqrt(value: Decimal) -> Decimal:
 
 def power(base: Decimal, exponent: Decimal) -> Decimal:
     try:
-        if exponent == exponent.to_integral_value() and abs(exponent) <= 1000:
+        if exponent == exponent.to_integral_value() and abs(exponent) <= MAX_EXACT_EXPONENT:
             if base == 0 and exponent < 0:
                 raise FormulaError("division by zero", kind="eval")
-            return base ** int(exponent)
-        if base < 0:
+            result = base ** int(exponent)
+        elif base < 0:
             raise FormulaError(f"POWER: {base} has no real power {exponent}", kind="eval")
-        return Decimal(repr(math.pow(float(base), float(exponent))))
+        else:
+            result = Decimal(repr(math.pow(float(base), float(exponent))))
     except (OverflowError, ArithmeticError) as err:
         if isinstance(err, FormulaError):
             raise
-        raise FormulaError("POWER: the result is too large", kind="eval") from None
+        raise too_large("POWER") from None
+    return checked_number(result, "POWER")
 
 
 def _extreme(pick: Callable[..., Decimal]) -> Callable[..., Any]:
@@ -205,9 +214,23 @@ def _mod_sql(c: SqlCall) -> Any:
 
 
 def power_sql(base: Any, exponent: Any, dialect: str) -> Any:
-    """base ^ exponent; blank where Python raises (0 ^ -1, a negative base's root)."""
+    """base ^ exponent; blank where Python raises (0 ^ -1, a negative base's root, a result
+    beyond limits.MAX_NUMBER: known from the logarithm before anything is computed)."""
+    # both are read several times: named once, so nested powers neither repeat nor deepen
+    return bind([base, exponent], lambda b, e: _power_of(b, e, dialect))
+
+
+def _power_of(base: Any, exponent: Any, dialect: str) -> Any:
     whole = exponent == func.trunc(exponent)
-    undefined = or_(and_(base == 0, exponent < 0), and_(base < 0, not_(whole)))
+    # log10 of at least 1e-300: 0 would fail, even in a branch CASE does not take
+    if dialect == "sqlite":
+        magnitude = exponent * func.log10(func.max(func.abs(base), literal(1e-300)))
+    else:
+        floor = literal(Decimal("1e-300"), Numeric())
+        magnitude = numeric(exponent, dialect) * func.log(
+            func.greatest(func.abs(numeric(base, dialect)), floor))
+    undefined = or_(and_(base == 0, exponent < 0), and_(base < 0, not_(whole)),
+                    and_(base != 0, magnitude >= NUMBER_DIGITS))
     if dialect == "sqlite":
         return case((undefined, None), else_=func.pow(base, exponent))
     return case((undefined, None), else_=func.power(numeric(base, dialect),

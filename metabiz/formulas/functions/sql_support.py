@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import Integer as SAInteger
-from sqlalchemy.sql.elements import Grouping, Null
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, Grouping, Null
 from sqlalchemy.sql.selectable import CTE, Select
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -126,11 +126,33 @@ def exact_sum(values: list[Any], signs: list[int], dialect: str, *, simple: bool
     return exact(func.round(total, decimals), dialect)
 
 
-def integer(expr: Any, dialect: str) -> Any:
-    """Truncate towards zero, as Python's int() does."""
+#: whole-number arguments (counts, positions, months, days) are held to this range, as far
+#: beyond any text or date as 10^20 is, so that RIGHT(name, 10^20) gives the whole name
+#: (not "integer out of range" on PostgreSQL, nor SQLite's substr overflowing), and sums
+#: like months + 12 * year stay within 32 bits
+INTEGER_RANGE = (-1_000_000_000, 1_000_000_000)
+
+
+def integer(expr: Any, dialect: str, *, never_blank: bool = False) -> Any:
+    """Truncate towards zero, as Python's int() does (held to INTEGER_RANGE)."""
     if dialect == "sqlite":
-        return cast(expr, SAInteger())
-    return cast(func.trunc(cast(expr, Numeric())), SAInteger())
+        # SQLite's CAST holds to 64 bits; its min() and max() are NULL for a NULL argument
+        low_bound, high_bound = INTEGER_RANGE
+        return func.max(func.min(cast(expr, SAInteger()), literal(high_bound)),
+                        literal(low_bound))
+    low, high = (literal(bound, Numeric()) for bound in INTEGER_RANGE)
+
+    def held(value: Any) -> Any:
+        number = func.trunc(cast(value, Numeric()))
+        if never_blank:  # GREATEST and LEAST skip NULLs: only for values that are never NULL
+            return cast(func.greatest(func.least(number, high), low), SAInteger())
+        return cast(case((number > high, high), (number < low, low), else_=number),
+                    SAInteger())
+
+    if never_blank or isinstance(expr, ColumnClause | BindParameter | Null):
+        return held(expr)
+    # a computed value, named once: CASE reads it three times
+    return bind([expr], held)
 
 
 def greatest(a: Any, b: Any, dialect: str) -> Any:
@@ -179,9 +201,15 @@ def datetime_column(expr: Any, dialect: str) -> Any:
 
 
 def add_days_to_date(date: Any, days: Any, dialect: str) -> Any:
-    if dialect == "sqlite":
+    if dialect == "sqlite":  # NULL past 9999-12-31, as Python's error
         return func.date(date, cast(integer(days, dialect), String()).concat(literal(" days")))
-    return date + integer(days, dialect)
+
+    def shifted(start: Any, count: Any) -> Any:
+        moved = start + count
+        return case((moved.between(literal(dt.date.min, Date()), literal(dt.date.max, Date())),
+                     moved), else_=None)
+
+    return bind([date, integer(days, dialect)], shifted)
 
 
 def add_days_to_datetime(value: Any, days: Any, dialect: str) -> Any:

@@ -6,12 +6,11 @@ TEXT with a format is text_format.py's; character-level functions are characters
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, func, literal, or_, type_coerce
+from sqlalchemy import String, and_, case, func, literal, or_, type_coerce
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import FType
@@ -26,6 +25,7 @@ from metabiz.formulas.functions.registry import (
     register,
 )
 from metabiz.formulas.functions.sql_support import (
+    bind,
     greatest,
     integer,
     number_text,
@@ -35,6 +35,13 @@ from metabiz.formulas.functions.sql_support import (
     truthy,
 )
 from metabiz.formulas.functions.text_format import format_type, format_value, text_format_sql
+from metabiz.formulas.limits import (
+    MAX_TEXT,
+    checked_number,
+    compiled_pattern,
+    regex_matches,
+    text_room,
+)
 from metabiz.formulas.nodes import String as StringNode
 from metabiz.formulas.values import (
     as_decimal,
@@ -85,10 +92,13 @@ def _mid(value: Any, start: Any, count: Any) -> Any:
 
 
 def _substitute(value: Any, old: Any, new: Any) -> Any:
-    text = _t(value)
-    if not _t(old):
+    text, old_text, new_text = _t(value), _t(old), _t(new)
+    if not old_text:
         return _or_blank(text)
-    return _or_blank(text.replace(_t(old), _t(new)))
+    if len(new_text) > len(old_text):
+        growth = text.count(old_text) * (len(new_text) - len(old_text))
+        text_room(len(text) + growth, "SUBSTITUTE")
+    return _or_blank(text.replace(old_text, new_text))
 
 
 def _find(search: Any, value: Any, start: Any = None) -> Decimal:
@@ -103,7 +113,9 @@ def _pad(left: bool) -> Any:
         n, text, filler = max(_n(length), 0), _t(value), _t(pad) or " "
         if len(text) >= n:
             return _or_blank(text[:n])
-        fill = (filler * n)[: n - len(text)]
+        text_room(n, "LPAD" if left else "RPAD")
+        missing = n - len(text)
+        fill = (filler * (missing // len(filler) + 1))[:missing]
         return _or_blank(fill + text if left else text + fill)
 
     return run
@@ -155,14 +167,11 @@ def _text_of(c: SqlCall) -> Any:
 def _value(value: Any) -> Any:
     if value is None or not str(value).strip(" \t\r\n"):
         return None
-    return parse_number_text(str(value), "VALUE")
+    return checked_number(parse_number_text(str(value), "VALUE"), "VALUE")
 
 
 def _regex(value: Any, pattern: Any) -> bool:
-    try:
-        return re.fullmatch(_t(pattern), _t(value)) is not None
-    except re.error as err:
-        raise FormulaError(f"REGEX: invalid pattern: {err}", kind="eval") from None
+    return regex_matches(_t(value), _t(pattern))
 
 
 def _regex_type(types: Sequence[FType], node: Any) -> FType:
@@ -170,22 +179,28 @@ def _regex_type(types: Sequence[FType], node: Any) -> FType:
     pattern = node.args[1]
     if isinstance(pattern, StringNode):
         try:
-            re.compile(pattern.value)
-        except re.error as err:
-            raise FormulaError(f"REGEX: invalid pattern: {err}", kind="check",
-                               line=pattern.span.line, column=pattern.span.column) from None
+            compiled_pattern(pattern.value)
+        except FormulaError as err:
+            raise FormulaError(err.message, kind="check", line=pattern.span.line,
+                               column=pattern.span.column) from None
     return FType.BOOLEAN
 
 
 def _regex_sql(c: SqlCall) -> Any:
-    # \A and \Z anchor the whole text in both Python's re (SQLAlchemy's SQLite REGEXP
-    # runs re.search) and PostgreSQL's regular expressions
+    if c.dialect == "sqlite":
+        # RE2 (limits.sqlite_regex, registered on every connection), not SQLAlchemy's
+        # REGEXP, which would run Python's backtracking `re` on every row
+        return truthy(func.metabiz_regex(c.args[0], c.args[1]) == 1)
+    # \A and \Z anchor the whole text in PostgreSQL's regular expressions; a query that
+    # runs too long there is ended by statement_timeout (docs/operations.md)
     anchored = literal("\\A(?:").concat(_c(c.args[1])).concat(literal(")\\Z"))
     return truthy(_c(c.args[0]).regexp_match(anchored))
 
 
 def _concatenate(*values: Any) -> Any:
-    return _or_blank("".join(_t(v) for v in values))
+    texts = [_t(v) for v in values]
+    text_room(sum(len(t) for t in texts), "CONCATENATE")
+    return _or_blank("".join(texts))
 
 
 def _text_args(types: Sequence[FType], node: Any) -> FType:
@@ -196,12 +211,14 @@ def _text_args(types: Sequence[FType], node: Any) -> FType:
 
 def _count(value: Any, dialect: str) -> Any:
     """A character count argument: blank is 0, fractions are cut, negatives are 0."""
-    return greatest(integer(func.coalesce(value, literal(0)), dialect), literal(0), dialect)
+    return greatest(integer(func.coalesce(value, literal(0)), dialect, never_blank=True),
+                    literal(0), dialect)
 
 
 def _start(value: Any, dialect: str) -> Any:
     """A 1-based start position: blank and anything below 1 is 1."""
-    return greatest(integer(func.coalesce(value, literal(0)), dialect), literal(1), dialect)
+    return greatest(integer(func.coalesce(value, literal(0)), dialect, never_blank=True),
+                    literal(1), dialect)
 
 
 def _substr_sql(c: SqlCall, start: Any, length: Any) -> Any:
@@ -242,16 +259,36 @@ def _pad_sql(left: bool) -> Any:
             if len(c.args) > 2 else literal(" ")
         if d == "postgresql":
             pg_padded = (func.lpad if left else func.rpad)(text, length, filler)
-            return func.nullif(pg_padded, literal(""))
-        # SQLite has no lpad: repeat the filler with replace(hex(zeroblob(n)), '00', filler)
-        missing = length - func.length(text)
-        fill = func.substr(func.replace(func.hex(func.zeroblob(length)), literal("00"), filler),
-                           literal(1), missing)
-        padded = fill.concat(text) if left else text.concat(fill)
-        return func.nullif(case((missing <= 0, func.substr(text, literal(1), length)),
-                                else_=padded), literal(""))
+            # longer than a formula's text may be: blank, where Python reports an error
+            return case((length > MAX_TEXT, None), else_=func.nullif(pg_padded, literal("")))
+        # named once (bind): the SQL reads text and length several times
+        return bind([text, length, filler], lambda *names: _sqlite_pad(*names, left=left))
 
     return build
+
+
+def _sqlite_pad(text: Any, length: Any, filler: Any, *, left: bool) -> Any:
+    """SQLite has no lpad: repeat the filler with replace(hex(zeroblob(n)), '00', filler)."""
+    missing = length - func.length(text)
+    fill = func.substr(func.replace(func.hex(func.zeroblob(length)), literal("00"), filler),
+                       literal(1), missing)
+    joined = fill.concat(text) if left else text.concat(fill)
+    padded = case((missing <= 0, func.substr(text, literal(1), length)), else_=joined)
+    return case((length > MAX_TEXT, None), else_=func.nullif(padded, literal("")))
+
+
+def _substitute_sql(c: SqlCall) -> Any:
+    """replace(), blank when the result would be longer than a formula's text may be
+    (computed from the number of occurrences before anything is built)."""
+    def build(text: Any, old: Any, new: Any) -> Any:
+        grows = func.length(new) - func.length(old)
+        occurrences = (func.length(text) - func.length(func.replace(text, old, literal("")))) \
+            / func.nullif(func.length(old), 0)
+        too_long = and_(grows > 0, func.length(text) + occurrences * grows > MAX_TEXT)
+        return case((too_long, None), else_=func.nullif(func.replace(text, old, new),
+                                                         literal("")))
+
+    return bind([_c(a) for a in c.args], build)
 
 
 def _position(dialect: str, search: Any, text: Any) -> Any:
@@ -275,8 +312,7 @@ register("TRIM", 1, 1, fixed([TEXT], FType.TEXT), lambda v: _or_blank(_t(v).stri
          lambda c: func.nullif(trim_chars(c.args[0], " \t", c.dialect), literal("")),
          summary="TRIM(text): removes leading and trailing spaces and tabs")
 register("SUBSTITUTE", 3, 3, fixed([TEXT, TEXT, TEXT], FType.TEXT), _substitute,
-         lambda c: func.nullif(func.replace(_c(c.args[0]), _c(c.args[1]), _c(c.args[2])),
-                               literal("")),
+         lambda c: _substitute_sql(c),
          summary="SUBSTITUTE(text, old, new): replaces every occurrence")
 register("CONTAINS", 2, 2, fixed([TEXT, TEXT], FType.BOOLEAN),
          lambda v, s: _t(s) in _t(v),

@@ -7,11 +7,13 @@ a small literal table in a correlated subquery, so the result is exact on both d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, literal_column, select, union_all
 
+from metabiz.errors import FormulaError
 from metabiz.formulas.calendars import WEEKDAYS, Calendar
 from metabiz.formulas.ftypes import Catalog, FType, calendar_of
 from metabiz.formulas.functions.math import blank_safe
@@ -71,8 +73,15 @@ def _networkdays(start: Any, end: Any, calendar: Calendar = WEEKDAYS) -> Any:
     return as_decimal(calendar.networkdays(_as_day(start), _as_day(end)))
 
 
+#: more working days than there are dates from 0001-01-01 to 9999-12-31
+MAX_WORKDAYS = dt.date.max.toordinal()
+
+
 def _workday(start: Any, days: Any, calendar: Calendar = WEEKDAYS) -> Any:
-    return calendar.workday(_as_day(start), as_int(days))
+    count = as_int(days)
+    if abs(count) > MAX_WORKDAYS:  # past the calendar's segments: no date to find
+        raise FormulaError("WORKDAY: the date is out of range", kind="eval")
+    return calendar.workday(_as_day(start), count)
 
 
 # -- SQL ------------------------------------------------------------------------------------

@@ -162,13 +162,17 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
     sections = layout(ctx, obj, record, editing=True, creating=creating)
     shown_fields = {n for s in sections for n in s.fields}
     lookups: dict[str, set[Any]] = {}
+    given: dict[str, set[Any]] = {}  # ids typed into the form or the address bar
     for name in shown_fields:
         cf = obj.fields[name]
         raw = str(values.get(name) if editable(ctx, obj, name) else
                   (record or {}).get(name) or "")
         if cf.ftype.widget == "lookup" and cf.fdef.target and raw.isdigit():
-            lookups.setdefault(cf.fdef.target, set()).add(int(raw))
-    names = forms.lookup_names(ctx, lookups)
+            stored = record is not None and str((record or {}).get(name)) == raw
+            (lookups if stored else given).setdefault(cf.fdef.target, set()).add(int(raw))
+    # a record's own references show their names (as on its page); an id from the request
+    # only when the actor may read that record, so walking ids reveals nothing
+    names = {**forms.lookup_names(ctx, given, scoped=True), **forms.lookup_names(ctx, lookups)}
     readable_names = [o.name for o in readable(ctx)]
     views = []
     for section in sections:

@@ -83,7 +83,8 @@ def _parent_filters(ctx: Context, obj: CompiledObject) -> tuple[list[dict[str, A
         if cf is None or cf.ftype.widget != "lookup" or not raw.isdigit():
             continue
         value, target = int(raw), cf.fdef.target or ""
-        names = forms.lookup_names(ctx, {target: {value}})
+        # an id from the address bar: its name only if the actor may read that record
+        names = forms.lookup_names(ctx, {target: {value}}, scoped=True)
         rest: dict[str, Any] = {k: v for k, v in request.args.items() if k not in (name, "page")}
         chips.append({"field": name, "value": value,
                       "label": cf.fdef.label.get(ctx.language),

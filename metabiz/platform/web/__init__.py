@@ -9,15 +9,22 @@ from __future__ import annotations
 from flask import Flask
 
 from metabiz.platform.api import kernel
+from metabiz.platform.db import limit_statements
 from metabiz.platform.web import i18n
 from metabiz.platform.web.csrf import init_csrf
 from metabiz.platform.web.errors import register_error_handlers
+from metabiz.platform.web.headers import init_headers
 from metabiz.platform.web.pages import web
 from metabiz.platform.web.shell import shell_context
 
 
 def init_web(app: Flask) -> None:
+    services = app.extensions["metabiz"]
+    app.config.update(SESSION_COOKIE_SECURE=services.config.secure_cookies)
+    # the requests' SQL, not the start-up's upgrade nor the commands: those may take long
+    limit_statements(services.engine, services.config.statement_timeout)
     init_csrf(app)
+    init_headers(app)
     register_error_handlers(app)
     app.register_blueprint(kernel)
     app.register_blueprint(web)

@@ -10,11 +10,13 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request, session
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from metabiz.errors import CSRFRejected, MetabizError, PermissionDenied
 from metabiz.platform import audit
 from metabiz.platform.api import API_PREFIX, current_actor, engine
+from metabiz.platform.db import is_statement_timeout
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import to_login
 
@@ -33,6 +35,7 @@ def wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(MetabizError, _metabiz_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -64,6 +67,34 @@ def _http_error(err: HTTPException) -> Any:
     response = jsonify({"error": {"code": HTTP_CODES.get(status, "error"),
                                   "message": err.description}})
     response.status_code = status
+    return response
+
+
+def _database_error(err: DBAPIError) -> Any:
+    """A statement the database ended after the statement timeout (503: try again, or ask
+    for less), a value it refused (400: integer out of range, an invalid regular
+    expression in a filter); anything else is unexpected."""
+    if is_statement_timeout(err):
+        log.warning("statement timeout on %s %s", request.method, request.path)
+        return _answer(503, "timeout", "the database took too long to answer this request; "
+                                       "try again, or ask for less (a narrower filter)")
+    if isinstance(err, DataError):
+        said = str(err.orig).strip()
+        reason = said.splitlines()[0] if said else "a value out of range"
+        log.warning("database refused a value on %s %s: %s", request.method, request.path,
+                    reason)
+        return _answer(400, "bad_request", f"the database cannot use a value of this "
+                                           f"request: {reason}")
+    return _unexpected(err)
+
+
+def _answer(status: int, code: str, message: str) -> Any:
+    if not wants_json():
+        return error_page(status, message)
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = "5"
     return response
 
 

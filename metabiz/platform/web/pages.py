@@ -22,7 +22,13 @@ from flask import (
 from metabiz.errors import MetabizError
 from metabiz.platform.access import Actor
 from metabiz.platform.api import current_actor
-from metabiz.platform.auth import LoginThrottled, authenticate_password
+from metabiz.platform.auth import (
+    LoginThrottled,
+    authenticate_password,
+    end_session,
+    start_session,
+)
+from metabiz.platform.db import writer
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required, safe_next
 from metabiz.platform.web.shell import render_panels
@@ -48,9 +54,12 @@ def login() -> Any:
                 raise
             error = err.message if isinstance(err, LoginThrottled) else i18n.text("bad_login")
         else:
+            with writer(services.engine).begin() as conn:
+                key = start_session(conn, actor.name)
             chosen = session.get("lang")
             session.clear()  # a fresh session (and CSRF token) for the signed-in user
             session["user"] = actor.name
+            session["sid"] = key  # the server's record of it: signing out deletes it
             # A browser-session cookie, rewritten only when it changes: concurrent requests
             # (type-ahead searches) then cannot overwrite a flash message set by a save.
             # It still expires PERMANENT_SESSION_LIFETIME after it was last written.
@@ -65,6 +74,10 @@ def login() -> Any:
 @web.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
     if request.method == "POST":
+        key = session.get("sid")
+        if isinstance(key, str):  # ended on the server: a copy of the cookie is worthless
+            with writer(current_app.extensions["metabiz"].engine).begin() as conn:
+                end_session(conn, key)
         chosen = session.get("lang")
         session.clear()
         if chosen:
