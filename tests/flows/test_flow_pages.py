@@ -7,15 +7,14 @@ import re
 from html import unescape
 
 
-def signed_in(client, user: str) -> str:
-    with client.session_transaction() as session:
-        session["user"] = user
+def signed_in(client, user: str, browser_session) -> str:
+    browser_session(client, user)
     page = client.get("/").get_data(as_text=True)
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
 
 
-def test_a_new_record_assigned_to_someone_else_does_not_end_on_a_404(client):
-    token = signed_in(client, "alice")
+def test_a_new_record_assigned_to_someone_else_does_not_end_on_a_404(client, browser_session):
+    token = signed_in(client, "alice", browser_session)
     # a score of 90 or more routes the lead to bob, whose records alice cannot open
     made = client.post("/o/lead/new", data={"name": "Hot lead", "score": "95",
                                             "csrf_token": token})
