@@ -53,13 +53,31 @@ def get(ctx: Context, object_name: str, record_id: Any, *,
     return serialise(ctx, obj, values, rich=rich)
 
 
+#: the largest id a record can have (a signed 64-bit integer column)
+MAX_RECORD_ID = 2**63 - 1
+
+
+def record_key(raw: Any) -> int | None:
+    """A record id from a URL or JSON value: ASCII digits (or an int) from 1 to 2^63 - 1;
+    None for anything else (Unicode digits, signs, floats, ids no column can hold)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value() or isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        value = int(raw)
+    else:
+        return None
+    return value if 1 <= value <= MAX_RECORD_ID else None
+
+
 def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
          for_update: bool = False) -> dict[str, Any]:
     """Python values of a visible record, formulas computed; 404 when missing or invisible."""
-    try:
-        record_id = int(record_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no {obj.name} record with id {record_id!r}") from None
+    key = record_key(record_id)
+    if key is None:  # not an id at all, or one no record can have: simply not there
+        raise NotFound(f"no {obj.name} record with id {str(record_id)[:40]!r}")
+    record_id = key
     query = select(obj.table).where(obj.table.c.id == record_id)
     owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
     if owners is not None:

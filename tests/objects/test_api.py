@@ -77,6 +77,20 @@ def test_errors_have_the_contract_shape(client):
     assert forbidden.status_code == 403 and forbidden.get_json()["error"]["code"] == "forbidden"
 
 
+@pytest.mark.parametrize("ref", ["9223372036854775808", "99999999999999999999", "0", "-3",
+                                 "\uff11\uff12", "1e3", "7.0", "abc"])
+def test_ids_no_record_can_have_are_404s_not_database_errors(client, ref):
+    made = call(client, "POST", "/records/account", body={"name": "Acme"}).get_json()
+    assert made["id"] == 1  # so that "１２" would have found record 12 only by accident
+    for path in (f"/records/account/{ref}", f"/records/account/{ref}/history"):
+        response = call(client, "GET", path)
+        assert response.status_code == 404, (path, response.get_json())
+        assert response.get_json()["error"]["code"] == "not_found"
+    for method in ("PATCH", "DELETE"):
+        response = call(client, method, f"/records/account/{ref}", body={"name": "x"})
+        assert response.status_code == 404, (method, ref)
+
+
 def test_list_filters_sorts_and_pages_in_the_database(client):
     for i, (stage, amount) in enumerate([("prospecting", 100), ("closed_won", 5000),
                                          ("negotiation", 2500), ("closed_won", 800)]):
