@@ -34,8 +34,7 @@ class Services:
 
     config: Config
     engine: Engine
-    runtime: Runtime
-    extensions: Extensions
+    runtime: Runtime  # carries the extensions every package registered
 
 
 def build_extensions() -> Extensions:
@@ -86,8 +85,7 @@ def create_app(config: Config | None = None, wired: Wiring | None = None) -> Fla
     engine = make_engine(config.database_url)
     wired.prepare_database(engine)
     app.extensions["metabiz"] = Services(config=config, engine=engine,
-                                         runtime=wired.make_runtime(engine),
-                                         extensions=wired.extensions)
+                                         runtime=wired.make_runtime(engine))
     init_web(app)
     for package in WEB_PACKAGES:
         package.init_app(app)

@@ -60,8 +60,10 @@ class CompiledFlows:
                                 + "; ".join(self.problems[object_name]))
 
     def approval_flows(self, object_name: str) -> list[ApprovalFlow]:
+        """The object's active approval flows, in order (a request of an inactive one still
+        finds it through `approval_flow(name)`)."""
         self._healthy(object_name)
-        return self.approvals.get(object_name, [])
+        return [f for f in self.approvals.get(object_name, []) if f.active]
 
     def automation_rules(self, object_name: str) -> list[AutomationRule]:
         self._healthy(object_name)

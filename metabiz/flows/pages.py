@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from metabiz.errors import (
     BadRequest,
@@ -58,16 +58,23 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
 # -- what flows add to the shell ---------------------------------------------------------
 
 
+def _pending(actor: Actor) -> list[dict[str, Any]]:
+    """The actor's pending work items, read once per request (the navigation badge and the
+    home panel both show them)."""
+    if "pending_approvals" not in g:
+        with unit_of_work(actor) as ctx:
+            g.pending_approvals = inbox_items(ctx, "pending")
+    return g.pending_approvals  # type: ignore[no-any-return]
+
+
 def nav_links(actor: Actor) -> list[NavLink]:
-    with unit_of_work(actor) as ctx:
-        pending = len(approvals.inbox(ctx, status="pending"))
+    pending = len(_pending(actor))
     return [NavLink(href=url_for("flows_web.inbox"), label=i18n.text("approvals"),
                     badge=pending or None, icon="check")]
 
 
 def home_panel(actor: Actor) -> str:
-    with unit_of_work(actor) as ctx:
-        items = inbox_items(ctx, "pending")
+    items = _pending(actor)
     return render_template("approvals_home.html", inbox=items[:HOME_ITEMS],
                            inbox_total=len(items))
 
@@ -98,7 +105,7 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
                                           widget="datetime"),
             "approvers": item.get("pending_approvers") or [],
             "history": history, "actions": item.get("actions") or []})
-    has_flow = any(f.active for f in flows_of(ctx.schema).approval_flows(obj.name))
+    has_flow = bool(flows_of(ctx.schema).approval_flows(obj.name))
     # offered only when a flow would take the record now (its entry condition holds)
     can_submit = has_flow and record.get("approval_status") != "pending" and \
         ctx.schema.access.allowed(ctx.actor, obj.name, "edit") and \

@@ -27,7 +27,7 @@ def make_app(db_url, tmp_path, **settings):
     app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
                             testing=True, **settings))
     engine = app.extensions["metabiz"].engine
-    apply_path(engine, SALES, extensions=app.extensions["metabiz"].extensions)
+    apply_path(engine, SALES, extensions=app.extensions["metabiz"].runtime.extensions)
     with writer(engine).begin() as conn:
         auth.create_user(conn, "alice", "alice-pw", roles=["sales_rep"])
         auth.create_user(conn, "admin", "admin-pw", roles=["admin"])

@@ -130,7 +130,7 @@ def on_record_deleted(ctx: Context, event: WriteEvent) -> None:
 def admitting_flows(ctx: Context, obj: CompiledObject, record_id: Any) -> list[ApprovalFlow]:
     """The active approval flows whose entry condition the record meets now (what a
     "Submit for approval" button may offer)."""
-    flows = [f for f in flows_of(ctx.schema).approval_flows(obj.name) if f.active]
+    flows = flows_of(ctx.schema).approval_flows(obj.name)
     if not flows:
         return []
     system = system_context(ctx)
@@ -140,7 +140,7 @@ def admitting_flows(ctx: Context, obj: CompiledObject, record_id: Any) -> list[A
 
 def _choose_flow(ctx: Context, obj: CompiledObject, subject: Subject,
                  name: str | None) -> ApprovalFlow:
-    flows = [f for f in flows_of(ctx.schema).approval_flows(obj.name) if f.active]
+    flows = flows_of(ctx.schema).approval_flows(obj.name)
     if name is not None:
         if not isinstance(name, str):
             raise ValidationError("flow must be the api_name of an approval flow",

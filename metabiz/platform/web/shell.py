@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def extensions() -> Extensions:
-    return current_app.extensions["metabiz"].extensions  # type: ignore[no-any-return]
+    return current_app.extensions["metabiz"].runtime.extensions  # type: ignore[no-any-return]
 
 
 def shell_context() -> dict[str, Any]:
