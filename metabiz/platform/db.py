@@ -161,9 +161,9 @@ def make_engine(url: str) -> Engine:
             # Let SQLAlchemy, not pysqlite, manage transactions so DDL is transactional too.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            _switch_to_wal(cur)
             cur.close()
             add_sqlite_functions(dbapi_conn)  # REGEX in filters runs on RE2, never on `re`
 
@@ -176,6 +176,21 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _switch_to_wal(cur: Any) -> None:
+    """Put the file in WAL mode. Two connections opening a new file at the same moment can
+    both try the switch; SQLite answers the loser "database is locked" at once, without
+    calling the busy handler, so the switch is retried for as long as busy_timeout waits."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def create_private_file(path: Path) -> None:
