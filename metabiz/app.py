@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import Engine
 
+from metabiz.builder_ui import extension as builder_ui
 from metabiz.flows import extension as flows
 from metabiz.objects import extension as objects
 from metabiz.objects.runtime import Runtime
@@ -24,8 +25,8 @@ from metabiz.platform.extensions import Extensions, Wiring
 from metabiz.platform.web import init_web
 
 #: every package, lowest layer first: each has `register(ext)`; those with pages `init_app`
-PACKAGES = (platform, objects, flows)
-WEB_PACKAGES = (objects, flows)
+PACKAGES = (platform, objects, flows, builder_ui)
+WEB_PACKAGES = (objects, flows, builder_ui)
 
 
 @dataclass(frozen=True)
