@@ -1,19 +1,152 @@
-"""The builder's pages under /builder (admin only; 404 for everyone else).
+"""The builder's home, applying a reviewed plan, versions (list, diff, revert), the formula
+editor's live check, and the "Builder" link in the navigation.
 
-Placeholder while the pages are written.
+Object, field, rule and layout pages are in object_pages.py; both render into the shell.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+from typing import Any
 
+from flask import Flask, flash, redirect, render_template, request, url_for
+
+from metabiz.builder_ui import object_pages, versions
+from metabiz.builder_ui.formula_check import check_formula
+from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
+from metabiz.builder_ui.texts import b
+from metabiz.builder_ui.web import (
+    admin_page,
+    engine,
+    objects_of,
+    removed_objects,
+    render_plan,
+    review,
+    run,
+    stored,
+    web,
+)
+from metabiz.errors import BadRequest, ConflictError, MetadataError
+from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
+from metabiz.platform.metadata.store import split_apps
+from metabiz.platform.web.session import safe_next
+
+__all__ = ["init_app", "nav_links", "object_pages"]
 
 
 def nav_links(actor: Actor) -> list[NavLink]:
-    return []
+    if not actor.is_admin:
+        return []
+    return [NavLink(href=url_for("builder_web.overview"), label=b("builder"), icon="builder")]
 
 
 def init_app(app: Flask) -> None:
-    pass
+    app.register_blueprint(web)
+
+
+@web.get("")
+@admin_page
+def overview(actor: Actor) -> str:
+    documents, version = stored()
+    flows = []
+    roles = []
+    for app, docs in sorted(split_apps(documents).items()):
+        for rel, doc in sorted(docs.items()):
+            folder = rel.partition("/")[0]
+            if folder == "flows" and isinstance(doc, dict):
+                flows.append({"app": app, "name": doc.get("api_name"), "kind": doc.get("kind"),
+                              "object": doc.get("object"), "label": doc.get("label")})
+            elif folder == "roles" and isinstance(doc, dict):
+                roles.append({"app": app, "name": doc.get("api_name"), "label": doc.get("label")})
+    return render_template("builder/overview.html", objects=objects_of(documents),
+                           removed=removed_objects(documents), flows=flows, roles=roles,
+                           version=version)
+
+
+# -- the reviewed plan, applied -----------------------------------------------------------
+
+
+@web.post("/apply")
+@admin_page
+def apply(actor: Actor) -> Any:
+    form = request.form
+    hidden = {key: form.get(key, "") for key in ("op", "kind", "name", "app", "version",
+                                                 "done", "back", "base_version", "document")}
+    raw_version = hidden["base_version"]
+    try:
+        document = json.loads(hidden["document"]) if hidden["document"] else None
+    except ValueError:
+        raise BadRequest("the reviewed document is not JSON") from None
+    try:
+        plan = run(hidden["op"], kind=hidden["kind"], name=hidden["name"], document=document,
+                   base_version=int(raw_version) if raw_version.isdigit() else None,
+                   app=hidden["app"] or None,
+                   version=int(hidden["version"]) if hidden["version"].isdigit() else 0,
+                   dry_run=False, actor=actor)
+    except (MetadataError, ConflictError) as err:
+        return render_plan(None, hidden, error=err), 409 if isinstance(err, ConflictError) \
+            else 422
+    if plan.version is None:
+        flash(b("nothing_applied"), "success")
+    else:
+        flash(b("applied", version=plan.version), "success")
+    return redirect(safe_next(hidden["done"]) or url_for("builder_web.overview"))
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+@web.get("/versions")
+@admin_page
+def version_list(actor: Actor) -> str:
+    with engine().connect() as conn:
+        listed = versions.versions(conn)
+    return render_template("builder/versions.html", versions=listed)
+
+
+@web.get("/versions/<int:number>")
+@admin_page
+def version_page(actor: Actor, number: int) -> str:
+    with engine().connect() as conn:
+        shown = versions.version(conn, number)
+    return render_template("builder/version.html", version=shown)
+
+
+@web.post("/versions/<int:number>/revert")
+@admin_page
+def revert(actor: Actor, number: int) -> Any:
+    back = url_for("builder_web.version_page", number=number)
+    try:
+        return review(actor, "revert", version=number, back=back,
+                      done=url_for("builder_web.version_list"),
+                      title=b("revert") + f" · {b('version_n', n=number)}")
+    except (InvalidDocument, ConversionRefused, ConflictError, MetadataError) as err:
+        return render_plan(None, {"back": back}, error=err), 409
+
+
+# -- the formula editor's live check -------------------------------------------------------
+
+
+@web.post("/formula-check")
+@admin_page
+def formula_check(actor: Actor) -> str:
+    """The htmx fragment under a formula editor: OK with type and preview, or the error."""
+    form = request.form
+    source_name = form.get("fc_source", "formula")
+    body: dict[str, Any] = {"formula": form.get(source_name, ""),
+                            "object": form.get("fc_object") or None,
+                            "context": form.get("fc_context") or "field"}
+    wanted = form.get("fc_return_type") or (form.get("return_type")
+                                            if source_name == "formula" else None)
+    if wanted:
+        body["return_type"] = wanted
+    with unit_of_work(actor) as ctx:
+        if body["object"] and body["object"] not in ctx.schema.objects:
+            result = {"errors": [{"line": None, "column": None, "caret": "",
+                                  "message": b("apply_object_first")}]}
+        else:
+            result = check_formula(ctx, body)
+    return render_template("builder/formula_result.html", result=result,
+                           source=body["formula"])

@@ -1,0 +1,97 @@
+/* metabiz builder: drag-and-drop order (SortableJS), picklist rows, the formula pickers,
+   the field form's type-specific keys, and API names suggested from labels.
+   Every page works without it; this only makes editing quicker. */
+(function () {
+  "use strict";
+
+  function each(selector, fn, root) {
+    Array.prototype.forEach.call((root || document).querySelectorAll(selector), fn);
+  }
+
+  function sortable(list, options) {
+    if (window.Sortable && !list.getAttribute("data-sortable-ready")) {
+      list.setAttribute("data-sortable-ready", "1");
+      window.Sortable.create(list, Object.assign({ animation: 150, handle: ".drag-handle" }, options || {}));
+    }
+  }
+
+  function setup() {
+    each("[data-sortable]", function (list) { sortable(list); });
+    each("[data-sortable-group]", function (list) {
+      sortable(list, { group: list.getAttribute("data-sortable-group"), handle: null });
+    });
+    each("[data-type-select]", function (select) { showTypeKeys(select); });
+  }
+
+  // the keys of the chosen field type only
+  function showTypeKeys(select) {
+    var form = select.closest("form");
+    var chosen = select.value;
+    each("[data-types]", function (box) {
+      var types = box.getAttribute("data-types").split(" ");
+      box.hidden = types.indexOf(chosen) < 0;
+    }, form);
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("[data-type-select]")) { showTypeKeys(target); return; }
+    if (target.matches("[data-insert-into]") && target.value) {
+      var area = document.getElementById(target.getAttribute("data-insert-into"));
+      var text = target.value + (target.hasAttribute("data-function") ? "(" : "");
+      var start = area.selectionStart || 0, end = area.selectionEnd || 0;
+      area.value = area.value.slice(0, start) + text + area.value.slice(end);
+      area.focus();
+      area.selectionStart = area.selectionEnd = start + text.length;
+      target.value = "";
+      area.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    if (add) {
+      var box = add.closest("fieldset");
+      var template = box.querySelector("template[data-row-template]");
+      var list = box.querySelector("[data-picklist]");
+      list.appendChild(template.content.cloneNode(true));
+      var inputs = list.lastElementChild.querySelectorAll("input");
+      if (inputs.length) { inputs[0].focus(); }
+      return;
+    }
+    var remove = event.target.closest("[data-remove-row]");
+    if (remove) {
+      var row = remove.closest("li");
+      if (row.parentNode.children.length > 1) { row.remove(); }
+      else { each("input", function (input) { input.value = ""; }, row); }
+    }
+  });
+
+  // a new object's or field's API name follows its English label until typed by hand
+  document.addEventListener("input", function (event) {
+    var source = event.target;
+    if (source.matches("[data-api-name-from]")) { source.setAttribute("data-typed", "1"); return; }
+    each("[data-api-name-from='" + source.id + "']", function (target) {
+      if (target.getAttribute("data-typed")) { return; }
+      var name = source.value.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "_")
+        .replace(/^[^a-z]+/, "").replace(/_+$/, "").slice(0, 63);
+      target.value = name;
+    });
+  });
+
+  // the layout: each field goes to the section list it was dragged into
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("[data-layout-form]")) { return; }
+    each("[data-section-list]", function (list) {
+      var index = list.getAttribute("data-section-list");
+      each("input[type=hidden]", function (input) {
+        input.name = index === "" ? "unplaced" : "s" + index + "_fields";
+      }, list);
+    }, form);
+  });
+
+  document.addEventListener("htmx:afterSettle", setup);
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); }
+  else { setup(); }
+})();

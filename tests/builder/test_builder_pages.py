@@ -1,0 +1,151 @@
+"""The builder's pages as an admin's browser sees them (without JavaScript): every save shows
+the plan first and applies only when confirmed; problems show next to their control."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from metabiz.app import create_app
+from metabiz.platform.config import Config
+
+
+@pytest.fixture
+def client(sales, db_url, tmp_path):
+    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
+                            testing=True))
+    yield app.test_client()
+    app.extensions["metabiz"].engine.dispose()
+
+
+def signed_in(client, user, browser_session) -> str:
+    browser_session(client, user)
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+
+
+def hidden_inputs(page: str) -> dict[str, str]:
+    form = page[page.index('action="/builder/apply"'):]
+    return {name: value.replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
+            .replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'")
+            for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                                          form)}
+
+
+def confirm(client, plan_page: str):
+    """Press "Apply changes" on a plan page."""
+    return client.post("/builder/apply", data=hidden_inputs(plan_page))
+
+
+def test_only_admins_see_the_builder(client, browser_session):
+    signed_in(client, "alice", browser_session)
+    assert client.get("/builder").status_code == 404
+    assert client.get("/builder/objects/account").status_code == 404
+    assert 'href="/builder"' not in client.get("/").get_data(as_text=True)
+    signed_in(client, "admin", browser_session)
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/builder"' in home
+    page = client.get("/builder").get_data(as_text=True)
+    assert "Opportunity" in page and "/builder/objects/opportunity" in page
+    assert client.get("/builder?lang=zh").get_data(as_text=True).count("设计器") >= 2
+
+
+def test_new_object_shows_the_plan_then_applies_on_confirmation(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    plan = client.post("/builder/objects/new", data={
+        "csrf_token": token, "label_en": "Ticket", "label_zh": "工单", "api_name": "ticket",
+        "app": "custom"})
+    assert plan.status_code == 200
+    text = plan.get_data(as_text=True)
+    assert "create object ticket" in text and "Apply changes" in text
+    assert client.get("/o/ticket").status_code == 404  # nothing applied yet
+    applied = confirm(client, text)
+    assert applied.status_code == 302 and applied.headers["Location"].endswith(
+        "/builder/objects/ticket")
+    page = client.get("/builder/objects/ticket").get_data(as_text=True)
+    assert "Applied as metadata version 2." in page and "Ticket" in page
+    assert client.get("/o/ticket").status_code == 200
+
+
+def test_field_problems_show_next_to_their_control(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    response = client.post("/builder/objects/account/fields/new", data={
+        "csrf_token": token, "type": "formula", "api_name": "score", "label_en": "Score",
+        "return_type": "number", "formula": "credit_limt * 2"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(r'<div class="field-error" id="e-formula" role="alert"><p>([^<]+)</p>',
+                      page)
+    assert error and "credit_limt" in error[1]
+    assert 'aria-describedby="e-formula"' in page
+    fixed = client.post("/builder/objects/account/fields/new", data={
+        "csrf_token": token, "type": "formula", "api_name": "score", "label_en": "Score",
+        "return_type": "number", "formula": "credit_limit * 2"})
+    assert fixed.status_code == 200 and "add field account.score" in fixed.get_data(as_text=True)
+
+
+def test_picklist_values_keep_the_posted_order_and_a_rename_keeps_data(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    client.post("/api/v1/records/account", json={"name": "Acme", "industry": "retail"},
+                headers={"X-CSRF-Token": token})
+    client.post("/api/v1/records/opportunity", json={"name": "Deal",
+                                                     "contact_email": "a@example.com"},
+                headers={"X-CSRF-Token": token})
+    picklist = {"csrf_token": token, "type": "picklist", "api_name": "sector",
+                "label_en": "Sector", "value_value": ["retail", "tech", "health"],
+                "value_en": ["Retail", "Technology", "Health"], "value_zh": ["零售", "", "医疗"]}
+    refused = client.post("/builder/objects/account/fields/industry", data=picklist)
+    assert refused.status_code == 422  # an opportunity formula reads account.industry
+    assert "this change renames account.industry to sector: rename it here too" in \
+        refused.get_data(as_text=True).replace("&#39;", "'")
+    plan = client.post("/builder/objects/account/fields/industry",
+                       data={**picklist, "api_name": "industry"})
+    text = plan.get_data(as_text=True)
+    assert "add picklist values &#39;health&#39;" in text
+    confirm(client, text)
+    field = client.get("/api/v1/meta/objects/account").get_json()["fields"][1]
+    assert [v["value"] for v in field["values"]] == ["retail", "tech", "health"]
+    assert field["values"][0]["label"] == {"en": "Retail", "zh": "零售"}
+    renamed = client.post("/builder/objects/opportunity/fields/contact_email", data={
+        "csrf_token": token, "type": "email", "api_name": "email_address",
+        "label_en": "Email"})
+    text = renamed.get_data(as_text=True)
+    assert "rename field opportunity.contact_email → email_address (data kept)" in text
+    confirm(client, text)
+    record = client.get("/api/v1/records/opportunity").get_json()["records"][0]
+    assert record["email_address"] == "a@example.com" and "contact_email" not in record
+    assert client.get("/api/v1/records/account").get_json()["records"][0]["industry"] == \
+        "retail"
+
+
+def test_formula_check_fragment_shows_line_column_and_caret(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    client.post("/api/v1/records/opportunity", json={"name": "Deal", "amount": 10,
+                                                     "probability": 50},
+                headers={"X-CSRF-Token": token})
+    bad = client.post("/builder/formula-check", data={
+        "fc_source": "formula", "fc_object": "opportunity", "fc_context": "field",
+        "formula": "amount *\n  amout"}, headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    text = bad.get_data(as_text=True)
+    assert "Line 2, column 3" in text and "amout" in text and "^" in text
+    good = client.post("/builder/formula-check", data={
+        "fc_source": "formula", "fc_object": "opportunity", "formula": "amount * 2",
+        "return_type": "currency"}, headers={"X-CSRF-Token": token})
+    text = good.get_data(as_text=True)
+    assert "result type: Number" in text and "Deal" in text and "20" in text
+
+
+def test_versions_page_shows_the_diff_and_revert_asks_first(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    plan = client.post("/builder/objects/account/rules/new", data={
+        "csrf_token": token, "api_name": "limit_positive", "error_condition": "credit_limit < 0",
+        "message_en": "No negative limits", "active": "1"})
+    confirm(client, plan.get_data(as_text=True))
+    listed = client.get("/builder/versions").get_data(as_text=True)
+    assert "Version 2" in listed and "admin" in listed
+    shown = client.get("/builder/versions/2").get_data(as_text=True)
+    assert "limit_positive" in shown and 'class="ins"' in shown
+    revert = client.post("/builder/versions/1/revert", data={"csrf_token": token})
+    assert "change object account: validation rules" in revert.get_data(as_text=True)
+    assert client.get("/api/v1/meta/versions").get_json()["versions"][0]["version"] == 2
