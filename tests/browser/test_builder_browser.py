@@ -1,0 +1,140 @@
+"""The builder in a real headless Chromium: an admin builds a small object from nothing
+through the pages only — a lookup, a formula written in the editor with a mistake that is
+shown and fixed, a layout reordered by drag and drop — then uses it as a user would.
+
+Runs its own server (the metadata changes would leak into the other browser tests).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import _app_folder, _seed
+from werkzeug.serving import make_server
+
+from metabiz.app import create_app
+from metabiz.platform.config import Config
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def builder_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("builder")
+    url = f"sqlite:///{root}/metabiz.db"
+    _seed(url, _app_folder(root))
+    app = create_app(Config(database_url=url, secret_key="builder-tests", instance_path=root))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        app.extensions["metabiz"].engine.dispose()
+
+
+def sign_in_admin(page: Any, server: str, password: str) -> None:
+    page.goto(f"{server}/login")
+    page.fill("#username", "admin")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page.locator(".user-menu")).to_be_visible()
+
+
+def review_and_apply(page: Any, expected_line: str) -> None:
+    """Every save shows the plan first; nothing changes until "Apply changes"."""
+    page.click("button:has-text('Review changes')")
+    expect(page.locator("h1")).to_have_text("Review the changes")
+    expect(page.locator("[data-plan]")).to_contain_text(expected_line)
+    page.click("[data-apply]")
+    expect(page.locator(".alert-success")).to_contain_text("Applied as metadata version")
+
+
+def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_server, password,
+                                                            screenshot):
+    server = builder_server
+    sign_in_admin(page, server, password)
+    page.click("nav.sidebar a:has-text('Builder')")
+    expect(page.locator("h1")).to_have_text("Builder")
+    screenshot(page, "builder-overview")
+
+    # a new object: the API name follows the label
+    page.click("a:has-text('New object')")
+    page.fill("#f-label_en", "Project")
+    page.fill("#f-label_zh", "项目")
+    expect(page.locator("#f-api_name")).to_have_value("project")
+    review_and_apply(page, "create object project")
+    expect(page.locator("h1")).to_have_text("Project")
+
+    # a lookup to accounts
+    page.click("a:has-text('New field')")
+    page.select_option("#f-type", "lookup")
+    expect(page.locator("#f-max_length")).to_be_hidden()  # only the lookup's own keys
+    page.fill("#f-label_en", "Client")
+    expect(page.locator("#f-api_name")).to_have_value("client")
+    page.select_option("#f-target", "account")
+    page.select_option("#f-on_delete", "set_null")
+    review_and_apply(page, "add field project.client (lookup)")
+
+    # a formula across the lookup, with a mistake shown as the admin types, then fixed
+    page.click("a:has-text('New field')")
+    page.select_option("#f-type", "formula")
+    page.fill("#f-label_en", "Title")
+    page.select_option("#f-return_type", "text")
+    page.fill("#f-formula", 'name & " / " & client.nmae')
+    status = page.locator("#fc-formula [data-formula-status]")
+    expect(status).to_have_attribute("data-formula-status", "error")
+    expect(status).to_contain_text(re.compile(r"Line 1, column \d+: .*nmae"))
+    expect(page.locator("#fc-formula .caret")).to_contain_text("^")
+    screenshot(page, "builder-formula-error")
+    page.fill("#f-formula", 'name & " / " & ')
+    page.select_option(".formula-picker >> nth=0", "client.name")  # the field picker
+    expect(page.locator("#f-formula")).to_have_value('name & " / " & client.name')
+    expect(status).to_have_attribute("data-formula-status", "ok")
+    expect(status).to_contain_text("result type: Text")
+    screenshot(page, "builder-formula-ok")
+    review_and_apply(page, "add field project.title (formula, computed on read)")
+
+    # the layout: drag the lookup above the name
+    page.click("a:has-text('Edit layout')")
+    fields = page.locator(".layout-section[data-section='0'] .layout-field")
+    expect(fields.first).to_have_attribute("data-field", "name")
+    page.locator(".layout-field[data-field='client']").drag_to(
+        page.locator(".layout-field[data-field='name']"))
+    expect(fields.first).to_have_attribute("data-field", "client")
+    screenshot(page, "builder-layout")
+    review_and_apply(page, "change object project: layouts")
+
+    # versions: the latest one names who applied it
+    page.goto(f"{server}/builder/versions")
+    expect(page.locator("tbody tr").first).to_contain_text("admin")
+
+    # as a user: the new object's form, the lookup's type-ahead, the formula's value
+    page.goto(f"{server}/o/project/new")
+    labels = page.locator(".record-form label")
+    expect(labels.first).to_contain_text("Client")
+    page.fill("#f-name", "Website")
+    page.locator("#f-client").fill("acm")
+    page.locator(".lookup-option", has_text="Acme Corp").click()
+    page.click("button:has-text('Save')")
+    expect(page.locator("h1")).to_have_text("Website")
+    expect(page.locator("main")).to_contain_text("Website / Acme Corp")
+    screenshot(page, "builder-record")
+
+
+def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password):
+    sign_in_admin(phone, builder_server, password)
+    phone.goto(f"{builder_server}/builder/objects/opportunity/fields/stage?lang=zh")
+    expect(phone.locator("h1")).to_contain_text("编辑字段")
+    expect(phone.locator("[data-picklist] li")).to_have_count(3)
+    phone.wait_for_load_state("load")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"page is {width}px wide"
