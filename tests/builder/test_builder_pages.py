@@ -149,3 +149,56 @@ def test_versions_page_shows_the_diff_and_revert_asks_first(client, browser_sess
     revert = client.post("/builder/versions/1/revert", data={"csrf_token": token})
     assert "change object account: validation rules" in revert.get_data(as_text=True)
     assert client.get("/api/v1/meta/versions").get_json()["versions"][0]["version"] == 2
+
+
+def test_an_approval_flow_with_two_steps_is_built_in_a_form(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    form = client.get("/builder/flows/new?kind=approval&object=opportunity")
+    assert form.status_code == 200 and "Step 1" in form.get_data(as_text=True)
+    data = {"csrf_token": token, "api_name": "big_deal", "object": "opportunity",
+            "label_en": "Big deal", "active": "1", "entry_condition": "amount > 1000",
+            "lock_record": "1", "step_count": "3",
+            "step0_api_name": "manager", "step0_mode": "any",
+            "step0_approver_kind": ["user", "manager_of", "user"],
+            "step0_approver_value": ["alice", "owner", ""],
+            "step1_api_name": "finance", "step1_condition": "amount > 5000",
+            "step1_mode": "all", "step1_approver_kind": ["role", "user"],
+            "step1_approver_value": ["sales_rep", "admin"],
+            "step2_api_name": "",
+            "on_approve_field": ["stage", ""], "on_approve_value": ['"negotiation"', ""]}
+    wrong = client.post("/builder/flows/new", data={**data, "step1_condition": "amount > \"x\""})
+    assert wrong.status_code == 422
+    step = re.search(r'data-step="1">.*?<div class="field-error" id="e-step1" role="alert">'
+                     r'<p>([^<]+)</p>', wrong.get_data(as_text=True), re.S)
+    assert step and "1:" in step[1]
+    plan = client.post("/builder/flows/new", data=data)
+    assert "add flow big_deal" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    page = client.get("/builder/flows/big_deal").get_data(as_text=True)
+    assert page.count('class="flow-box') == 4  # entry, two steps, approved
+    flow = client.get("/api/v1/meta/apps").get_json()
+    assert "big_deal" in next(a for a in flow["apps"] if a["name"] == "custom")["documents"][
+        "flows"]
+    deal = client.post("/api/v1/records/opportunity", json={"name": "Big", "amount": 2000},
+                       headers={"X-CSRF-Token": token}).get_json()
+    submitted = client.post(f"/api/v1/records/opportunity/{deal['id']}/approvals", json={},
+                            headers={"X-CSRF-Token": token})
+    assert submitted.status_code == 201, submitted.get_json()
+    assert submitted.get_json()["status"] == "pending"
+
+
+def test_an_automation_rule_reads_like_the_rule(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    plan = client.post("/builder/flows/new", data={
+        "csrf_token": token, "kind": "automation", "api_name": "won_prob", "object":
+        "opportunity", "active": "1", "trigger": "field_changed", "trigger_fields": ["stage"],
+        "condition": 'ISPICKVAL(stage, "closed_won")', "actions_field": ["probability", ""],
+        "actions_value": ["100", ""]})
+    assert "add flow won_prob" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    deal = client.post("/api/v1/records/opportunity", json={"name": "D", "probability": 20},
+                       headers={"X-CSRF-Token": token}).get_json()
+    client.patch(f"/api/v1/records/opportunity/{deal['id']}", json={"stage": "closed_won"},
+                 headers={"X-CSRF-Token": token})
+    page = client.get("/builder/flows/won_prob").get_data(as_text=True)
+    assert "probability = 100" in page and 'value="field_changed" selected' in page

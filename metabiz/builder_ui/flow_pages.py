@@ -1,0 +1,117 @@
+"""The builder's flow pages: approval flows and automation rules as forms that read like the
+flow, with a diagram of their steps; saved through the plan page like every document.
+
+Problems come back by JSON pointer (`/steps/1/approvers/0/role`) and show beside their step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from flask import render_template, request, url_for
+
+from metabiz.builder_ui.field_form import label_parts
+from metabiz.builder_ui.flow_form import (
+    APPROVER_KINDS,
+    TRIGGERS,
+    approval_from_form,
+    approval_view,
+    automation_from_form,
+    automation_view,
+    diagram,
+)
+from metabiz.builder_ui.object_pages import _field_choices
+from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
+from metabiz.builder_ui.texts import b
+from metabiz.builder_ui.web import admin_page, base_version, objects_of, review, stored, web
+from metabiz.errors import BadRequest, ConflictError, NotFound
+from metabiz.formulas import FUNCTIONS
+from metabiz.platform.access import Actor
+from metabiz.platform.metadata.store import split_apps
+
+FLOW_KINDS = ("approval", "automation")
+
+
+def _flow(name: str) -> tuple[dict[str, Any], int, dict[str, Any]]:
+    documents, version = stored()
+    for docs in split_apps(documents).values():
+        doc = docs.get(f"flows/{name}.json")
+        if isinstance(doc, dict):
+            return copy.deepcopy(doc), version, documents
+    raise NotFound(f"no flow {name!r}")
+
+
+def _under(fields: dict[str, list[str]]) -> Callable[[str], list[str]]:
+    """`under("/steps/1")`: the messages of every pointer at or below it."""
+    def messages(prefix: str) -> list[str]:
+        return [m for pointer, ms in fields.items()
+                if pointer == prefix or pointer.startswith(prefix + "/") for m in ms]
+
+    return messages
+
+
+def _page(actor: Actor, name: str | None) -> Any:
+    if name is None:
+        documents, version = stored()
+        kind = request.values.get("kind", "approval")
+        if kind not in FLOW_KINDS:
+            raise BadRequest(f"kind: one of {', '.join(FLOW_KINDS)}")
+        doc: dict[str, Any] = {"api_name": "", "kind": kind,
+                               "object": request.values.get("object", ""), "steps": []}
+    else:
+        doc, version, documents = _flow(name)
+        kind = doc.get("kind", "approval")
+        if kind not in FLOW_KINDS:
+            raise NotFound(f"the builder edits approval flows and automation rules; "
+                           f"{name!r} is a {kind} rule")
+    fields: dict[str, list[str]] = {}
+    general: list[str] = []
+    if request.method == "POST":
+        build = approval_from_form if kind == "approval" else automation_from_form
+        new = build(request.form, doc)
+        target = new["api_name"] or (name or "")
+        try:
+            return review(actor, "put", kind="flows", name=target, document=new,
+                          base_version=base_version(),
+                          done=url_for("builder_web.flow_page", name=target), back=request.url,
+                          title=label_parts(new.get("label"))[0] or target)
+        except (InvalidDocument, ConversionRefused) as err:
+            fields = {k: v for k, v in err.fields.items() if k != "/"}
+            general = err.fields.get("/", [])
+        except ConflictError:
+            general = [b("conflict")]
+        doc = new
+    objects = objects_of(documents)
+    obj = objects.get(doc.get("object") or "")
+    choices = _field_choices(obj[1], documents) if obj else []
+    view = approval_view(doc) if kind == "approval" else automation_view(doc)
+    return render_template(
+        "builder/flow.html", doc=doc, name=name, kind=kind, version=version, view=view,
+        label=label_parts(doc.get("label")), diagram=diagram(doc), object_names=list(objects),
+        objects_docs=objects, field_choices=choices, functions=sorted(FUNCTIONS),
+        object_fields=[f.get("api_name") for f in (obj[1].get("fields", []) if obj else [])],
+        approver_kinds=APPROVER_KINDS, triggers=TRIGGERS, under=_under(fields),
+        general=general), 422 if fields or general else 200
+
+
+@web.route("/flows/new", methods=["GET", "POST"])
+@admin_page
+def new_flow(actor: Actor) -> Any:
+    return _page(actor, None)
+
+
+@web.route("/flows/<name>", methods=["GET", "POST"])
+@admin_page
+def flow_page(actor: Actor, name: str) -> Any:
+    return _page(actor, name)
+
+
+@web.post("/flows/<name>/delete")
+@admin_page
+def delete_flow(actor: Actor, name: str) -> Any:
+    _flow(name)
+    return review(actor, "delete", kind="flows", name=name, base_version=base_version(),
+                  done=url_for("builder_web.overview"),
+                  back=url_for("builder_web.flow_page", name=name), title=b("delete"))
