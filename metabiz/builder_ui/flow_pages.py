@@ -22,7 +22,7 @@ from metabiz.builder_ui.flow_form import (
     automation_view,
     diagram,
 )
-from metabiz.builder_ui.object_pages import _field_choices
+from metabiz.builder_ui.object_pages import field_choices
 from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
 from metabiz.builder_ui.texts import b
 from metabiz.builder_ui.web import admin_page, base_version, objects_of, review, stored, web
@@ -85,7 +85,7 @@ def _page(actor: Actor, name: str | None) -> Any:
         doc = new
     objects = objects_of(documents)
     obj = objects.get(doc.get("object") or "")
-    choices = _field_choices(obj[1], documents) if obj else []
+    choices = field_choices(obj[1], documents) if obj else []
     view = approval_view(doc) if kind == "approval" else automation_view(doc)
     return render_template(
         "builder/flow.html", doc=doc, name=name, kind=kind, version=version, view=view,

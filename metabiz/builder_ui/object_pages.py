@@ -45,7 +45,7 @@ from metabiz.platform.metadata.store import DEFAULT_APP, split_apps
 Problems = tuple[dict[str, list[str]], list[str], list[dict[str, Any]]]
 
 
-def _object(name: str) -> tuple[str, dict[str, Any], int, dict[str, Any]]:
+def object_document(name: str) -> tuple[str, dict[str, Any], int, dict[str, Any]]:
     """(app, a copy of the object's document, metadata version, every document)."""
     documents, version = stored()
     found = objects_of(documents).get(name)
@@ -54,7 +54,7 @@ def _object(name: str) -> tuple[str, dict[str, Any], int, dict[str, Any]]:
     return found[0], copy.deepcopy(found[1]), version, documents
 
 
-def _problems(err: Exception, prefix: str) -> Problems:
+def form_problems(err: Exception, prefix: str) -> Problems:
     """Errors by control under `prefix`, general ones, and the records a conversion refuses."""
     if isinstance(err, InvalidDocument | ConversionRefused):
         by_control, general = errors_at(err.fields, prefix)
@@ -65,7 +65,7 @@ def _problems(err: Exception, prefix: str) -> Problems:
     return {}, [b("conflict") if isinstance(err, ConflictError) else str(err)], []
 
 
-def _field_choices(doc: dict[str, Any], documents: dict[str, Any]) -> list[dict[str, Any]]:
+def field_choices(doc: dict[str, Any], documents: dict[str, Any]) -> list[dict[str, Any]]:
     """What the formula editor's field picker offers: the fields, and one step across each
     lookup (`account.industry`)."""
     objects = objects_of(documents)
@@ -82,8 +82,8 @@ def _field_choices(doc: dict[str, Any], documents: dict[str, Any]) -> list[dict[
     return out
 
 
-def _editor_context(name: str, doc: dict[str, Any], documents: dict[str, Any]) -> dict[str, Any]:
-    return {"object_name": name, "field_choices": _field_choices(doc, documents),
+def editor_context(name: str, doc: dict[str, Any], documents: dict[str, Any]) -> dict[str, Any]:
+    return {"object_name": name, "field_choices": field_choices(doc, documents),
             "functions": sorted(FUNCTIONS), "object_names": list(objects_of(documents)),
             "objects_docs": objects_of(documents)}
 
@@ -110,7 +110,7 @@ def new_object(actor: Actor) -> Any:
                           done=url_for("builder_web.object_page", name=name),
                           back=url_for("builder_web.new_object"), title=b("new_object"))
         except (InvalidDocument, ConversionRefused, ConflictError) as err:
-            errors = _problems(err, "")
+            errors = form_problems(err, "")
     return render_template("builder/object_new.html", form=form, apps=apps, version=version,
                            errors=errors[0], general=errors[1]), 422 if errors[1] or \
         errors[0] else 200
@@ -119,7 +119,7 @@ def new_object(actor: Actor) -> Any:
 @web.route("/objects/<name>", methods=["GET", "POST"])
 @admin_page
 def object_page(actor: Actor, name: str) -> Any:
-    app, doc, version, documents = _object(name)
+    app, doc, version, documents = object_document(name)
     errors: Problems = ({}, [], [])
     if request.method == "POST":
         form = request.form
@@ -141,7 +141,7 @@ def object_page(actor: Actor, name: str) -> Any:
                           back=url_for("builder_web.object_page", name=name),
                           title=b("edit_object"))
         except (InvalidDocument, ConversionRefused, ConflictError) as err:
-            errors = _problems(err, "")
+            errors = form_problems(err, "")
             doc = new
     label_en, label_zh = label_parts(doc.get("label"))
     plural_en, plural_zh = label_parts(doc.get("plural_label"))
@@ -155,7 +155,7 @@ def object_page(actor: Actor, name: str) -> Any:
 @web.post("/objects/<name>/delete")
 @admin_page
 def delete_object(actor: Actor, name: str) -> Any:
-    _object(name)
+    object_document(name)
     return review(actor, "delete", kind="objects", name=name, base_version=base_version(),
                   done=url_for("builder_web.overview"),
                   back=url_for("builder_web.object_page", name=name), title=b("delete_object"))
@@ -178,7 +178,7 @@ def restore_object(actor: Actor, name: str) -> Any:
 
 
 def _field_page(actor: Actor, name: str, field_name: str | None) -> Any:
-    app, doc, version, documents = _object(name)
+    app, doc, version, documents = object_document(name)
     fields = doc.setdefault("fields", [])
     index = next((i for i, f in enumerate(fields) if f.get("api_name") == field_name), None)
     if field_name is not None and index is None:
@@ -204,13 +204,13 @@ def _field_page(actor: Actor, name: str, field_name: str | None) -> Any:
                           done=url_for("builder_web.object_page", name=name), back=back,
                           title=b("edit_field") if original else b("new_field"))
         except (InvalidDocument, ConversionRefused, ConflictError) as err:
-            errors = _problems(err, f"/fields/{position}")
+            errors = form_problems(err, f"/fields/{position}")
     return render_template(
         "builder/field.html", name=name, doc=doc, view=view, original=original,
         version=version, types=FIELD_TYPES, type_keys=TYPE_KEYS, computed=COMPUTED,
         return_types=RETURN_TYPES, rollup_functions=ROLLUP_FUNCTIONS, errors=errors[0],
         general=errors[1], refused=errors[2], expected=EXPECTED,
-        **_editor_context(name, doc, documents)), 422 if errors[1] or errors[0] else 200
+        **editor_context(name, doc, documents)), 422 if errors[1] or errors[0] else 200
 
 
 def _follow_rename(doc: dict[str, Any], old: str, new: str) -> None:
@@ -240,7 +240,7 @@ def field_page(actor: Actor, name: str, field_name: str) -> Any:
 @web.post("/objects/<name>/fields/<field_name>/delete")
 @admin_page
 def delete_field(actor: Actor, name: str, field_name: str) -> Any:
-    app, doc, version, _ = _object(name)
+    app, doc, version, _ = object_document(name)
     before = len(doc.get("fields", []))
     doc["fields"] = [f for f in doc.get("fields", []) if f.get("api_name") != field_name]
     if len(doc["fields"]) == before:
@@ -256,7 +256,7 @@ def delete_field(actor: Actor, name: str, field_name: str) -> Any:
 @web.post("/objects/<name>/fields/<field_name>/restore")
 @admin_page
 def restore_field(actor: Actor, name: str, field_name: str) -> Any:
-    app, doc, version, _ = _object(name)
+    app, doc, version, _ = object_document(name)
     found = next((f for f in removed_fields(name, doc) if f.get("api_name") == field_name), None)
     if found is None:
         raise NotFound(f"no removed field {field_name!r} on {name}")
@@ -270,7 +270,7 @@ def restore_field(actor: Actor, name: str, field_name: str) -> Any:
 
 
 def _rule_page(actor: Actor, name: str, rule_name: str | None) -> Any:
-    app, doc, version, documents = _object(name)
+    app, doc, version, documents = object_document(name)
     rules = doc.setdefault("validation_rules", [])
     index = next((i for i, r in enumerate(rules) if r.get("api_name") == rule_name), None)
     if rule_name is not None and index is None:
@@ -298,12 +298,12 @@ def _rule_page(actor: Actor, name: str, rule_name: str | None) -> Any:
                           done=url_for("builder_web.object_page", name=name), back=request.url,
                           title=b("edit_rule") if rule_name else b("new_rule"))
         except (InvalidDocument, ConversionRefused, ConflictError) as err:
-            errors = _problems(err, f"/validation_rules/{position}")
+            errors = form_problems(err, f"/validation_rules/{position}")
     message_en, message_zh = label_parts(rule.get("message"))
     return render_template(
         "builder/rule.html", name=name, doc=doc, rule=rule, rule_name=rule_name,
         version=version, message_en=message_en, message_zh=message_zh, errors=errors[0],
-        general=errors[1], **_editor_context(name, doc, documents)), \
+        general=errors[1], **editor_context(name, doc, documents)), \
         422 if errors[1] or errors[0] else 200
 
 
@@ -322,7 +322,7 @@ def rule_page(actor: Actor, name: str, rule_name: str) -> Any:
 @web.post("/objects/<name>/rules/<rule_name>/delete")
 @admin_page
 def delete_rule(actor: Actor, name: str, rule_name: str) -> Any:
-    app, doc, version, _ = _object(name)
+    app, doc, version, _ = object_document(name)
     doc["validation_rules"] = [r for r in doc.get("validation_rules", [])
                                if r.get("api_name") != rule_name]
     if not doc["validation_rules"]:
@@ -338,7 +338,7 @@ def delete_rule(actor: Actor, name: str, rule_name: str) -> Any:
 @web.route("/objects/<name>/layout", methods=["GET", "POST"])
 @admin_page
 def layout_page(actor: Actor, name: str) -> Any:
-    app, doc, version, _ = _object(name)
+    app, doc, version, _ = object_document(name)
     names = [f.get("api_name") for f in doc.get("fields", [])]
     errors: Problems = ({}, [], [])
     layout = (doc.get("layouts") or {}).get("default") or {
@@ -363,7 +363,7 @@ def layout_page(actor: Actor, name: str) -> Any:
                           base_version=base_version(), done=page, back=request.url,
                           title=b("layout"))
         except (InvalidDocument, ConversionRefused, ConflictError) as err:
-            errors = _problems(err, "/layouts/default")
+            errors = form_problems(err, "/layouts/default")
     placed = {f for s in layout.get("sections", []) for f in s.get("fields", [])}
     sections = [{"label": label_parts(s.get("label")), "columns": s.get("columns", 2),
                  "fields": s.get("fields", [])} for s in layout.get("sections", [])]
@@ -374,3 +374,4 @@ def layout_page(actor: Actor, name: str) -> Any:
                            sections=sections, unplaced=[n for n in names if n not in placed],
                            labels=labels, errors=errors[0], general=errors[1]), \
         422 if errors[1] or errors[0] else 200
+

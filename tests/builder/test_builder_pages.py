@@ -202,3 +202,26 @@ def test_an_automation_rule_reads_like_the_rule(client, browser_session):
                  headers={"X-CSRF-Token": token})
     page = client.get("/builder/flows/won_prob").get_data(as_text=True)
     assert "probability = 100" in page and 'value="field_changed" selected' in page
+
+
+def test_a_list_view_with_columns_filter_and_sort_previews_before_it_is_saved(
+        client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    for name, amount in (("Small", 10), ("Big", 5000), ("Bigger", 9000)):
+        client.post("/api/v1/records/opportunity", json={"name": name, "amount": amount},
+                    headers={"X-CSRF-Token": token})
+    form = {"csrf_token": token, "api_name": "big_deals", "label_en": "Big deals",
+            "columns": ["name", "amount"], "filter": "amount > 1000", "sort": "-amount"}
+    preview = client.post("/builder/objects/opportunity/views/preview", data=form,
+                          headers={"X-CSRF-Token": token}).get_data(as_text=True)
+    assert "The first 2 of 2 records" in preview
+    assert preview.index("Bigger") < preview.index(">Big<") and "Small" not in preview
+    broken = client.post("/builder/objects/opportunity/views/preview",
+                         data={**form, "filter": "amount >"},
+                         headers={"X-CSRF-Token": token}).get_data(as_text=True)
+    assert 'data-preview-status="error"' in broken
+    plan = client.post("/builder/objects/opportunity/views/new", data=form)
+    assert "change object opportunity: list views" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    listed = client.get("/o/opportunity?view=big_deals").get_data(as_text=True)
+    assert "Bigger" in listed and "Small" not in listed
