@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, flash, redirect, render_template, request, url_for
 
-from metabiz.builder_ui import flow_pages, list_view_pages, object_pages, versions
+from metabiz.builder_ui import flow_pages, list_view_pages, object_pages, role_pages, versions
 from metabiz.builder_ui.formula_check import check_formula
 from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
 from metabiz.builder_ui.texts import b
@@ -33,7 +33,8 @@ from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.store import split_apps
 from metabiz.platform.web.session import safe_next
 
-__all__ = ["flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages"]
+__all__ = ["flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
+           "role_pages"]
 
 
 def nav_links(actor: Actor) -> list[NavLink]:

@@ -225,3 +225,21 @@ def test_a_list_view_with_columns_filter_and_sort_previews_before_it_is_saved(
     confirm(client, plan.get_data(as_text=True))
     listed = client.get("/o/opportunity?view=big_deals").get_data(as_text=True)
     assert "Bigger" in listed and "Small" not in listed
+
+
+def test_a_role_is_a_matrix_of_object_rights_and_a_grid_of_field_rules(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    page = client.get("/builder/roles/sales_rep").get_data(as_text=True)
+    assert 'name="right_opportunity" value="edit" aria-label="Opportunity: Edit" checked' in page
+    plan = client.post("/builder/roles/new", data={
+        "csrf_token": token, "api_name": "auditor", "label_en": "Auditor",
+        "record_access": "all", "right_opportunity": ["read", "export"],
+        "right_account": ["read"], "fr_opportunity.amount": "read_only",
+        "fr_account.credit_limit": "hidden"})
+    assert "add role auditor" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    page = client.get("/builder/roles/auditor").get_data(as_text=True)
+    assert 'name="right_opportunity" value="export" aria-label="Opportunity: Export" checked' \
+        in page
+    assert re.search(r'id="f-fr_account.credit_limit".*?<option value="hidden" selected>',
+                     page, re.S)
