@@ -9,9 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, Response, flash, redirect, render_template, request, url_for
 
-from metabiz.builder_ui import flow_pages, list_view_pages, object_pages, role_pages, versions
+from metabiz.builder_ui import (
+    flow_pages,
+    list_view_pages,
+    object_pages,
+    role_pages,
+    template_files,
+    versions,
+)
 from metabiz.builder_ui.formula_check import check_formula
 from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
 from metabiz.builder_ui.texts import b
@@ -125,6 +132,37 @@ def revert(actor: Actor, number: int) -> Any:
                       title=b("revert") + f" · {b('version_n', n=number)}")
     except (InvalidDocument, ConversionRefused, ConflictError, MetadataError) as err:
         return render_plan(None, {"back": back}, error=err), 409
+
+
+# -- templates: export and import -----------------------------------------------------------
+
+
+@web.get("/export")
+@admin_page
+def export_template(actor: Actor) -> Response:
+    """The current metadata as a template folder, zipped."""
+    data = template_files.export_zip(engine())
+    return Response(data, mimetype="application/zip", headers={
+        "Content-Disposition": "attachment; filename=metabiz-template.zip"})
+
+
+@web.route("/import", methods=["GET", "POST"])
+@admin_page
+def import_template(actor: Actor) -> Any:
+    """Upload a template (a zip of its folder); its plan is shown before it is applied."""
+    general: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise BadRequest(b("choose_file"), fields={"file": [b("choose_file")]})
+            documents = template_files.read_zip(upload.read())
+            return review(actor, "import", document=documents,
+                          done=url_for("builder_web.overview"),
+                          back=url_for("builder_web.import_template"), title=b("import"))
+        except (BadRequest, MetadataError, ConflictError) as err:
+            general = list(getattr(err, "problems", None) or [err.message])
+    return render_template("builder/import.html", general=general), 422 if general else 200
 
 
 # -- the formula editor's live check -------------------------------------------------------

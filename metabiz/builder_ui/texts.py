@@ -225,6 +225,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "rule_editable": {"en": "As the object allows", "zh": "按对象权限"},
     "rule_hidden": {"en": "Hidden", "zh": "隐藏"},
     "rule_read_only": {"en": "Read-only", "zh": "只读"},
+    "export": {"en": "Export template", "zh": "导出模板"},
+    "import": {"en": "Import template", "zh": "导入模板"},
+    "import_lead": {"en": "Upload a template folder as a zip (what Export template gives, or "
+                          "a folder of app.json, objects/, flows/, roles/). You will see the "
+                          "plan before anything changes.",
+                    "zh": "上传压缩为 zip 的模板文件夹（即“导出模板”得到的文件，或包含 app.json、objects/、flows/、roles/ 的文件夹）。应用前会先显示变更计划。"},
+    "template_file": {"en": "Template (.zip)", "zh": "模板（.zip）"},
+    "choose_file": {"en": "Choose a .zip file.", "zh": "请选择一个 .zip 文件。"},
+    "upload": {"en": "Upload and review", "zh": "上传并查看变更"},
     "no_flows": {"en": "No flows yet.", "zh": "还没有流程。"},
     "records_n": {"en": "{n} fields", "zh": "{n} 个字段"},
     "view_records": {"en": "Open records", "zh": "查看记录"},

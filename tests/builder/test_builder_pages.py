@@ -243,3 +243,34 @@ def test_a_role_is_a_matrix_of_object_rights_and_a_grid_of_field_rules(client, b
         in page
     assert re.search(r'id="f-fr_account.credit_limit".*?<option value="hidden" selected>',
                      page, re.S)
+
+
+def test_export_a_template_then_import_it_changed(client, browser_session):
+    import io
+    import json
+    import zipfile
+
+    token = signed_in(client, "admin", browser_session)
+    download = client.get("/builder/export")
+    assert download.headers["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(download.data))
+    names = set(archive.namelist())
+    assert {"app.json", "objects/account.json", "roles/sales_rep.json"} <= names
+    changed = io.BytesIO()
+    with zipfile.ZipFile(changed, "w") as out:
+        for name in names:
+            out.writestr(f"sales/{name}", archive.read(name))
+        out.writestr("sales/objects/visit.json", json.dumps({
+            "api_name": "visit", "label": "Visit", "name_field": "name",
+            "fields": [{"api_name": "name", "type": "text"}]}))
+    plan = client.post("/builder/import", data={
+        "csrf_token": token, "file": (io.BytesIO(changed.getvalue()), "sales.zip")},
+        content_type="multipart/form-data")
+    text = plan.get_data(as_text=True)
+    assert "create object visit" in text and "account" not in text.split("data-plan")[1][:400]
+    confirm(client, text)
+    assert client.get("/o/visit").status_code == 200
+    bad = client.post("/builder/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b"not a zip"), "x.zip")},
+        content_type="multipart/form-data")
+    assert bad.status_code == 422 and "not a zip archive" in bad.get_data(as_text=True)
