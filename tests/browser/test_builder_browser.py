@@ -113,21 +113,78 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     screenshot(page, "builder-layout")
     review_and_apply(page, "change object project: layouts")
 
+    # a validation rule, checked live as it is typed
+    page.click("a:has-text('New validation rule')")
+    page.fill("#f-api_name", "name_long_enough")
+    page.fill("#f-error_condition", "LEN(name) < 3")
+    expect(page.locator("#fc-error_condition [data-formula-status]")).to_have_attribute(
+        "data-formula-status", "ok")
+    page.fill("#f-message_en", "Give the project a longer name")
+    page.select_option("#f-field", "name")
+    review_and_apply(page, "change object project: validation rules")
+
+    # an approval flow with two steps, read as a diagram
+    page.click("a:has-text('New approval flow')")
+    page.fill("#f-label_en", "Project approval")
+    expect(page.locator("#f-api_name")).to_have_value("project_approval")
+    page.fill("#f-step0_api_name", "lead")
+    page.fill("#f-step0_label_en", "Team lead")
+    page.locator("[data-step='0'] select[name=step0_approver_kind]").first.select_option("user")
+    page.locator("[data-step='0'] input[name=step0_approver_value]").first.fill("bob")
+    page.fill("#f-step1_api_name", "director")
+    page.select_option("#f-step1_mode", "all")
+    page.locator("[data-step='1'] input[name=step1_approver_value]").first.fill("admin")
+    review_and_apply(page, "add flow project_approval")
+    expect(page.locator("[data-diagram] .flow-box")).to_have_count(4)
+    screenshot(page, "builder-flow")
+
+    # the sales reps' role may read every project (the matrix)
+    page.goto(f"{server}/builder")
+    page.click("a:has-text('Sales rep')")
+    page.check("input[name=right_project][value=read]")
+    page.select_option("#f-record_access", "all")
+    review_and_apply(page, "change role sales_rep")
+
     # versions: the latest one names who applied it
     page.goto(f"{server}/builder/versions")
     expect(page.locator("tbody tr").first).to_contain_text("admin")
 
-    # as a user: the new object's form, the lookup's type-ahead, the formula's value
+    # as a user: the new object's form, the rule, the lookup's type-ahead, the formula's value
     page.goto(f"{server}/o/project/new")
     labels = page.locator(".record-form label")
     expect(labels.first).to_contain_text("Client")
-    page.fill("#f-name", "Website")
+    page.fill("#f-name", "Ab")
     page.locator("#f-client").fill("acm")
     page.locator(".lookup-option", has_text="Acme Corp").click()
+    page.click("button:has-text('Save')")
+    expect(page.locator("#form-errors, .field-error").first).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Give the project a longer name")
+    page.fill("#f-name", "Website")
     page.click("button:has-text('Save')")
     expect(page.locator("h1")).to_have_text("Website")
     expect(page.locator("main")).to_contain_text("Website / Acme Corp")
     screenshot(page, "builder-record")
+
+    # submitted, then approved by both steps' approvers
+    page.click("summary:has-text('Submit for approval')")
+    page.click("form button:has-text('Submit for approval')")
+    expect(page.locator(".alert-success")).to_have_text("Submitted for approval.")
+    record_url = page.url
+    page.click(".user-menu summary")
+    page.click(".user-menu-panel button[type=submit]")
+    page.fill("#username", "bob")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.click("nav a:has-text('Approvals')")
+    page.click(".row-link:has-text('Website')")
+    page.click("#approval button:has-text('Approve')")
+    expect(page.locator(".alert-success")).to_have_text("You approved the request.")
+    page.click(".user-menu summary")
+    page.click(".user-menu-panel button[type=submit]")
+    sign_in_admin(page, server, password)
+    page.goto(record_url)
+    page.click("#approval button:has-text('Approve')")
+    expect(page.locator(".record-status")).to_contain_text("Approved")
 
 
 def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password):
