@@ -231,3 +231,17 @@ def test_formula_check_gives_the_type_or_the_error_with_its_position(client):
     assert wrong_type.status_code == 400
     assert call(client, "POST", "/formulas/check", body={"object": "nope",
                                                          "formula": "1"}).status_code == 404
+
+
+def test_another_server_process_sees_the_change_on_its_next_request(client, db_url, tmp_path):
+    other = create_app(Config(database_url=db_url, secret_key="test",
+                              instance_path=tmp_path / "other", testing=True))
+    try:
+        headers = {"Authorization": f"Bearer {client.tokens['admin']}"}
+        seen = other.test_client().get("/api/v1/records/ticket", headers=headers)
+        assert seen.status_code == 404  # its schema is cached now
+        assert call(client, "PUT", "/meta/objects/ticket", body=TICKET).status_code == 200
+        seen = other.test_client().get("/api/v1/records/ticket", headers=headers)
+        assert seen.status_code == 200 and seen.get_json()["total"] == 0
+    finally:
+        other.extensions["metabiz"].engine.dispose()
