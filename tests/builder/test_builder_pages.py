@@ -274,3 +274,23 @@ def test_export_a_template_then_import_it_changed(client, browser_session):
         "csrf_token": token, "file": (io.BytesIO(b"not a zip"), "x.zip")},
         content_type="multipart/form-data")
     assert bad.status_code == 422 and "not a zip archive" in bad.get_data(as_text=True)
+
+
+def test_deleting_an_object_keeps_its_records_and_the_builder_restores_it(
+        client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    confirm(client, client.post("/builder/objects/new", data={
+        "csrf_token": token, "label_en": "Visit", "api_name": "visit"}).get_data(as_text=True))
+    client.post("/api/v1/records/visit", json={"name": "Monday"},
+                headers={"X-CSRF-Token": token})
+    plan = client.post("/builder/objects/visit/delete", data={"csrf_token": token})
+    assert "remove object visit (data kept" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    assert client.get("/o/visit").status_code == 404
+    overview = client.get("/builder").get_data(as_text=True)
+    assert "Removed objects" in overview and "/builder/objects/visit/restore" in overview
+    plan = client.post("/builder/objects/visit/restore", data={"csrf_token": token})
+    assert "restore object visit with its data" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    records = client.get("/api/v1/records/visit").get_json()["records"]
+    assert [r["name"] for r in records] == ["Monday"]
