@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, Response, flash, redirect, render_template, request, url_for
 
 from metabiz.builder_ui import (
+    document_pages,
+    documents,
     flow_pages,
     list_view_pages,
     object_pages,
@@ -25,6 +27,7 @@ from metabiz.builder_ui.texts import b
 from metabiz.builder_ui.web import (
     admin_page,
     engine,
+    extensions,
     objects_of,
     removed_objects,
     render_plan,
@@ -40,7 +43,7 @@ from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.store import split_apps
 from metabiz.platform.web.session import safe_next
 
-__all__ = ["flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
+__all__ = ["document_pages", "flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
            "role_pages"]
 
 
@@ -57,20 +60,24 @@ def init_app(app: Flask) -> None:
 @web.get("")
 @admin_page
 def overview(actor: Actor) -> str:
-    documents, version = stored()
+    current, version = stored()
     flows = []
     roles = []
-    for app, docs in sorted(split_apps(documents).items()):
+    others: dict[str, list[str]] = {kind: [] for kind in documents.kinds(extensions())
+                                    if kind not in ("objects", "roles")}
+    for app, docs in sorted(split_apps(current).items()):
         for rel, doc in sorted(docs.items()):
             folder = rel.partition("/")[0]
+            if folder in others and folder != "flows" and isinstance(doc, dict):
+                others[folder].append(str(doc.get("api_name")))
             if folder == "flows" and isinstance(doc, dict):
                 flows.append({"app": app, "name": doc.get("api_name"), "kind": doc.get("kind"),
                               "object": doc.get("object"), "label": doc.get("label")})
             elif folder == "roles" and isinstance(doc, dict):
                 roles.append({"app": app, "name": doc.get("api_name"), "label": doc.get("label")})
-    return render_template("builder/overview.html", objects=objects_of(documents),
-                           removed=removed_objects(documents), flows=flows, roles=roles,
-                           version=version)
+    return render_template("builder/overview.html", objects=objects_of(current),
+                           removed=removed_objects(current), flows=flows, roles=roles,
+                           others=others, version=version)
 
 
 # -- the reviewed plan, applied -----------------------------------------------------------
@@ -173,12 +180,21 @@ def import_template(actor: Actor) -> Any:
 def formula_check(actor: Actor) -> str:
     """The htmx fragment under a formula editor: OK with type and preview, or the error."""
     form = request.form
-    source_name = form.get("fc_source", "formula")
+    # the editor typed in (htmx names it); its options are named after it
+    source_name = request.headers.get("HX-Trigger-Name") or form.get("fc_source", "formula")
+
+    def option(key: str) -> str | None:
+        return form.get(f"{key}__{source_name}") or form.get(key) or None
+
+    object_from = option("fc_object_from")  # a roll-up's filter reads the chosen child
     body: dict[str, Any] = {"formula": form.get(source_name, ""),
-                            "object": form.get("fc_object") or None,
-                            "context": form.get("fc_context") or "field"}
-    wanted = form.get("fc_return_type") or (form.get("return_type")
-                                            if source_name == "formula" else None)
+                            "object": (form.get(object_from) if object_from else None)
+                            or option("fc_object"),
+                            "context": option("fc_context") or "field"}
+    if not body["formula"].strip():
+        return ""  # nothing typed yet: nothing to say
+    wanted = option("fc_return_type") or (form.get("return_type")
+                                          if source_name == "formula" else None)
     if wanted:
         body["return_type"] = wanted
     with unit_of_work(actor) as ctx:

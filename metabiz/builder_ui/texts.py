@@ -242,6 +242,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "diagram_assign": {"en": "Assign", "zh": "分配"},
     "diagram_notify": {"en": "Notify", "zh": "通知"},
     "diagram_webhook": {"en": "Call a webhook", "zh": "调用 Webhook"},
+    "new_document": {"en": "New document", "zh": "新建文档"},
+    "document_lead": {"en": "The document as its file holds it (see the metadata guide). "
+                            "Saving shows the plan first.",
+                      "zh": "按文件格式编辑此文档（参见元数据说明）。保存前会先显示变更计划。"},
+    "document_json": {"en": "Document (JSON)", "zh": "文档（JSON）"},
+    "not_json": {"en": "This is not valid JSON: {error}", "zh": "不是有效的 JSON：{error}"},
+    "other_documents": {"en": "Other documents", "zh": "其他文档"},
     "no_flows": {"en": "No flows yet.", "zh": "还没有流程。"},
     "records_n": {"en": "{n} fields", "zh": "{n} 个字段"},
     "view_records": {"en": "Open records", "zh": "查看记录"},

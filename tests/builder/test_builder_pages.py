@@ -3,6 +3,7 @@ the plan first and applies only when confirmed; problems show next to their cont
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -247,7 +248,6 @@ def test_a_role_is_a_matrix_of_object_rights_and_a_grid_of_field_rules(client, b
 
 def test_export_a_template_then_import_it_changed(client, browser_session):
     import io
-    import json
     import zipfile
 
     token = signed_in(client, "admin", browser_session)
@@ -294,3 +294,26 @@ def test_deleting_an_object_keeps_its_records_and_the_builder_restores_it(
     confirm(client, plan.get_data(as_text=True))
     records = client.get("/api/v1/records/visit").get_json()["records"]
     assert [r["name"] for r in records] == ["Monday"]
+
+
+def test_any_other_document_is_edited_as_json_with_its_problems_by_pointer(
+        client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    assert "/builder/documents/flows/new" in client.get("/builder").get_data(as_text=True)
+    broken = client.post("/builder/documents/flows/new", data={
+        "csrf_token": token, "document": "{not json"})
+    assert broken.status_code == 422 and "This is not valid JSON" in broken.get_data(
+        as_text=True)
+    rule = {"api_name": "round_robin", "kind": "assignment", "object": "account",
+            "entries": [{"assignee": {"role": "sales_rep", "strategy": "sideways"}}]}
+    wrong = client.post("/builder/documents/flows/new", data={
+        "csrf_token": token, "document": json.dumps(rule)})
+    assert wrong.status_code == 422
+    assert "/entries/0/assignee/strategy: " in wrong.get_data(as_text=True)
+    rule["entries"][0]["assignee"]["strategy"] = "round_robin"
+    plan = client.post("/builder/documents/flows/new", data={
+        "csrf_token": token, "document": json.dumps(rule)})
+    assert "add flow round_robin" in plan.get_data(as_text=True)
+    confirm(client, plan.get_data(as_text=True))
+    page = client.get("/builder/documents/flows/round_robin").get_data(as_text=True)
+    assert "&#34;round_robin&#34;" in page or "&quot;round_robin&quot;" in page
