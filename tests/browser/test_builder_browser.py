@@ -187,11 +187,19 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     expect(page.locator(".record-status")).to_contain_text("Approved")
 
 
-def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password):
+@pytest.mark.parametrize("path", [
+    "/builder", "/builder/objects/opportunity", "/builder/objects/opportunity/fields/stage",
+    "/builder/objects/opportunity/layout", "/builder/objects/opportunity/views/new",
+    "/builder/flows/discount_approval", "/builder/roles/sales_rep", "/builder/versions",
+    "/builder/versions/1"])
+def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password,
+                                                          path, screenshot):
     sign_in_admin(phone, builder_server, password)
-    phone.goto(f"{builder_server}/builder/objects/opportunity/fields/stage?lang=zh")
-    expect(phone.locator("h1")).to_contain_text("编辑字段")
-    expect(phone.locator("[data-picklist] li")).to_have_count(3)
+    phone.goto(f"{builder_server}{path}?lang=zh")
+    expect(phone.locator("h1")).to_be_visible()
+    expect(phone.locator(".breadcrumbs, .eyebrow").first).to_contain_text(
+        re.compile("设计器|元数据版本|商机|折扣审批|审批流|角色"))
     phone.wait_for_load_state("load")
     width = phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"page is {width}px wide"
+    assert width <= 375, f"{path} is {width}px wide"
+    screenshot(phone, "builder-phone" + path.replace("/builder", "").replace("/", "-"))
