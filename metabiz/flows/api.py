@@ -14,6 +14,7 @@ from metabiz.errors import BadRequest, NotFound
 from metabiz.flows import approvals, assignment, notifications
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.api import API_PREFIX, json_body, require_actor
+from metabiz.platform.request_input import int_param
 
 api = Blueprint("flows_api", __name__, url_prefix=API_PREFIX)
 
@@ -98,11 +99,8 @@ def assign(object_name: str, record_id: str) -> Any:
 @api.get("/notifications")
 def list_notifications() -> Any:
     args = request.args
-    try:
-        limit = min(int(args.get("limit", 50)), 200)
-        offset = max(int(args.get("offset", 0)), 0)
-    except ValueError:
-        raise BadRequest("limit and offset are whole numbers") from None
+    limit = int_param("limit", args.get("limit"), 50, 1, 200)
+    offset = int_param("offset", args.get("offset"), 0, 0)
     unread_only = args.get("unread") in ("1", "true", "yes")
     with unit_of_work(require_actor()) as ctx:
         items = notifications.for_user(ctx.conn, ctx.actor.name, unread_only=unread_only,

@@ -18,6 +18,7 @@ from metabiz.errors import NotFound
 from metabiz.flows import directory, jobs
 from metabiz.flows.store import notifications
 from metabiz.objects.fields import json_value
+from metabiz.platform.request_input import whole_number
 
 
 def send(conn: Connection, users: Sequence[str], *, now: dt.datetime, message: str,
@@ -112,10 +113,9 @@ def unread_count(conn: Connection, user: str) -> int:
 def mark_read(conn: Connection, user: str, notification_id: Any,
               now: dt.datetime) -> dict[str, Any]:
     """Mark one of the user's notifications read (404 for anyone else's)."""
-    try:
-        wanted = int(notification_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no notification {notification_id!r}") from None
+    wanted = whole_number(str(notification_id))
+    if wanted is None:
+        raise NotFound(f"no notification {notification_id!r}")
     mine = (notifications.c.id == wanted) & (notifications.c.user_name == user)
     conn.execute(update(notifications).where(mine, notifications.c.read_at.is_(None))
                  .values(read_at=now))

@@ -151,7 +151,7 @@ def act(actor: Actor, request_id: str, action: str) -> Any:
     back = safe_next(request.form.get("next")) or url_for("flows_web.inbox")
     try:
         with unit_of_work(actor, write=True) as ctx:
-            approvals.act(ctx, int(request_id) if request_id.isdigit() else request_id, action,
+            approvals.act(ctx, request_id, action,
                           comment=request.form.get("comment", "").strip() or None,
                           to=request.form.get("to", "").strip() or None)
     except (ValidationError, ConflictError, BadRequest, PermissionDenied) as err:

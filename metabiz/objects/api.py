@@ -15,6 +15,7 @@ from metabiz.objects import query, records
 from metabiz.objects.context import Context
 from metabiz.objects.openapi import openapi_document
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.visible_metadata import describe
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.api import API_PREFIX, current_actor, json_body, require_actor
 
@@ -91,29 +92,6 @@ def meta_object(object_name: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(ctx.actor, obj.name, "read")
         return jsonify(describe(ctx, obj))
-
-
-def describe(ctx: Context, obj: CompiledObject, *, brief: bool = False) -> dict[str, Any]:
-    """An object's metadata as the caller may see it, with what they may do."""
-    access = ctx.schema.access
-    rights = [r for r in ("read", "create", "edit", "delete")
-              if access.allowed(ctx.actor, obj.name, r)]
-    out: dict[str, Any] = {"api_name": obj.name, "label": obj.odef.label.to_json(),
-                           "name_field": obj.odef.name_field, "permissions": rights}
-    if brief:
-        return out
-    fields = []
-    for cf in obj.fields.values():
-        rule = access.field_rule(ctx.actor, obj.name, cf.name)
-        if rule == "hidden":
-            continue
-        item = dict(cf.fdef.to_json())
-        item["read_only"] = not cf.ftype.writable or rule == "read_only"
-        fields.append(item)
-    raw = obj.odef.to_json()
-    out.update(fields=fields, validation_rules=raw.get("validation_rules", []),
-               layouts=raw.get("layouts", {}), list_views=raw.get("list_views", []))
-    return out
 
 
 # -- formulas --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects import commands
+from metabiz.objects import backups, commands
 from metabiz.objects import web as pages
 from metabiz.objects.api import api
 from metabiz.platform.extensions import Extensions
@@ -17,7 +17,8 @@ from metabiz.platform.extensions import Extensions
 def register(ext: Extensions) -> None:
     pages.register(ext)
     for command in (commands.apply, commands.versions, commands.restore, commands.losses,
-                    commands.purge, commands.recompute, commands.formula, commands.template):
+                    commands.purge, commands.recompute, commands.formula, commands.template,
+                    backups.backup, backups.load):
         ext.add_command(command)
 
 

@@ -19,7 +19,7 @@ from metabiz.formulas import FType, Image, Link, Location, from_json_value
 from metabiz.formulas.values import format_number
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import FieldType, field_type
-from metabiz.objects.records import Resolver, compute
+from metabiz.objects.records import Resolver, compute, record_key
 from metabiz.objects.schema import CompiledField, CompiledObject
 from metabiz.platform.metadata.model import FieldDef
 from metabiz.platform.web.i18n import message, text
@@ -320,7 +320,8 @@ def _scalar(widget: str, raw: str) -> Any:
     if not value.strip():
         return None
     if widget == "lookup":
-        return int(value) if value.isdigit() else value
+        key = record_key(value)
+        return value if key is None else key
     if widget in NUMBER_WIDGETS:
         return value.replace(",", "").replace(" ", "").removesuffix("%")
     # <input type=datetime-local> sends "2026-11-23T08:00": the service takes it as UTC

@@ -19,6 +19,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute, serialise
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.vlookups import readable_rows
+from metabiz.platform.request_input import int_param
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -38,8 +39,8 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     `records.serialise`), with the total count."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
-    limit_n = _integer("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset_n = _integer("offset", offset, 0, 0, None)
+    limit_n = int_param("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset_n = int_param("offset", offset, 0, 0, None)
     wanted = _fields(ctx, obj, fields)
     conditions = scope(ctx, obj)
     if filter:
@@ -122,20 +123,6 @@ def _refuse_hidden(ctx: Context, obj: CompiledObject, names: set[str]) -> None:
     if hidden:
         raise PermissionDenied("hidden for your role: " + ", ".join(sorted(hidden)),
                                fields={n: ["hidden for your role"] for n in hidden})
-
-
-def _integer(name: str, raw: Any, default: int, low: int, high: int | None) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise BadRequest(f"{name} must be a whole number",
-                         fields={name: ["not a whole number"]}) from None
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise BadRequest(f"{name} must be {bounds}", fields={name: [f"must be {bounds}"]})
-    return value
 
 
 def _fields(ctx: Context, obj: CompiledObject, fields: str | None) -> set[str] | None:

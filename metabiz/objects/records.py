@@ -32,6 +32,7 @@ from metabiz.objects.fields import json_value
 from metabiz.objects.record_input import deserialise
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history, users
+from metabiz.platform.request_input import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ def record_key(raw: Any) -> int | None:
         return None
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value() or isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
         value = int(raw)
+    elif isinstance(raw, str) and (number := whole_number(raw)) is not None:
+        value = number
     else:
         return None
     return value if 1 <= value <= MAX_RECORD_ID else None

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from metabiz.errors import BadRequest, Unauthorized
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import authenticate_token, session_actor
+from metabiz.platform.request_input import refuse_unusable_json
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,14 @@ def require_actor() -> Actor:
 
 
 def json_body() -> Any:
-    """The request's JSON body; 400 when it is missing or malformed."""
+    """The request's JSON body; 400 when it is missing or malformed, or holds text no
+    database stores (NUL characters, lone surrogates)."""
     data = request.get_json(silent=True)
     if data is None:
         if request.get_data(cache=True).strip():
             raise BadRequest("malformed JSON body")
         raise BadRequest("a JSON body is required")
+    refuse_unusable_json(data)
     return data
 
 

@@ -32,6 +32,7 @@ from metabiz.platform.db import (
     users,
     utcnow,
 )
+from metabiz.platform.request_input import whole_number
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 TOKEN_PREFIX = "mbz_"
@@ -376,8 +377,8 @@ def _token_info(row: RowMapping) -> TokenInfo:
 def find_token(conn: Connection, ref: str) -> TokenInfo:
     """A token by its id, its prefix (as listed; a unique start of it will do) or itself."""
     ref = (ref or "").strip()
-    if ref.isdigit():
-        query = select(tokens).where(tokens.c.id == int(ref))
+    if (number := whole_number(ref)) is not None:
+        query = select(tokens).where(tokens.c.id == number)
     elif ref.startswith(TOKEN_PREFIX) and len(ref) > 12:
         query = select(tokens).where(tokens.c.token_hash == token_hash(ref))
     elif ref.startswith(TOKEN_PREFIX) and len(ref) > len(TOKEN_PREFIX):

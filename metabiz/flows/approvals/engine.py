@@ -253,10 +253,9 @@ def _reassign(ctx: Context, request: Any, item: Any, to: Any, comment: str | Non
 
 def lock_request(conn: Connection, request_id: Any) -> Any:
     """The request row, locked until commit (so two approvers act one after the other)."""
-    try:
-        wanted = int(request_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no approval request {request_id!r}") from None
+    wanted = records.record_key(request_id)
+    if wanted is None:
+        raise NotFound(f"no approval request {request_id!r}")
     query = select(approval_requests).where(approval_requests.c.id == wanted)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()

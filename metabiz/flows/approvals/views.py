@@ -123,10 +123,9 @@ def _allowed(ctx: Context, request: Any, pending: list[str]) -> list[str]:
 def get_request(ctx: Context, request_id: Any) -> dict[str, Any]:
     """A request, for its submitter, anyone who approves or approved it, an administrator
     or anyone who may read the record; otherwise 404."""
-    try:
-        wanted = int(request_id)
-    except (TypeError, ValueError):
-        raise NotFound(f"no approval request {request_id!r}") from None
+    wanted = records.record_key(request_id)
+    if wanted is None:
+        raise NotFound(f"no approval request {request_id!r}")
     row = ctx.conn.execute(select(approval_requests)
                            .where(approval_requests.c.id == wanted)).mappings().first()
     if row is None or not _may_see(ctx, row):

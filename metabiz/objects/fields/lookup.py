@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import fields as ma
+from marshmallow import validate
 from sqlalchemy import BigInteger, Integer
 
 from metabiz.formulas import FieldSpec, FType
 from metabiz.objects.fields.base import NOT_PLAIN, FieldType, register
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
+
+#: the largest id a record can have (a signed 64-bit column)
+MAX_ID = 2**63 - 1
 
 
 @register
@@ -30,10 +34,12 @@ class Lookup(FieldType):
         return "SET NULL" if f.on_delete == "set_null" else "RESTRICT"
 
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
-        return ma.Integer(allow_none=True, strict=True)
+        return ma.Integer(allow_none=True, strict=True, validate=validate.Range(
+            min=1, max=MAX_ID, error="not a record id"))
 
     def quick_load(self, f: FieldDef, value: Any) -> Any:
-        return value if value is None or type(value) is int else NOT_PLAIN
+        return value if value is None or type(value) is int and 1 <= value <= MAX_ID \
+            else NOT_PLAIN
 
     def spec(self, f: FieldDef, bundle: MetadataBundle) -> FieldSpec:
         return FieldSpec(name=f.api_name, type=FType.NUMBER, target=f.target)

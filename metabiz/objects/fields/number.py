@@ -6,9 +6,11 @@ Currency and percent share this behaviour (see currency.py, percent.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from marshmallow import ValidationError as InvalidValue
 from marshmallow import fields as ma
 from marshmallow import validate
 from sqlalchemy import Numeric
@@ -43,7 +45,19 @@ class Number(FieldType):
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         bounds = validate.Range(min=None if f.min is None else Decimal(str(f.min)),
                                 max=None if f.max is None else Decimal(str(f.max)))
-        return ma.Decimal(allow_none=True, validate=bounds, allow_nan=False)
+        return ma.Decimal(allow_none=True, validate=[bounds, self.fits_column(f)],
+                          allow_nan=False)
+
+    def fits_column(self, f: FieldDef) -> Callable[[Decimal], None]:
+        """A validator: at most PRECISION - scale digits before the decimal point (what the
+        column holds; 10^26 would otherwise fail in the database)."""
+        digits = PRECISION - self.scale(f)
+
+        def check(value: Decimal) -> None:
+            if value and value.adjusted() >= digits:
+                raise InvalidValue(
+                    f"too large: at most {digits} digits before the decimal point")
+        return check
 
     def quick_load(self, f: FieldDef, value: Any) -> Any:
         if value is None:
@@ -54,7 +68,8 @@ class Number(FieldType):
             number = Decimal(str(value))
         except InvalidOperation:
             return NOT_PLAIN
-        if not number.is_finite() or (f.min is not None and number < Decimal(str(f.min))) \
+        if not number.is_finite() or (number and number.adjusted() >= PRECISION - self.scale(f)) \
+                or (f.min is not None and number < Decimal(str(f.min))) \
                 or (f.max is not None and number > Decimal(str(f.max))):
             return NOT_PLAIN
         return number

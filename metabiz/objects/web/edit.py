@@ -30,6 +30,7 @@ from metabiz.objects.web.navigation import plural, readable
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import user_names
+from metabiz.platform.request_input import whole_number
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
 
@@ -94,8 +95,8 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
         if request.method == "POST":
             data = forms.parse(obj, request.form, names)
             sent = request.form.get("version", "").strip()
-            if sent.isdigit():
-                version = data["version"] = int(sent)
+            if (number := whole_number(sent)) is not None:
+                version = data["version"] = number
             values = {**_inputs(obj, record, names), **forms.kept_input(obj, request.form, names)}
         else:
             values = _inputs(obj, record, names)
@@ -167,9 +168,10 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
         cf = obj.fields[name]
         raw = str(values.get(name) if editable(ctx, obj, name) else
                   (record or {}).get(name) or "")
-        if cf.ftype.widget == "lookup" and cf.fdef.target and raw.isdigit():
+        key = records.record_key(raw)
+        if cf.ftype.widget == "lookup" and cf.fdef.target and key is not None:
             stored = record is not None and str((record or {}).get(name)) == raw
-            (lookups if stored else given).setdefault(cf.fdef.target, set()).add(int(raw))
+            (lookups if stored else given).setdefault(cf.fdef.target, set()).add(key)
     # a record's own references show their names (as on its page); an id from the request
     # only when the actor may read that record, so walking ids reveals nothing
     names = {**forms.lookup_names(ctx, given, scoped=True), **forms.lookup_names(ctx, lookups)}
@@ -182,8 +184,9 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
             if editable(ctx, obj, name):
                 value = values.get(name, forms.to_input(cf, None))
                 text = ""
-                if cf.ftype.widget == "lookup" and str(value or "").isdigit():
-                    text = names.get((cf.fdef.target or "", int(value)), f"#{value}")
+                key = records.record_key(str(value or ""))
+                if cf.ftype.widget == "lookup" and key is not None:
+                    text = names.get((cf.fdef.target or "", key), f"#{value}")
                 fields.append(forms.field_view(ctx, obj, cf, value, errors=errors,
                                                read_only=None, lookup_text=text))
             else:

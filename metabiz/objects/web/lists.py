@@ -11,7 +11,7 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from metabiz.errors import NotFound
-from metabiz.objects import forms, query
+from metabiz.objects import forms, query, records
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
@@ -19,10 +19,13 @@ from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.tables import header, list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.request_input import int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
 
 PAGE_SIZE = 25
+#: far beyond any list (25 billion records), small enough for any database's OFFSET
+MAX_PAGE = 10**9
 LOOKUP_ROWS = 10
 
 
@@ -68,10 +71,9 @@ def list_page(actor: Actor, object_name: str) -> Any:
 
 
 def _page_number(raw: str | None) -> int:
-    try:
-        return max(1, int(raw or 1))
-    except ValueError:
-        return 1
+    """`?page=`: a whole number from 1 (past the last page the list is empty); 400 for
+    anything else, so a page number no query can take never reaches the database."""
+    return int_param("page", raw, 1, 1, MAX_PAGE)
 
 
 def _parent_filters(ctx: Context, obj: CompiledObject) -> tuple[list[dict[str, Any]], list[str]]:
@@ -80,9 +82,10 @@ def _parent_filters(ctx: Context, obj: CompiledObject) -> tuple[list[dict[str, A
     conditions: list[str] = []
     for name, raw in request.args.items():
         cf = obj.fields.get(name)
-        if cf is None or cf.ftype.widget != "lookup" or not raw.isdigit():
+        value = records.record_key(raw)
+        if cf is None or cf.ftype.widget != "lookup" or value is None:
             continue
-        value, target = int(raw), cf.fdef.target or ""
+        target = cf.fdef.target or ""
         # an id from the address bar: its name only if the actor may read that record
         names = forms.lookup_names(ctx, {target: {value}}, scoped=True)
         rest: dict[str, Any] = {k: v for k, v in request.args.items() if k not in (name, "page")}

@@ -73,6 +73,11 @@ def require_current(engine: Engine, folders: Sequence[Path] = ()) -> None:
         raise OutOfDateDatabase(missing)
 
 
+def heads(folders: Sequence[Path] = ()) -> list[str]:
+    """The newest revision of every branch: what a current database records."""
+    return sorted(_scripts(_locations(folders)).get_heads())
+
+
 def summaries(folders: Sequence[Path] = ()) -> dict[str, str]:
     """Each revision's one-line summary (the first line of its docstring), by id."""
     script = _scripts(_locations(folders))

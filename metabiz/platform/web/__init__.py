@@ -10,6 +10,7 @@ from flask import Flask
 
 from metabiz.platform.api import kernel
 from metabiz.platform.db import limit_statements
+from metabiz.platform.request_input import refuse_unusable_parameters
 from metabiz.platform.web import i18n
 from metabiz.platform.web.csrf import init_csrf
 from metabiz.platform.web.errors import register_error_handlers
@@ -23,6 +24,7 @@ def init_web(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_SECURE=services.config.secure_cookies)
     # the requests' SQL, not the start-up's upgrade nor the commands: those may take long
     limit_statements(services.engine, services.config.statement_timeout)
+    app.before_request(refuse_unusable_parameters)
     init_csrf(app)
     init_headers(app)
     register_error_handlers(app)

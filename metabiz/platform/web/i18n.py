@@ -223,6 +223,9 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Must be greater than or equal to (.*)\.$"), "必须大于或等于 {0}。"),
     (re.compile(r"^Must be less than or equal to (.*)\.$"), "必须小于或等于 {0}。"),
     (re.compile(r"^(.*) is already used by another .* record$"), "{0} 已被其他记录使用"),
+    (re.compile(r"^too large: at most (\d+) digits before the decimal point$"),
+     "数值过大：整数部分最多 {0} 位"),
+    (re.compile(r"^not a record id$"), "不是有效的记录编号"),
 )
 _REQUIRED_EN = "This field is required"
 
