@@ -69,7 +69,8 @@ def build_flow(d: Mapping[str, Any]) -> FlowDef:
             **common)
     if d["kind"] == "automation":
         return AutomationRuleDef(trigger=_trigger(d["trigger"]), actions=_actions(d["actions"]),
-                                 condition=d.get("condition"), **common)
+                                 condition=d.get("condition"),
+                                 timing=d.get("timing", "after_save"), **common)
     entries = tuple(AssignmentEntryDef(e.get("condition"), _assignee(e["assignee"]))
                     for e in d["entries"])
     return AssignmentRuleDef(entries=entries, on_create=d.get("on_create", False), **common)

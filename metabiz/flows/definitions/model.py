@@ -120,6 +120,8 @@ class AutomationRuleDef:
     condition: str | None = None
     active: bool = True
     kind: str = "automation"
+    #: "after_save", or "before_save": inside the write, before validation
+    timing: str = "after_save"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -128,6 +130,7 @@ class AutomationRuleDef:
         set_unless_default(out, "active", self.active, True)
         out["trigger"] = self.trigger.to_json()
         set_unless_default(out, "condition", self.condition)
+        set_unless_default(out, "timing", self.timing, "after_save")
         out["actions"] = [a.to_json() for a in self.actions]
         return out
 
