@@ -17,6 +17,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import (
     ConflictError,
@@ -26,7 +27,7 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.formulas import EvalContext, Image, Link
-from metabiz.objects import rollups, vlookups
+from metabiz.objects import record_scope, rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
@@ -80,10 +81,8 @@ def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
     if key is None:  # not an id at all, or one no record can have: simply not there
         raise NotFound(f"no {obj.name} record with id {str(record_id)[:40]!r}")
     record_id = key
-    query = select(obj.table).where(obj.table.c.id == record_id)
-    owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
-    if owners is not None:
-        query = query.where(obj.table.c.owner.in_(sorted(owners)))
+    query = select(obj.table).where(obj.table.c.id == record_id,
+                                    *record_scope.conditions(ctx.schema, ctx.actor, obj))
     if for_update and ctx.conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = ctx.conn.execute(query).mappings().first()
@@ -168,11 +167,10 @@ class Resolver:
             query = select(obj.table).where(obj.table.c.id == record_id)
             if self.scoped:
                 access, actor = self.ctx.schema.access, self.ctx.actor
-                owners = access.visible_owners(actor, obj.name)
                 if not access.allowed(actor, obj.name, "read"):
                     query = query.where(false())
-                elif owners is not None:
-                    query = query.where(obj.table.c.owner.in_(sorted(owners)))
+                else:
+                    query = query.where(*record_scope.conditions(self.ctx.schema, actor, obj))
             row = self.ctx.conn.execute(query).mappings().first()
             self._cache[key] = None
             if row is not None:
@@ -495,13 +493,11 @@ def _existing(ctx: Context, target: str | None, wanted: set[Any]) -> set[Any]:
     a record the actor may not see is reported like a missing one."""
     if target is None:
         column, table = users.c.name, users
-        extra = [users.c.active.is_(True)]
+        extra: list[ColumnElement[bool]] = [users.c.active.is_(True)]
     else:
-        table = ctx.schema.object(target).table
-        column, extra = table.c.id, []
-        owners = ctx.schema.access.visible_owners(ctx.actor, target)
-        if owners is not None:
-            extra.append(table.c.owner.in_(sorted(owners)))
+        linked = ctx.schema.object(target)
+        table = linked.table
+        column, extra = table.c.id, record_scope.conditions(ctx.schema, ctx.actor, linked)
     found: set[Any] = set()
     values = sorted(wanted, key=str)
     for start in range(0, len(values), 500):
