@@ -30,12 +30,23 @@ def masters(obj: CompiledObject) -> list[tuple[str, str]]:
 
 
 def visible(schema: RuntimeSchema, actor: Actor, obj: CompiledObject,
-            table: Any = None, *, level: int = 0) -> ColumnElement[bool] | None:
+            table: Any = None, *, reading: bool = True,
+            level: int = 0) -> ColumnElement[bool] | None:
     """The WHERE condition on `table` (default: the object's table) limiting it to the
-    records `actor` may see; None when they may see every record."""
-    access = schema.access
+    records `actor` may see; None when they may see every record. `reading` adds what the
+    registered read grants open (an approver's pending records): for reading, not editing."""
     table = obj.table if table is None else table
-    owners = access.visible_owners(actor, obj.name)
+    own = _own(schema, actor, obj, table, reading=reading, level=level)
+    if own is None or not reading:
+        return own
+    grants = [found for grant in schema.read_grants
+              if (found := grant(actor, obj.name, table.c.id)) is not None]
+    return or_(own, *grants) if grants else own
+
+
+def _own(schema: RuntimeSchema, actor: Actor, obj: CompiledObject, table: Any, *,
+         reading: bool, level: int) -> ColumnElement[bool] | None:
+    owners = schema.access.visible_owners(actor, obj.name)
     if owners is None:
         return None
     links = masters(obj)
@@ -47,7 +58,7 @@ def visible(schema: RuntimeSchema, actor: Actor, obj: CompiledObject,
         if master is None:
             continue
         alias = master.table.alias(f"master_{level}_{link}")
-        through = visible(schema, actor, master, alias, level=level + 1)
+        through = visible(schema, actor, master, alias, reading=reading, level=level + 1)
         if through is None:
             continue  # every master is visible, so every detail of one is
         # a detail not (yet) under a master is its owner's, like any record
@@ -60,9 +71,9 @@ def visible(schema: RuntimeSchema, actor: Actor, obj: CompiledObject,
 
 
 def conditions(schema: RuntimeSchema, actor: Actor, obj: CompiledObject,
-               table: Any = None) -> list[ColumnElement[bool]]:
+               table: Any = None, *, reading: bool = True) -> list[ColumnElement[bool]]:
     """`visible` as a list of WHERE conditions (empty when every record is visible)."""
-    found = visible(schema, actor, obj, table)
+    found = visible(schema, actor, obj, table, reading=reading)
     return [] if found is None else [found]
 
 

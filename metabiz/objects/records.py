@@ -81,8 +81,8 @@ def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
     if key is None:  # not an id at all, or one no record can have: simply not there
         raise NotFound(f"no {obj.name} record with id {str(record_id)[:40]!r}")
     record_id = key
-    query = select(obj.table).where(obj.table.c.id == record_id,
-                                    *record_scope.conditions(ctx.schema, ctx.actor, obj))
+    query = select(obj.table).where(obj.table.c.id == record_id, *record_scope.conditions(
+        ctx.schema, ctx.actor, obj, reading=not for_update))
     if for_update and ctx.conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = ctx.conn.execute(query).mappings().first()
@@ -497,7 +497,8 @@ def _existing(ctx: Context, target: str | None, wanted: set[Any]) -> set[Any]:
     else:
         linked = ctx.schema.object(target)
         table = linked.table
-        column, extra = table.c.id, record_scope.conditions(ctx.schema, ctx.actor, linked)
+        column, extra = table.c.id, record_scope.conditions(ctx.schema, ctx.actor, linked,
+                                                            reading=False)
     found: set[Any] = set()
     values = sorted(wanted, key=str)
     for start in range(0, len(values), 500):
@@ -542,7 +543,9 @@ def _blank(value: Any) -> bool:
 
 def _check_lock(ctx: Context, obj: CompiledObject, record: Mapping[str, Any]) -> None:
     if record.get("locked") and not ctx.bypass_lock and not ctx.actor.is_admin:
-        raise RecordLocked(f"{obj.name} {record['id']} is locked while its approval is pending")
+        why = "since its approval" if record.get("approval_status") == "approved" else \
+            "while its approval is pending"
+        raise RecordLocked(f"{obj.name} {record['id']} is locked {why}")
 
 
 def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:

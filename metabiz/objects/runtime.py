@@ -105,5 +105,7 @@ class Runtime:
         with self._lock:
             if self._schema is None or self._schema.version != version:
                 bundle = bundle_from_documents(stored_documents(conn, version), self.kinds)
-                self._schema = RuntimeSchema(version, bundle, dialect=self.dialect)
+                schema = RuntimeSchema(version, bundle, dialect=self.dialect)
+                schema.read_grants = tuple(self.extensions.read_grants)
+                self._schema = schema
             return self._schema

@@ -22,6 +22,11 @@ Listener = Callable[[Any, Any], None]
 #: (objects.context.Context, objects.records.Draft); it may change the draft's own fields
 BeforeSave = Callable[[Any, Any], None]
 
+#: a read grant: called as `grant(actor, object_name, id_column)`; returns a SQL condition
+#: on the record id selecting records the actor may also read beyond their record access
+#: (approvers the records waiting on them), or None
+ReadGrant = Callable[[Any, str, Any], Any]
+
 #: a metadata check: called with the compiled schema of a metadata version about to be
 #: applied; returns problems as `file: /json/pointer: message` lines (empty when all is well)
 MetadataCheck = Callable[[Any], Sequence[str]]
@@ -92,6 +97,7 @@ class Extensions:
 
     listeners: list[Listener] = field(default_factory=list)
     before_save: list[BeforeSave] = field(default_factory=list)
+    read_grants: list[ReadGrant] = field(default_factory=list)
     checks: list[MetadataCheck] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
     nav: list[NavSection] = field(default_factory=list)
@@ -104,6 +110,9 @@ class Extensions:
 
     def add_before_save(self, hook: BeforeSave) -> None:
         self.before_save.append(hook)
+
+    def add_read_grant(self, grant: ReadGrant) -> None:
+        self.read_grants.append(grant)
 
     def add_check(self, check: MetadataCheck) -> None:
         self.checks.append(check)

@@ -63,6 +63,8 @@ def build_flow(d: Mapping[str, Any]) -> FlowDef:
         return ApprovalFlowDef(
             steps=steps, entry_condition=d.get("entry_condition"),
             lock_record=d.get("lock_record", True),
+            lock_after_approval=d.get("lock_after_approval", False),
+            resubmit_on_change=tuple(d.get("resubmit_on_change", ())),
             submitter_approver=d.get("submitter_approver", "allow"),
             on_submit=_actions(d.get("on_submit")), on_approve=_actions(d.get("on_approve")),
             on_reject=_actions(d.get("on_reject")), on_recall=_actions(d.get("on_recall")),
