@@ -1,5 +1,7 @@
 """Automation rules: a trigger, a condition and actions, run inside the write that fired them.
 
+After-save rules run once the record is written; before-save rules (`"timing":
+"before_save"`) update the record itself inside the write, before its validation rules.
 Time-based rules are scheduled as jobs (rescheduled when the date moves, cancelled on
 delete) and run by the worker if their condition still holds.
 """
@@ -9,15 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from metabiz.errors import NotFound
+from metabiz.errors import MetadataError, NotFound
 from metabiz.flows import jobs
 from metabiz.flows.actions import Action, Scope, compile_actions, run_actions
 from metabiz.flows.actions.base import system_context, too_deep
+from metabiz.flows.actions.update import Update
+from metabiz.flows.compiled import flows_of
 from metabiz.flows.definitions.model import AutomationRuleDef
-from metabiz.flows.formula import FlowFormula, Subject, Where, load_record
+from metabiz.flows.formula import FlowFormula, Subject, Where, input_value, load_record
 from metabiz.flows.triggers import DateOffset, Trigger, trigger
 from metabiz.formulas import FType
+from metabiz.objects import records
 from metabiz.objects.context import Context, WriteEvent
+from metabiz.objects.drafts import Draft
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import SYSTEM
 
@@ -39,6 +45,9 @@ class AutomationRule:
                                          where / "condition", expected=FType.BOOLEAN)
         self.actions: list[Action] = compile_actions(
             rdef.actions, Scope(schema, rdef.object, where / "actions"))
+        self.before_save = rdef.timing == "before_save"
+        if self.before_save:
+            _refuse_for_before_save(rdef, where)
 
     @property
     def source(self) -> str:
@@ -48,12 +57,57 @@ class AutomationRule:
         return self.condition is None or self.condition.holds(subject)
 
 
+BEFORE_SAVE_TRIGGERS = ("created", "updated", "field_changed")
+
+
+def _refuse_for_before_save(rdef: AutomationRuleDef, where: Where) -> None:
+    """A before-save rule runs on a record not written yet: it may only set its fields."""
+    problems = []
+    if rdef.trigger.kind not in BEFORE_SAVE_TRIGGERS:
+        problems.append(f"{where / 'trigger'}: a before-save rule runs on \"created\", "
+                        f"\"updated\" or \"field_changed\", not on {rdef.trigger.kind!r} "
+                        "(use \"timing\": \"after_save\")")
+    for index, action in enumerate(rdef.actions):
+        if action.kind != "update":
+            problems.append(f"{where / 'actions' / index / action.kind}: a before-save rule "
+                            "may only update the record itself; move this action to an "
+                            "after-save rule (\"timing\": \"after_save\")")
+    if problems:
+        raise MetadataError(problems)
+
+
+def before_save(ctx: Context, draft: Draft) -> None:
+    """The before-save hook: the object's before-save rules, in the order of their names,
+    each seeing the updates of the ones before it; formula fields are computed again after
+    each rule that changed something."""
+    if draft.obj.name not in ctx.schema.objects:
+        return
+    rules = [r for r in flows_of(ctx.schema).automation_rules(draft.obj.name) if r.before_save]
+    if not rules:
+        return
+    kind = "created" if draft.is_new else "updated"
+    system = system_context(ctx)
+    for rule in sorted(rules, key=lambda r: r.name):
+        event = WriteEvent(kind, draft.obj.name, draft.values.get("id") or 0, draft.prior,
+                           draft.values, ctx.actor)
+        subject = Subject(system, draft.obj, draft.values, prior=draft.prior,
+                          is_new=draft.is_new)
+        if not rule.trigger.fires(event) or not rule.holds(subject):
+            continue
+        for action in rule.actions:
+            assert isinstance(action, Update)
+            draft.set(ctx, {name: input_value(f.value(subject))
+                            for name, f in action.values.items()})
+            records.compute(ctx, draft.obj, draft.values)
+
+
 def on_write(ctx: Context, event: WriteEvent, rules: list[AutomationRule]) -> None:
     """Run the rules a write fires and (re)schedule the time-based ones."""
     scheduled = [r for r in rules if r.trigger.scheduled]
     if scheduled:
         schedule(ctx, event, scheduled)
-    firing = [r for r in rules if not r.trigger.scheduled and r.trigger.fires(event)]
+    firing = [r for r in rules if not r.trigger.scheduled and not r.before_save
+              and r.trigger.fires(event)]
     if not firing:
         return
     if too_deep(ctx, f"{', '.join(r.name for r in firing)} on {event.object} "
@@ -98,8 +152,6 @@ class TimeRuleJob(jobs.JobKind):
     name = "time_rule"
 
     def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
-        from metabiz.flows.compiled import flows_of
-
         assert env.conn is not None
         payload = job.payload
         ctx = env.runtime.context(env.conn, SYSTEM, now=env.now, bypass_lock=True)

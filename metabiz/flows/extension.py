@@ -12,6 +12,8 @@ from flask import Flask
 
 from metabiz.flows import commands, pages
 from metabiz.flows.api import api
+from metabiz.flows.approvals.readers import approver_grant
+from metabiz.flows.automation import before_save
 from metabiz.flows.compiled import check_flows
 from metabiz.flows.definitions import FLOW_KIND
 from metabiz.flows.listeners import on_write
@@ -25,6 +27,8 @@ def register(ext: Extensions) -> None:
     ext.add_document_kind(FLOW_KIND)
     ext.add_migrations(MIGRATIONS)
     ext.add_listener(on_write)
+    ext.add_before_save(before_save)
+    ext.add_read_grant(approver_grant)
     ext.add_check(check_flows)
     ext.add_nav(NavSection("approvals", pages.nav_links, order=10))
     ext.add_panel(Panel("pending_approvals", "home", pages.home_panel, order=10))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from metabiz.errors import FormulaError, MetadataError, NotFound, ValidationError
-from metabiz.formulas import EvalContext, FType, check, compile_python, to_json_value
+from metabiz.formulas import Catalog, EvalContext, FType, check, compile_python, to_json_value
 from metabiz.formulas.values import as_text, format_number
 from metabiz.objects import records
 from metabiz.objects.context import Context
@@ -43,11 +43,11 @@ class FlowFormula:
     """A checked, compiled formula of a flow, evaluated on a `Subject`."""
 
     def __init__(self, schema: RuntimeSchema, object_name: str, source: str, where: Where, *,
-                 expected: FType | None = None) -> None:
+                 expected: FType | None = None, catalog: Catalog | None = None) -> None:
         self.source = source
         self.where = where
         try:
-            checked = check(source, schema.catalog, object_name, context="condition",
+            checked = check(source, catalog or schema.catalog, object_name, context="condition",
                             expected=expected)
         except FormulaError as err:
             position = f"{err.line}:{err.column}: " if err.line is not None else ""

@@ -22,6 +22,8 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
     compiled = flows_of(ctx.schema)
     if event.kind == "deleted":
         approvals.on_record_deleted(ctx, event)
+    elif event.kind == "updated":
+        approvals.on_record_updated(ctx, event)
     elif event.kind == "created":
         for rule in compiled.assignment_rules(event.object):
             if rule.active and rule.on_create:

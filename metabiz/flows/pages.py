@@ -37,6 +37,8 @@ APPROVAL_ACTIONS = ("approve", "reject", "recall", "reassign")
 INBOX_TABS = ("pending", "approved", "rejected", "all")
 #: how many pending approvals the home panel lists
 HOME_ITEMS = 10
+#: how many of the record's fields an inbox row shows (the layout's first ones)
+INBOX_FACTS = 4
 
 web = Blueprint("flows_web", __name__, template_folder="templates")
 
@@ -51,8 +53,31 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
                     "state": forms.display(None, item.get("status"), lang=lang,
                                            widget="approval_status"),
                     "when": forms.display(None, item.get("submitted_at"), lang=lang,
-                                          widget="datetime")})
+                                          widget="datetime"),
+                    "facts": _facts(ctx, item)})
     return out
+
+
+def _facts(ctx: Context, item: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The first filled-in fields of the record a pending item is about, by its layout, as
+    the approver's role shows them: what she decides on, in the inbox itself."""
+    record, obj = item.get("record"), ctx.schema.objects.get(item["object"])
+    if not record or obj is None:
+        return []
+    lang = ctx.language
+    defined = obj.odef.layout("default")
+    order = [n for s in defined.sections for n in s.fields] if defined else list(obj.fields)
+    names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], order))
+    facts = []
+    for name in order:
+        value = record.get(name)
+        if name == obj.odef.name_field or name not in obj.fields or value in (None, "", []):
+            continue
+        facts.append((forms.field_label(obj, name, lang),
+                      forms.display(obj.fields[name], value, lang=lang, names=names)))
+        if len(facts) == INBOX_FACTS:
+            break
+    return facts
 
 
 # -- what flows add to the shell ---------------------------------------------------------

@@ -192,9 +192,11 @@ def template_install(env: CliEnv, name_or_path: str, demo_data: bool) -> None:
 
 @command(template, "export")
 @click.argument("path", type=click.Path(file_okay=False))
-def template_export(env: CliEnv, path: str) -> None:
+@click.option("--with-data", is_flag=True,
+              help="also every record (data/*.json) and the users without passwords")
+def template_export(env: CliEnv, path: str, with_data: bool) -> None:
     """Write the applied metadata as a template folder."""
-    written = export(env.engine(), path)
+    written = export(env.engine(), path, with_data=env.runtime() if with_data else None)
     click.echo(f"wrote {len(written)} files to {path}")
 
 

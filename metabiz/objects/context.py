@@ -32,6 +32,8 @@ class WriteEvent:
 
 
 Listener = Callable[["Context", WriteEvent], None]
+#: called with (Context, records.Draft) before validation: before-save rules
+BeforeSave = Callable[["Context", Any], None]
 
 
 @dataclass
@@ -43,6 +45,7 @@ class Context:
     actor: Actor
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     listeners: tuple[Listener, ...] = ()
+    before_save: tuple[BeforeSave, ...] = ()
     #: set by flows acting on their own (e.g. approval actions may write a locked record)
     bypass_lock: bool = False
     #: what one unit of work computes once (the actor's field refusals per object)

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from metabiz.formulas import FType, Image, Link, Location, from_json_value
 from metabiz.formulas.values import format_number
+from metabiz.objects import record_scope
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import FieldType, field_type
 from metabiz.objects.records import Resolver, compute, record_key
@@ -253,9 +254,8 @@ def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
         if name_field and ctx.schema.access.field_rule(ctx.actor, target, name_field) == "hidden":
             continue
         query = select(obj.table).where(obj.table.c.id.in_(sorted(ids)))
-        owners = ctx.schema.access.visible_owners(ctx.actor, target) if scoped else None
-        if owners is not None:
-            query = query.where(obj.table.c.owner.in_(sorted(owners)))
+        if scoped:
+            query = query.where(*record_scope.conditions(ctx.schema, ctx.actor, obj))
         rows = ctx.conn.execute(query)
         for row in rows.mappings():
             values = obj.decode(row)

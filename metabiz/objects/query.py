@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
 from metabiz.formulas import FType, check
+from metabiz.objects import record_scope
 from metabiz.objects.context import Context
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute, serialise
 from metabiz.objects.schema import CompiledObject
@@ -64,8 +65,7 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
 
 def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:
     """The WHERE conditions limiting a query to the records the actor may see."""
-    owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
-    return [] if owners is None else [obj.table.c.owner.in_(sorted(owners))]
+    return record_scope.conditions(ctx.schema, ctx.actor, obj)
 
 
 def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElement[bool]:

@@ -1,7 +1,8 @@
 """The record service: the one write path for the UI, the API, the CLI, imports and flows.
 
-permission → deserialise and validate → defaults → formulas → validation rules → uniqueness
-→ write with version check → field history → roll-ups → write listeners (flows).
+permission → deserialise and validate → defaults → before-save hooks → formulas → validation
+rules (every error of a record in one 422) → uniqueness → write with version check → field
+history → roll-ups → write listeners (flows).
 The unit of work is `context.Context`; input is read by `record_input`, numbers by `counters`.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import (
     ConflictError,
@@ -25,11 +27,12 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.formulas import EvalContext, Image, Link
-from metabiz.objects import rollups, vlookups
+from metabiz.objects import record_scope, rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
+from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
 from metabiz.objects.fields import json_value
-from metabiz.objects.record_input import deserialise
+from metabiz.objects.record_input import read_input
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history, users
 from metabiz.platform.request_input import whole_number
@@ -81,10 +84,8 @@ def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
     if key is None:  # not an id at all, or one no record can have: simply not there
         raise NotFound(f"no {obj.name} record with id {str(record_id)[:40]!r}")
     record_id = key
-    query = select(obj.table).where(obj.table.c.id == record_id)
-    owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
-    if owners is not None:
-        query = query.where(obj.table.c.owner.in_(sorted(owners)))
+    query = select(obj.table).where(obj.table.c.id == record_id, *record_scope.conditions(
+        ctx.schema, ctx.actor, obj, reading=not for_update))
     if for_update and ctx.conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = ctx.conn.execute(query).mappings().first()
@@ -169,11 +170,10 @@ class Resolver:
             query = select(obj.table).where(obj.table.c.id == record_id)
             if self.scoped:
                 access, actor = self.ctx.schema.access, self.ctx.actor
-                owners = access.visible_owners(actor, obj.name)
                 if not access.allowed(actor, obj.name, "read"):
                     query = query.where(false())
-                elif owners is not None:
-                    query = query.where(obj.table.c.owner.in_(sorted(owners)))
+                else:
+                    query = query.where(*record_scope.conditions(self.ctx.schema, actor, obj))
             row = self.ctx.conn.execute(query).mappings().first()
             self._cache[key] = None
             if row is not None:
@@ -234,12 +234,13 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     errors: dict[int, dict[str, list[str]]] = {}
     for index, data in enumerate(items):
         try:
-            prepared.append(_new_record(ctx, obj, data))
-        except ValidationError as err:
-            errors[index] = err.fields
-    if errors:
-        raise _batch_error(obj, errors, len(items), ValidationError)
-    _check_many(ctx, obj, [(record, None, set(obj.fields)) for record in prepared])
+            record, problems = _new_record(ctx, obj, data)
+        except ValidationError as err:  # not a JSON object at all
+            record, problems = {name: None for name in obj.fields}, err.fields
+        prepared.append(record)
+        if problems:
+            errors[index] = problems
+    _check_many(ctx, obj, [(record, None, set(obj.fields)) for record in prepared], errors)
     numbered = [cf for cf in obj.stored_fields() if cf.fdef.type == "auto_number"]
     for cf in numbered:
         last = next_number(ctx.conn, f"{obj.name}.{cf.name}", len(prepared))
@@ -270,26 +271,23 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     return [serialise(ctx, obj, record) for record in prepared]
 
 
-def _new_record(ctx: Context, obj: CompiledObject, data: Any) -> dict[str, Any]:
-    """Input → a full new record (defaults and system fields), before any DB check."""
-    try:
-        values = _input(ctx, obj, data, creating=True)
-    except ValidationError as err:
-        # Report missing required values together with the type errors.
-        given = data if isinstance(data, dict) else {}
-        for cf in obj.fields.values():
-            if cf.fdef.required and cf.ftype.writable and cf.default is None \
-                    and _blank(given.get(cf.name)) and cf.name not in err.fields:
-                err.fields[cf.name] = ["required"]
-        raise
+def _new_record(ctx: Context, obj: CompiledObject,
+                data: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Input → a full new record (defaults, before-save hooks and system fields) and the
+    errors of its input, before any DB check."""
+    values, errors = _input(ctx, obj, data, creating=True)
     owner = values.pop("owner", None) or ctx.actor.name
     record: dict[str, Any] = {name: None for name in obj.fields}
     record.update(values)
-    _apply_defaults(ctx, obj, record, given=set(values))
+    _apply_defaults(ctx, obj, record, given=set(values) | set(errors))
     record.update(owner=owner, approval_status="none", version=1, locked=False,
                   created_by=ctx.actor.name, updated_by=ctx.actor.name,
                   created_at=ctx.now, updated_at=ctx.now)
-    return record
+    if ctx.before_save:
+        draft = Draft(obj, compute(ctx, obj, record), None, set(obj.fields), errors)
+        run_before_save(ctx, draft)
+        errors = draft.errors
+    return record, errors
 
 
 def _batch_error(obj: CompiledObject, errors: Mapping[int, Mapping[str, list[str]]],
@@ -322,13 +320,19 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
                             fields={"version": ["stale version"]},
                             details={"current_version": before["version"]})
     _check_lock(ctx, obj, before)
-    values = _input(ctx, obj, data, creating=False)
+    values, errors = _input(ctx, obj, data, creating=False)
     record = dict(before)
     record.update(values)
     changed = {k for k in values if before.get(k) != values[k]}
+    if not changed and not errors:
+        return serialise(ctx, obj, before)
+    if ctx.before_save:
+        draft = Draft(obj, compute(ctx, obj, record), before, changed, errors)
+        run_before_save(ctx, draft)
+        errors = draft.errors
+    _check_many(ctx, obj, [(record, before, changed)], {0: errors} if errors else None)
     if not changed:
         return serialise(ctx, obj, before)
-    _check_many(ctx, obj, [(record, before, changed)])
     row = {name: obj.fields[name].ftype.to_db(obj.fields[name].fdef, record[name])
            for name in changed if name in obj.fields}
     if "owner" in changed:
@@ -399,11 +403,12 @@ def set_system(ctx: Context, object_name: str, record_id: int, **values: Any) ->
 # -- the stages ------------------------------------------------------------------------
 
 
-def _input(ctx: Context, obj: CompiledObject, data: Any, *, creating: bool) -> dict[str, Any]:
+def _input(ctx: Context, obj: CompiledObject, data: Any, *,
+           creating: bool) -> tuple[dict[str, Any], dict[str, list[str]]]:
     if not isinstance(data, dict):
         raise ValidationError("the record must be a JSON object",
                               fields={RECORD_KEY: ["expected a JSON object"]})
-    return deserialise(ctx, obj, data, creating=creating)
+    return read_input(ctx, obj, data, creating=creating)
 
 
 def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
@@ -427,16 +432,25 @@ def _apply_defaults(ctx: Context, obj: CompiledObject, record: dict[str, Any],
 CheckItem = tuple[dict[str, Any], Mapping[str, Any] | None, set[str]]
 
 
-def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -> None:
+def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem],
+                known: Mapping[int, Mapping[str, list[str]]] | None = None) -> None:
     """Required fields, references, formulas, validation rules and uniqueness.
 
     Each item is (record, prior record or None, changed field names); references and
-    unique values are checked with one query per field for the whole batch.
+    unique values are checked with one query per field for the whole batch. `known` are
+    the input errors found before: they are reported together with the required and
+    reference errors and the validation rules that read no bad field (one 422 for all).
     """
-    errors: dict[int, dict[str, list[str]]] = {}
+    errors: dict[int, dict[str, list[str]]] = {
+        index: {name: list(messages) for name, messages in fields.items()}
+        for index, fields in (known or {}).items() if fields}
+    unread = {index for index, fields in errors.items() if RECORD_KEY in fields}
     for index, (record, _, _) in enumerate(items):
+        if index in unread:  # not a record at all (not a JSON object)
+            continue
         for cf in obj.fields.values():
-            if cf.fdef.required and cf.ftype.writable and _blank(record.get(cf.name)):
+            if cf.fdef.required and cf.ftype.writable and _blank(record.get(cf.name)) \
+                    and cf.name not in errors.get(index, {}):
                 errors.setdefault(index, {}).setdefault(cf.name, []).append("required")
     for cf in obj.fields.values():
         if cf.fdef.type not in ("lookup", "master_detail", "user"):
@@ -452,15 +466,16 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -
                 message = (f"no active user named {value!r}" if cf.fdef.type == "user"
                            else f"no {cf.fdef.target} record with id {value}")
                 errors.setdefault(index, {}).setdefault(cf.name, []).append(message)
-    if errors:
-        raise _batch_error(obj, errors, len(items), ValidationError)
     resolver = Resolver(ctx)
     for index, (record, prior, _) in enumerate(items):
         compute(ctx, obj, record, resolver)
-        if not obj.rules:
+        if not obj.rules or index in unread:
             continue
         context = resolver.context(obj, record, prior=prior, is_new=prior is None)
+        bad = tainted(obj, errors.get(index, ()))
         for rule in obj.rules:
+            if bad and reads(obj, rule) & bad:
+                continue  # it reads a bad value: it cannot be judged yet
             try:
                 failed = rule.condition.run(context)
             except FormulaError as err:
@@ -481,13 +496,12 @@ def _existing(ctx: Context, target: str | None, wanted: set[Any]) -> set[Any]:
     a record the actor may not see is reported like a missing one."""
     if target is None:
         column, table = users.c.name, users
-        extra = [users.c.active.is_(True)]
+        extra: list[ColumnElement[bool]] = [users.c.active.is_(True)]
     else:
-        table = ctx.schema.object(target).table
-        column, extra = table.c.id, []
-        owners = ctx.schema.access.visible_owners(ctx.actor, target)
-        if owners is not None:
-            extra.append(table.c.owner.in_(sorted(owners)))
+        linked = ctx.schema.object(target)
+        table = linked.table
+        column, extra = table.c.id, record_scope.conditions(ctx.schema, ctx.actor, linked,
+                                                            reading=False)
     found: set[Any] = set()
     values = sorted(wanted, key=str)
     for start in range(0, len(values), 500):
@@ -532,7 +546,9 @@ def _blank(value: Any) -> bool:
 
 def _check_lock(ctx: Context, obj: CompiledObject, record: Mapping[str, Any]) -> None:
     if record.get("locked") and not ctx.bypass_lock and not ctx.actor.is_admin:
-        raise RecordLocked(f"{obj.name} {record['id']} is locked while its approval is pending")
+        why = "since its approval" if record.get("approval_status") == "approved" else \
+            "while its approval is pending"
+        raise RecordLocked(f"{obj.name} {record['id']} is locked {why}")
 
 
 def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:

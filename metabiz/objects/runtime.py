@@ -84,13 +84,15 @@ class Runtime:
         self.dialect = engine.dialect.name
         self.extensions = extensions
         self.listeners = tuple(extensions.listeners)
+        self.before_save = tuple(extensions.before_save)
         self.kinds = tuple(extensions.document_kinds)
         self._schema: RuntimeSchema | None = None
         self._lock = threading.Lock()
 
     def context(self, conn: Connection, actor: Actor, **options: Any) -> Context:
         """A unit of work on `conn` (already in a transaction) acting as `actor`."""
-        return Context(conn, self.schema(conn), actor, listeners=self.listeners, **options)
+        return Context(conn, self.schema(conn), actor, listeners=self.listeners,
+                       before_save=self.before_save, **options)
 
     def schema(self, conn: Connection | None = None) -> RuntimeSchema:
         if conn is None:
@@ -103,5 +105,7 @@ class Runtime:
         with self._lock:
             if self._schema is None or self._schema.version != version:
                 bundle = bundle_from_documents(stored_documents(conn, version), self.kinds)
-                self._schema = RuntimeSchema(version, bundle, dialect=self.dialect)
+                schema = RuntimeSchema(version, bundle, dialect=self.dialect)
+                schema.read_grants = tuple(self.extensions.read_grants)
+                self._schema = schema
             return self._schema

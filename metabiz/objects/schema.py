@@ -180,6 +180,9 @@ class Catalog:
 class RuntimeSchema:
     """Everything the runtime needs for one metadata version, compiled and checked."""
 
+    #: the process's read grants (extensions.ReadGrant), set by the runtime that caches it
+    read_grants: tuple[Any, ...] = ()
+
     def __init__(self, version: int, bundle: MetadataBundle, *, dialect: str,
                  file_of: Callable[[ObjectDef], str] | None = None) -> None:
         self.version = version

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from metabiz.formulas import FType
 from metabiz.formulas.functions import sql_support
 from metabiz.formulas.values import as_text, ms_of_time
+from metabiz.objects import record_scope
 from metabiz.objects.schema import ColumnResolver, CompiledObject, RowReader, RuntimeSchema
 from metabiz.platform.access import Actor
 
@@ -33,9 +34,8 @@ def readable_rows(schema: RuntimeSchema, actor: Actor) -> RowReader:
         if not access.allowed(actor, target.name, "read"):
             source = select(table).where(false()).subquery()
         else:
-            owners = access.visible_owners(actor, target.name)
-            source = table.alias() if owners is None else \
-                select(table).where(table.c.owner.in_(sorted(owners))).subquery()
+            scope = record_scope.conditions(schema, actor, target)
+            source = table.alias() if not scope else select(table).where(*scope).subquery()
         columns = schema.sql_columns(target.name, source, rows=rows)
         hidden = access.hidden_fields(actor, target.name, target.fields)
 

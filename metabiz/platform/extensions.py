@@ -18,6 +18,15 @@ PANEL_SLOTS = ("home", "record")
 #: a write listener: called inside every record write with (objects.context.Context, WriteEvent)
 Listener = Callable[[Any, Any], None]
 
+#: a before-save hook: called inside every record write before the validation rules with
+#: (objects.context.Context, objects.records.Draft); it may change the draft's own fields
+BeforeSave = Callable[[Any, Any], None]
+
+#: a read grant: called as `grant(actor, object_name, id_column)`; returns a SQL condition
+#: on the record id selecting records the actor may also read beyond their record access
+#: (approvers the records waiting on them), or None
+ReadGrant = Callable[[Any, str, Any], Any]
+
 #: a metadata check: called with the compiled schema of a metadata version about to be
 #: applied; returns problems as `file: /json/pointer: message` lines (empty when all is well)
 MetadataCheck = Callable[[Any], Sequence[str]]
@@ -87,6 +96,8 @@ class Extensions:
     """Everything registered at start-up; read-only once the process serves."""
 
     listeners: list[Listener] = field(default_factory=list)
+    before_save: list[BeforeSave] = field(default_factory=list)
+    read_grants: list[ReadGrant] = field(default_factory=list)
     checks: list[MetadataCheck] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
     nav: list[NavSection] = field(default_factory=list)
@@ -96,6 +107,12 @@ class Extensions:
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
+
+    def add_before_save(self, hook: BeforeSave) -> None:
+        self.before_save.append(hook)
+
+    def add_read_grant(self, grant: ReadGrant) -> None:
+        self.read_grants.append(grant)
 
     def add_check(self, check: MetadataCheck) -> None:
         self.checks.append(check)

@@ -49,6 +49,14 @@ APPROVAL_FLOW = {
     "steps": [{"api_name": "manager", "label": "Sales manager",
                "approvers": [{"manager_of": "owner"}], "mode": "any"}]}
 
+#: approved by carol, a rep who cannot otherwise see alice's deals
+LARGE_DEAL_FLOW = {
+    "api_name": "large_deal_approval", "kind": "approval", "object": "opportunity",
+    "label": {"en": "Large deal", "zh": "大额商机审批"},
+    "entry_condition": "amount >= 50000", "lock_record": True,
+    "steps": [{"api_name": "finance", "label": {"en": "Finance", "zh": "财务"},
+               "approvers": [{"user": "carol"}]}]}
+
 
 def chromium_path() -> str:
     return os.environ.get("METABIZ_CHROMIUM", "/usr/bin/chromium")
@@ -63,6 +71,7 @@ def _app_folder(root: Path) -> Path:
     path.write_text(json.dumps(doc))
     (folder / "flows").mkdir(exist_ok=True)
     (folder / "flows" / "discount_approval.json").write_text(json.dumps(APPROVAL_FLOW))
+    (folder / "flows" / "large_deal_approval.json").write_text(json.dumps(LARGE_DEAL_FLOW))
     return folder
 
 
@@ -75,6 +84,7 @@ def _seed(url: str, folder: Path) -> None:
         create_user(conn, "bob", PASSWORD, roles=["sales_rep"], display_name="Bob Li")
         create_user(conn, "alice", PASSWORD, roles=["sales_rep"], manager="bob",
                     display_name="Alice Chen")
+        create_user(conn, "carol", PASSWORD, roles=["sales_rep"], display_name="Carol Wu")
     runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)
@@ -87,7 +97,10 @@ def _seed(url: str, folder: Path) -> None:
              "account": accounts[n % 3]["id"], "close_date": f"2026-12-{n % 28 + 1:02d}",
              "stage": ("prospecting", "negotiation")[n % 2]} for n in range(DEALS)]
             + [{"name": "Discounted deal", "owner": "alice", "amount": 900, "discount": 15,
-                "account": accounts[0]["id"], "close_date": "2026-12-20"}],
+                "account": accounts[0]["id"], "close_date": "2026-12-20"},
+               {"name": "Warehouse lease", "owner": "alice", "amount": 64000,
+                "account": accounts[1]["id"], "close_date": "2027-01-15",
+                "contact_email": "ops@globex.example"}],
             returning=False)
     engine.dispose()
 

@@ -31,15 +31,17 @@ from metabiz.platform.extensions import Extensions
 # -- the metadata ----------------------------------------------------------------------
 
 ROLES: dict[str, dict[str, Any]] = {
-    "rep": {"objects": {"account": ["read"], "deal": ["read", "create", "edit"]},
+    "rep": {"objects": {"account": ["read"], "deal": ["read", "create", "edit"],
+                        "line": ["read", "create", "edit", "delete"]},
             "record_access": "own",
             "fields": {"deal.margin": "hidden", "deal.discount": "read_only",
                        "account.credit_limit": "hidden", "account.secret_note": "hidden"}},
     "manager": {"objects": {"account": ["read", "create", "edit"],
-                            "deal": ["read", "create", "edit", "delete"]},
+                            "deal": ["read", "create", "edit", "delete"],
+                            "line": ["read", "create", "edit"]},
                 "record_access": "own",
                 "fields": {"deal.margin": "read_only", "account.credit_limit": "read_only"}},
-    "auditor": {"objects": {"account": ["read"], "deal": ["read"],
+    "auditor": {"objects": {"account": ["read"], "deal": ["read"], "line": ["read"],
                             "memo": ["read", "create", "edit", "delete", "export"]},
                 "record_access": "all",
                 "fields": {"deal.discount": "hidden", "account.secret_note": "hidden"}},
@@ -78,6 +80,12 @@ OBJECTS: dict[str, list[dict[str, Any]]] = {
         {"api_name": "title", "type": "text", "required": True},
         {"api_name": "body", "type": "long_text"},
     ],
+    # a detail of deal: its records follow their deal's access, not their own owner's
+    "line": [
+        {"api_name": "name", "type": "text", "required": True},
+        {"api_name": "deal", "type": "master_detail", "target": "deal", "required": True},
+        {"api_name": "note", "type": "text"},
+    ],
 }
 
 #: what each computed field reads ("object.field"), as the formulas above say
@@ -106,9 +114,12 @@ USERS: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 #: every object has one record owned by each of these
 OWNERS = ("admin", "vp", "mgr", "rep1", "rep2", "solo")
-NAME_FIELD = {"account": "name", "deal": "name", "memo": "title"}
+NAME_FIELD = {"account": "name", "deal": "name", "memo": "title", "line": "name"}
 #: a writable field without rules, for the "may edit" checks
-PLAIN_FIELD = {"account": "region", "deal": "code", "memo": "body"}
+PLAIN_FIELD = {"account": "region", "deal": "code", "memo": "body", "line": "note"}
+#: each owner's line sits under the deal of the next owner, so that a line's own owner
+#: and its master's owner differ and the matrix tells the two rules apart
+MASTER_OWNER = {owner: OWNERS[(i + 1) % len(OWNERS)] for i, owner in enumerate(OWNERS)}
 
 
 def secret_values(index: int) -> dict[str, dict[str, Any]]:
@@ -119,6 +130,7 @@ def secret_values(index: int) -> dict[str, dict[str, Any]]:
         "deal": {"amount": 100 + index, "discount": 12.34 + index,
                  "margin": round(4242.42 + index * 1111.11, 2), "code": f"C-{index}"},
         "memo": {"body": f"memo body {index}"},
+        "line": {"note": f"line note {index}"},
     }
 
 
@@ -144,12 +156,16 @@ def team(user: str) -> set[str]:
 
 
 def visible_owners(user: str, obj: str) -> set[str]:
+    """The owners of the records of `obj` the user sees (a line is seen with its deal)."""
     roles = USERS[user][0]
     if "admin" in roles:
         return set(OWNERS)
     reading = [ROLES[r] for r in roles if "read" in ROLES[r]["objects"].get(obj, [])]
     if any(r["record_access"] == "all" for r in reading):
         return set(OWNERS)
+    if obj == "line":  # controlled by parent: the line's own owner grants nothing
+        deals = visible_owners(user, "deal")
+        return {owner for owner in OWNERS if MASTER_OWNER[owner] in deals}
     return team(user) & set(OWNERS)
 
 
@@ -294,7 +310,9 @@ class World:
         return self.service if name == "service" else self.api
 
     def new_record(self, obj: str, owner: str, **values: Any) -> int:
-        """A record made by the administrator for `owner`."""
+        """A record made by the administrator for `owner` (a line under its deal)."""
+        if obj == "line":
+            values.setdefault("deal", self.ids["deal", MASTER_OWNER[owner]])
         status, body = self.service.create("admin", obj, {
             NAME_FIELD[obj]: f"{obj} of {owner}", "owner": owner, **values})
         assert status == 201, body
@@ -332,6 +350,14 @@ def build_world(db_url: str, tmp_path: Any, monkeypatch: Any,
             status, body = service.update("admin", obj, record_id, {
                 NAME_FIELD[obj]: f"{obj} {index} of {owner}", **values[obj]})
             assert status == 200, body
+    for index, owner in enumerate(OWNERS):
+        # made under the owner's own deal, then moved (so history holds every field)
+        line = made.new_record("line", owner, note="before", deal=made.ids["deal", owner])
+        made.ids["line", owner] = line
+        status, body = service.update("admin", "line", line, {
+            "name": f"line {index} of {owner}", "deal": made.ids["deal", MASTER_OWNER[owner]],
+            **secret_values(index)["line"]})
+        assert status == 200, body
     yield made
     service.engine.dispose()
     engine.dispose()
@@ -472,7 +498,10 @@ def check_writes(world: World, driver: Service | Api, found: Findings) -> None:
             seen = visible_owners(user, obj)
             where = f"{user} {obj}"
             label = NAME_FIELD[obj]
-            status, made = driver.create(user, obj, {label: f"made by {user}"})
+            extra: dict[str, Any] = {}
+            if obj == "line" and visible_owners(user, "deal"):  # under a deal they see
+                extra["deal"] = world.ids["deal", sorted(visible_owners(user, "deal"))[0]]
+            status, made = driver.create(user, obj, {label: f"made by {user}", **extra})
             if found.expect(f"{where} create", status, 201 if "create" in can else 403) \
                     and status == 201:
                 found.expect(f"{where} create owner", made["owner"], user)
@@ -480,7 +509,7 @@ def check_writes(world: World, driver: Service | Api, found: Findings) -> None:
                 fr = rule(user, obj, name)
                 if fr is None or name in COMPUTED or "create" not in can:
                     continue
-                status, err = driver.create(user, obj, {label: "x", name: None})
+                status, err = driver.create(user, obj, {label: "x", name: None, **extra})
                 found.expect(f"{where} create with {fr} {name}", status, 403)
                 found.expect(f"{where} create names {name}",
                              name in (err or {}).get("error", {}).get("fields", {}), True)
@@ -531,6 +560,10 @@ def test_the_oracle_covers_every_case_it_should():
     assert rule("mixed", "deal", "discount") == "read_only"
     assert rule("mgr", "deal", "margin") == "read_only"
     assert rights("nobody", "deal") == set() and rights("aud", "memo") >= {"read", "delete"}
+    # a line follows its deal: rep1 sees mgr's line (under rep1's deal), not his own
+    assert visible_owners("rep1", "line") == {"mgr"}
+    assert visible_owners("mgr", "line") == {"vp", "mgr", "rep1"}
+    assert visible_owners("aud", "line") == set(OWNERS)
     assert {n for u in USERS for o in OBJECTS for n in COMPUTED if derived_hidden(u, o, n)} \
         == {"risk", "margin_total", "margin_x2", "account_limit"}
 

@@ -166,7 +166,9 @@ def test_batch_create_is_all_or_nothing_and_names_the_rows(work):
         records.create_many(ctx, "opportunity", [
             {"name": "ok", "account": acme["id"]}, {"amount": "x"}, {"name": "bad ref",
                                                                      "account": 999}])
-    assert caught.value.fields == {"[1].amount": ["Not a valid number."], "[1].name": ["required"]}
+    # every bad row at once: the type error, the missing name and the unknown reference
+    assert caught.value.fields == {"[1].amount": ["Not a valid number."], "[1].name": ["required"],
+                                   "[2].account": ["no account record with id 999"]}
     with work() as ctx, pytest.raises(ConflictError) as caught:
         records.create_many(ctx, "opportunity", [{"name": "a", "code": "K"},
                                                  {"name": "b", "code": "K"}])

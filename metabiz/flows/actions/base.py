@@ -94,6 +94,7 @@ def system_context(ctx: Context) -> Context:
     if ctx.actor is SYSTEM and ctx.bypass_lock:
         return ctx
     return Context(ctx.conn, ctx.schema, SYSTEM, now=ctx.now, listeners=ctx.listeners,
+                   before_save=ctx.before_save,
                    bypass_lock=True, cache=ctx.cache)
 
 

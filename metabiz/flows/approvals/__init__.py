@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from metabiz.flows.approvals import engine
-from metabiz.flows.approvals.engine import ACTIONS, admitting_flows, on_record_deleted
+from metabiz.flows.approvals.engine import (
+    ACTIONS,
+    admitting_flows,
+    on_record_deleted,
+    on_record_updated,
+)
 from metabiz.flows.approvals.views import (
     INBOX_STATUSES,
     get_request,
@@ -37,4 +42,5 @@ def act(ctx: Context, request_id: Any, action: str, comment: str | None = None,
 
 
 __all__ = ["ACTIONS", "INBOX_STATUSES", "act", "admitting_flows", "get_request", "inbox", "on_record_deleted",
+           "on_record_updated",
            "requests_for_record", "submit"]

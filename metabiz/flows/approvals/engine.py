@@ -6,6 +6,7 @@ approval status and lock, and the flow's actions commit together or not at all.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -29,6 +30,8 @@ from metabiz.objects import records
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.access import SYSTEM
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("approve", "reject", "recall", "reassign")
 FINISHED = {"approved": "on_approve", "rejected": "on_reject", "recalled": "on_recall"}
@@ -127,6 +130,26 @@ def on_record_deleted(ctx: Context, event: WriteEvent) -> None:
 # -- the steps -------------------------------------------------------------------------------
 
 
+def on_record_updated(ctx: Context, event: WriteEvent) -> None:
+    """A person changed an approved record: when a field of its flow's `resubmit_on_change`
+    changed, the approval no longer holds and `approval_status` goes back to `none`.
+    The flows' own updates (approval actions, automation) do not count."""
+    after = event.after or {}
+    if after.get("approval_status") != "approved" or event.actor.is_system:
+        return
+    row = ctx.conn.execute(select(approval_requests.c.flow).where(
+        approval_requests.c.object == event.object,
+        approval_requests.c.record_id == event.record_id,
+        approval_requests.c.status == "approved")
+        .order_by(approval_requests.c.id.desc()).limit(1)).first()
+    flow = flows_of(ctx.schema).approval_flow(row[0]) if row is not None else None
+    changed = sorted(event.changed() & flow.resubmit_on_change) if flow is not None else []
+    if changed:
+        records.set_system(ctx, event.object, event.record_id, approval_status="none")
+        log.info("%s %s: %s changed after approval by %s; approval_status back to none",
+                 event.object, event.record_id, ", ".join(changed), event.actor.name)
+
+
 def admitting_flows(ctx: Context, obj: CompiledObject, record_id: Any) -> list[ApprovalFlow]:
     """The active approval flows whose entry condition the record meets now (what a
     "Submit for approval" button may offer)."""
@@ -207,6 +230,8 @@ def _finish(ctx: Context, request: Any, flow: ApprovalFlow | None, subject: Subj
     values: dict[str, Any] = {"approval_status": status}
     if request["locks_record"]:
         values["locked"] = False
+    if status == "approved" and flow is not None and flow.lock_after_approval:
+        values["locked"] = True  # stays locked: only administrators may change it now
     records.set_system(ctx, subject.obj.name, subject.record_id, **values)
     subject.reload()
     if flow is not None:
@@ -333,4 +358,5 @@ def _tell(ctx: Context, users: list[str], subject: Subject, flow: ApprovalFlow |
                            source=f"approval request {request_id}")
 
 
-__all__ = ["ACTIONS", "act", "lock_request", "on_record_deleted", "submit"]
+__all__ = ["ACTIONS", "act", "lock_request", "on_record_deleted", "on_record_updated",
+           "submit"]

@@ -87,6 +87,8 @@ class ApprovalFlow:
         self.label: Label = fdef.label
         self.active = fdef.active
         self.lock_record = fdef.lock_record
+        self.lock_after_approval = fdef.lock_after_approval
+        self.resubmit_on_change = frozenset(fdef.resubmit_on_change)
         self.submitter_approver = fdef.submitter_approver
         where = Where(fdef.api_name)
         self.entry_source = fdef.entry_condition

@@ -130,7 +130,20 @@ def get_request(ctx: Context, request_id: Any) -> dict[str, Any]:
                            .where(approval_requests.c.id == wanted)).mappings().first()
     if row is None or not _may_see(ctx, row):
         raise NotFound(f"no approval request {wanted}")
-    return request_json(ctx, row)
+    return {**request_json(ctx, row), "record": record_fields(ctx, row["object"],
+                                                              row["record_id"])}
+
+
+def record_fields(ctx: Context, object_name: str, record_id: int) -> dict[str, Any] | None:
+    """The record as the actor may read it (an approver while it waits on them: their
+    role's hidden fields left out), or None when they may not read it (any more)."""
+    obj = ctx.schema.objects.get(object_name)
+    if obj is None:
+        return None
+    try:
+        return records.serialise(ctx, obj, records.load(ctx, obj, record_id))
+    except NotFound:
+        return None
 
 
 def _may_see(ctx: Context, row: Any) -> bool:
@@ -201,5 +214,8 @@ def inbox(ctx: Context, status: str = "pending") -> list[dict[str, Any]]:
             "assigned_at": _time(row["created_at"]),
             "acted_at": _time(row["acted_at"]),
             "reassigned_from": row["reassigned_from"],
+            # what the approver decides on, while the item waits on them
+            "record": record_fields(ctx, row["object"], row["record_id"])
+            if row["status"] == "pending" else None,
         })
     return items

@@ -63,13 +63,16 @@ def build_flow(d: Mapping[str, Any]) -> FlowDef:
         return ApprovalFlowDef(
             steps=steps, entry_condition=d.get("entry_condition"),
             lock_record=d.get("lock_record", True),
+            lock_after_approval=d.get("lock_after_approval", False),
+            resubmit_on_change=tuple(d.get("resubmit_on_change", ())),
             submitter_approver=d.get("submitter_approver", "allow"),
             on_submit=_actions(d.get("on_submit")), on_approve=_actions(d.get("on_approve")),
             on_reject=_actions(d.get("on_reject")), on_recall=_actions(d.get("on_recall")),
             **common)
     if d["kind"] == "automation":
         return AutomationRuleDef(trigger=_trigger(d["trigger"]), actions=_actions(d["actions"]),
-                                 condition=d.get("condition"), **common)
+                                 condition=d.get("condition"),
+                                 timing=d.get("timing", "after_save"), **common)
     entries = tuple(AssignmentEntryDef(e.get("condition"), _assignee(e["assignee"]))
                     for e in d["entries"])
     return AssignmentRuleDef(entries=entries, on_create=d.get("on_create", False), **common)

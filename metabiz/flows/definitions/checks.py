@@ -32,6 +32,8 @@ def check_flow(fdef: FlowDef, checker: DocumentChecker) -> None:
                 if approver.kind in ("manager_of", "field"):
                     checker.user_field(("steps", i, "approvers", j, approver.kind), odef,
                                        approver.value)
+        for i, name in enumerate(fdef.resubmit_on_change):
+            checker.field(("resubmit_on_change", i), odef, name)
         for key in ("on_submit", "on_approve", "on_reject", "on_recall"):
             _actions(fdef, odef, getattr(fdef, key), checker, (key,))
     elif isinstance(fdef, AutomationRuleDef):

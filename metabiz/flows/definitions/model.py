@@ -68,6 +68,10 @@ class ApprovalFlowDef:
     lock_record: bool = True
     active: bool = True
     submitter_approver: str = "allow"  # allow | manager
+    #: an approved record stays locked
+    lock_after_approval: bool = False
+    #: editing one of these after approval sets approval_status back to none
+    resubmit_on_change: tuple[str, ...] = ()
     on_submit: tuple[ActionDef, ...] = ()
     on_approve: tuple[ActionDef, ...] = ()
     on_reject: tuple[ActionDef, ...] = ()
@@ -81,6 +85,9 @@ class ApprovalFlowDef:
         set_unless_default(out, "active", self.active, True)
         set_unless_default(out, "entry_condition", self.entry_condition)
         out["lock_record"] = self.lock_record
+        set_unless_default(out, "lock_after_approval", self.lock_after_approval, False)
+        if self.resubmit_on_change:
+            out["resubmit_on_change"] = list(self.resubmit_on_change)
         set_unless_default(out, "submitter_approver", self.submitter_approver, "allow")
         out["steps"] = [s.to_json() for s in self.steps]
         _actions(out, "on_submit", self.on_submit)
@@ -120,6 +127,8 @@ class AutomationRuleDef:
     condition: str | None = None
     active: bool = True
     kind: str = "automation"
+    #: "after_save", or "before_save": inside the write, before validation
+    timing: str = "after_save"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -128,6 +137,7 @@ class AutomationRuleDef:
         set_unless_default(out, "active", self.active, True)
         out["trigger"] = self.trigger.to_json()
         set_unless_default(out, "condition", self.condition)
+        set_unless_default(out, "timing", self.timing, "after_save")
         out["actions"] = [a.to_json() for a in self.actions]
         return out
 

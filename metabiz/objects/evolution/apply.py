@@ -12,20 +12,29 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from metabiz.errors import MetadataError
+from metabiz.objects import demo_data
+from metabiz.objects.context import Context
 from metabiz.objects.evolution.migration import Migration
+from metabiz.objects.evolution.partial import later_problems
 from metabiz.objects.evolution.plan import Plan, describe_documents
 from metabiz.objects.evolution.preflight import cross_app_problems, explained, list_view_problems
 from metabiz.objects.runtime import bundle_from_documents
 from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import writer
 from metabiz.platform.extensions import Extensions
-from metabiz.platform.metadata.loader import bundle_documents, load_path
+from metabiz.platform.metadata.loader import LoadProblems, bundle_documents, load_path
 from metabiz.platform.metadata.model import MetadataBundle
 from metabiz.platform.metadata.store import current_version, merge_app, save_version, split_apps
 from metabiz.platform.metadata.store import load_documents as stored_documents
+
+#: extra problems of a change, found on its new schema (`file: /pointer: message` lines)
+Check = Callable[[Connection, RuntimeSchema], list[str]]
+#: work done in the applying transaction once the new version is in place
+Then = Callable[[Connection, RuntimeSchema | None], None]
 
 
 class _DryRun(Exception):
@@ -34,17 +43,22 @@ class _DryRun(Exception):
 
 def apply_path(engine: Engine, path: str | Path, *, extensions: Extensions,
                applied_by: str = "system", dry_run: bool = False,
-               convert_failures: str | None = None) -> Plan:
+               convert_failures: str | None = None,
+               then: Then | None = None) -> Plan:
     """Apply a metadata folder (an app), a folder of app folders (what `template export`
     writes when several apps are installed: all of them, in one version) or one JSON document.
 
-    `extensions` are the process's: their metadata checks run on the new version.
+    `extensions` are the process's: their metadata checks run on the new version, and so
+    does a check of the folders' `data/*.json` files against it. `then(conn, schema)` runs
+    in the same transaction once the new version is in place (a template's users and
+    records): its failure changes nothing either.
     """
     path = Path(path)
     folders = app_folders(path)
     with engine.connect() as conn:
         stored = stored_documents(conn)
-    loaded = [(folder, _load(folder, stored, folders, extensions)) for folder in folders]
+    loaded = [(folder, _load(folder, stored, folders, extensions, engine))
+              for folder in folders]
     merges = []
     for folder, bundle in loaded:
         documents = {rel: doc for rel, doc in
@@ -58,9 +72,17 @@ def apply_path(engine: Engine, path: str | Path, *, extensions: Extensions,
             current = merge_app(current, app, documents)
         return current
 
+    data = [(f"{folder.name}/" if len(loaded) > 1 else "", bundle.data)
+            for folder, bundle in loaded if bundle.data]
+
+    def check_data(conn: Connection, schema: RuntimeSchema) -> list[str]:
+        ctx = Context(conn, schema, SYSTEM)
+        return [problem for prefix, files in data
+                for problem in demo_data.problems(ctx, files, prefix)]
+
     return apply_documents(engine, change, extensions=extensions, applied_by=applied_by,
                            dry_run=dry_run, convert_failures=convert_failures,
-                           summary=f"apply {path.name}")
+                           summary=f"apply {path.name}", check=check_data, then=then)
 
 
 def app_folders(path: Path) -> list[Path]:
@@ -79,9 +101,10 @@ def app_folders(path: Path) -> list[Path]:
 
 
 def _load(folder: Path, stored: Mapping[str, Any], folders: list[Path],
-          extensions: Extensions) -> MetadataBundle:
+          extensions: Extensions, engine: Engine) -> MetadataBundle:
     """One app folder (or file), knowing the objects of the installed apps it does not
-    replace and of the other apps applied with it."""
+    replace and of the other apps applied with it. Its problems come all at once: those
+    of the documents, then of the formulas, flows and data files of what did load."""
     kinds = extensions.document_kinds
     others = _objects_outside(stored, folders) | {
         file.stem for other in folders if other != folder and other.is_dir()
@@ -90,16 +113,25 @@ def _load(folder: Path, stored: Mapping[str, Any], folders: list[Path],
         return load_path(folder, known_objects=others, kinds=kinds)
     except MetadataError as err:
         old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
+        problems = list(err.problems)
+        if isinstance(err, LoadProblems):
+            problems += later_problems(err.partial, err.problems, old.objects,
+                                       extensions=extensions, engine=engine)
         with explained(old, _raw_documents(stored, folder)):
             if len(folders) > 1:  # name the app folder each problem comes from
-                raise MetadataError([f"{folder.name}/{p}" for p in err.problems]) from None
-            raise
+                raise MetadataError([f"{folder.name}/{p}" for p in problems]) from None
+            raise MetadataError(problems) from None
 
 
 def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str, Any]], *,
                     extensions: Extensions, applied_by: str, summary: str,
-                    dry_run: bool = False, convert_failures: str | None = None) -> Plan:
-    """Turn the stored documents into `change(stored)` and migrate the database to match."""
+                    dry_run: bool = False, convert_failures: str | None = None,
+                    check: Check | None = None, then: Then | None = None) -> Plan:
+    """Turn the stored documents into `change(stored)` and migrate the database to match.
+
+    `check(conn, schema)` adds problems found on the new schema (reported with the others);
+    `then(conn, schema)` runs last in the same transaction (also when the metadata did not
+    change: then `schema` is None and the current one applies)."""
     if convert_failures not in (None, "blank"):
         raise MetadataError([f"--convert-failures: unknown value {convert_failures!r} "
                              "(only 'blank')"])
@@ -110,6 +142,15 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
             stored = stored_documents(conn)
             documents = change(dict(stored))
             if documents == stored:
+                if check is not None and stored:
+                    current = bundle_from_documents(stored, kinds)
+                    same = RuntimeSchema(current_version(conn), current,
+                                         dialect=engine.dialect.name)
+                    problems = check(conn, same)
+                    if problems:
+                        raise MetadataError(problems)
+                if then is not None and not dry_run:
+                    then(conn, None)
                 return plan
             plan.base = current_version(conn)
             old = bundle_from_documents(stored, kinds) if stored else MetadataBundle(app=None)
@@ -121,7 +162,10 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
                 if broken:
                     raise MetadataError(sorted(broken))
                 schema = RuntimeSchema(plan.base + 1, new, dialect=engine.dialect.name)
+                schema.read_grants = tuple(extensions.read_grants)
                 problems = list_view_problems(schema) + extensions.metadata_problems(schema)
+                if check is not None:
+                    problems += check(conn, schema)
                 if problems:
                     raise MetadataError(problems)
             Migration(conn, old, schema, plan, convert_failures).run()
@@ -130,6 +174,8 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
                 raise _DryRun
             plan.version = save_version(conn, documents, applied_by,
                                         f"{summary}: " + ("; ".join(plan.steps) or "metadata only"))
+            if then is not None:
+                then(conn, schema)
     except _DryRun:
         pass
     return plan

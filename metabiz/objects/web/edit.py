@@ -18,7 +18,7 @@ from metabiz.errors import (
     RecordLocked,
     ValidationError,
 )
-from metabiz.objects import forms, records
+from metabiz.objects import forms, record_scope, records
 from metabiz.objects.api import evaluate
 from metabiz.objects.context import Context
 from metabiz.objects.forms import FieldView, SectionView
@@ -58,7 +58,7 @@ def new_record(actor: Actor, object_name: str) -> Any:
                 created = records.create(ctx, obj.name, data)
                 name = forms.record_name(ctx.schema.object(obj.name), created, ctx.language)
                 # assignment rules may have given it to someone whose records she cannot see
-                visible = ctx.schema.access.can_see_owner(actor, obj.name, created["owner"])
+                visible = record_scope.can_read(ctx, obj.name, created["id"])
         except (ValidationError, ConflictError, PermissionDenied) as err:
             errors, banner, status = _form_failure(err)
         else:

@@ -40,9 +40,19 @@ from metabiz.platform.metadata.validation import (
     schema_problems,
 )
 
-__all__ = ["load_path", "load_documents", "bundle_documents", "USERS_FILE"]
+__all__ = ["load_path", "load_documents", "bundle_documents", "LoadProblems", "USERS_FILE"]
 
 KnownObjects = Iterable[str | ObjectDef]
+
+
+class LoadProblems(MetadataError):
+    """The loader's problems, with what did load in spite of them (`partial`: every document
+    that passed its JSON Schema, cross-document problems or not), so that a caller can go on
+    to find the problems of the next stages (formulas, data) and report all in one run."""
+
+    def __init__(self, problems: Sequence[str], partial: MetadataBundle) -> None:
+        super().__init__(problems)
+        self.partial = partial
 
 
 def _known(known_objects: KnownObjects) -> dict[str, ObjectDef | None]:
@@ -125,14 +135,15 @@ def _load(docs: list[Doc], known_objects: KnownObjects, kinds: Kinds, *,
             check_data(refs.checker(doc))
 
     problems = [str(p) for doc in docs for p in in_document_order(doc.content, doc.problems)]
-    if problems:
-        raise MetadataError(problems)
-    return MetadataBundle(
+    bundle = MetadataBundle(
         app=app, objects=tuple(o for o, _ in registered["object"].values()),
         roles=tuple(r for r, _ in registered["role"].values()), data=data, users=users,
         documents={name: tuple(d for d, _ in registered[name].values())
                    for name in kinds.added if registered[name]},
         calendars=app.calendars if app is not None else ())
+    if problems:
+        raise LoadProblems(problems, bundle)
+    return bundle
 
 
 # ---- public API -------------------------------------------------------------------------

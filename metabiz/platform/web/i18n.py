@@ -92,8 +92,10 @@ TEXTS: dict[str, dict[str, str]] = {
                             "然后重新修改。"},
     "reload": {"en": "Reload the latest version", "zh": "重新加载最新版本"},
     "locked_title": {"en": "This record is locked", "zh": "该记录已锁定"},
-    "locked_body": {"en": "It cannot be changed while its approval is pending.",
-                    "zh": "审批进行中，暂不能修改。"},
+    "locked_body": {"en": "It cannot be changed while its approval is pending, or once an "
+                          "approval that locks it has passed. An administrator can still "
+                          "change it.",
+                    "zh": "审批进行中或审批通过后已锁定，暂不能修改；管理员仍可修改。"},
     "saved": {"en": "{object} “{name}” was saved.", "zh": "{object}“{name}”已保存。"},
     "created": {"en": "{object} “{name}” was created.", "zh": "{object}“{name}”已创建。"},
     "created_for_other": {"en": "{object} “{name}” was created and assigned to {owner}.",
