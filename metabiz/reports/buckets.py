@@ -89,12 +89,14 @@ def bucket_key(date: Any, bucket: str, dialect: str) -> ColumnElement[Any]:
         return func.strftime(literal(fmt), date)
     if bucket == "quarter":
         quarter = (cast(func.strftime(literal("%m"), date), Integer()) + 2) / 3
-        return func.printf(literal("%s-Q%d"), func.strftime(literal("%Y"), date), quarter)
+        return case((date.is_(None), None), else_=func.printf(
+            literal("%s-Q%d"), func.strftime(literal("%Y"), date), quarter))
     # ISO week: the week's Thursday decides its year; Monday is day 0
     weekday = (cast(func.strftime(literal("%w"), date), Integer()) + 6) % 7
     thursday = func.date(date, cast(3 - weekday, String()).concat(literal(" days")))
     week = (cast(func.strftime(literal("%j"), thursday), Integer()) - 1) / 7 + 1
-    return func.printf(literal("%s-W%02d"), func.strftime(literal("%Y"), thursday), week)
+    return case((date.is_(None), None), else_=func.printf(
+        literal("%s-W%02d"), func.strftime(literal("%Y"), thursday), week))
 
 
 def day_text(date: Any, dialect: str) -> ColumnElement[Any]:
