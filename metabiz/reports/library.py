@@ -101,7 +101,7 @@ class ComponentResult:
         if self.result is not None:
             out["result"] = self.result.to_json()
         if self.error is not None:
-            out["error"] = self.error.to_dict()
+            out["error"] = self.error.to_dict()["error"]
         return out
 
 
