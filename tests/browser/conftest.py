@@ -49,6 +49,18 @@ APPROVAL_FLOW = {
     "steps": [{"api_name": "manager", "label": "Sales manager",
                "approvers": [{"manager_of": "owner"}], "mode": "any"}]}
 
+#: a report and a dashboard (the sales rep's home) for tests/browser/test_report_pages.py
+REPORT = {"api_name": "deals_by_stage", "label": {"en": "Deals by stage", "zh": "各阶段商机"},
+          "object": "opportunity", "group_by": [{"field": "stage"}],
+          "measures": [{"api_name": "deals", "function": "count"},
+                       {"api_name": "amount", "function": "sum", "field": "amount"}],
+          "chart": {"type": "bar", "x": "stage", "y": ["amount"]}}
+DASHBOARD = {"api_name": "sales_desk", "label": {"en": "Sales desk", "zh": "销售看板"},
+             "roles": ["sales_rep"],
+             "components": [{"report": "deals_by_stage", "width": 6},
+                            {"report": "deals_by_stage", "title": "Share",
+                             "chart": {"type": "pie", "y": ["deals"]}, "width": 6}]}
+
 
 def chromium_path() -> str:
     return os.environ.get("METABIZ_CHROMIUM", "/usr/bin/chromium")
@@ -63,6 +75,9 @@ def _app_folder(root: Path) -> Path:
     path.write_text(json.dumps(doc))
     (folder / "flows").mkdir(exist_ok=True)
     (folder / "flows" / "discount_approval.json").write_text(json.dumps(APPROVAL_FLOW))
+    for kind, doc in (("reports", REPORT), ("dashboards", DASHBOARD)):
+        (folder / kind).mkdir(exist_ok=True)
+        (folder / kind / f"{doc['api_name']}.json").write_text(json.dumps(doc))
     return folder
 
 

@@ -46,7 +46,7 @@
     var category = { type: "category", data: categories, axisLabel: { hideOverlap: true } };
     var valueAxis = { type: "value" };
     return {
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { type: "scroll", bottom: 0 },
       grid: { left: 8, right: 16, top: 24, bottom: 40, containLabel: true },
       xAxis: spec.horizontal ? valueAxis : category,
@@ -63,7 +63,7 @@
                href: data.hrefs[i] };
     });
     var serie = { name: measureHeader(data, spec.y[0]), data: items,
-                  label: { formatter: "{b}: {c}" } };
+                  label: { formatter: spec.type === "pie" ? "{d}%" : "{b}: {c}" } };
     if (spec.type === "funnel") {
       serie.type = "funnel";
       serie.sort = "none";
@@ -74,7 +74,7 @@
       serie.type = "pie";
       serie.radius = ["35%", "70%"];
     }
-    return { tooltip: { trigger: "item" }, legend: { type: "scroll", bottom: 0 }, series: [serie] };
+    return { tooltip: { trigger: "item", renderMode: "richText" }, legend: { type: "scroll", bottom: 0 }, series: [serie] };
   }
 
   function draw(element) {
