@@ -45,9 +45,13 @@ class CompiledKey:
     #: the field the key reads when it is a field path (its picklist labels, its lookup)
     fdef: FieldDef | None
     bucket: str | None  # datetimes without a bucket group by day
+    #: a lookup key's record name (`account.name`), shown instead of its id
+    name: CheckedFormula | None = None
+    #: the object whose name field `name` reads, and that field
+    name_of: tuple[str, str] | None = None
 
     @property
-    def name(self) -> str:
+    def column(self) -> str:
         return self.gdef.api_name
 
     @property
@@ -59,7 +63,7 @@ class CompiledKey:
             return self.gdef.label.get(lang)
         if self.fdef is not None and self.gdef.field == self.fdef.api_name:
             return self.fdef.label.get(lang)
-        return Label.of(None, self.name.replace(".", " ")).get(lang)
+        return Label.of(None, self.column.replace(".", " ")).get(lang)
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,8 @@ def compile_report(rdef: ReportDef, schema: RuntimeSchema, zone: str,
             continue
         if bucket is None and checked.type is FType.DATETIME:
             bucket = "day"
-        keys.append(CompiledKey(g, checked, _field_at(schema, rdef.object, g.field), bucket))
+        fdef = _field_at(schema, rdef.object, g.field)
+        keys.append(CompiledKey(g, checked, fdef, bucket, *_record_name(schema, rdef, g, fdef)))
 
     measures: list[CompiledMeasure] = []
     for i, m in enumerate(rdef.measures):
@@ -240,6 +245,23 @@ def _sql_problems(schema: RuntimeSchema, rdef: ReportDef, keys: list[CompiledKey
             at = f"{err.line}:{err.column}: " if err.line is not None else ""
             found.append(f"{path}: {at}{err.message}")
     return found
+
+
+def _record_name(schema: RuntimeSchema, rdef: ReportDef, g: GroupDef, fdef: FieldDef | None,
+                 ) -> tuple[CheckedFormula | None, tuple[str, str] | None]:
+    """For a key on a lookup field: the formula reading the record's name field."""
+    if fdef is None or g.field is None or fdef.type not in ("lookup", "master_detail"):
+        return None, None
+    target = schema.objects.get(fdef.target or "")
+    name_field = target.odef.name_field if target is not None else None
+    if target is None or not name_field:
+        return None, None
+    try:
+        checked = check(f"{g.field}.{name_field}", schema.catalog, rdef.object,
+                        context="filter")
+    except FormulaError:
+        return None, None
+    return checked, (target.name, name_field)
 
 
 def _field_at(schema: RuntimeSchema, object_name: str, path: str | None) -> FieldDef | None:

@@ -26,7 +26,8 @@ def table(result: ReportResult, lang: str) -> tuple[list[str], list[list[Any]]]:
     report = result.report
     header = [k.label(lang) for k in report.keys] + [m.label(lang) for m in report.measures]
     width = len(report.keys)
-    rows = [[key_text(k, v, lang) for k, v in zip(report.keys, raw[:width], strict=True)]
+    rows = [[key_text(k, v, lang, result.labels.get(k.column))
+             for k, v in zip(report.keys, raw[:width], strict=True)]
             + [_number(v) for v in raw[width:]] for raw in result.rows]
     if report.keys:
         label = TOTAL.get(lang, TOTAL["en"])

@@ -38,15 +38,19 @@ class ReportResult:
     totals: dict[str, Any]
     groups: int  # how many groups matched (rows may stop at the limit)
     filter: str | None = None  # the run's `?filter=`
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the record names of lookup keys: {column: {id: name}}
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def truncated(self) -> bool:
         return self.groups > len(self.rows)
 
     def to_json(self) -> dict[str, Any]:
-        return {"report": self.report.name, "columns": self.columns, "rows": self.rows,
-                "totals": self.totals, "groups": self.groups, "truncated": self.truncated}
+        out = {"report": self.report.name, "columns": self.columns, "rows": self.rows,
+               "totals": self.totals, "groups": self.groups, "truncated": self.truncated}
+        if self.labels:
+            out["labels"] = self.labels
+        return out
 
 
 def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> ReportResult:
@@ -76,9 +80,12 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
     if filter and filter.strip():
         conditions.append(query.compile_filter(ctx, obj, filter))
 
+    named = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
+
     def inner() -> Any:
         columns = [_key_sql(k, sql(k.checked), report.zone, dialect).label(f"k{i}")
                    for i, k in enumerate(report.keys)]
+        columns += [sql(report.keys[i].name).label(f"n{i}") for i in named]
         columns += [_measure_input(m, sql(m.checked), dialect).label(f"m{i}")
                     for i, m in enumerate(report.measures) if m.checked is not None]
         if not columns:
@@ -99,7 +106,8 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
             totals.append(select(func.count(distinct(again.c[f"m{i}"]))).scalar_subquery())
         elif keys:
             totals.extend(_window_total(m, part) for part in parts)
-    statement: Any = select(*keys, *aggregates, *totals,
+    names = [func.max(rows_in.c[f"n{i}"]) for i in named]
+    statement: Any = select(*keys, *aggregates, *totals, *names,
                             *([func.count().over()] if keys else []))
     statement = statement.select_from(rows_in)
     limit = report.rdef.limit or DEFAULT_LIMIT
@@ -110,7 +118,12 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
 
     width = len(aggregates)
     out_rows: list[list[Any]] = []
+    labels: dict[str, dict[str, str]] = {report.keys[i].column: {} for i in named}
+    at = len(keys) + 2 * width
     for row in fetched:
+        for j, i in enumerate(named):
+            if row[i] is not None and row[at + j] is not None:
+                labels[report.keys[i].column][str(row[i])] = str(row[at + j])
         out_rows.append([_key_value(k, row[i]) for i, k in enumerate(report.keys)]
                         + _measure_values(report.measures, row[len(keys):len(keys) + width],
                                           dialect))
@@ -129,7 +142,19 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
         groups = 0
     totals_json = {m.name: v for m, v in zip(report.measures, total_values, strict=True)}
     return ReportResult(report, report.rdef.columns(), out_rows, totals_json, groups,
-                        filter=filter.strip() if filter and filter.strip() else None)
+                        filter=filter.strip() if filter and filter.strip() else None,
+                        labels=labels)
+
+
+def _may_name(ctx: Context, key: CompiledKey) -> bool:
+    """Whether a lookup key's record names may be shown to the actor (the records
+    themselves are read through the actor's scope: one they may not read has no name)."""
+    if key.name is None or key.name_of is None:
+        return False
+    target, field_name = key.name_of
+    access = ctx.schema.access
+    return access.allowed(ctx.actor, target, "read") and \
+        access.field_rule(ctx.actor, target, field_name) != "hidden"
 
 
 # -- keys --------------------------------------------------------------------------------
@@ -163,7 +188,7 @@ def _order(report: CompiledReport, keys: list[Any], aggregates: list[Any],
            dialect: str) -> list[Any]:
     """The report's `sort` (default: its keys in order; picklists in their values' order,
     blank last), then the keys to break ties."""
-    by_key = {k.name: i for i, k in enumerate(report.keys)}
+    by_key = {k.column: i for i, k in enumerate(report.keys)}
     positions = _aggregate_positions(report.measures)
     clauses: list[Any] = []
     named: list[int] = []

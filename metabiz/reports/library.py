@@ -43,7 +43,7 @@ def result(ctx: Context, name: str, *, filter: str | None = None) -> ReportResul
 def chart_of(compiled: CompiledReport, chart: ChartDef | None = None) -> dict[str, Any]:
     """The chart to draw, its x and y spelt out (x: the first key; y: every measure)."""
     chosen = chart or compiled.rdef.chart
-    keys = [k.name for k in compiled.keys]
+    keys = [k.column for k in compiled.keys]
     measures = [m.name for m in compiled.measures]
     return {"type": chosen.type, "x": chosen.x or (keys[0] if keys else None),
             "y": list(chosen.y) or (measures[:1] if chosen.type in ("pie", "funnel", "kpi")

@@ -47,23 +47,27 @@ def present(result: ReportResult, chart: dict[str, Any], lang: str) -> Presented
     rows: list[list[tuple[str, Any]]] = []
     filters: list[str | None] = []
     for raw in result.rows:
-        cells = [(key_text(k, v, lang), v) for k, v in zip(keys, raw, strict=False)]
+        cells = [(key_text(k, v, lang, result.labels.get(k.column)), v)
+                 for k, v in zip(keys, raw, strict=False)]
         cells += [(number_text(v), v) for v in raw[len(keys):]]
         rows.append(cells)
         filters.append(drill_filter(report, raw[:len(keys)], result.filter))
     totals = [number_text(result.totals.get(m.name)) for m in measures]
     labels = {"total": TOTAL.get(lang, TOTAL["en"])}
     data = {"chart": chart, "columns": result.columns, "headers": headers,
-            "keys": [k.name for k in keys], "measures": [m.name for m in measures],
+            "keys": [k.column for k in keys], "measures": [m.name for m in measures],
             "rows": [[c[0] if i < len(keys) else c[1] for i, c in enumerate(r)] for r in rows],
             "totals": result.totals, "filters": filters, "labels": labels,
             "object": report.object}
     return Presented(headers, kinds, rows, filters, totals, data)
 
 
-def key_text(key: CompiledKey, value: Any, lang: str) -> str:
+def key_text(key: CompiledKey, value: Any, lang: str,
+             names: dict[str, str] | None = None) -> str:
     if value is None:
         return BLANK.get(lang, BLANK["en"])
+    if key.name_of is not None:
+        return (names or {}).get(str(value)) or f"#{value}"
     if key.ftype is FType.BOOLEAN:
         yes, no = YES_NO.get(lang, YES_NO["en"])
         return yes if value else no

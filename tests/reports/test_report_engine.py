@@ -65,3 +65,22 @@ def test_nothing_matching_gives_no_rows_and_zero_counts(work):
     assert out["rows"] == []
     assert out["totals"] == {"deals": 0, "amount": None, "weighted": None}
     assert out["groups"] == 0
+
+
+def test_a_lookup_key_carries_the_names_of_the_records(work):
+    from metabiz.reports.compiled import compile_report
+    from metabiz.reports.definitions import build_report
+    from metabiz.reports.engine import run
+    from metabiz.reports.presenting import present
+
+    doc = {"api_name": "by_account", "object": "deal", "group_by": [{"field": "account"}],
+           "measures": [{"api_name": "amount", "function": "sum", "field": "amount"}]}
+    with work("alice") as ctx:
+        problems: list[str] = []
+        compiled = compile_report(build_report(doc), ctx.schema, "UTC", problems)
+        result = run(ctx, compiled)
+    assert result.rows == [[1, 300.3], [None, None]]
+    assert result.to_json()["labels"] == {"account": {"1": "Acme"}}
+    shown = present(result, {"type": "bar"}, "en")
+    assert [row[0][0] for row in shown.rows] == ["Acme", "(blank)"]
+    assert shown.filters == ["account = 1", "ISBLANK(account)"]
