@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, distinct, false, func, literal, select
+from sqlalchemy import case, distinct, false, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import PermissionDenied
@@ -23,7 +23,7 @@ from metabiz.objects import query
 from metabiz.objects.context import Context
 from metabiz.objects.vlookups import readable_rows
 from metabiz.reports.buckets import bucket_key, day_text, local_date
-from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport, field_scale
+from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport
 
 DEFAULT_LIMIT = 1000
 
@@ -81,13 +81,22 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
         conditions.append(query.compile_filter(ctx, obj, filter))
 
     named = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
+    # measures over the same source read one column (a sum and an average of the amount)
+    first_of: dict[tuple[Any, ...], int] = {}
+    inputs: dict[int, int] = {}
+    for i, m in enumerate(report.measures):
+        if m.checked is not None:
+            source = (m.mdef.field, m.mdef.formula)
+            inputs[i] = first_of.setdefault(source, i)
 
     def inner() -> Any:
         columns = [_key_sql(k, sql(k.checked), report.zone, dialect).label(f"k{i}")
                    for i, k in enumerate(report.keys)]
         columns += [sql(report.keys[i].name).label(f"n{i}") for i in named]
-        columns += [_measure_input(m, sql(m.checked), dialect).label(f"m{i}")
-                    for i, m in enumerate(report.measures) if m.checked is not None]
+        # SQLite sums decimals as binary floats: results are rounded to the field's scale
+        # (exact while totals stay below about 1e12), and datetimes are Julian day numbers
+        columns += [sql(report.measures[i].checked).label(f"m{i}")
+                    for i in sorted(set(inputs.values()))]
         if not columns:
             columns = [obj.table.c.id.label("row")]
         return select(*columns).select_from(obj.table).where(*conditions).subquery()
@@ -97,13 +106,14 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
     aggregates: list[ColumnElement[Any]] = []
     totals: list[ColumnElement[Any]] = []
     for i, m in enumerate(report.measures):
-        value = rows_in.c[f"m{i}"] if m.checked is not None else None
+        value = rows_in.c[f"m{inputs[i]}"] if i in inputs else None
         parts = _aggregates(m, value)
         aggregates.extend(parts)
         if keys and m.function == "count_distinct":
             # the one total groups cannot give: a distinct count over the same records
             again = inner()
-            totals.append(select(func.count(distinct(again.c[f"m{i}"]))).scalar_subquery())
+            totals.append(select(func.count(distinct(again.c[f"m{inputs[i]}"])))
+                          .scalar_subquery())
         elif keys:
             totals.extend(_window_total(m, part) for part in parts)
     names = [func.max(rows_in.c[f"n{i}"]) for i in named]
@@ -125,16 +135,14 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
             if row[i] is not None and row[at + j] is not None:
                 labels[report.keys[i].column][str(row[i])] = str(row[at + j])
         out_rows.append([_key_value(k, row[i]) for i, k in enumerate(report.keys)]
-                        + _measure_values(report.measures, row[len(keys):len(keys) + width],
-                                          dialect))
+                        + _measure_values(report.measures, row[len(keys):len(keys) + width]))
     if not keys:
         total_values = out_rows[0][:] if out_rows else []
         groups = 1
     elif fetched:
         first = fetched[0]
         total_values = _measure_values(report.measures,
-                                       first[len(keys) + width:len(keys) + 2 * width],
-                                       dialect)
+                                       first[len(keys) + width:len(keys) + 2 * width])
         groups = int(first[-1])
     else:
         total_values = [0 if m.function in ("count", "count_distinct") else None
@@ -227,28 +235,6 @@ def _key_order(key: CompiledKey, column: Any, descending: bool, dialect: str) ->
 
 # -- measures ----------------------------------------------------------------------------
 
-def _measure_input(m: CompiledMeasure, value: Any, dialect: str) -> ColumnElement[Any]:
-    """What a measure aggregates, per record: on SQLite a number of known scale as a whole
-    number of its smallest unit, so that sums are exact (SQLite's decimals are floats)."""
-    if _in_units(m, dialect):
-        return cast(func.round(value * literal(10 ** _scale(m))), Integer())
-    if dialect == "sqlite" and m.ftype is FType.DATETIME:
-        return value  # a Julian day number: min/max compare as numbers
-    if m.function == "count_distinct" and dialect == "postgresql" and m.ftype is FType.DATETIME:
-        return cast(value, String())
-    return value
-
-
-def _in_units(m: CompiledMeasure, dialect: str) -> bool:
-    """Whether the measure is summed as whole units of its scale (SQLite, number fields)."""
-    return dialect == "sqlite" and m.function in ("sum", "avg") and m.fdef is not None \
-        and m.fdef.type in ("number", "currency", "percent")
-
-
-def _scale(m: CompiledMeasure) -> int:
-    return field_scale(m.fdef) or 0
-
-
 def _aggregates(m: CompiledMeasure, value: Any) -> list[ColumnElement[Any]]:
     """The SQL aggregates of one measure (an average is its sum and its count)."""
     if m.function == "count":
@@ -276,41 +262,36 @@ def _window_total(m: CompiledMeasure, part: Any) -> ColumnElement[Any]:
     return func.sum(part).over()
 
 
-def _measure_values(measures: tuple[CompiledMeasure, ...], raw: Any,
-                    dialect: str) -> list[Any]:
+def _measure_values(measures: tuple[CompiledMeasure, ...], raw: Any) -> list[Any]:
     values: list[Any] = []
     at = 0
     for m in measures:
         if m.function == "avg":
             total, count = raw[at], raw[at + 1]
             at += 2
-            values.append(_average(m, total, count, dialect))
+            values.append(_average(m, total, count))
             continue
         value = raw[at]
         at += 1
-        values.append(_measure_value(m, value, dialect))
+        values.append(_measure_value(m, value))
     return values
 
 
-def _average(m: CompiledMeasure, total: Any, count: Any, dialect: str) -> Any:
+def _average(m: CompiledMeasure, total: Any, count: Any) -> Any:
     if total is None or not count:
         return None
     decimals = m.decimals if m.decimals is not None else 6
     exact = _decimal(total)
-    if _in_units(m, dialect):
-        exact = exact.scaleb(-_scale(m))
     return to_json_value(_quantize(exact / Decimal(int(count)), decimals))
 
 
-def _measure_value(m: CompiledMeasure, value: Any, dialect: str) -> Any:
+def _measure_value(m: CompiledMeasure, value: Any) -> Any:
     if value is None:
         return 0 if m.function in ("count", "count_distinct") else None
     if m.function in ("count", "count_distinct"):
         return int(value)
     if m.ftype is FType.NUMBER:
         exact = _decimal(value)
-        if _in_units(m, dialect):
-            exact = exact.scaleb(-_scale(m))
         return to_json_value(_quantize(exact, m.decimals if m.decimals is not None else 6))
     if m.ftype is FType.DATETIME:
         return _datetime_json(value)
