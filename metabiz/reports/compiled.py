@@ -15,6 +15,7 @@ from metabiz.errors import FormulaError, MetadataError, NotFound
 from metabiz.formulas import CheckedFormula, FType, check
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.model import FieldDef, Label
+from metabiz.platform.metadata.reserved import SYSTEM_USER_COLUMNS
 from metabiz.reports.buckets import valid_zone
 from metabiz.reports.definitions import (
     DASHBOARD,
@@ -49,6 +50,15 @@ class CompiledKey:
     name: CheckedFormula | None = None
     #: the object whose name field `name` reads, and that field
     name_of: tuple[str, str] | None = None
+
+    @property
+    def holds_user(self) -> bool:
+        """A key on a user field (or owner, created_by, updated_by): shown by display name."""
+        if self.gdef.field is None:
+            return False
+        if self.fdef is None:
+            return self.gdef.field in SYSTEM_USER_COLUMNS
+        return self.fdef.type == "user"
 
     @property
     def column(self) -> str:

@@ -22,6 +22,7 @@ from metabiz.formulas import FType, to_json_value
 from metabiz.objects import query
 from metabiz.objects.context import Context
 from metabiz.objects.vlookups import readable_rows
+from metabiz.platform.db import users
 from metabiz.reports.buckets import bucket_key, day_text, local_date
 from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport
 
@@ -80,7 +81,7 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
     if filter and filter.strip():
         conditions.append(query.compile_filter(ctx, obj, filter))
 
-    named = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
+    lookups = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
     # measures over the same source read one column (a sum and an average of the amount)
     first_of: dict[tuple[Any, ...], int] = {}
     inputs: dict[int, int] = {}
@@ -92,7 +93,7 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
     def inner() -> Any:
         columns = [_key_sql(k, sql(k.checked), report.zone, dialect).label(f"k{i}")
                    for i, k in enumerate(report.keys)]
-        columns += [sql(report.keys[i].name).label(f"n{i}") for i in named]
+        columns += [sql(report.keys[i].name).label(f"n{i}") for i in lookups]
         # SQLite sums decimals as binary floats: results are rounded to the field's scale
         # (exact while totals stay below about 1e12), and datetimes are Julian day numbers
         columns += [sql(report.measures[i].checked).label(f"m{i}")
@@ -116,7 +117,11 @@ def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> R
                           .scalar_subquery())
         elif keys:
             totals.extend(_window_total(m, part) for part in parts)
-    names = [func.max(rows_in.c[f"n{i}"]) for i in named]
+    people = [i for i, k in enumerate(report.keys) if k.holds_user]
+    names: list[Any] = [func.max(rows_in.c[f"n{i}"]) for i in lookups]
+    names += [select(users.c.display_name).where(users.c.name == keys[i]).scalar_subquery()
+              for i in people]
+    named = lookups + people
     statement: Any = select(*keys, *aggregates, *totals, *names,
                             *([func.count().over()] if keys else []))
     statement = statement.select_from(rows_in)

@@ -66,8 +66,10 @@ def key_text(key: CompiledKey, value: Any, lang: str,
              names: dict[str, str] | None = None) -> str:
     if value is None:
         return BLANK.get(lang, BLANK["en"])
+    if names and names.get(str(value)):
+        return names[str(value)]
     if key.name_of is not None:
-        return (names or {}).get(str(value)) or f"#{value}"
+        return f"#{value}"
     if key.ftype is FType.BOOLEAN:
         yes, no = YES_NO.get(lang, YES_NO["en"])
         return yes if value else no

@@ -84,3 +84,19 @@ def test_a_lookup_key_carries_the_names_of_the_records(work):
     shown = present(result, {"type": "bar"}, "en")
     assert [row[0][0] for row in shown.rows] == ["Acme", "(blank)"]
     assert shown.filters == ["account = 1", "ISBLANK(account)"]
+
+
+def test_a_user_key_carries_display_names(work):
+    from metabiz.reports.presenting import present
+
+    doc = {"api_name": "by_owner", "object": "deal", "group_by": [{"field": "owner"}],
+           "measures": [{"api_name": "n", "function": "count"}]}
+    from metabiz.reports.compiled import compile_report
+    from metabiz.reports.definitions import build_report
+    from metabiz.reports.engine import run
+
+    with work("boss") as ctx:
+        result = run(ctx, compile_report(build_report(doc), ctx.schema, "UTC", []))
+    assert result.rows == [["alice", 3], ["dan", 2]]
+    assert result.labels == {"owner": {"alice": "Alice", "dan": "Dan"}}
+    assert [r[0][0] for r in present(result, {"type": "bar"}, "en").rows] == ["Alice", "Dan"]

@@ -43,7 +43,10 @@
                  data: data.rows.map(function (r, i) { return point(r[at], data.hrefs[i]); }) };
       });
     }
-    var category = { type: "category", data: categories, axisLabel: { hideOverlap: true } };
+    var few = categories.length <= 12;
+    var category = { type: "category", data: categories, inverse: !!spec.horizontal,
+                     axisLabel: { interval: few ? 0 : "auto", hideOverlap: !few,
+                                  rotate: !spec.horizontal && categories.length > 4 ? 30 : 0 } };
     var valueAxis = { type: "value" };
     return {
       tooltip: { trigger: "axis", renderMode: "richText" },
@@ -70,6 +73,7 @@
       serie.left = "10%";
       serie.width = "80%";
       serie.gap = 2;
+      serie.label = { position: "inside", formatter: "{b}: {c}" };
     } else {
       serie.type = "pie";
       serie.radius = ["35%", "70%"];
