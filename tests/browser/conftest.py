@@ -56,6 +56,17 @@ LARGE_DEAL_FLOW = {
     "entry_condition": "amount >= 50000", "lock_record": True,
     "steps": [{"api_name": "finance", "label": {"en": "Finance", "zh": "财务"},
                "approvers": [{"user": "carol"}]}]}
+#: a report and a dashboard (the sales rep's home) for tests/browser/test_report_pages.py
+REPORT = {"api_name": "deals_by_stage", "label": {"en": "Deals by stage", "zh": "各阶段商机"},
+          "object": "opportunity", "group_by": [{"field": "stage"}],
+          "measures": [{"api_name": "deals", "function": "count"},
+                       {"api_name": "amount", "function": "sum", "field": "amount"}],
+          "chart": {"type": "bar", "x": "stage", "y": ["amount"]}}
+DASHBOARD = {"api_name": "sales_desk", "label": {"en": "Sales desk", "zh": "销售看板"},
+             "roles": ["sales_rep"],
+             "components": [{"report": "deals_by_stage", "width": 6},
+                            {"report": "deals_by_stage", "title": "Share",
+                             "chart": {"type": "pie", "y": ["deals"]}, "width": 6}]}
 
 
 def chromium_path() -> str:
@@ -72,6 +83,9 @@ def _app_folder(root: Path) -> Path:
     (folder / "flows").mkdir(exist_ok=True)
     (folder / "flows" / "discount_approval.json").write_text(json.dumps(APPROVAL_FLOW))
     (folder / "flows" / "large_deal_approval.json").write_text(json.dumps(LARGE_DEAL_FLOW))
+    for kind, doc in (("reports", REPORT), ("dashboards", DASHBOARD)):
+        (folder / kind).mkdir(exist_ok=True)
+        (folder / kind / f"{doc['api_name']}.json").write_text(json.dumps(doc))
     return folder
 
 

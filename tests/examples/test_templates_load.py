@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from metabiz.app import build_extensions
 from metabiz.errors import FormulaError, MetadataError
 from metabiz.flows.compiled import check_flows
 from metabiz.flows.definitions import (
     FLOW,
-    FLOW_KIND,
     ApprovalFlowDef,
     AssignmentRuleDef,
     AutomationRuleDef,
@@ -35,17 +35,19 @@ from metabiz.platform.metadata.reserved import SYSTEM_FIELDS
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 COMPUTED = {"formula", "rollup", "auto_number"}
+#: every document kind a real process knows (flows, reports, dashboards)
+KINDS = build_extensions().document_kinds
 
 
 @pytest.fixture(scope="module")
 def crm() -> MetadataBundle:
-    return load_path(bundled_templates()["crm"], kinds=[FLOW_KIND])
+    return load_path(bundled_templates()["crm"], kinds=KINDS)
 
 
 @pytest.fixture(scope="module")
 def service(crm: MetadataBundle) -> MetadataBundle:
     return load_path(bundled_templates()["service"], known_objects=crm.objects,
-                     kinds=[FLOW_KIND])
+                     kinds=KINDS)
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +344,7 @@ def test_service_objects(service: MetadataBundle) -> None:
 
 def test_service_needs_crm_objects() -> None:
     with pytest.raises(MetadataError, match="unknown object 'account'"):
-        load_path(bundled_templates()["service"], kinds=[FLOW_KIND])
+        load_path(bundled_templates()["service"], kinds=KINDS)
 
 
 def test_service_flows_and_roles(service: MetadataBundle) -> None:

@@ -1,6 +1,7 @@
 """List pages and the lookup type-ahead: search, sort, paging, saved views, parent filters.
 
-`?account=7` narrows a list to the records pointing at that record (related lists' links).
+`?account=7` narrows a list to the records pointing at that record (related lists' links);
+`?filter=<formula>` to the records it matches (a report's drill-down).
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ def list_page(actor: Actor, object_name: str) -> Any:
         chips, conditions = _parent_filters(ctx, obj)
         if view and view.filter:
             conditions.insert(0, view.filter)
+        formula = args.get("filter", "").strip()
+        if formula:
+            conditions.append(formula)
+            rest: dict[str, Any] = {k: v for k, v in args.items()
+                                    if k not in ("filter", "page")}
+            chips.append({"field": None, "value": None, "label": i18n.text("filter_formula"),
+                          "text": formula, "remove": url_for("objects_web.list_page",
+                                                             object_name=obj.name, **rest)})
         found = query.list_records(
             ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
             sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None,
@@ -67,7 +76,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
-            new_args={c["field"]: c["value"] for c in chips})
+            new_args={c["field"]: c["value"] for c in chips if c["field"]})
 
 
 def _page_number(raw: str | None) -> int:

@@ -40,6 +40,7 @@ TEXTS: dict[str, dict[str, str]] = {
     # home
     "welcome": {"en": "Welcome, {name}", "zh": "欢迎，{name}"},
     "your_objects": {"en": "Your objects", "zh": "我的对象"},
+    "reports": {"en": "Reports", "zh": "报表"},
     "no_objects": {"en": "Your role does not give you access to any object yet.",
                    "zh": "您的角色尚未获得任何对象的访问权限。"},
     "records_count": {"en": "{count} records", "zh": "{count} 条记录"},
@@ -66,6 +67,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "sorted_desc": {"en": "sorted descending", "zh": "降序"},
     "filtered_by": {"en": "Filtered by", "zh": "筛选条件"},
     "remove_filter": {"en": "Remove filter", "zh": "移除筛选"},
+    "filter_formula": {"en": "Formula", "zh": "公式"},
     # forms
     "save": {"en": "Save", "zh": "保存"},
     "cancel": {"en": "Cancel", "zh": "取消"},

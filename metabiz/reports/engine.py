@@ -1,0 +1,328 @@
+"""Running a report: one SQL query built from the formula SQL back end, with the user's record
+access and field security inside it, and exact decimals on SQLite and PostgreSQL.
+
+The query: an inner SELECT of each record's keys and measure inputs (the actor's scope, the
+report's filter and `?filter=` in its WHERE), grouped by an outer SELECT whose window
+aggregates carry the totals of every group (before LIMIT), so no record is read twice
+(a distinct count's total is the one scalar subquery over the same records).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import case, distinct, false, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from metabiz.errors import PermissionDenied
+from metabiz.formulas import FType, to_json_value
+from metabiz.objects import query
+from metabiz.objects.context import Context
+from metabiz.objects.vlookups import readable_rows
+from metabiz.platform.db import users
+from metabiz.reports.buckets import bucket_key, day_text, local_date
+from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport
+
+DEFAULT_LIMIT = 1000
+
+
+@dataclass
+class ReportResult:
+    """A report's rows as JSON values, its totals, and what a page needs to draw it."""
+
+    report: CompiledReport
+    columns: list[str]
+    rows: list[list[Any]]
+    totals: dict[str, Any]
+    groups: int  # how many groups matched (rows may stop at the limit)
+    filter: str | None = None  # the run's `?filter=`
+    #: the record names of lookup keys: {column: {id: name}}
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        return self.groups > len(self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"report": self.report.name, "columns": self.columns, "rows": self.rows,
+               "totals": self.totals, "groups": self.groups, "truncated": self.truncated}
+        if self.labels:
+            out["labels"] = self.labels
+        return out
+
+
+def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> ReportResult:
+    """The report's result for the actor of `ctx` (403 for a hidden field it reads, 400 for a
+    `filter` that does not parse or check)."""
+    schema, actor = ctx.schema, ctx.actor
+    obj = schema.object(report.object)
+    schema.access.require(actor, obj.name, "read")
+    reads: set[str] = set()
+    for checked in report.formulas():
+        reads |= schema._dependencies(obj.name, checked)
+    hidden = sorted(n.removeprefix(f"{obj.name}.")
+                    for n in schema.access.hidden_among(actor, reads))
+    if hidden:
+        raise PermissionDenied(f"the report {report.name!r} reads fields hidden for your "
+                               "role: " + ", ".join(hidden),
+                               fields={n: ["hidden for your role"] for n in hidden})
+    rows_of = readable_rows(schema, actor)
+    dialect = schema.dialect
+
+    def sql(checked: Any) -> ColumnElement[Any]:
+        return schema.formula_sql(checked, obj.name, rows=rows_of, now=ctx.now)
+
+    conditions = query.scope(ctx, obj)
+    if report.filter is not None:
+        conditions.append(func.coalesce(sql(report.filter), false()))
+    if filter and filter.strip():
+        conditions.append(query.compile_filter(ctx, obj, filter))
+
+    lookups = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
+    # measures over the same source read one column (a sum and an average of the amount)
+    first_of: dict[tuple[Any, ...], int] = {}
+    inputs: dict[int, int] = {}
+    for i, m in enumerate(report.measures):
+        if m.checked is not None:
+            source = (m.mdef.field, m.mdef.formula)
+            inputs[i] = first_of.setdefault(source, i)
+
+    def inner() -> Any:
+        columns = [_key_sql(k, sql(k.checked), report.zone, dialect).label(f"k{i}")
+                   for i, k in enumerate(report.keys)]
+        columns += [sql(report.keys[i].name).label(f"n{i}") for i in lookups]
+        # SQLite sums decimals as binary floats: results are rounded to the field's scale
+        # (exact while totals stay below about 1e12), and datetimes are Julian day numbers
+        columns += [sql(report.measures[i].checked).label(f"m{i}")
+                    for i in sorted(set(inputs.values()))]
+        if not columns:
+            columns = [obj.table.c.id.label("row")]
+        return select(*columns).select_from(obj.table).where(*conditions).subquery()
+
+    rows_in = inner()
+    keys = [rows_in.c[f"k{i}"] for i in range(len(report.keys))]
+    aggregates: list[ColumnElement[Any]] = []
+    totals: list[ColumnElement[Any]] = []
+    for i, m in enumerate(report.measures):
+        value = rows_in.c[f"m{inputs[i]}"] if i in inputs else None
+        parts = _aggregates(m, value)
+        aggregates.extend(parts)
+        if keys and m.function == "count_distinct":
+            # the one total groups cannot give: a distinct count over the same records
+            again = inner()
+            totals.append(select(func.count(distinct(again.c[f"m{inputs[i]}"])))
+                          .scalar_subquery())
+        elif keys:
+            totals.extend(_window_total(m, part) for part in parts)
+    people = [i for i, k in enumerate(report.keys) if k.holds_user]
+    names: list[Any] = [func.max(rows_in.c[f"n{i}"]) for i in lookups]
+    names += [select(users.c.display_name).where(users.c.name == keys[i]).scalar_subquery()
+              for i in people]
+    named = lookups + people
+    statement: Any = select(*keys, *aggregates, *totals, *names,
+                            *([func.count().over()] if keys else []))
+    statement = statement.select_from(rows_in)
+    limit = report.rdef.limit or DEFAULT_LIMIT
+    if keys:
+        statement = (statement.group_by(*keys)
+                     .order_by(*_order(report, keys, aggregates, dialect)).limit(limit))
+    fetched = ctx.conn.execute(statement).all()
+
+    width = len(aggregates)
+    out_rows: list[list[Any]] = []
+    labels: dict[str, dict[str, str]] = {report.keys[i].column: {} for i in named}
+    at = len(keys) + 2 * width
+    for row in fetched:
+        for j, i in enumerate(named):
+            if row[i] is not None and row[at + j] is not None:
+                labels[report.keys[i].column][str(row[i])] = str(row[at + j])
+        out_rows.append([_key_value(k, row[i]) for i, k in enumerate(report.keys)]
+                        + _measure_values(report.measures, row[len(keys):len(keys) + width]))
+    if not keys:
+        total_values = out_rows[0][:] if out_rows else []
+        groups = 1
+    elif fetched:
+        first = fetched[0]
+        total_values = _measure_values(report.measures,
+                                       first[len(keys) + width:len(keys) + 2 * width])
+        groups = int(first[-1])
+    else:
+        total_values = [0 if m.function in ("count", "count_distinct") else None
+                        for m in report.measures]
+        groups = 0
+    totals_json = {m.name: v for m, v in zip(report.measures, total_values, strict=True)}
+    return ReportResult(report, report.rdef.columns(), out_rows, totals_json, groups,
+                        filter=filter.strip() if filter and filter.strip() else None,
+                        labels=labels)
+
+
+def _may_name(ctx: Context, key: CompiledKey) -> bool:
+    """Whether a lookup key's record names may be shown to the actor (the records
+    themselves are read through the actor's scope: one they may not read has no name)."""
+    if key.name is None or key.name_of is None:
+        return False
+    target, field_name = key.name_of
+    access = ctx.schema.access
+    return access.allowed(ctx.actor, target, "read") and \
+        access.field_rule(ctx.actor, target, field_name) != "hidden"
+
+
+# -- keys --------------------------------------------------------------------------------
+
+def _key_sql(key: CompiledKey, value: Any, zone: str, dialect: str) -> ColumnElement[Any]:
+    """A key as it is grouped: dates as their bucket's text, in the app's time zone."""
+    if key.ftype is FType.DATETIME:
+        return bucket_key(local_date(value, zone, dialect), key.bucket or "day", dialect)
+    if key.ftype is FType.DATE:
+        if key.bucket is None:
+            return day_text(value, dialect)
+        return bucket_key(value, key.bucket, dialect)
+    if key.ftype is FType.BOOLEAN:
+        return case((value.is_(None), None), (value, literal(1)), else_=literal(0))
+    return value
+
+
+def _key_value(key: CompiledKey, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if key.ftype is FType.BOOLEAN:
+        return bool(raw)
+    if key.ftype is FType.NUMBER:
+        return to_json_value(_decimal(raw))
+    if isinstance(raw, dt.time):
+        return raw.isoformat()
+    return raw
+
+
+def _order(report: CompiledReport, keys: list[Any], aggregates: list[Any],
+           dialect: str) -> list[Any]:
+    """The report's `sort` (default: its keys in order; picklists in their values' order,
+    blank last), then the keys to break ties."""
+    by_key = {k.column: i for i, k in enumerate(report.keys)}
+    positions = _aggregate_positions(report.measures)
+    clauses: list[Any] = []
+    named: list[int] = []
+    for part in (report.rdef.sort or "").split(","):
+        name = part.strip().lstrip("-")
+        if not name:
+            continue
+        descending = part.strip().startswith("-")
+        if name in by_key:
+            named.append(by_key[name])
+            clauses.extend(_key_order(report.keys[by_key[name]], keys[by_key[name]],
+                                      descending, dialect))
+        elif name in positions:
+            column = aggregates[positions[name]]
+            clauses.append(column.is_(None))
+            clauses.append(column.desc() if descending else column.asc())
+    for i, key in enumerate(report.keys):
+        if i not in named:
+            clauses.extend(_key_order(key, keys[i], False, dialect))
+    return clauses
+
+
+def _key_order(key: CompiledKey, column: Any, descending: bool, dialect: str) -> list[Any]:
+    values = key.fdef.picklist_values() if key.fdef is not None else ()
+    if key.ftype is FType.PICKLIST and values:
+        ordered: Any = case(*((column == literal(v), literal(i)) for i, v in enumerate(values)),
+                            else_=literal(len(values)))
+    elif dialect == "postgresql" and key.ftype in (FType.TEXT, FType.PICKLIST,
+                                                   FType.MULTI_PICKLIST, FType.DATE,
+                                                   FType.DATETIME):
+        ordered = column.collate("C")  # the same order as SQLite's, whatever the locale
+    else:
+        ordered = column
+    return [column.is_(None), ordered.desc() if descending else ordered.asc()]
+
+
+# -- measures ----------------------------------------------------------------------------
+
+def _aggregates(m: CompiledMeasure, value: Any) -> list[ColumnElement[Any]]:
+    """The SQL aggregates of one measure (an average is its sum and its count)."""
+    if m.function == "count":
+        return [func.count()]
+    if m.function == "count_distinct":
+        return [func.count(distinct(value))]
+    if m.function == "avg":
+        return [func.sum(value), func.count(value)]
+    return [getattr(func, m.function)(value)]
+
+
+def _aggregate_positions(measures: tuple[CompiledMeasure, ...]) -> dict[str, int]:
+    """Where each measure's (first) aggregate stands among the aggregates."""
+    positions, at = {}, 0
+    for m in measures:
+        positions[m.name] = at
+        at += 2 if m.function == "avg" else 1
+    return positions
+
+
+def _window_total(m: CompiledMeasure, part: Any) -> ColumnElement[Any]:
+    """The total over every group of one aggregate (computed before LIMIT)."""
+    if m.function in ("min", "max"):
+        return getattr(func, m.function)(part).over()
+    return func.sum(part).over()
+
+
+def _measure_values(measures: tuple[CompiledMeasure, ...], raw: Any) -> list[Any]:
+    values: list[Any] = []
+    at = 0
+    for m in measures:
+        if m.function == "avg":
+            total, count = raw[at], raw[at + 1]
+            at += 2
+            values.append(_average(m, total, count))
+            continue
+        value = raw[at]
+        at += 1
+        values.append(_measure_value(m, value))
+    return values
+
+
+def _average(m: CompiledMeasure, total: Any, count: Any) -> Any:
+    if total is None or not count:
+        return None
+    decimals = m.decimals if m.decimals is not None else 6
+    exact = _decimal(total)
+    return to_json_value(_quantize(exact / Decimal(int(count)), decimals))
+
+
+def _measure_value(m: CompiledMeasure, value: Any) -> Any:
+    if value is None:
+        return 0 if m.function in ("count", "count_distinct") else None
+    if m.function in ("count", "count_distinct"):
+        return int(value)
+    if m.ftype is FType.NUMBER:
+        exact = _decimal(value)
+        return to_json_value(_quantize(exact, m.decimals if m.decimals is not None else 6))
+    if m.ftype is FType.DATETIME:
+        return _datetime_json(value)
+    if m.ftype is FType.DATE:
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return to_json_value(value)
+
+
+def _datetime_json(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # SQLite: a Julian day number
+    seconds = round((float(value) - 2440587.5) * 86400)
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def _quantize(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
