@@ -22,10 +22,11 @@ from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine
 from metabiz.platform.extensions import Extensions, Wiring
 from metabiz.platform.web import init_web
+from metabiz.spreadsheets import extension as spreadsheets
 
 #: every package, lowest layer first: each has `register(ext)`; those with pages `init_app`
-PACKAGES = (platform, objects, flows)
-WEB_PACKAGES = (objects, flows)
+PACKAGES = (platform, objects, flows, spreadsheets)
+WEB_PACKAGES = (objects, flows, spreadsheets)
 
 
 @dataclass(frozen=True)
