@@ -294,7 +294,8 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
-        [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003"]]
+        [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003",
+             "spreadsheets_0001"]]
     for engine in engines:
         engine.dispose()
 
