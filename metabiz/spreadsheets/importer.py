@@ -46,6 +46,7 @@ class RowError:
     column: str | None  # the column's header (or letter); None for the whole row
     field: str | None
     message: str
+    position: int = field(default=10**6, compare=False)  # the column's place in the file
 
     def line(self) -> str:
         where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
@@ -79,6 +80,7 @@ class _Item:
     row: Row
     values: dict[str, Any]
     texts: dict[str, str]  # reference columns' texts, resolved per batch
+    ok: bool = True  # False once any of its cells is bad (it is still checked to the end)
     record_id: int | None = None  # set when the key found the record to update
 
 
@@ -150,7 +152,7 @@ def run_import(ctx: Context, object_name: str, filename: str, data: bytes,
         result.processed = min(start + options.batch, len(rows))
         if progress is not None:
             progress(result)
-    result.errors.sort(key=lambda e: e.row)
+    result.errors.sort(key=lambda e: (e.row, e.position))
     result.written = not options.dry_run and (options.skip_bad_rows or not result.errors)
     return result
 
@@ -174,13 +176,13 @@ class _Run:
         label = column.name if column else (name if name and name != records.RECORD_KEY
                                             else None)
         field_name = name if name and name != records.RECORD_KEY else None
-        self.result.errors.append(RowError(row, label, field_name, message))
+        self.result.errors.append(RowError(row, label, field_name, message,
+                                           column.index if column else 10**6))
 
     # -- one batch ----------------------------------------------------------------------
 
     def batch(self, rows: list[Row]) -> None:
-        items = [item for item in (self._read(row) for row in rows) if item is not None]
-        items = self._resolve(items)
+        items = self._resolve([self._read(row) for row in rows])
         if self.options.key:
             items = self._match_keys(items)
         updates = [i for i in items if i.record_id is not None]
@@ -189,13 +191,13 @@ class _Run:
             self._update(item)
         self._create(creates)
 
-    def _read(self, row: Row) -> _Item | None:
+    def _read(self, row: Row) -> _Item:
         ok = True
         if len(row.cells) > self.width:
             ok = False
             self.result.errors.append(RowError(
                 row.number, column_letter(self.width), None,
-                f"{len(row.cells)} cells but the header has {self.width} columns"))
+                f"{len(row.cells)} cells but the header has {self.width} columns", self.width))
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
         for column in self.columns:
@@ -217,7 +219,7 @@ class _Run:
             except ValueError as err:
                 ok = False
                 self.error(row.number, name, f"{raw.strip()[:60]!r}: {err}")
-        return _Item(row, values, texts) if ok else None
+        return _Item(row, values, texts, ok)
 
     def _resolve(self, items: list[_Item]) -> list[_Item]:
         by_target: dict[str, set[str]] = {}
@@ -226,19 +228,15 @@ class _Run:
                 by_target.setdefault(self.references.target_of(name), set()).add(text)
         for target, texts in by_target.items():
             self.references.resolve(target, texts)
-        good = []
         for item in items:
-            ok = True
             for name, text in item.texts.items():
                 try:
                     item.values[name] = self.references.value(
                         self.references.target_of(name), text)
                 except ValueError as err:
-                    ok = False
+                    item.ok = False
                     self.error(item.row.number, name, str(err))
-            if ok:
-                good.append(item)
-        return good
+        return [item for item in items if item.ok]
 
     def _match_keys(self, items: list[_Item]) -> list[_Item]:
         key = str(self.options.key)
