@@ -158,7 +158,7 @@ def test_export_needs_the_right_and_leaves_hidden_fields_out(client, worker):
 
 
 def test_round_trip_csv_and_xlsx_and_formula_cells(client, worker, rows, engine):
-    content = GOOD + "Gamma,,closed_won,3,2026-01-31,=cmd|' /C calc'!A0\n".encode() + \
+    content = GOOD + b"Gamma,,closed_won,3,2026-01-31,=cmd|' /C calc'!A0\n" + \
         b"Delta,Initech,negotiation,4,,@SUM(A1)\n"
     import_id = upload(client, "admin", "deals.csv", content).get_json()["id"]
     worker()
