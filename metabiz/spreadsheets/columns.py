@@ -125,6 +125,9 @@ def _refusal(obj: CompiledObject, name: str, actor: Actor, access: AccessPolicy)
 
 # -- values ---------------------------------------------------------------------------------
 
+#: how many distinct texts of one column a reader remembers
+_MEMO = 20_000
+
 #: text → the value the record service takes (ValueError says why it cannot be one)
 Reader = Callable[[str], Any]
 
@@ -141,9 +144,24 @@ def reader_for(obj: CompiledObject, name: str) -> Reader | None:
     if kind in TEXT_TYPES:
         return unguarded
     ftype, fdef = cf.ftype, cf.fdef
+    # a column repeats its values (stages, dates, amounts): each text is read once
+    seen: dict[str, Any] = {}
 
     def read(text: str) -> Any:
-        return _as_input(ftype.from_text(fdef, unguarded(text)))
+        if text in seen:
+            found = seen[text]
+            if isinstance(found, ValueError):
+                raise found
+            return list(found) if isinstance(found, list) else found
+        try:
+            value = _as_input(ftype.from_text(fdef, unguarded(text)))
+        except ValueError as err:
+            value = err
+        if len(seen) < _MEMO:
+            seen[text] = value
+        if isinstance(value, ValueError):
+            raise value
+        return value
 
     return read
 

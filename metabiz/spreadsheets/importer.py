@@ -26,7 +26,7 @@ from metabiz.spreadsheets.columns import Column, Reader, match_columns, reader_f
 from metabiz.spreadsheets.references import References
 from metabiz.spreadsheets.sheets import MAX_CELL, Row, SheetRejected, column_letter, open_sheet
 
-BATCH = 500
+BATCH = 1000
 _INDEXED = re.compile(r"^\[(\d+)\]\.(.+)$")
 
 

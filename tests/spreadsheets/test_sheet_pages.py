@@ -34,8 +34,8 @@ def test_upload_map_preview_start_and_watch(client, browser_session, worker, eng
     page = client.get("/o/opportunity/import?lang=zh").get_data(as_text=True)
     assert "导入商机" in page and "上传并映射列" in page
     token = csrf(client.get("/o/opportunity/import?lang=en").get_data(as_text=True))
-    content = ("Name,Deal size,Stage,Close date\nAlpha,100,Negotiation,2026-01-02\n"
-               "Beta,x,Prospecting,2026-01-03\n").encode()
+    content = (b"Name,Deal size,Stage,Close date\nAlpha,100,Negotiation,2026-01-02\n"
+               b"Beta,x,Prospecting,2026-01-03\n")
     response = client.post("/o/opportunity/import", data={
         "csrf_token": token, "file": (io.BytesIO(content), "deals.csv")},
         content_type="multipart/form-data")
