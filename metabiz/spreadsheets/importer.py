@@ -46,7 +46,7 @@ class RowError:
     column: str | None  # the column's header (or letter); None for the whole row
     field: str | None
     message: str
-    position: int = field(default=10**6, compare=False)  # the column's place in the file
+    position: int = 10**6  # the column's place in the file (errors are sorted by it)
 
     def line(self) -> str:
         where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
