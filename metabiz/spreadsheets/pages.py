@@ -172,7 +172,8 @@ def _mapping_page(ctx: Context, obj: CompiledObject, row: dict[str, Any],
                 result = run_import(ctx, obj.name, row["filename"], row["data"], choices,
                                     limit=PREVIEW_ROWS)
                 preview.rollback()
-            errors = messages_by_row([e.to_json() for e in result.errors])
+            errors = messages_by_row([{**e.to_json(), "message": i18n.message(e.message)}
+                                      for e in result.errors])
         except SheetRejected as err:
             problems = err.problems
         except MetabizError as err:
@@ -191,14 +192,16 @@ def _mapping_page(ctx: Context, obj: CompiledObject, row: dict[str, Any],
 @web.get("/o/<object_name>/import/<int:import_id>")
 @login_required
 def import_detail(actor: Actor, object_name: str, import_id: int) -> Any:
-    with unit_of_work(actor, write=True) as ctx:
+    with unit_of_work(actor) as ctx:  # no write lock: on SQLite a running import holds it
         obj = _object(ctx, object_name)
+        row = _load(ctx, actor, object_name, import_id)
+        if row["status"] != "draft":
+            return render_template("sheet_progress.html", obj=obj,
+                                   label=obj.odef.label.get(i18n.language()),
+                                   status=_status_view(row))
+    with unit_of_work(actor, write=True) as ctx:  # the preview writes, then rolls back
         row = _load(ctx, actor, object_name, import_id, with_data=True)
-        if row["status"] == "draft":
-            return _mapping_page(ctx, obj, row, None, row["options"])
-        return render_template("sheet_progress.html", obj=obj,
-                               label=obj.odef.label.get(i18n.language()),
-                               status=_status_view(row))
+        return _mapping_page(ctx, _object(ctx, object_name), row, None, row["options"])
 
 
 def _options_from_form(row: dict[str, Any], header: list[str]) -> dict[str, Any]:
@@ -250,7 +253,9 @@ def _status_view(row: dict[str, Any]) -> dict[str, Any]:
     errors = list(status["errors"])
     status.update(
         raw_status=row["status"], bad=len({e["row"] for e in errors}),
-        shown_errors=errors[:SHOWN_ERRORS], more=max(len(errors) - SHOWN_ERRORS, 0),
+        shown_errors=[{**e, "message": i18n.message(e["message"])}
+                      for e in errors[:SHOWN_ERRORS]],
+        more=max(len(errors) - SHOWN_ERRORS, 0),
         finished=row["status"] in store.FINISHED,
         dry_run=bool(row["options"].get("dry_run")),
         percent=int(100 * row["processed"] / row["total"]) if row["total"] else 0)
