@@ -4,51 +4,15 @@ server); then the list's Export menu."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import PASSWORD, _app_folder, _seed
-from werkzeug.serving import make_server
 
-from metabiz.app import build_runtime, create_app
-from metabiz.flows.worker import run_worker
-from metabiz.platform.config import Config
-
-
-@pytest.fixture(scope="module")
-def sheet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server of its own (imports change the data) with a job worker polling every 0.2 s."""
-    root = tmp_path_factory.mktemp("sheets-browser")
-    url = f"sqlite:///{root}/metabiz.db"
-    _seed(url, _app_folder(root))
-    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    engine = app.extensions["metabiz"].engine
-    stop = threading.Event()
-    threads = [threading.Thread(target=httpd.serve_forever, daemon=True),
-               threading.Thread(target=run_worker, daemon=True, args=(engine,), kwargs={
-                   "runtime": build_runtime(engine), "secret": "browser-tests", "stop": stop,
-                   "poll_seconds": 0.2})]
-    for thread in threads:
-        thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        stop.set()
-        httpd.shutdown()
-        for thread in threads:
-            thread.join(timeout=10)
-        engine.dispose()
-
-
-def test_upload_map_preview_import_and_progress(page: Any, sheet_server: str,
+def test_upload_map_preview_import_and_progress(page: Any, sheet_server: str, password: str,
                                                 tmp_path: Path) -> None:
     page.goto(f"{sheet_server}/login")
     page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.goto(f"{sheet_server}/o/opportunity")
     page.click("text=Import")

@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select, table
 
 from metabiz.app import build_runtime, create_app, prepare_database
 from metabiz.cli import main
 from metabiz.flows.worker import run_worker
+from metabiz.objects import records
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.query import list_records
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.auth import create_token, create_user
+from metabiz.platform.auth import create_token, create_user, load_actor
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
 
@@ -69,7 +70,6 @@ def engine(db_url: str, app_dir: Path, extensions: Any):
     runtime = build_runtime(eng)
     with writer(eng).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)
-        from metabiz.objects import records
         records.create_many(ctx, "account", [
             {"name": "Acme Corp", "industry": "tech", "owner": "alice"},
             {"name": "Globex", "industry": "retail", "owner": "alice"},
@@ -99,7 +99,6 @@ def cli(db_url: str, engine, tmp_path: Path, monkeypatch) -> Callable[..., Any]:
 def rows(engine, runtime) -> Callable[..., list[dict[str, Any]]]:
     """`rows("opportunity")`: every record as the API shows it, oldest first."""
     def read(object_name: str, user: str = "admin") -> list[dict[str, Any]]:
-        from metabiz.platform.auth import load_actor
         with engine.connect() as conn:
             ctx = runtime.context(conn, load_actor(conn, user))
             return list_records(ctx, object_name, limit=1000, sort="id").records
@@ -128,11 +127,18 @@ def worker(engine, runtime) -> Callable[[], int]:
     return run
 
 
-def auth(client: Any, user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.tokens[user]}"}
+@pytest.fixture
+def auth(client: Any) -> Callable[[str], dict[str, str]]:
+    """`auth("alice")`: the headers of an API call as that user."""
+    return lambda user: {"Authorization": f"Bearer {client.tokens[user]}"}
 
 
-def count(engine, table_name: str) -> int:
-    from sqlalchemy import func, table
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(table(table_name))).scalar_one())
+@pytest.fixture
+def count(engine) -> Callable[[str], int]:
+    """`count("obj_opportunity")`: how many rows a table holds."""
+    def rows_in(table_name: str) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table(table_name)))
+                       .scalar_one())
+
+    return rows_in

@@ -6,18 +6,21 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import auth, count
 from openpyxl import load_workbook
+
+
+def headers(client, user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.tokens[user]}"}
 
 
 def upload(client, user: str, name: str, content: bytes, **form: str):
     data = {"file": (io.BytesIO(content), name), **form}
-    return client.post("/api/v1/imports/opportunity", data=data, headers=auth(client, user),
+    return client.post("/api/v1/imports/opportunity", data=data, headers=headers(client, user),
                        content_type="multipart/form-data")
 
 
 def status(client, user: str, import_id: int) -> dict:
-    response = client.get(f"/api/v1/imports/{import_id}", headers=auth(client, user))
+    response = client.get(f"/api/v1/imports/{import_id}", headers=headers(client, user))
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -27,14 +30,14 @@ GOOD = ("name,account,stage,amount,close_date,code\n"
         "Beta,Globex,初步接洽,250.5,2026/11/24,A-2\n").encode()
 
 
-def test_an_import_is_a_background_job_with_status(client, worker, rows, engine):
+def test_an_import_is_a_background_job_with_status(count, client, worker, rows, engine):
     response = upload(client, "alice", "deals.csv", GOOD)
     assert response.status_code == 202
     import_id = response.get_json()["id"]
     assert response.headers["Location"] == f"/api/v1/imports/{import_id}"
     queued = status(client, "alice", import_id)
     assert queued["status"] == "running" and queued["processed"] == 0
-    assert count(engine, "obj_opportunity") == 0
+    assert count("obj_opportunity") == 0
     assert worker() == 1
     done = status(client, "alice", import_id)
     assert {k: done[k] for k in ("status", "total", "processed", "created", "updated",
@@ -46,11 +49,11 @@ def test_an_import_is_a_background_job_with_status(client, worker, rows, engine)
         ("Alpha", "alice", 1000), ("Beta", "alice", 250.5)]
     # another user does not see it; an admin does
     assert client.get(f"/api/v1/imports/{import_id}",
-                      headers=auth(client, "carol")).status_code == 404
+                      headers=headers(client, "carol")).status_code == 404
     assert status(client, "admin", import_id)["status"] == "done"
 
 
-def test_bad_rows_fail_the_import_with_every_error_and_a_report(client, worker, engine):
+def test_bad_rows_fail_the_import_with_every_error_and_a_report(count, client, worker, engine):
     content = GOOD + b"Gamma,Nobody,negotiation,x,2026-13-01,A-3\nDelta,,,-1,,A-1\n"
     import_id = upload(client, "alice", "deals.csv", content).get_json()["id"]
     worker()
@@ -62,8 +65,8 @@ def test_bad_rows_fail_the_import_with_every_error_and_a_report(client, worker, 
         (4, "amount", "'x': not a number"),
         (4, "close_date", "'2026-13-01': no such day: 2026-13-01"),
         (5, "amount", "Amount cannot be negative")]
-    assert count(engine, "obj_opportunity") == 0
-    report = client.get(f"/api/v1/imports/{import_id}/report", headers=auth(client, "alice"))
+    assert count("obj_opportunity") == 0
+    report = client.get(f"/api/v1/imports/{import_id}/report", headers=headers(client, "alice"))
     assert report.status_code == 200
     assert 'filename="deals-errors.csv"' in report.headers["Content-Disposition"]
     lines = list(csv.reader(io.StringIO(report.get_data().decode("utf-8-sig"))))
@@ -85,24 +88,24 @@ def test_bad_rows_fail_the_import_with_every_error_and_a_report(client, worker, 
     assert status(client, "alice", again)["created"] == 4
 
 
-def test_skip_bad_rows_and_dry_run_through_the_api(client, worker, engine):
+def test_skip_bad_rows_and_dry_run_through_the_api(count, client, worker, engine):
     content = GOOD + b"Gamma,,,x,,A-3\n"
     dry = upload(client, "alice", "d.csv", content, dry_run="1", skip_bad_rows="1")
     worker()
     result = status(client, "alice", dry.get_json()["id"])
     assert result["status"] == "done" and result["written"] is False
     assert result["created"] == 2 and len(result["errors"]) == 1
-    assert count(engine, "obj_opportunity") == 0
+    assert count("obj_opportunity") == 0
     skip = upload(client, "alice", "d.csv", content, skip_bad_rows="true")
     worker()
     result = status(client, "alice", skip.get_json()["id"])
     assert result["status"] == "done" and result["written"] is True
     assert result["errors"] == [{"row": 4, "column": "amount", "field": "amount",
                                  "message": "'x': not a number"}]
-    assert count(engine, "obj_opportunity") == 2
+    assert count("obj_opportunity") == 2
 
 
-def test_bad_uploads_are_refused_at_once(client, engine):
+def test_bad_uploads_are_refused_at_once(count, client, engine):
     cases = [
         (upload(client, "alice", "x.pdf", b"%PDF"), 422, "not a CSV or XLSX file (.pdf)"),
         (upload(client, "alice", "x.csv", b""), 422, "the file is empty"),
@@ -111,9 +114,9 @@ def test_bad_uploads_are_refused_at_once(client, engine):
         (upload(client, "alice", "x.csv", GOOD, key="nothing"), 422,
          "the key 'nothing' is not a field of opportunity"),
         (upload(client, "bob", "x.csv", GOOD), 403, "may not import opportunity records"),
-        (client.post("/api/v1/imports/opportunity", headers=auth(client, "alice")), 400,
+        (client.post("/api/v1/imports/opportunity", headers=headers(client, "alice")), 400,
          "multipart"),
-        (client.post("/api/v1/imports/nothing", headers=auth(client, "alice"),
+        (client.post("/api/v1/imports/nothing", headers=headers(client, "alice"),
                      data={"file": (io.BytesIO(GOOD), "x.csv")}), 404, "nothing"),
     ]
     for response, code, message in cases:
@@ -122,20 +125,20 @@ def test_bad_uploads_are_refused_at_once(client, engine):
         assert message in body["error"]["message"] or \
             any(message in m for ms in body["error"].get("fields", {}).values() for m in ms), \
             body
-    assert client.get("/api/v1/imports/999", headers=auth(client, "alice")).status_code == 404
-    assert client.get("/api/v1/imports/abc", headers=auth(client, "alice")).status_code == 404
-    assert count(engine, "sheet_imports") == 0
+    assert client.get("/api/v1/imports/999", headers=headers(client, "alice")).status_code == 404
+    assert client.get("/api/v1/imports/abc", headers=headers(client, "alice")).status_code == 404
+    assert count("sheet_imports") == 0
 
 
 def test_export_needs_the_right_and_leaves_hidden_fields_out(client, worker):
     upload(client, "alice", "deals.csv", GOOD)
     worker()
-    refused = client.get("/api/v1/records/opportunity/export", headers=auth(client, "bob"))
+    refused = client.get("/api/v1/records/opportunity/export", headers=headers(client, "bob"))
     assert refused.status_code == 403
     assert refused.get_json()["error"]["message"] == \
         "your role may not export opportunity records"
     response = client.get("/api/v1/records/opportunity/export?format=csv",
-                          headers=auth(client, "alice"))
+                          headers=headers(client, "alice"))
     assert response.status_code == 200 and response.mimetype == "text/csv"
     lines = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert "contact_email" not in lines[0]  # hidden for alice's role
@@ -144,16 +147,16 @@ def test_export_needs_the_right_and_leaves_hidden_fields_out(client, worker):
                                                           "alice")]
     assert lines[0]["weighted_amount"] == "100.00"
     hidden = client.get("/api/v1/records/opportunity/export?fields=name,contact_email",
-                        headers=auth(client, "alice"))
+                        headers=headers(client, "alice"))
     assert hidden.status_code == 403
     bad = client.get("/api/v1/records/opportunity/export?format=pdf",
-                     headers=auth(client, "alice"))
+                     headers=headers(client, "alice"))
     assert bad.status_code == 400
     bad_filter = client.get("/api/v1/records/opportunity/export?filter=amount%20%3E",
-                            headers=auth(client, "alice"))
+                            headers=headers(client, "alice"))
     assert bad_filter.status_code == 400
     only = client.get("/api/v1/records/opportunity/export?filter=amount%20%3E%20500"
-                      "&fields=name,amount", headers=auth(client, "alice"))
+                      "&fields=name,amount", headers=headers(client, "alice"))
     assert only.get_data().decode("utf-8-sig").splitlines() == ["name,amount", "Alpha,1000.00"]
 
 
@@ -167,7 +170,7 @@ def test_round_trip_csv_and_xlsx_and_formula_cells(client, worker, rows, engine)
     assert before[2]["code"] == "=cmd|' /C calc'!A0"
     for fmt in ("csv", "xlsx"):
         exported = client.get(f"/api/v1/records/opportunity/export?format={fmt}",
-                              headers=auth(client, "admin"))
+                              headers=headers(client, "admin"))
         assert exported.status_code == 200
         data = exported.get_data()
         if fmt == "csv":
@@ -204,7 +207,7 @@ def test_export_of_a_list_view_in_labels(client, worker, app_dir, engine, extens
     upload(client, "alice", "deals.csv", GOOD)
     worker()
     response = client.get("/api/v1/records/opportunity/export?view=big&headers=labels"
-                          "&format=xlsx", headers=auth(client, "alice"))
+                          "&format=xlsx", headers=headers(client, "alice"))
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
         ["ID", "Name", "Stage", "Amount"], [1, "Alpha", "Negotiation", 1000]]

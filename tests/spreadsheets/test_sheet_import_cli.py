@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import count
 from openpyxl import Workbook
 
 HEADER = "name,account,stage,amount,close_date,code,owner\n"
@@ -44,7 +43,7 @@ def test_gb18030_csv_from_chinese_excel(cli, rows, tmp_path):
     assert deal["amount"] == 5000
 
 
-def test_every_bad_row_of_2000_is_reported_and_nothing_written(cli, rows, engine, tmp_path):
+def test_every_bad_row_of_2000_is_reported_and_nothing_written(count, cli, rows, engine, tmp_path):
     lines = [HEADER]
     bad = {}
     for n in range(2, 2002):  # file lines 2..2001
@@ -73,22 +72,22 @@ def test_every_bad_row_of_2000_is_reported_and_nothing_written(cli, rows, engine
     reported = [line for line in result.stderr.splitlines() if line.startswith("row ")]
     assert reported == [f"row {n}, {message}" for n, message in sorted(bad.items())]
     assert "nothing written: 6 of 2000 rows are bad" in result.stderr
-    assert count(engine, "obj_opportunity") == 0
+    assert count("obj_opportunity") == 0
 
     skipped = cli("import", "opportunity", path, "--skip-bad-rows")
     assert skipped.exit_code == 0, skipped.output
     assert "imported 1994 opportunity rows: 1994 created, 0 updated; 6 bad rows skipped" \
         in skipped.stdout
-    assert count(engine, "obj_opportunity") == 1994
+    assert count("obj_opportunity") == 1994
 
 
-def test_dry_run_checks_everything_and_writes_nothing(cli, engine, tmp_path):
+def test_dry_run_checks_everything_and_writes_nothing(count, cli, engine, tmp_path):
     path = write(tmp_path, "deals.csv", HEADER + "A,Acme Corp,negotiation,5,2026-01-01,C-1,\n")
     result = cli("import", "opportunity", path, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "dry run: 1 rows checked, 0 bad; would import (1 created, 0 updated); nothing " \
            "written" in result.stdout
-    assert count(engine, "obj_opportunity") == 0
+    assert count("obj_opportunity") == 0
     bad = write(tmp_path, "bad.csv", HEADER + "A,Acme Corp,negotiation,x,2026-01-01,C-1,\n")
     failed = cli("import", "opportunity", bad, "--dry-run")
     assert failed.exit_code == 1 and "row 2, column amount: 'x': not a number" in failed.stderr
@@ -133,7 +132,7 @@ def test_upsert_by_id(cli, rows, tmp_path):
     assert rows("opportunity")[0]["amount"] == 7
 
 
-def test_bad_files_are_refused_with_a_clear_message(cli, engine, tmp_path):
+def test_bad_files_are_refused_with_a_clear_message(count, cli, engine, tmp_path):
     cases = {
         "notes.pdf": (b"%PDF-1.4 binary", "not a CSV or XLSX file (.pdf)"),
         "old.xls": (b"\xd0\xcf\x11\xe0", ".xls files are not read; save the sheet as .xlsx"),
@@ -163,7 +162,7 @@ def test_bad_files_are_refused_with_a_clear_message(cli, engine, tmp_path):
     assert "row 2, column H: 8 cells but the header has 7 columns" in result.stderr
     assert "row 3, column amount: the cell holds 1,048,576 characters; a cell may hold at " \
            "most 32,767" in result.stderr
-    assert count(engine, "obj_opportunity") == 0
+    assert count("obj_opportunity") == 0
 
 
 def test_xlsx_import_reads_typed_cells(cli, rows, tmp_path):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import re
 
-from conftest import count
-
 
 def csrf(html: str) -> str:
     match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
@@ -29,7 +27,7 @@ def test_list_page_buttons_follow_the_rights(client, browser_session):
     assert client.get("/o/opportunity/export?format=csv").status_code == 403
 
 
-def test_upload_map_preview_start_and_watch(client, browser_session, worker, engine):
+def test_upload_map_preview_start_and_watch(count, client, browser_session, worker, engine):
     browser_session(client, "alice")
     page = client.get("/o/opportunity/import?lang=zh").get_data(as_text=True)
     assert "导入商机" in page and "上传并映射列" in page
@@ -52,7 +50,7 @@ def test_upload_map_preview_start_and_watch(client, browser_session, worker, eng
     body = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "<html" not in body
     assert "&#39;x&#39;: not a number" in body and "sheet-bad-row" in body
-    assert count(engine, "obj_opportunity") == 0  # the preview wrote nothing
+    assert count("obj_opportunity") == 0  # the preview wrote nothing
     started = client.post(f"{detail}/start", data={**form, "skip_bad_rows": "1"})
     assert started.status_code == 302
     page = client.get(detail).get_data(as_text=True)
@@ -67,12 +65,12 @@ def test_upload_map_preview_start_and_watch(client, browser_session, worker, eng
     assert report.status_code == 200
     assert report.get_data().decode("utf-8-sig").splitlines()[1].endswith(  # bad rows only
         "Deal size: 'x': not a number")
-    assert count(engine, "obj_opportunity") == 1
+    assert count("obj_opportunity") == 1
     recent = client.get("/o/opportunity/import").get_data(as_text=True)
     assert "Your recent imports" in recent and "deals.csv" in recent
 
 
-def test_a_bad_file_is_shown_on_the_upload_page(client, browser_session, engine):
+def test_a_bad_file_is_shown_on_the_upload_page(count, client, browser_session, engine):
     browser_session(client, "alice")
     token = csrf(client.get("/o/opportunity/import").get_data(as_text=True))
     response = client.post("/o/opportunity/import", data={
@@ -82,7 +80,7 @@ def test_a_bad_file_is_shown_on_the_upload_page(client, browser_session, engine)
     assert "not a CSV file" in response.get_data(as_text=True)
     response = client.post("/o/opportunity/import", data={"csrf_token": token})
     assert response.status_code == 422
-    assert count(engine, "sheet_imports") == 0
+    assert count("sheet_imports") == 0
 
 
 def test_page_export_downloads_the_list(client, browser_session, worker):
