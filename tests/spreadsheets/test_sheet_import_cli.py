@@ -7,6 +7,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from metabiz.platform.access import SYSTEM
+from metabiz.spreadsheets.importer import ImportOptions, import_file
+
 HEADER = "name,account,stage,amount,close_date,code,owner\n"
 
 
@@ -192,3 +195,23 @@ def test_rights_and_columns_the_role_may_not_set(cli, rows, tmp_path):
     assert "column weighted_amount: not imported (computed by metabiz)" in result.stderr
     [deal] = rows("opportunity")
     assert deal["owner"] == "alice" and deal["discount"] is None
+
+
+def test_utf16_tab_and_semicolon_files(cli, rows, tmp_path):
+    tabbed = tmp_path / "unicode.txt"
+    tabbed.write_bytes("name\tamount\n制表符\t1\n".encode("utf-16"))
+    assert cli("import", "opportunity", str(tabbed)).exit_code == 0
+    european = write(tmp_path, "eu.csv", "name;amount\nSemi;2\n", "utf-8-sig")
+    assert cli("import", "opportunity", european).exit_code == 0
+    assert [(r["name"], r["amount"]) for r in rows("opportunity")] == [("制表符", 1),
+                                                                         ("Semi", 2)]
+
+
+def test_progress_is_reported_batch_by_batch(engine, runtime):
+    seen: list[tuple[int, int, int]] = []
+    data = ("name,amount\n" + "".join(f"D{n},{n}\n" for n in range(5))).encode()
+    result = import_file(engine, runtime, SYSTEM, "opportunity", "d.csv", data,
+                         ImportOptions(batch=2),
+                         lambda r: seen.append((r.processed, r.total, r.created)))
+    assert seen == [(2, 5, 2), (4, 5, 4), (5, 5, 5)]
+    assert result.written and result.created == 5
