@@ -24,10 +24,11 @@ from metabiz.platform.db import make_engine
 from metabiz.platform.extensions import Extensions, Wiring
 from metabiz.platform.web import init_web
 from metabiz.reports import extension as reports
+from metabiz.spreadsheets import extension as spreadsheets
 
 #: every package, lowest layer first: each has `register(ext)`; those with pages `init_app`
-PACKAGES = (platform, objects, flows, reports, builder_ui)
-WEB_PACKAGES = (objects, flows, reports, builder_ui)
+PACKAGES = (platform, objects, flows, reports, spreadsheets, builder_ui)
+WEB_PACKAGES = (objects, flows, reports, spreadsheets, builder_ui)
 
 
 @dataclass(frozen=True)

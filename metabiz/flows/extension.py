@@ -1,7 +1,7 @@
 """How the flows package plugs into the kernel: called by the composition roots at start-up.
 
 `register` adds the `flows/*.json` document kind, the write listener, the flows' metadata check, panels, navigation and the
-`jobs`/`worker` commands; `init_app` adds the REST API and the pages to a Flask app.
+`jobs`/`worker` commands and the job queue other packages enqueue on; `init_app` adds the REST API and the pages to a Flask app.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from metabiz.flows import commands, pages
+from metabiz.flows import commands, jobs, pages
 from metabiz.flows.api import api
 from metabiz.flows.approvals.readers import approver_grant
 from metabiz.flows.automation import before_save
@@ -35,6 +35,7 @@ def register(ext: Extensions) -> None:
     ext.add_panel(Panel("approvals", "record", pages.record_panel, order=10))
     ext.add_command(commands.jobs)
     ext.add_command(commands.worker)
+    ext.set_job_queue(jobs.queue)  # other packages' job kinds run on the same table
 
 
 def init_app(app: Flask) -> None:

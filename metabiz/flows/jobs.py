@@ -75,6 +75,29 @@ class JobKind:
 KINDS: dict[str, JobKind] = {}
 
 
+class RegisteredKind(JobKind):
+    """A job kind another package added through the kernel (`Extensions.add_job_kind`, e.g.
+    spreadsheet imports): it runs outside the worker's transaction and opens its own."""
+
+    transactional = False
+
+    def __init__(self, name: str, runner: Callable[[Mapping[str, Any], Any], None]) -> None:
+        self.kind_name = name
+        self.runner = runner
+
+    def run(self, job: Job, env: JobEnv) -> None:
+        self.runner(job.payload, env)
+
+
+def kind_of(name: str, env: JobEnv) -> JobKind | None:
+    """The flows' own kind of that name, else one a package registered with the runtime."""
+    if name in KINDS:
+        return KINDS[name]
+    extensions = getattr(env.runtime, "extensions", None)
+    runner = extensions.job_kinds.get(name) if extensions is not None else None
+    return RegisteredKind(name, runner) if runner is not None else None
+
+
 def register(cls: type[JobKind]) -> type[JobKind]:
     KINDS[cls.name] = cls()
     return cls
@@ -125,6 +148,13 @@ def cancel(conn: Connection, *, ref: str, keep_key: str | None = None) -> int:
         query = query.where(or_(jobs.c.idempotency_key.is_(None),
                                 jobs.c.idempotency_key != keep_key))
     return conn.execute(query.values(status="cancelled")).rowcount
+
+
+def queue(conn: Connection, kind: str, payload: Mapping[str, Any]) -> int:
+    """A job to run as soon as a worker is free, once (the kernel's `JobQueue`: how other
+    packages, e.g. spreadsheet imports, put work on this table)."""
+    now = dt.datetime.now(dt.UTC)
+    return enqueue(conn, kind, payload, run_at=now, now=now, max_attempts=1)
 
 
 # -- running (the worker) ---------------------------------------------------------------
@@ -183,7 +213,7 @@ def fail(engine: Engine, job: Job, worker: str, now: dt.datetime, error: str,
 
 def run_job(job: Job, env: JobEnv, worker: str) -> bool:
     """Run one claimed job; True when it succeeded."""
-    kind = KINDS.get(job.kind)
+    kind = kind_of(job.kind, env)
     try:
         if kind is None:
             raise LookupError(f"unknown job kind {job.kind!r}")

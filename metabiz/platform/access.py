@@ -12,7 +12,7 @@ from metabiz.errors import PermissionDenied
 from metabiz.platform.metadata.model import RoleDef
 
 ADMIN_ROLE = "admin"
-RIGHTS = ("read", "create", "edit", "delete", "export")
+RIGHTS = ("read", "create", "edit", "delete", "export", "import")
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ the runtime; lower layers read it and never import the packages that filled it i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: where a page panel shows: the home page, or a record's detail page
-PANEL_SLOTS = ("home", "record")
+#: where a page panel shows: the home page, a record's detail page, or a list page's header
+#: (list panels are called as `render(ctx, obj, args)`, args being the list's query string)
+PANEL_SLOTS = ("home", "record", "list")
 
 #: a write listener: called inside every record write with (objects.context.Context, WriteEvent)
 Listener = Callable[[Any, Any], None]
@@ -30,6 +31,14 @@ ReadGrant = Callable[[Any, str, Any], Any]
 #: a metadata check: called with the compiled schema of a metadata version about to be
 #: applied; returns problems as `file: /json/pointer: message` lines (empty when all is well)
 MetadataCheck = Callable[[Any], Sequence[str]]
+
+#: a background job kind a package adds: run by the job worker as `run(payload, env)`, outside
+#: any transaction of its own (env carries `engine`, `runtime` and `now`)
+JobRunner = Callable[[Mapping[str, Any], Any], None]
+
+#: what the package owning the job table provides to put a job on it: called as
+#: `enqueue(conn, kind, payload)` inside the caller's transaction; returns the job's id
+JobQueue = Callable[[Any, str, Mapping[str, Any]], int]
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,9 @@ class Extensions:
     commands: list[Any] = field(default_factory=list)  # click commands and groups
     document_kinds: list[DocumentKind] = field(default_factory=list)
     migrations: list[Path] = field(default_factory=list)  # Alembic version folders
+    job_kinds: dict[str, JobRunner] = field(default_factory=dict)
+    #: set by the package that runs jobs (flows); None when no package does
+    job_queue: JobQueue | None = None
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -135,6 +147,14 @@ class Extensions:
 
     def add_migrations(self, folder: Path) -> None:
         self.migrations.append(folder)
+
+    def add_job_kind(self, name: str, run: JobRunner) -> None:
+        if name in self.job_kinds:
+            raise ValueError(f"job kind {name!r} is registered twice")
+        self.job_kinds[name] = run
+
+    def set_job_queue(self, enqueue: JobQueue) -> None:
+        self.job_queue = enqueue
 
     def panels_for(self, slot: str) -> list[Panel]:
         return sorted((p for p in self.panels if p.slot == slot), key=lambda p: p.order)

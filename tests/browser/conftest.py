@@ -18,6 +18,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from metabiz.app import build_extensions, build_runtime, create_app, prepare_database
+from metabiz.flows.worker import run_worker
 from metabiz.objects import records
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.access import SYSTEM
@@ -221,3 +222,29 @@ def screenshot() -> Any:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture(scope="module")
+def sheet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of its own (imports change the data) with a job worker polling every 0.2 s."""
+    root = tmp_path_factory.mktemp("sheets-browser")
+    url = f"sqlite:///{root}/metabiz.db"
+    _seed(url, _app_folder(root))
+    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    engine = app.extensions["metabiz"].engine
+    stop = threading.Event()
+    threads = [threading.Thread(target=httpd.serve_forever, daemon=True),
+               threading.Thread(target=run_worker, daemon=True, args=(engine,), kwargs={
+                   "runtime": build_runtime(engine), "secret": "browser-tests", "stop": stop,
+                   "poll_seconds": 0.2})]
+    for thread in threads:
+        thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        stop.set()
+        httpd.shutdown()
+        for thread in threads:
+            thread.join(timeout=10)
+        engine.dispose()

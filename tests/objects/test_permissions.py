@@ -140,7 +140,7 @@ def secret_values(index: int) -> dict[str, dict[str, Any]]:
 def rights(user: str, obj: str) -> set[str]:
     roles = USERS[user][0]
     if "admin" in roles:
-        return {"read", "create", "edit", "delete", "export"}
+        return {"read", "create", "edit", "delete", "export", "import"}
     return {r for role in roles for r in ROLES[role]["objects"].get(obj, [])}
 
 
@@ -578,7 +578,7 @@ def test_meta_lists_only_the_objects_a_user_may_read(world):
         assert {o["api_name"] for o in body["objects"]} == {
             o for o in OBJECTS if "read" in rights(user, o)}, user
         for item in body["objects"]:
-            assert set(item["permissions"]) == rights(user, item["api_name"]) - {"export"}
+            assert set(item["permissions"]) == rights(user, item["api_name"]) - {"export", "import"}
 
 
 def test_ownership_transfer_needs_edit_rights_and_is_recorded(world):

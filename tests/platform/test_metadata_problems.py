@@ -265,7 +265,7 @@ SCHEMA_CASES = [
     ("role right",
      [("roles/rep.json", "/objects/opportunity/0", "reed")],
      ["roles/rep.json: /objects/opportunity/0: 'reed' is not one of ['read', 'create', "
-      "'edit', 'delete', 'export']"]),
+      "'edit', 'delete', 'export', 'import']"]),
     ("record access",
      [("roles/rep.json", "/record_access", "team")],
      ["roles/rep.json: /record_access: 'team' is not one of ['own', 'all']"]),
@@ -496,8 +496,8 @@ CHECK_CASES = [
      ["roles/rep.json: /objects/deal: unknown object 'deal'"]),
     ("role rights without read",
      [("roles/rep.json", "/objects/account", ["edit"])],
-     ["roles/rep.json: /objects/account: rights to create, edit, delete or export need "
-      "'read' too"]),
+     ["roles/rep.json: /objects/account: rights to create, edit, delete, export or "
+      "import need 'read' too"]),
     ("role field rule on an unknown field",
      [("roles/rep.json", "/fields/opportunity.amt", "hidden")],
      ["roles/rep.json: /fields/opportunity.amt: unknown field 'amt' on opportunity"]),
@@ -601,7 +601,7 @@ def test_every_problem_is_reported_at_once_in_reading_order(tmp_path: Path) -> N
         f"{OBJ}: /fields/5/type: 'usr' is not one of {TYPES}",
         "flows/followup.json: /object: unknown object 'deal'",
         "roles/rep.json: /objects/opportunity/0: 'reed' is not one of ['read', 'create', "
-        "'edit', 'delete', 'export']",
+        "'edit', 'delete', 'export', 'import']",
         "data/_users.json: /0/roles/0: unknown role 'sales'",
     ]
     assert str(exc.value).splitlines() == exc.value.problems

@@ -45,9 +45,11 @@ from metabiz.platform.auth import authenticate_password, create_token, create_us
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, system_metadata, tokens, user_roles, users, writer
 from metabiz.platform.migrations import KERNEL_VERSIONS, VERSION_TABLE, pending, upgrade
+from metabiz.spreadsheets.extension import MIGRATIONS as SHEET_MIGRATIONS
+from metabiz.spreadsheets.store import sheet_metadata
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release_0_1" / "metabiz.db.gz"
-FOLDERS = [FLOW_MIGRATIONS]
+FOLDERS = [FLOW_MIGRATIONS, SHEET_MIGRATIONS]
 #: the newest revision of the kernel's branch
 PLATFORM_HEAD = "platform_0003"
 #: the first revision of each branch: release 0.1's tables
@@ -166,18 +168,19 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     assert statuses == ["approved", "pending"]
     # independent branches come in no particular order
     assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
-        "flows_0001", "platform_0001", "platform_0002", "platform_0003"]
+        "flows_0001", "platform_0001", "platform_0002", "platform_0003", "spreadsheets_0001"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
     assert "platform_0001" in result.output and "flows_0001" in result.output
 
     after = snapshot(release_0_1)
-    assert set(after) == set(before) | {"sys_sessions"}  # platform_0003's, empty
-    assert after.pop("sys_sessions") == []
+    # platform_0003's and spreadsheets_0001's, empty
+    assert set(after) == set(before) | {"sys_sessions", "sheet_imports"}
+    assert after.pop("sys_sessions") == [] and after.pop("sheet_imports") == []
     for table, rows in before.items():
         assert after[table] == rows, table
-    assert recorded(release_0_1) == {PLATFORM_HEAD, "flows_0001"}
+    assert recorded(release_0_1) == {PLATFORM_HEAD, "flows_0001", "spreadsheets_0001"}
     assert pending(make_engine(release_0_1), FOLDERS) == []
     assert run("upgrade").output.strip().endswith("is up to date")
 
@@ -244,7 +247,7 @@ def test_init_twice_is_idempotent(db_url: str, run) -> None:
     first = run("init")
     assert first.exit_code == 0 and "platform_0001" in first.output, first.output
     heads = recorded(db_url)
-    assert heads == {PLATFORM_HEAD, "flows_0001"}
+    assert heads == {PLATFORM_HEAD, "flows_0001", "spreadsheets_0001"}
     second = run("init")
     assert second.exit_code == 0 and "platform_0001" not in second.output, second.output
     assert recorded(db_url) == heads
@@ -291,7 +294,8 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
-        [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003"]]
+        [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003",
+             "spreadsheets_0001"]]
     for engine in engines:
         engine.dispose()
 
@@ -361,7 +365,8 @@ def test_the_revisions_build_exactly_the_tables_the_models_describe(db_url: str)
     engine = make_engine(db_url)
     upgrade(engine, FOLDERS)
     models = MetaData()
-    for table in (*system_metadata.tables.values(), *flow_metadata.tables.values()):
+    for table in (*system_metadata.tables.values(), *flow_metadata.tables.values(),
+                  *sheet_metadata.tables.values()):
         table.to_metadata(models)
     with engine.connect() as conn:
         found = differences(conn, models)

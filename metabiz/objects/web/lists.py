@@ -23,6 +23,7 @@ from metabiz.platform.access import Actor
 from metabiz.platform.request_input import int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
+from metabiz.platform.web.shell import render_panels
 
 PAGE_SIZE = 25
 #: far beyond any list (25 billion records), small enough for any database's OFFSET
@@ -76,7 +77,8 @@ def list_page(actor: Actor, object_name: str) -> Any:
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
-            new_args={c["field"]: c["value"] for c in chips if c["field"]})
+            new_args={c["field"]: c["value"] for c in chips if c["field"]},
+            panels=render_panels("list", ctx, obj, base))  # the packages' actions (import…)
 
 
 def _page_number(raw: str | None) -> int:

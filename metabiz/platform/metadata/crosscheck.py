@@ -322,8 +322,8 @@ def check_role(rdef: RoleDef, checker: DocumentChecker) -> None:
     for name, rights in rdef.objects.items():
         checker.object(("objects", name), name)
         if rights and "read" not in rights:
-            checker.problem(("objects", name), "rights to create, edit, delete or export "
-                                               "need 'read' too")
+            checker.problem(("objects", name), "rights to create, edit, delete, export or "
+                                               "import need 'read' too")
     for key in rdef.fields:
         object_name, _, field_name = key.partition(".")
         odef = checker.object(("fields", key), object_name)

@@ -248,7 +248,7 @@ class ObjectDef:
 # ---- roles and the app --------------------------------------------------------------
 
 #: the rights a role grants on an object, in their canonical order
-RIGHTS = ("read", "create", "edit", "delete", "export")
+RIGHTS = ("read", "create", "edit", "delete", "export", "import")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The spreadsheets package's Alembic revisions (branch `spreadsheets`): its imports table."""

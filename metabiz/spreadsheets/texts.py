@@ -1,0 +1,77 @@
+"""The spreadsheets pages' own texts in English and Chinese (the kernel's i18n picks the
+language); kept here so the package's pages carry their words with them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metabiz.platform.web import i18n
+
+TEXTS: dict[str, dict[str, str]] = {
+    "import": {"en": "Import", "zh": "导入"},
+    "export": {"en": "Export", "zh": "导出"},
+    "export_csv": {"en": "Export CSV", "zh": "导出 CSV"},
+    "export_xlsx": {"en": "Export Excel (.xlsx)", "zh": "导出 Excel (.xlsx)"},
+    "import_title": {"en": "Import {object}", "zh": "导入{object}"},
+    "import_lead": {"en": "Upload a CSV or Excel (.xlsx) file whose first row names the fields "
+                           "(API name or label, English or Chinese). Every row is checked; "
+                           "nothing is written unless all rows are good.",
+                    "zh": "上传 CSV 或 Excel (.xlsx) 文件，首行为字段名（API 名称或中英文标签）。"
+                          "每一行都会校验；除非所有行都正确，否则不写入任何数据。"},
+    "choose_file": {"en": "File (.csv or .xlsx)", "zh": "文件（.csv 或 .xlsx）"},
+    "upload": {"en": "Upload and map columns", "zh": "上传并映射列"},
+    "key": {"en": "Update existing records matched by", "zh": "按此字段匹配并更新已有记录"},
+    "key_none": {"en": "— create new records only —", "zh": "— 仅新建记录 —"},
+    "skip_bad_rows": {"en": "Import the good rows, skip the bad ones",
+                      "zh": "导入正确的行，跳过错误的行"},
+    "dry_run": {"en": "Check only (write nothing)", "zh": "仅校验（不写入）"},
+    "mapping": {"en": "Columns", "zh": "列映射"},
+    "mapping_lead": {"en": "Each column of the file fills the field chosen beside it.",
+                     "zh": "文件中的每一列写入右侧选择的字段。"},
+    "column": {"en": "Column", "zh": "列"},
+    "field": {"en": "Field", "zh": "字段"},
+    "leave_out": {"en": "— don't import —", "zh": "— 不导入 —"},
+    "no_match": {"en": "matches no field: choose one, or leave it out",
+                 "zh": "未匹配到字段：请选择，或不导入"},
+    "preview": {"en": "Preview of the first rows", "zh": "前几行预览"},
+    "row": {"en": "Row", "zh": "行"},
+    "problems": {"en": "Problems", "zh": "问题"},
+    "row_ok": {"en": "OK", "zh": "正确"},
+    "check_again": {"en": "Check the preview again", "zh": "重新校验预览"},
+    "start_import": {"en": "Import all rows", "zh": "导入全部行"},
+    "cancel": {"en": "Cancel", "zh": "取消"},
+    "progress": {"en": "Importing {filename}", "zh": "正在导入 {filename}"},
+    "queued": {"en": "Waiting for the job worker…", "zh": "等待后台任务处理…"},
+    "reading": {"en": "Reading the file…", "zh": "正在读取文件…"},
+    "writing": {"en": "Checking and writing rows…", "zh": "正在校验并写入…"},
+    "rows_of": {"en": "{processed} of {total} rows", "zh": "{processed} / {total} 行"},
+    "done": {"en": "Import finished", "zh": "导入完成"},
+    "done_dry": {"en": "Check finished: every row is good; nothing was written",
+                 "zh": "校验完成：所有行都正确；未写入任何数据"},
+    "failed": {"en": "Nothing was imported", "zh": "未导入任何数据"},
+    "counts": {"en": "{created} created, {updated} updated, {bad} bad rows",
+               "zh": "新建 {created} 条，更新 {updated} 条，错误 {bad} 行"},
+    "errors_title": {"en": "Rows with problems", "zh": "有问题的行"},
+    "errors_more": {"en": "… and {count} more in the error report",
+                    "zh": "… 另有 {count} 条，见错误报告"},
+    "download_report": {"en": "Download the error report", "zh": "下载错误报告"},
+    "report_hint": {"en": "The file back with a column saying what is wrong with each row: "
+                           "fix the cells and import it again.",
+                    "zh": "原文件加一列错误说明：修改后可直接重新导入。"},
+    "back_to_list": {"en": "Back to the list", "zh": "返回列表"},
+    "import_another": {"en": "Import another file", "zh": "导入另一个文件"},
+    "recent_imports": {"en": "Your recent imports", "zh": "最近的导入"},
+    "status_running": {"en": "running", "zh": "进行中"},
+    "status_done": {"en": "done", "zh": "完成"},
+    "status_failed": {"en": "failed", "zh": "失败"},
+    "notes": {"en": "Left out", "zh": "未导入的列"},
+    "owner": {"en": "Owner", "zh": "所有人"},
+}
+
+
+def text(key: str, **values: Any) -> str:
+    entry = TEXTS.get(key)
+    if entry is None:
+        return key
+    raw = entry.get(i18n.language()) or entry["en"]
+    return raw.format(**values) if values else raw
