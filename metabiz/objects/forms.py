@@ -253,9 +253,10 @@ def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
         if name_field and ctx.schema.access.field_rule(ctx.actor, target, name_field) == "hidden":
             continue
         query = select(obj.table).where(obj.table.c.id.in_(sorted(ids)))
-        owners = ctx.schema.access.visible_owners(ctx.actor, target) if scoped else None
-        if owners is not None:
-            query = query.where(obj.table.c.owner.in_(sorted(owners)))
+        readable = ctx.schema.access.record_filter(ctx.actor, target, obj.table) \
+            if scoped else None
+        if readable is not None:
+            query = query.where(readable)
         rows = ctx.conn.execute(query)
         for row in rows.mappings():
             values = obj.decode(row)

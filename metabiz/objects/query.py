@@ -63,8 +63,8 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
 
 def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:
     """The WHERE conditions limiting a query to the records the actor may see."""
-    owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
-    return [] if owners is None else [obj.table.c.owner.in_(sorted(owners))]
+    readable = ctx.schema.access.record_filter(ctx.actor, obj.name, obj.table)
+    return [] if readable is None else [readable]
 
 
 def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElement[bool]:

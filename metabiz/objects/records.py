@@ -16,6 +16,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import false, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import (
     ConflictError,
@@ -79,9 +80,9 @@ def load(ctx: Context, obj: CompiledObject, record_id: Any, *,
         raise NotFound(f"no {obj.name} record with id {str(record_id)[:40]!r}")
     record_id = key
     query = select(obj.table).where(obj.table.c.id == record_id)
-    owners = ctx.schema.access.visible_owners(ctx.actor, obj.name)
-    if owners is not None:
-        query = query.where(obj.table.c.owner.in_(sorted(owners)))
+    readable = ctx.schema.access.record_filter(ctx.actor, obj.name, obj.table)
+    if readable is not None:
+        query = query.where(readable)
     if for_update and ctx.conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = ctx.conn.execute(query).mappings().first()
@@ -166,11 +167,11 @@ class Resolver:
             query = select(obj.table).where(obj.table.c.id == record_id)
             if self.scoped:
                 access, actor = self.ctx.schema.access, self.ctx.actor
-                owners = access.visible_owners(actor, obj.name)
+                readable = access.record_filter(actor, obj.name, obj.table)
                 if not access.allowed(actor, obj.name, "read"):
                     query = query.where(false())
-                elif owners is not None:
-                    query = query.where(obj.table.c.owner.in_(sorted(owners)))
+                elif readable is not None:
+                    query = query.where(readable)
             row = self.ctx.conn.execute(query).mappings().first()
             self._cache[key] = None
             if row is not None:
@@ -185,6 +186,8 @@ def serialise(ctx: Context, obj: CompiledObject, values: Mapping[str, Any], *,
     With `rich` (for pages), links and images stay `Link`/`Image` values, whose label a
     page shows and escapes (the API gives only their URL, which is also their str())."""
     out: dict[str, Any] = {name: json_value(values.get(name)) for name in SYSTEM_OUTPUT}
+    if obj.odef.pools:
+        out["pool"] = values.get("pool")
     hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
     for name, cf in obj.fields.items():
         if name not in hidden:
@@ -205,7 +208,8 @@ def history(ctx: Context, object_name: str, record_id: Any) -> list[dict[str, An
                                     field_history.c.record_id == record["id"])
         .order_by(field_history.c.id)).mappings()
     return [{"field": r["field"], "old": r["old_value"], "new": r["new_value"],
-             "by": r["changed_by"], "at": json_value(r["changed_at"])}
+             "by": r["changed_by"], "at": json_value(r["changed_at"]),
+             **({"kind": r["kind"], "note": r["note"]} if r["kind"] else {})}
             for r in rows if r["field"] not in hidden]
 
 
@@ -303,8 +307,13 @@ def _batch_error(obj: CompiledObject, errors: Mapping[int, Mapping[str, list[str
                 fields=fields)
 
 
-def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[str, Any]:
-    """Partial update; a stale `version` in the body gives 409. Returns the record as JSON."""
+def update(ctx: Context, object_name: str, record_id: Any, data: Any, *,
+           system: Mapping[str, Any] | None = None,
+           kind: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """Partial update; a stale `version` in the body gives 409. Returns the record as JSON.
+
+    `system` sets system columns beside the input (pools: `pool`, `owner` None); `kind` and
+    `note` mark its history rows (a claim, a return and its reason, a transfer)."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "edit")
     before = load(ctx, obj, record_id, for_update=True)
@@ -319,7 +328,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
                             fields={"version": ["stale version"]},
                             details={"current_version": before["version"]})
     _check_lock(ctx, obj, before)
-    values = _input(ctx, obj, data, creating=False)
+    values = {**_input(ctx, obj, data, creating=False), **(system or {})}
     record = dict(before)
     record.update(values)
     changed = {k for k in values if before.get(k) != values[k]}
@@ -328,8 +337,8 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
     _check_many(ctx, obj, [(record, before, changed)])
     row = {name: obj.fields[name].ftype.to_db(obj.fields[name].fdef, record[name])
            for name in changed if name in obj.fields}
-    if "owner" in changed:
-        row["owner"] = record["owner"]
+    for name in changed & {"owner", *(system or ())}:
+        row[name] = record[name]
     row.update(version=before["version"] + 1, updated_by=ctx.actor.name,
                updated_at=ctx.naive_now())
     done = ctx.conn.execute(sql_update(obj.table).where(
@@ -337,7 +346,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
     if done.rowcount != 1:
         raise ConflictError(f"{obj.name} {before['id']} was changed by someone else",
                             fields={"version": ["stale version"]})
-    _log_changes(ctx, obj, before, record, changed)
+    _log_changes(ctx, obj, before, record, changed, kind=kind, note=note)
     _refresh_rollups(ctx, obj, [before, record])
     after = _reload(ctx, obj, before["id"])
     _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor))
@@ -478,13 +487,13 @@ def _existing(ctx: Context, target: str | None, wanted: set[Any]) -> set[Any]:
     a record the actor may not see is reported like a missing one."""
     if target is None:
         column, table = users.c.name, users
-        extra = [users.c.active.is_(True)]
+        extra: list[ColumnElement[bool]] = [users.c.active.is_(True)]
     else:
         table = ctx.schema.object(target).table
         column, extra = table.c.id, []
-        owners = ctx.schema.access.visible_owners(ctx.actor, target)
-        if owners is not None:
-            extra.append(table.c.owner.in_(sorted(owners)))
+        readable = ctx.schema.access.record_filter(ctx.actor, target, table)
+        if readable is not None:
+            extra.append(readable)
     found: set[Any] = set()
     values = sorted(wanted, key=str)
     for start in range(0, len(values), 500):
@@ -545,7 +554,8 @@ def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> li
 
 
 def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
-                 after: Mapping[str, Any], changed: Iterable[str]) -> None:
+                 after: Mapping[str, Any], changed: Iterable[str], *,
+                 kind: str | None = None, note: str | None = None) -> None:
     rows = []
     for name in sorted(changed):
         cf = obj.fields.get(name)
@@ -556,7 +566,8 @@ def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
             old, new = json_value(old), json_value(new)
         rows.append({"object": obj.name, "record_id": before["id"], "field": name,
                      "old_value": old, "new_value": new,
-                     "changed_by": ctx.actor.name, "changed_at": ctx.naive_now()})
+                     "changed_by": ctx.actor.name, "changed_at": ctx.naive_now(),
+                     "kind": kind, "note": note})
     if rows:
         ctx.conn.execute(insert(field_history), rows)
 

@@ -33,9 +33,9 @@ def readable_rows(schema: RuntimeSchema, actor: Actor) -> RowReader:
         if not access.allowed(actor, target.name, "read"):
             source = select(table).where(false()).subquery()
         else:
-            owners = access.visible_owners(actor, target.name)
-            source = table.alias() if owners is None else \
-                select(table).where(table.c.owner.in_(sorted(owners))).subquery()
+            readable = access.record_filter(actor, target.name, table)
+            source = table.alias() if readable is None else \
+                select(table).where(readable).subquery()
         columns = schema.sql_columns(target.name, source, rows=rows)
         hidden = access.hidden_fields(actor, target.name, target.fields)
 

@@ -13,6 +13,7 @@ from metabiz.platform.metadata.documents import Doc
 from metabiz.platform.metadata.model import FieldDef, ObjectDef, RoleDef, UserDef
 from metabiz.platform.metadata.problems import JsonPath, pointer
 from metabiz.platform.metadata.reserved import (
+    POOL_COLUMN,
     SYSTEM_DATETIME_COLUMNS,
     SYSTEM_FIELDS,
     SYSTEM_USER_COLUMNS,
@@ -187,6 +188,31 @@ def check_object(odef: ObjectDef, checker: DocumentChecker) -> None:
         for name in (view.sort or "").split(","):
             if name:
                 checker.field(("list_views", i, "sort"), odef, name.lstrip("-"))
+    if odef.pools:
+        _pools(odef, checker)
+
+
+def _pools(odef: ObjectDef, checker: DocumentChecker) -> None:
+    """Pool names, member and admin roles, return reasons; no field may be named `pool`
+    (the system column holding the pool a record is in)."""
+    checker.duplicates(((("pools", i, "api_name"), p.api_name)
+                        for i, p in enumerate(odef.pools)), "pool")
+    for i, fdef in enumerate(odef.fields):
+        if fdef.api_name == POOL_COLUMN:
+            checker.problem(("fields", i, "api_name"), "'pool' is the system field of an "
+                                                       "object with pools; choose another name")
+    roles = checker.names("role") | {ADMIN_ROLE}
+    for i, pool in enumerate(odef.pools):
+        for key, names in (("members", pool.members), ("admins", pool.admins)):
+            for j, role in enumerate(names):
+                if checker.in_folder and role not in roles:
+                    checker.problem(("pools", i, key, j), f"unknown role {role!r}")
+        checker.duplicates(((("pools", i, "return_reasons", j), r.value)
+                            for j, r in enumerate(pool.return_reasons)), "return reason")
+        flag = odef.field(pool.adopt_field) if pool.adopt_field else None
+        if flag is not None and flag.type != "boolean":
+            checker.problem(("pools", i, "adopt_field"),
+                            f"{flag.api_name!r} is {type_name(flag)} field, not a boolean")
 
 
 def _name_field(odef: ObjectDef, checker: DocumentChecker) -> None:

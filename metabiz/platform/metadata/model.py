@@ -200,6 +200,33 @@ class ListViewDef:
 
 
 @dataclass(frozen=True)
+class PoolDef:
+    """A public pool (公海) of an object: records without an owner that members may claim."""
+
+    api_name: str
+    label: Label
+    members: tuple[str, ...]  # roles whose users see and claim the pool's records
+    admins: tuple[str, ...] = ()  # roles whose users assign them (and see them)
+    claim_limit: int | None = None  # records from this pool one user may hold at once
+    return_reasons: tuple[PicklistValue, ...] = ()
+    adopt_field: str | None = None  # boolean field moved into the pool when it is new
+
+    def reason(self, value: str) -> PicklistValue | None:
+        return next((r for r in self.return_reasons if r.value == value), None)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json(),
+                               "members": list(self.members)}
+        if self.admins:
+            out["admins"] = list(self.admins)
+        set_unless_default(out, "claim_limit", self.claim_limit)
+        if self.return_reasons:
+            out["return_reasons"] = [r.to_json() for r in self.return_reasons]
+        set_unless_default(out, "adopt_field", self.adopt_field)
+        return out
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     api_name: str
     label: Label
@@ -211,6 +238,7 @@ class ObjectDef:
     validation_rules: tuple[ValidationRuleDef, ...] = ()
     layouts: tuple[LayoutDef, ...] = ()
     list_views: tuple[ListViewDef, ...] = ()
+    pools: tuple[PoolDef, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -229,6 +257,9 @@ class ObjectDef:
     def list_view(self, name: str) -> ListViewDef | None:
         return next((v for v in self.list_views if v.api_name == name), None)
 
+    def pool(self, name: str) -> PoolDef | None:
+        return next((p for p in self.pools if p.api_name == name), None)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json()}
         set_unless_default(out, "plural_label", label_json(self.plural_label))
@@ -242,6 +273,8 @@ class ObjectDef:
             out["layouts"] = {lay.api_name: lay.to_json() for lay in self.layouts}
         if self.list_views:
             out["list_views"] = [v.to_json() for v in self.list_views]
+        if self.pools:
+            out["pools"] = [p.to_json() for p in self.pools]
         return out
 
 
