@@ -102,11 +102,12 @@ def assign(ctx: Context, object_name: str, record_id: Any, owner: Any) -> dict[s
 
 def return_to_pool(ctx: Context, object_name: str, record_id: Any, *,
                    reason: Any = None, pool: str | None = None,
-                   check_owner: bool = True) -> dict[str, Any]:
+                   automation: str | None = None) -> dict[str, Any]:
     """The owner (or a pool admin) puts a record back into a pool with a reason.
 
     Without `pool` the record goes back to the pool it last came from, else to the object's
-    first pool. A pool with `return_reasons` requires one of them.
+    first pool. A pool with `return_reasons` requires one of them from people; `automation`
+    (the rule's name) returns any record, its reason optional.
     """
     obj = ctx.schema.object(object_name)
     if not obj.odef.pools:
@@ -115,11 +116,11 @@ def return_to_pool(ctx: Context, object_name: str, record_id: Any, *,
     if record.get(POOL_COLUMN):
         raise ConflictError(f"{_name(obj, record)} is in a pool already")
     target = _target_pool(ctx, obj, record, pool)
-    if check_owner and record.get("owner") != ctx.actor.name \
+    if automation is None and record.get("owner") != ctx.actor.name \
             and not ctx.schema.access.pool_admin(ctx.actor, obj.name, target.api_name):
         raise PermissionDenied(f"only the owner of {_name(obj, record)} or an admin of "
                                f"{target.label.get(ctx.language)} may return it")
-    note = _reason(ctx, target, reason)
+    note = _reason(ctx, target, reason) if automation is None else (reason or automation)
     return records.update(ctx, obj.name, record["id"], {}, kind="return", note=note,
                           system={"owner": None, POOL_COLUMN: target.api_name})
 
