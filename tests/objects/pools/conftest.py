@@ -3,6 +3,7 @@ related to leads, on SQLite and PostgreSQL, with API tokens for each of its user
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -129,3 +130,15 @@ def pooled(call: Callable[..., Any]) -> Callable[..., int]:
         return int(record_id)
 
     return make
+
+
+@pytest.fixture
+def lead_doc() -> dict[str, Any]:
+    """A private copy of the lead object (with its pool) a test may change."""
+    return copy.deepcopy(LEAD)
+
+
+@pytest.fixture
+def app_writer() -> Callable[..., Path]:
+    """`app_writer(folder, lead_doc)`: writes the test app with that lead object."""
+    return write_app
