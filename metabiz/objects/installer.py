@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from metabiz.errors import MetabizError, NotFound, ValidationError
-from metabiz.objects import records
+from metabiz.objects import pools, records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import Plan, app_folders, apply_path
 from metabiz.objects.runtime import Runtime
@@ -123,14 +123,20 @@ def _load_records(runtime: Runtime, data: Mapping[str, Sequence[Mapping[str, Any
             obj = schema.object(name)
             for index, raw in enumerate(data[name]):
                 values = {}
+                pool = raw.get("pool")  # a record loaded straight into a public pool
                 for key, value in raw.items():
+                    if key == "pool":
+                        continue
                     cf = obj.fields.get(key)
                     if cf is not None and cf.fdef.target and isinstance(value, str):
                         value = _find_by_name(ctx, cf.fdef.target, value,
                                               f"data/{name}.json: /{index}/{key}")
                     values[key] = value
                 try:
-                    records.create(ctx, name, values)
+                    created = records.create(ctx, name, values)
+                    if pool is not None:
+                        pools.return_to_pool(ctx, name, created["id"], pool=pool,
+                                             automation="demo data")
                 except MetabizError as err:
                     detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in err.fields.items())
                     raise ValidationError(
