@@ -12,6 +12,7 @@ from metabiz.formulas import Calendar
 from metabiz.platform.metadata.model import (
     AppDef,
     FieldDef,
+    FollowUpDef,
     Label,
     LayoutDef,
     LayoutSection,
@@ -83,6 +84,8 @@ def build_object(d: Mapping[str, Any]) -> ObjectDef:
                         tuple(v.get("columns", ())), v.get("filter"), v.get("sort"))
             for v in d.get("list_views", ())),
         pools=tuple(build_pool(p) for p in d.get("pools", ())),
+        follow_up=FollowUpDef(**{**d["follow_up"], "values": dict(d["follow_up"].get("values", {}))})
+        if "follow_up" in d else None,
         raw=d,
     )
 

@@ -227,6 +227,26 @@ class PoolDef:
 
 
 @dataclass(frozen=True)
+class FollowUpDef:
+    """What "Log a follow-up" on a record of the object creates: a child record."""
+
+    object: str  # the child object (a task, a visit)
+    link: str  # its lookup / master-detail field pointing to the record
+    subject: str  # its text field taking the first line of what was typed
+    text: str | None = None  # its (long) text field taking all of it
+    values: Mapping[str, Any] = field(default_factory=dict)  # fixed values, as in the API
+    stamp: str | None = None  # a date(time) field of the record set to now
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"object": self.object, "link": self.link, "subject": self.subject}
+        set_unless_default(out, "text", self.text)
+        if self.values:
+            out["values"] = dict(self.values)
+        set_unless_default(out, "stamp", self.stamp)
+        return out
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     api_name: str
     label: Label
@@ -239,6 +259,7 @@ class ObjectDef:
     layouts: tuple[LayoutDef, ...] = ()
     list_views: tuple[ListViewDef, ...] = ()
     pools: tuple[PoolDef, ...] = ()
+    follow_up: FollowUpDef | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -275,6 +296,8 @@ class ObjectDef:
             out["list_views"] = [v.to_json() for v in self.list_views]
         if self.pools:
             out["pools"] = [p.to_json() for p in self.pools]
+        if self.follow_up is not None:
+            out["follow_up"] = self.follow_up.to_json()
         return out
 
 

@@ -237,6 +237,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "transferred_many": {"en": "{count} record(s) now belong to {owner}.",
                          "zh": "已将 {count} 条记录转移给 {owner}。"},
     "transfer_failed": {"en": "Nothing was transferred.", "zh": "未转移任何记录。"},
+    # the activity timeline
+    "activity": {"en": "Activity and history", "zh": "动态与历史"},
+    "no_activity": {"en": "Nothing has happened yet.", "zh": "暂无动态。"},
+    "log_follow_up": {"en": "Log a follow-up", "zh": "记录跟进"},
+    "follow_up_text": {"en": "What did you do? (a call, a visit, next steps…)",
+                       "zh": "做了什么？（电话、拜访、下一步…）"},
+    "follow_up_creates": {"en": "Saved as a {object} of this record.",
+                          "zh": "将保存为此记录的{object}。"},
+    "follow_up_saved": {"en": "Follow-up logged.", "zh": "已记录跟进。"},
+    "tl_created": {"en": "{object} created", "zh": "创建了{object}"},
+    "tl_changed": {"en": "Changed", "zh": "修改了字段"},
+    "tl_note": {"en": "Note", "zh": "备注"},
+    "tl_claim": {"en": "Claimed from {pool}", "zh": "从{pool}领取"},
+    "tl_return": {"en": "Returned to {pool} (was {old}'s)", "zh": "退回{pool}（原负责人 {old}）"},
+    "tl_assign": {"en": "Assigned to {new} from {pool}", "zh": "从{pool}分配给 {new}"},
+    "tl_transfer": {"en": "Transferred from {old} to {new}", "zh": "负责人由 {old} 转移给 {new}"},
+    "tl_approval": {"en": "{flow}: {action}", "zh": "{flow}：{action}"},
 }
 
 #: messages of the record service shown to users, translated when known
