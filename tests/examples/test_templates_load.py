@@ -165,6 +165,11 @@ def test_lead_stages_and_pool(crm: MetadataBundle) -> None:
     assert {r.value for r in pool.return_reasons} >= {"no_answer", "no_follow_up"}
     (account,) = [o for o in crm.objects if o.api_name == "account"]
     assert [p.api_name for p in account.pools] == ["customer_pool"]
+    # "log a follow-up" on a lead logs a completed call and restarts its recycling clock
+    assert lead.follow_up is not None
+    assert (lead.follow_up.object, lead.follow_up.link, lead.follow_up.stamp) == \
+        ("task", "lead", "last_follow_up")
+    assert dict(lead.follow_up.values) == {"task_type": "call", "status": "completed"}
 
 
 def test_opportunity_formulas_and_rules(crm: MetadataBundle) -> None:
