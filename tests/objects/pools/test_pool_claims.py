@@ -116,3 +116,14 @@ def test_bad_requests_are_typed_errors(call: Call, pooled) -> None:
     assert reason.status_code == 200
     not_text = call("POST", f"/records/lead/{lead}/return", user="rita", body={"reason": 5})
     assert not_text.status_code == 422
+
+
+def test_the_openapi_document_lists_the_pool_and_transfer_endpoints(call: Call) -> None:
+    paths = call("GET", "/openapi.json", user="rita").get_json()["paths"]
+    for path in ("/records/lead/{id}/claim", "/records/lead/{id}/return",
+                 "/records/lead/{id}/assign", "/records/lead/{id}/transfer",
+                 "/records/lead/transfer", "/records/lead/{id}/timeline",
+                 "/records/lead/{id}/follow-ups"):
+        assert path in paths, path
+    assert "/records/task/{id}/claim" not in paths  # tasks have no pool
+    assert "/records/task/{id}/transfer" in paths
