@@ -238,7 +238,7 @@ TEXTS: dict[str, dict[str, str]] = {
                          "zh": "已将 {count} 条记录转移给 {owner}。"},
     "transfer_failed": {"en": "Nothing was transferred.", "zh": "未转移任何记录。"},
     # the activity timeline
-    "activity": {"en": "Activity and history", "zh": "动态与历史"},
+    "activity": {"en": "History and activity", "zh": "历史与动态"},
     "no_activity": {"en": "Nothing has happened yet.", "zh": "暂无动态。"},
     "log_follow_up": {"en": "Log a follow-up", "zh": "记录跟进"},
     "follow_up_text": {"en": "What did you do? (a call, a visit, next steps…)",

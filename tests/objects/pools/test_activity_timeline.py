@@ -102,4 +102,4 @@ def test_the_detail_page_shows_the_timeline_and_logs_a_follow_up(
     page = done.get_data(as_text=True)
     assert "Follow-up logged." in page and "Sent the brochure" in page
     zh = client.get(f"/o/lead/{lead}?lang=zh").get_data(as_text=True)
-    assert "动态与历史" in zh and "记录跟进" in zh
+    assert "历史与动态" in zh and "记录跟进" in zh

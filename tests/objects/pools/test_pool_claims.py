@@ -21,6 +21,8 @@ def test_members_see_pooled_records_whatever_their_record_access(call: Call, poo
     assert lead in ids(call("GET", "/records/lead", user="rita"))
     record = call("GET", f"/records/lead/{lead}", user="rita").get_json()
     assert (record["owner"], record["pool"]) == (None, "lead_pool")
+    narrow = call("GET", "/records/lead?fields=name,pool", user="rita").get_json()["records"]
+    assert narrow == [{"id": lead, "name": "Acme", "pool": "lead_pool"}]
     pools = call("GET", "/pools", user="rita").get_json()["pools"]
     assert pools == [{"object": "lead", "pool": "lead_pool", "label": "Lead pool",
                       "admin": False}]
