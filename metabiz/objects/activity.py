@@ -127,8 +127,11 @@ def _from_history(ctx: Context, obj: CompiledObject,
             label = found.label.get(lang) if found else (pool_name or "")
             reason = rows[0].get("note")
             shown = found.reason(reason) if found and reason else None
+            old_owner = (owner or {}).get("old")
+            key = "tl_return_plain" if kind == "return" and old_owner in (None, "system") \
+                else f"tl_{kind}"
             out.append(TimelineEntry(
-                when, kind, word(f"tl_{kind}", lang, pool=label,
+                when, kind, word(key, lang, pool=label,
                                  old=(owner or {}).get("old") or "—",
                                  new=(owner or {}).get("new") or "—"),
                 by, shown.label.get(lang) if shown else reason))

@@ -7,6 +7,7 @@ worded for people; the navigation lists the pools the user is a member of.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -15,13 +16,14 @@ from flask import flash, redirect, render_template, request, url_for
 from metabiz.errors import ClaimLimitReached, MetabizError, NotFound
 from metabiz.objects import forms, pools, query, records
 from metabiz.objects.context import Context
+from metabiz.objects.fields import json_value
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
-from metabiz.platform.access import Actor
+from metabiz.platform.access import SYSTEM, Actor
 from metabiz.platform.auth import list_users
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.model import PoolDef
@@ -107,9 +109,11 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
         entries = pools.pool_entries(ctx, obj, [r["id"] for r in rows])
         for row in rows:
             entry = entries.get(row["id"], {})
-            row["since"] = forms.display(None, entry.get("at"), lang=lang, widget="datetime") \
-                if entry.get("at") else None
-            row["previous_owner"] = entry.get("previous_owner")
+            at = entry.get("at")
+            row["since"] = forms.display(None, json_value(at.replace(tzinfo=dt.UTC)), lang=lang,
+                                         widget="datetime") if at else None
+            previous = entry.get("previous_owner")
+            row["previous_owner"] = previous if previous != SYSTEM.name else None
             reason = pool.reason(entry.get("reason") or "")
             row["reason"] = reason.label.get(lang) if reason else entry.get("reason")
         access = ctx.schema.access

@@ -251,6 +251,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "tl_note": {"en": "Note", "zh": "备注"},
     "tl_claim": {"en": "Claimed from {pool}", "zh": "从{pool}领取"},
     "tl_return": {"en": "Returned to {pool} (was {old}'s)", "zh": "退回{pool}（原负责人 {old}）"},
+    "tl_return_plain": {"en": "Put in {pool}", "zh": "放入{pool}"},
     "tl_assign": {"en": "Assigned to {new} from {pool}", "zh": "从{pool}分配给 {new}"},
     "tl_transfer": {"en": "Transferred from {old} to {new}", "zh": "负责人由 {old} 转移给 {new}"},
     "tl_approval": {"en": "{flow}: {action}", "zh": "{flow}：{action}"},
