@@ -80,6 +80,12 @@ class RecordLocked(ConflictError):
     code = "record_locked"
 
 
+class ClaimLimitReached(ConflictError):
+    """A member holds as many records from a pool as its `claim_limit` allows."""
+
+    code = "claim_limit"
+
+
 class ValidationError(MetabizError):
     """Per-field messages, collected before raising (like marshmallow)."""
 

@@ -17,6 +17,7 @@ from metabiz.flows.automation import before_save
 from metabiz.flows.compiled import check_flows
 from metabiz.flows.definitions import FLOW_KIND
 from metabiz.flows.listeners import on_write
+from metabiz.flows.timeline import approval_events
 from metabiz.platform.extensions import Extensions, NavSection, Panel
 
 #: the flow tables' Alembic revisions (branch `flows`)
@@ -33,6 +34,7 @@ def register(ext: Extensions) -> None:
     ext.add_nav(NavSection("approvals", pages.nav_links, order=10))
     ext.add_panel(Panel("pending_approvals", "home", pages.home_panel, order=10))
     ext.add_panel(Panel("approvals", "record", pages.record_panel, order=10))
+    ext.add_timeline_source(approval_events)
     ext.add_command(commands.jobs)
     ext.add_command(commands.worker)
     ext.set_job_queue(jobs.queue)  # other packages' job kinds run on the same table

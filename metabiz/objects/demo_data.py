@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from metabiz.errors import MetabizError, ValidationError
-from metabiz.objects import records
+from metabiz.objects import pools, records
 from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
 from metabiz.objects.record_input import read_input
@@ -25,10 +25,11 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user, user_names
 from metabiz.platform.db import user_roles, users
+from metabiz.platform.metadata.reserved import POOL_COLUMN
 
 USERS_FILE = "_users.json"
 #: what a record of a data file may carry besides its object's fields
-EXTRA_KEYS = ("owner",)
+EXTRA_KEYS = ("owner", POOL_COLUMN)
 
 Data = Mapping[str, Sequence[Mapping[str, Any]]]
 
@@ -73,6 +74,9 @@ def _record_problems(ctx: Context, obj: CompiledObject,
                if cf.fdef.renamed_from}
     for key, value in raw.items():
         cf = obj.fields.get(key)
+        if key == POOL_COLUMN and value not in {p.api_name for p in obj.odef.pools}:
+            out.append((f"/{key}", f"{obj.name} has no pool {value!r}"))
+            continue
         if cf is None:
             if key not in EXTRA_KEYS:
                 hint = f" (renamed to {renamed[key]!r})" if key in renamed else ""
@@ -131,14 +135,20 @@ def load_records(ctx: Context, data: Data, loaded: Loaded) -> None:
         obj = schema.object(name)
         for index, raw in enumerate(data[name]):
             values = {}
+            pool = raw.get(POOL_COLUMN)  # a record loaded straight into a public pool
             for key, value in raw.items():
+                if key == POOL_COLUMN:
+                    continue
                 cf = obj.fields.get(key)
                 if cf is not None and cf.fdef.target and isinstance(value, str):
                     value = _find_by_name(ctx, cf.fdef.target, value,
                                           f"data/{name}.json: /{index}/{key}")
                 values[key] = value
             try:
-                records.create(ctx, name, values)
+                created = records.create(ctx, name, values)
+                if pool is not None:
+                    pools.return_to_pool(ctx, name, created["id"], pool=pool,
+                                         automation="demo data")
             except MetabizError as err:
                 detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in err.fields.items())
                 raise ValidationError(

@@ -10,7 +10,9 @@ from flask import Flask
 
 from metabiz.objects import backups, commands
 from metabiz.objects import web as pages
+from metabiz.objects.activity_api import api as activity_api
 from metabiz.objects.api import api
+from metabiz.objects.pool_api import api as pool_api
 from metabiz.platform.extensions import Extensions
 
 
@@ -24,4 +26,6 @@ def register(ext: Extensions) -> None:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(api)
+    app.register_blueprint(pool_api)
+    app.register_blueprint(activity_api)
     pages.init_app(app)

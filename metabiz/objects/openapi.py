@@ -93,6 +93,9 @@ def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
             input_props[cf.name] = {k: v for k, v in prop.items() if k != "readOnly"}
             if cf.fdef.required:
                 required.append(cf.name)
+    if obj.odef.pools:
+        record_props["pool"] = {"type": ["string", "null"], "readOnly": True,
+                                "description": "the public pool it is in (no owner then)"}
     spec.components.schema(f"{name}", {"type": "object", "properties": record_props})
     input_schema: dict[str, Any] = {"type": "object", "properties": input_props,
                                     "additionalProperties": False}
@@ -139,3 +142,48 @@ def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
     spec.path(path=f"/records/{name}/{{id}}/history", parameters=id_param, operations={
         "get": {"summary": f"Field history of a {label} record", "tags": [name],
                 "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404)}})
+    _owner_paths(spec, obj, id_param)
+
+
+def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, Any]]) -> None:
+    """Transfer, the activity timeline and follow-ups; claim, return and assign with pools."""
+    name, label = obj.name, obj.odef.label.get("en")
+    ref = {"$ref": f"#/components/schemas/{name}"}
+
+    def body(**properties: Any) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": properties}}}}
+
+    owner = {"type": "string", "description": "an active user's name"}
+    spec.path(path=f"/records/{name}/transfer", operations={"post": {
+        "summary": f"Transfer {label} records to another owner (all or nothing)",
+        "tags": [name], "requestBody": body(ids={"type": "array", "items": {"type": "integer"}},
+                                            owner=owner),
+        "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404, 409, 422)}})
+    spec.path(path=f"/records/{name}/{{id}}/transfer", parameters=id_param, operations={
+        "post": {"summary": f"Transfer a {label} record to another owner", "tags": [name],
+                 "requestBody": body(owner=owner),
+                 "responses": _responses({"200": _json(ref)}, 401, 403, 404, 409, 422)}})
+    spec.path(path=f"/records/{name}/{{id}}/timeline", parameters=id_param, operations={
+        "get": {"summary": f"The activity timeline of a {label} record, newest first",
+                "tags": [name],
+                "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404)}})
+    spec.path(path=f"/records/{name}/{{id}}/follow-ups", parameters=id_param, operations={
+        "post": {"summary": f"Log a follow-up on a {label} record", "tags": [name],
+                 "requestBody": body(text={"type": "string"}),
+                 "responses": _responses({"201": _json({"type": "object"}, "Created")},
+                                         401, 403, 404, 422)}})
+    if not obj.odef.pools:
+        return
+    for action, summary, props, codes in (
+            ("claim", "Claim a pooled {} record", {}, (403, 404, 409)),
+            ("return", "Return a {} record to a pool",
+             {"reason": {"type": "string"}, "pool": {"type": "string"}}, (403, 404, 409, 422)),
+            ("assign", "Assign a pooled {} record (pool admins)", {"owner": owner},
+             (403, 404, 409, 422))):
+        operation: dict[str, Any] = {"summary": summary.format(label), "tags": [name],
+                                     "responses": _responses({"200": _json(ref)}, 401, *codes)}
+        if props:
+            operation["requestBody"] = body(**props)
+        spec.path(path=f"/records/{name}/{{id}}/{action}", parameters=id_param,
+                  operations={"post": operation})

@@ -129,7 +129,8 @@ def _fields(ctx: Context, obj: CompiledObject, fields: str | None) -> set[str] |
     if not fields:
         return None
     names = {f.strip() for f in fields.split(",") if f.strip()}
-    unknown = sorted(n for n in names if n not in obj.fields and n not in SYSTEM_OUTPUT)
+    system = (*SYSTEM_OUTPUT, "pool") if obj.odef.pools else SYSTEM_OUTPUT
+    unknown = sorted(n for n in names if n not in obj.fields and n not in system)
     if unknown:
         raise BadRequest("unknown fields: " + ", ".join(unknown),
                          fields={"fields": [f"unknown field {n!r}" for n in unknown]})

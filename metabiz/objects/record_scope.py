@@ -1,7 +1,8 @@
 """Record access as SQL: the condition selecting the records of an object a user may read
 and edit, with the records of detail objects controlled by their master.
 
-A role's `record_access` gives `own` (the user's team's records) or `all`. The records of a
+A role's `record_access` gives `own` (the user's team's records) or `all`, and members of
+an object's public pools see the pooled records. The records of a
 detail object (one with a `master_detail` field) follow their master instead: whoever may
 see the master sees its details, and a detail's own owner grants nothing beyond that
 (Salesforce's "controlled by parent"); a detail with no master is its owner's. Object rights
@@ -46,12 +47,13 @@ def visible(schema: RuntimeSchema, actor: Actor, obj: CompiledObject,
 
 def _own(schema: RuntimeSchema, actor: Actor, obj: CompiledObject, table: Any, *,
          reading: bool, level: int) -> ColumnElement[bool] | None:
-    owners = schema.access.visible_owners(actor, obj.name)
-    if owners is None:
+    # the owners in the actor's scope, and the public pools they are a member of
+    owned = schema.access.record_filter(actor, obj.name, table)
+    if owned is None:
         return None
     links = masters(obj)
     if not links or level >= MAX_LEVELS:
-        return table.c.owner.in_(sorted(owners))
+        return owned
     conditions = []
     for link, target in links:
         master = schema.objects.get(target)
@@ -63,7 +65,7 @@ def _own(schema: RuntimeSchema, actor: Actor, obj: CompiledObject, table: Any, *
             continue  # every master is visible, so every detail of one is
         # a detail not (yet) under a master is its owner's, like any record
         conditions.append(or_(
-            and_(table.c[link].is_(None), table.c.owner.in_(sorted(owners))),
+            and_(table.c[link].is_(None), owned),
             exists(select(alias.c.id).where(alias.c.id == table.c[link], through))))
     if not conditions:
         return None

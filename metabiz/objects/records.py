@@ -188,6 +188,8 @@ def serialise(ctx: Context, obj: CompiledObject, values: Mapping[str, Any], *,
     With `rich` (for pages), links and images stay `Link`/`Image` values, whose label a
     page shows and escapes (the API gives only their URL, which is also their str())."""
     out: dict[str, Any] = {name: json_value(values.get(name)) for name in SYSTEM_OUTPUT}
+    if obj.odef.pools:
+        out["pool"] = values.get("pool")
     hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
     for name, cf in obj.fields.items():
         if name not in hidden:
@@ -208,7 +210,8 @@ def history(ctx: Context, object_name: str, record_id: Any) -> list[dict[str, An
                                     field_history.c.record_id == record["id"])
         .order_by(field_history.c.id)).mappings()
     return [{"field": r["field"], "old": r["old_value"], "new": r["new_value"],
-             "by": r["changed_by"], "at": json_value(r["changed_at"])}
+             "by": r["changed_by"], "at": json_value(r["changed_at"]),
+             **({"kind": r["kind"], "note": r["note"]} if r["kind"] else {})}
             for r in rows if r["field"] not in hidden]
 
 
@@ -304,8 +307,13 @@ def _batch_error(obj: CompiledObject, errors: Mapping[int, Mapping[str, list[str
                 fields=fields)
 
 
-def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[str, Any]:
-    """Partial update; a stale `version` in the body gives 409. Returns the record as JSON."""
+def update(ctx: Context, object_name: str, record_id: Any, data: Any, *,
+           system: Mapping[str, Any] | None = None,
+           kind: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """Partial update; a stale `version` in the body gives 409. Returns the record as JSON.
+
+    `system` sets system columns beside the input (pools: `pool`, `owner` None); `kind` and
+    `note` mark its history rows (a claim, a return and its reason, a transfer)."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "edit")
     before = load(ctx, obj, record_id, for_update=True)
@@ -321,6 +329,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
                             details={"current_version": before["version"]})
     _check_lock(ctx, obj, before)
     values, errors = _input(ctx, obj, data, creating=False)
+    values = {**values, **(system or {})}
     record = dict(before)
     record.update(values)
     changed = {k for k in values if before.get(k) != values[k]}
@@ -335,8 +344,8 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
         return serialise(ctx, obj, before)
     row = {name: obj.fields[name].ftype.to_db(obj.fields[name].fdef, record[name])
            for name in changed if name in obj.fields}
-    if "owner" in changed:
-        row["owner"] = record["owner"]
+    for name in changed & {"owner", *(system or ())}:
+        row[name] = record[name]
     row.update(version=before["version"] + 1, updated_by=ctx.actor.name,
                updated_at=ctx.naive_now())
     done = ctx.conn.execute(sql_update(obj.table).where(
@@ -344,7 +353,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any) -> dict[st
     if done.rowcount != 1:
         raise ConflictError(f"{obj.name} {before['id']} was changed by someone else",
                             fields={"version": ["stale version"]})
-    _log_changes(ctx, obj, before, record, changed)
+    _log_changes(ctx, obj, before, record, changed, kind=kind, note=note)
     _refresh_rollups(ctx, obj, [before, record])
     after = _reload(ctx, obj, before["id"])
     _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor))
@@ -564,7 +573,8 @@ def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> li
 
 
 def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
-                 after: Mapping[str, Any], changed: Iterable[str]) -> None:
+                 after: Mapping[str, Any], changed: Iterable[str], *,
+                 kind: str | None = None, note: str | None = None) -> None:
     rows = []
     for name in sorted(changed):
         cf = obj.fields.get(name)
@@ -575,7 +585,8 @@ def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
             old, new = json_value(old), json_value(new)
         rows.append({"object": obj.name, "record_id": before["id"], "field": name,
                      "old_value": old, "new_value": new,
-                     "changed_by": ctx.actor.name, "changed_at": ctx.naive_now()})
+                     "changed_by": ctx.actor.name, "changed_at": ctx.naive_now(),
+                     "kind": kind, "note": note})
     if rows:
         ctx.conn.execute(insert(field_history), rows)
 

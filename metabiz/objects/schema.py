@@ -48,6 +48,7 @@ from metabiz.objects.fields import FieldType, field_type
 from metabiz.platform.access import AccessPolicy
 from metabiz.platform.db import UTCDateTime, users
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle, ObjectDef
+from metabiz.platform.metadata.reserved import POOL_COLUMN
 
 APPROVAL_STATUSES = ("none", "pending", "approved", "rejected", "recalled")
 
@@ -64,13 +65,18 @@ SYSTEM_FIELDS: dict[str, FType] = {
 }
 
 
-SYSTEM_COLUMN_NAMES = (*SYSTEM_FIELDS, "locked")
+SYSTEM_COLUMN_NAMES = (*SYSTEM_FIELDS, "locked", POOL_COLUMN)
 
 #: a formula's field references → SQL expressions over one object's table
 ColumnResolver = Callable[[tuple[str, ...]], ColumnElement[Any]]
 #: the rows of an object VLOOKUP may read in SQL, as a resolver over a fresh alias of them;
 #: a user's query passes their record scope (objects/vlookups.py), None reads every row
 RowReader = Callable[["CompiledObject"], ColumnResolver]
+
+
+def pool_column() -> Column[Any]:
+    """The column of an object with pools naming the pool a record is in (None: owned)."""
+    return Column(POOL_COLUMN, String(64), nullable=True)
 
 
 def system_columns() -> list[Column[Any]]:
@@ -163,6 +169,8 @@ class Catalog:
             if "approval_status" in specs:
                 specs["approval_status"] = FieldSpec(
                     name="approval_status", type=FType.PICKLIST, picklist_values=APPROVAL_STATUSES)
+            if obj.pools:
+                specs[POOL_COLUMN] = FieldSpec(name=POOL_COLUMN, type=FType.TEXT)
             for f in obj.fields:
                 specs[f.api_name] = field_type(f.type).spec(f, bundle)
             self._specs[obj.api_name] = specs
@@ -224,6 +232,10 @@ class RuntimeSchema:
     def _compile_object(self, obj: ObjectDef, problems: list[str]) -> CompiledObject:
         columns: list[Any] = system_columns()
         indexes: list[Index] = []
+        if obj.pools:
+            columns.append(pool_column())
+            indexes.append(Index(f"ix_{obj.api_name}_{POOL_COLUMN}", POOL_COLUMN))
+            self.access.declare_pools(obj.api_name, obj.pools)
         compiled: dict[str, CompiledField] = {}
         ma_fields: dict[str, marshmallow.fields.Field] = {}
         for index, f in enumerate(obj.fields):

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import PermissionDenied
-from metabiz.platform.metadata.model import RoleDef
+from metabiz.platform.metadata.model import PoolDef, RoleDef
+from metabiz.platform.metadata.reserved import POOL_COLUMN
 
 ADMIN_ROLE = "admin"
 RIGHTS = ("read", "create", "edit", "delete", "export", "import")
@@ -48,8 +53,14 @@ class AccessPolicy:
         #: resolved), so that a value computed from a hidden field is hidden as well
         self.computed: dict[str, frozenset[str]] = {}
         self._rules: dict[tuple[frozenset[str], bool, str], str | None] = {}
+        #: object → its public pools (see `declare_pools`)
+        self.pools: dict[str, dict[str, PoolDef]] = {}
         for node, reads in (computed or {}).items():
             self.computed_from(node, reads)
+
+    def declare_pools(self, object_name: str, pools: Iterable[PoolDef]) -> None:
+        """The public pools of an object: their members and admins see their records."""
+        self.pools[object_name] = {p.api_name: p for p in pools}
 
     def computed_from(self, node: str, reads: Iterable[str]) -> None:
         """Declare that the computed field `node` ("object.field") reads `reads`."""
@@ -76,6 +87,37 @@ class AccessPolicy:
         if any(r.record_access == "all" for r in granting):
             return None
         return actor.team or frozenset({actor.name})
+
+    def pool_member(self, actor: Actor, object_name: str, pool: str) -> bool:
+        """Whether the actor may see and claim the pool's records (members, admins)."""
+        found = self.pools.get(object_name, {}).get(pool)
+        if found is None:
+            return False
+        return actor.is_admin or bool(actor.roles & {*found.members, *found.admins})
+
+    def pool_admin(self, actor: Actor, object_name: str, pool: str) -> bool:
+        """Whether the actor may assign the pool's records to someone."""
+        found = self.pools.get(object_name, {}).get(pool)
+        return found is not None and (actor.is_admin or bool(actor.roles & set(found.admins)))
+
+    def visible_pools(self, actor: Actor, object_name: str) -> frozenset[str]:
+        """The object's pools whose records the actor sees as a member or an admin."""
+        return frozenset(name for name in self.pools.get(object_name, {})
+                         if self.pool_member(actor, object_name, name))
+
+    def record_filter(self, actor: Actor, object_name: str,
+                      table: Any) -> ColumnElement[bool] | None:
+        """The WHERE condition keeping the rows of `table` (the object's table or an alias
+        of it) the actor may read: their scope of owners, and the records of the pools they
+        are a member of whatever their record access. None when they may read every row."""
+        owners = self.visible_owners(actor, object_name)
+        if owners is None:
+            return None
+        condition = table.c.owner.in_(sorted(owners))
+        pools = self.visible_pools(actor, object_name)
+        if pools and POOL_COLUMN in table.c:
+            condition = or_(condition, table.c[POOL_COLUMN].in_(sorted(pools)))
+        return condition
 
     def can_see_owner(self, actor: Actor, object_name: str, owner: str | None) -> bool:
         """Whether the actor may read a record of this object owned by `owner`."""

@@ -136,6 +136,10 @@ field_history = Table(
     Column("new_value", JSON),
     Column("changed_by", String(64), nullable=False),
     Column("changed_at", UTCDateTime(), nullable=False),
+    #: None for a field change; claim, return, assign or transfer for an owner change
+    #: a pool or a transfer made (platform_0004_pools), with the return reason as `note`
+    Column("kind", String(16), nullable=True),
+    Column("note", Text, nullable=True),
     Index("ix_sys_field_history_record", "object", "record_id"),
 )
 

@@ -7,6 +7,7 @@ the runtime; lower layers read it and never import the packages that filled it i
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,28 @@ class NavSection:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a record's activity timeline (the detail page's stream, newest first).
+
+    `kind` says what happened (`change`, `claim`, `return`, `assign`, `transfer`, `note`,
+    `related`, `approval`, `created`); `title` and `detail` are worded in the actor's
+    language; `href` links what the event is about (a related record).
+    """
+
+    at: dt.datetime
+    kind: str
+    title: str
+    by: str | None = None
+    detail: str | None = None
+    href: str | None = None
+
+
+#: a timeline source: called as `source(ctx, compiled object, record values)` inside the
+#: page's unit of work; returns the events it knows of (approvals, files…)
+TimelineSource = Callable[[Any, Any, Any], Sequence[TimelineEntry]]
+
+
+@dataclass(frozen=True)
 class DocumentKind:
     """A kind of metadata document a package adds to the folder format (flows, reports…).
 
@@ -116,6 +139,7 @@ class Extensions:
     job_kinds: dict[str, JobRunner] = field(default_factory=dict)
     #: set by the package that runs jobs (flows); None when no package does
     job_queue: JobQueue | None = None
+    timeline_sources: list[TimelineSource] = field(default_factory=list)
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -155,6 +179,8 @@ class Extensions:
 
     def set_job_queue(self, enqueue: JobQueue) -> None:
         self.job_queue = enqueue
+    def add_timeline_source(self, source: TimelineSource) -> None:
+        self.timeline_sources.append(source)
 
     def panels_for(self, slot: str) -> list[Panel]:
         return sorted((p for p in self.panels if p.slot == slot), key=lambda p: p.order)

@@ -89,7 +89,7 @@ def test_edit_a_record_and_see_its_history(page, server, sign_in):
     page.click("button:has-text('Save')")
     expect(page.locator(".alert-success")).to_contain_text("was saved")
     expect(page.locator("dd", has_text="777.00")).to_be_visible()
-    history = page.locator("#history")
+    history = page.locator("#activity")
     expect(history).to_contain_text("Amount")
     expect(history).to_contain_text("600.00")
 

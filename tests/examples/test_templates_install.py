@@ -28,7 +28,7 @@ from metabiz.cli import main
 from metabiz.errors import MetadataError, RecordLocked
 from metabiz.flows import approvals, notifications
 from metabiz.flows.worker import run_worker
-from metabiz.objects import installer, query, records, rollups
+from metabiz.objects import installer, pools, query, records, rollups
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.access import SYSTEM
@@ -123,7 +123,8 @@ def test_templates_install_with_their_demo_data(engine: Engine, extensions: Exte
         for obj in schema.objects.values():
             for view in obj.odef.list_views:
                 query.list_records(ctx, obj.name, filter=view.filter, sort=view.sort, limit=5)
-        assert len(every(ctx, "lead", "in_public_pool")) >= 4
+        assert len(every(ctx, "lead", 'pool = "lead_pool"')) >= 4
+        assert len(every(ctx, "account", 'pool = "customer_pool"')) >= 2
         assert len(every(ctx, "opportunity", "discount > 10")) >= 4
 
         # spot checks of the computed fields users look at
@@ -287,7 +288,7 @@ def test_lead_recycling_on_the_demo_data(engine: Engine, extensions: Extensions)
     # open leads nobody followed up for 3 days by tomorrow go back to the pool
     stale = {i for i, lead in leads.items()
              if lead["status"] in ("new", "working", "mql", "qualified")
-             and not lead["in_public_pool"]
+             and lead["pool"] is None
              and dt.date.fromisoformat(lead["last_follow_up"])
              <= tomorrow.date() - dt.timedelta(days=3)}
     assert len(stale) >= 5 and len({leads[i]["owner"] for i in stale}) >= 3
@@ -299,12 +300,14 @@ def test_lead_recycling_on_the_demo_data(engine: Engine, extensions: Extensions)
         after = {lead["id"]: lead for lead in every(ctx, "lead")}
         for i, lead in after.items():
             if i in stale:
-                assert (lead["in_public_pool"], lead["owner"], lead["previous_owner"],
-                        lead["recycle_count"]) == (True, None, leads[i]["owner"], 1), i
-                assert lead["pool_entered_on"] == tomorrow.date().isoformat()
+                assert (lead["pool"], lead["owner"]) == ("lead_pool", None), i
+                returned = [h for h in records.history(ctx, "lead", i)
+                            if h.get("kind") == "return" and h["field"] == "owner"]
+                assert [(h["old"], h["note"]) for h in returned] == \
+                    [(leads[i]["owner"], "no_follow_up")], i
             else:  # followed up recently, closed, or in the pool already: untouched
-                assert {k: lead[k] for k in ("owner", "in_public_pool", "version")} == \
-                    {k: leads[i][k] for k in ("owner", "in_public_pool", "version")}, i
+                assert {k: lead[k] for k in ("owner", "pool", "version")} == \
+                    {k: leads[i][k] for k in ("owner", "pool", "version")}, i
         # each previous owner and their manager hear of it
         for i in stale:
             previous = leads[i]["owner"]
@@ -313,11 +316,13 @@ def test_lead_recycling_on_the_demo_data(engine: Engine, extensions: Extensions)
                         if n["object"] == "lead" and n["record_id"] == i]
                 assert told and "public pool" in told[0]["subject"], (user, i)
 
-        # a manager hands a pool lead to a rep: it leaves the pool, followed up today
-        claimed = min(stale)
-        records.update(ctx, "lead", claimed, {"owner": "dave"})
-        lead = records.get(ctx, "lead", claimed)
-        assert (lead["owner"], lead["in_public_pool"]) == ("dave", False)
+    # a manager (a pool admin) hands a pool lead to a rep: it leaves the pool, followed up today
+    with unit("bob") as ctx:
+        handed = min(stale)
+        pools.assign(ctx, "lead", handed, "dave")
+    with unit() as ctx:
+        lead = records.get(ctx, "lead", handed)
+        assert (lead["owner"], lead["pool"]) == ("dave", None)
         assert lead["last_follow_up"] == dt.datetime.now(dt.UTC).date().isoformat()
 
 

@@ -115,7 +115,6 @@ def test_crm_objects(crm: MetadataBundle) -> None:
 @pytest.mark.parametrize(("ref", "type_"), [
     ("lead.source", "picklist"), ("lead.region", "picklist"), ("lead.industry", "picklist"),
     ("lead.score", "formula"), ("lead.status", "picklist"), ("lead.last_follow_up", "date"),
-    ("lead.in_public_pool", "boolean"), ("lead.previous_owner", "user"),
     ("lead.converted_account", "lookup"),
     ("account.industry", "picklist"), ("account.region", "picklist"),
     ("account.grade", "formula"), ("account.open_opportunity_count", "rollup"),
@@ -158,7 +157,21 @@ def test_lead_stages_and_pool(crm: MetadataBundle) -> None:
     score = squash(field(crm, "lead.score").formula)
     assert score.startswith("CASE(source,") and "CASE(industry," in score
     assert field(crm, "lead.last_follow_up").default == "TODAY()"
-    assert field(crm, "lead.in_public_pool").default == "FALSE"
+    # the pool is the platform's: members, admins, a claim limit and return reasons
+    (lead,) = [o for o in crm.objects if o.api_name == "lead"]
+    (pool,) = lead.pools
+    assert (pool.api_name, pool.members, pool.admins, pool.claim_limit) == \
+        ("lead_pool", ("sales_rep", "sales_manager"), ("sales_manager",), 20)
+    assert pool.adopt_field == "in_public_pool"  # what release 0.1's template kept it in
+    assert lead.field("in_public_pool") is None and lead.field("previous_owner") is None
+    assert {r.value for r in pool.return_reasons} >= {"no_answer", "no_follow_up"}
+    (account,) = [o for o in crm.objects if o.api_name == "account"]
+    assert [p.api_name for p in account.pools] == ["customer_pool"]
+    # "log a follow-up" on a lead logs a completed call and restarts its recycling clock
+    assert lead.follow_up is not None
+    assert (lead.follow_up.object, lead.follow_up.link, lead.follow_up.stamp) == \
+        ("task", "lead", "last_follow_up")
+    assert dict(lead.follow_up.values) == {"task_type": "call", "status": "completed"}
 
 
 def test_opportunity_formulas_and_rules(crm: MetadataBundle) -> None:
@@ -249,10 +262,10 @@ def test_crm_flows(crm: MetadataBundle) -> None:
     assert isinstance(recycle, AutomationRuleDef)
     assert (recycle.trigger.kind, recycle.trigger.date_field, recycle.trigger.days) == \
         ("after_date", "last_follow_up", 3)
-    update, notify = recycle.actions
-    assert update.kind == "update" and update.params["owner"] == "NULL"
-    assert update.params["in_public_pool"] == "TRUE" and update.params["previous_owner"] == "owner"
-    assert notify.kind == "notify" and {"field": "previous_owner"} in notify.params["to"]
+    notify, back = recycle.actions
+    assert notify.kind == "notify" and {"field": "owner"} in notify.params["to"]
+    assert (back.kind, dict(back.params)) == \
+        ("return_to_pool", {"pool": "lead_pool", "reason": "no_follow_up"})
 
     stage_tasks = crm.definition(FLOW, "opportunity_stage_tasks")
     assert isinstance(stage_tasks, AutomationRuleDef)
@@ -303,7 +316,8 @@ def test_crm_demo_data_size_and_spread(crm: MetadataBundle) -> None:
     assert {r["status"] for r in leads} == set(field(crm, "lead.status").picklist_values())
     assert {r["region"] for r in leads} == set(field(crm, "lead.region").picklist_values())
     assert len({r.get("owner") for r in leads}) >= 4
-    assert any(r.get("in_public_pool") for r in leads)
+    assert sum(r.get("pool") == "lead_pool" and "owner" not in r for r in leads) >= 4
+    assert sum(r.get("pool") == "customer_pool" for r in crm.data["account"]) >= 2
     assert {r["stage"] for r in opportunities} == \
         set(field(crm, "opportunity.stage").picklist_values())
     assert len({r["owner"] for r in opportunities}) >= 4
@@ -451,6 +465,8 @@ def test_data_files_fit_their_objects(bundles: Mapping[str, MetadataBundle]) -> 
             fdef = obj.field(key)
             if key == "owner":
                 ok = value in users
+            elif key == "pool":  # loaded straight into one of the object's pools
+                ok = obj.pool(value) is not None and "owner" not in row
             elif fdef is None or fdef.type in COMPUTED:
                 ok = False
             elif fdef.type == "picklist":
@@ -680,6 +696,7 @@ def test_formulas_name_existing_fields(bundles: Mapping[str, MetadataBundle]) ->
             for hop in hops:
                 ref = obj.field(hop) if obj else None
                 obj = objects.get(ref.target or "") if ref else None
-            if obj is None or (last not in SYSTEM_FIELDS and obj.field(last) is None):
+            system = SYSTEM_FIELDS | ({"pool"} if obj is not None and obj.pools else set())
+            if obj is None or (last not in system and obj.field(last) is None):
                 problems.append(f"{where}: {path}")
     assert problems == []

@@ -33,6 +33,8 @@ def _action(raw: Mapping[str, Any]) -> ActionDef:
     ((kind, params),) = raw.items()
     if kind == "assign":
         params = _assignee(params)
+    if kind == "return_to_pool" and isinstance(params, str):
+        params = {"pool": params}
     return ActionDef(kind, dict(params))
 
 

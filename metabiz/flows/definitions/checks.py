@@ -4,7 +4,8 @@ they name, through the kernel's DocumentChecker (formulas are checked when compi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from metabiz.flows.definitions.model import (
     ActionDef,
@@ -70,6 +71,27 @@ def _actions(flow: FlowDef, odef: ObjectDef | None, actions: Sequence[ActionDef]
         elif action.kind == "webhook":
             for j, name in enumerate(params.get("fields", ())):
                 checker.field(where + ("fields", j), odef, name)
+        elif action.kind == "return_to_pool":
+            _pool(checker, where, odef, deleted, params)
+
+
+def _pool(checker: DocumentChecker, where: JsonPath, odef: ObjectDef | None, deleted: bool,
+          params: Mapping[str, Any]) -> None:
+    """A `return_to_pool` names a pool of the flow's object (and one of its reasons)."""
+    if deleted:
+        checker.problem(where, "a return_to_pool action cannot change a deleted record")
+        return
+    name, path = params["pool"], where + ("pool",)
+    if odef is None:
+        return
+    pool = odef.pool(name)
+    if pool is None:
+        known = ", ".join(p.api_name for p in odef.pools) or "none"
+        checker.problem(path, f"unknown pool {name!r} on {odef.api_name} (its pools: {known})")
+    elif params.get("reason") and pool.return_reasons \
+            and pool.reason(params["reason"]) is None:
+        checker.problem(where + ("reason",), f"unknown return reason {params['reason']!r} of "
+                                             f"pool {name!r}")
 
 
 def _assignment_rule(checker: DocumentChecker, path: JsonPath, object_name: str,

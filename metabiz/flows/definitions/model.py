@@ -15,7 +15,7 @@ from metabiz.platform.metadata.model import Label, set_unless_default
 
 @dataclass(frozen=True)
 class ActionDef:
-    """One flow action: `update`, `create`, `assign`, `notify` or `webhook`.
+    """One flow action: `update`, `create`, `assign`, `notify`, `webhook` or `return_to_pool`.
 
     `params` is the action's validated JSON body (its shape is fixed per kind by the
     schemas beside this module); flows/actions turns it into its action classes.

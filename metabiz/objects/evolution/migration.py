@@ -42,6 +42,7 @@ from metabiz.objects.evolution.columns import (
 from metabiz.objects.evolution.conversions import REFERENCE_TYPES, convert_values
 from metabiz.objects.evolution.history import definitions_in_history
 from metabiz.objects.evolution.plan import Change, Plan, object_parts, option_parts, plural, short
+from metabiz.objects.evolution.pool_columns import migrate_pools
 from metabiz.objects.evolution.preflight import Failure, narrowings, refusal
 from metabiz.objects.fields import field_type
 from metabiz.objects.records import Resolver
@@ -147,6 +148,7 @@ class Migration:
     def _object(self, obj: CompiledObject) -> None:
         previous = self.previous.get(obj.name)
         columns = {c["name"] for c in inspect(self.conn).get_columns(obj.table.name)}
+        migrate_pools(self.conn, self.ops, obj, previous, columns, self.step, self.now)
         for cf in obj.fields.values():
             before = previous.field(cf.name) if previous else None
             if before is None and cf.fdef.renamed_from and previous:

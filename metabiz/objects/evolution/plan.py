@@ -105,13 +105,15 @@ def option_parts(before: FieldDef, after: FieldDef) -> list[str]:
 
 
 def object_parts(before: ObjectDef, after: ObjectDef) -> list[str]:
-    """What changed in an object that holds no data: labels, rules, layouts, list views."""
+    """What changed in an object that holds no data: labels, rules, layouts, list views,
+    pools."""
     parts = []
     if (before.label, before.plural_label, before.description) != \
             (after.label, after.plural_label, after.description):
         parts.append("labels")
     for key, name in (("name_field", "name field"), ("validation_rules", "validation rules"),
-                      ("layouts", "layouts"), ("list_views", "list views")):
+                      ("layouts", "layouts"), ("list_views", "list views"),
+                      ("pools", "pools")):
         if getattr(before, key) != getattr(after, key):
             parts.append(name)
     return parts

@@ -1,7 +1,7 @@
-"""The record page: fields by layout, related lists, history, and the packages' panels.
+"""The record page: fields by layout, related lists, and the packages' panels.
 
-Panels registered for the "record" slot (approvals, later files and activity) render in
-the side column; the page itself knows none of them.
+Panels registered for the "record" slot (the owner card, approvals, the activity timeline
+with the record's history) render in the side column; the page itself knows none of them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
                    forms.display(None, record.get(n), lang=lang,
                                  widget=forms.SYSTEM_WIDGETS[n]))
                   for n in ("owner", "created_by", "created_at", "updated_by", "updated_at")]
-        history = _history(ctx, obj, record, names, readable_names)
         related = [r for r in (_related(ctx, obj, record, child, link)
                                for child, link in obj.children) if r is not None]
         access = ctx.schema.access
@@ -55,7 +54,7 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
         return render_template(
             "detail.html", obj=obj, record=record, label=obj.odef.label.get(lang),
             title=plural(obj, lang), name=forms.record_name(obj, record, lang),
-            sections=sections, system=system, history=history, related=related,
+            sections=sections, system=system, related=related,
             panels=panels, locked=bool(values.get("locked")),
             status=forms.display(None, record.get("approval_status"), lang=lang,
                                  widget="approval_status"),
@@ -88,33 +87,6 @@ def layout(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
 def editable(ctx: Context, obj: CompiledObject, name: str) -> bool:
     cf = obj.fields[name]
     return cf.ftype.writable and ctx.schema.access.field_rule(ctx.actor, obj.name, name) is None
-
-
-def _history(ctx: Context, obj: CompiledObject, record: dict[str, Any],
-             names: dict[tuple[str, Any], str], readable_names: list[str]) -> list[Any]:
-    changes = records.history(ctx, obj.name, record["id"])
-    wanted: dict[str, set[Any]] = {}
-    for change in changes:
-        cf = obj.fields.get(change["field"])
-        if cf is not None and cf.ftype.widget == "lookup" and cf.fdef.target:
-            wanted.setdefault(cf.fdef.target, set()).update(
-                v for v in (change["old"], change["new"]) if v is not None)
-    names = {**names, **forms.lookup_names(ctx, wanted)}
-    out = []
-    for change in reversed(changes):
-        cf = obj.fields.get(change["field"])
-        widget = None if cf is not None else forms.SYSTEM_WIDGETS.get(change["field"], "text")
-
-        def show(value: Any, cf: Any = cf, widget: str | None = widget) -> forms.Shown:
-            return forms.display(cf, value, lang=ctx.language, names=names, widget=widget,
-                                 readable=readable_names)
-
-        out.append({"field": forms.field_label(obj, change["field"], ctx.language),
-                    "old": show(change["old"]), "new": show(change["new"]),
-                    "by": change["by"],
-                    "at": forms.display(None, change["at"], lang=ctx.language,
-                                        widget="datetime")})
-    return out
 
 
 def _related(ctx: Context, obj: CompiledObject, record: dict[str, Any], child_name: str,

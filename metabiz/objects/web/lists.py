@@ -17,6 +17,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import plural
+from metabiz.objects.web.pools import can_transfer, people
 from metabiz.objects.web.tables import header, list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
@@ -77,6 +78,8 @@ def list_page(actor: Actor, object_name: str) -> Any:
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
+            can_transfer=can_transfer(ctx, obj), people=people(ctx) if can_transfer(ctx, obj)
+            else [],
             new_args={c["field"]: c["value"] for c in chips if c["field"]},
             panels=render_panels("list", ctx, obj, base))  # the packages' actions (import…)
 

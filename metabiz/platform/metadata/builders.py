@@ -12,12 +12,14 @@ from metabiz.formulas import Calendar
 from metabiz.platform.metadata.model import (
     AppDef,
     FieldDef,
+    FollowUpDef,
     Label,
     LayoutDef,
     LayoutSection,
     ListViewDef,
     ObjectDef,
     PicklistValue,
+    PoolDef,
     RoleDef,
     UserDef,
     ValidationRuleDef,
@@ -81,8 +83,22 @@ def build_object(d: Mapping[str, Any]) -> ObjectDef:
             ListViewDef(v["api_name"], Label.of(v.get("label"), v["api_name"]),
                         tuple(v.get("columns", ())), v.get("filter"), v.get("sort"))
             for v in d.get("list_views", ())),
+        pools=tuple(build_pool(p) for p in d.get("pools", ())),
+        follow_up=FollowUpDef(**{**d["follow_up"], "values": dict(d["follow_up"].get("values", {}))})
+        if "follow_up" in d else None,
         raw=d,
     )
+
+
+def build_pool(d: Mapping[str, Any]) -> PoolDef:
+    reasons = tuple(
+        PicklistValue(r, Label.of(None, r)) if isinstance(r, str)
+        else PicklistValue(r["value"], Label.of(r.get("label"), r["value"]))
+        for r in d.get("return_reasons", ()))
+    return PoolDef(api_name=d["api_name"], label=Label.of(d.get("label"), d["api_name"]),
+                   members=tuple(d["members"]), admins=tuple(d.get("admins", ())),
+                   claim_limit=d.get("claim_limit"), return_reasons=reasons,
+                   adopt_field=d.get("adopt_field"))
 
 
 def build_role(d: Mapping[str, Any]) -> RoleDef:

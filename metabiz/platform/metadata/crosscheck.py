@@ -10,9 +10,10 @@ from typing import Any
 
 from metabiz.formulas import Calendar
 from metabiz.platform.metadata.documents import Doc
-from metabiz.platform.metadata.model import FieldDef, ObjectDef, RoleDef, UserDef
+from metabiz.platform.metadata.model import FieldDef, FollowUpDef, ObjectDef, RoleDef, UserDef
 from metabiz.platform.metadata.problems import JsonPath, pointer
 from metabiz.platform.metadata.reserved import (
+    POOL_COLUMN,
     SYSTEM_DATETIME_COLUMNS,
     SYSTEM_FIELDS,
     SYSTEM_USER_COLUMNS,
@@ -187,6 +188,55 @@ def check_object(odef: ObjectDef, checker: DocumentChecker) -> None:
         for name in (view.sort or "").split(","):
             if name:
                 checker.field(("list_views", i, "sort"), odef, name.lstrip("-"))
+    if odef.pools:
+        _pools(odef, checker)
+    if odef.follow_up is not None:
+        _follow_up(odef, odef.follow_up, checker)
+
+
+def _follow_up(odef: ObjectDef, follow: FollowUpDef, checker: DocumentChecker) -> None:
+    """The child object, its link back to this object, its text fields and fixed values,
+    and the date stamped on the record."""
+    child = checker.object(("follow_up", "object"), follow.object)
+    link = checker.field(("follow_up", "link"), child, follow.link, system=())
+    if link is not None and (link.type not in REFERENCE_TYPES or link.target != odef.api_name):
+        checker.problem(("follow_up", "link"), f"{follow.link!r} must be a lookup or "
+                                               f"master_detail field to {odef.api_name}")
+    for key in ("subject", "text"):
+        name = getattr(follow, key)
+        found = checker.field(("follow_up", key), child, name, system=()) if name else None
+        if found is not None and found.type not in ("text", "long_text"):
+            checker.problem(("follow_up", key), f"{name!r} is {type_name(found)} field, not text")
+    for name in follow.values:
+        checker.writable_field(("follow_up", "values", name), child, name)
+    if follow.stamp is not None:
+        stamp = checker.field(("follow_up", "stamp"), odef, follow.stamp, system=())
+        if stamp is not None and stamp.type not in TEMPORAL_TYPES:
+            checker.problem(("follow_up", "stamp"), f"{follow.stamp!r} is {type_name(stamp)} "
+                                                    "field, not a date or datetime")
+
+
+def _pools(odef: ObjectDef, checker: DocumentChecker) -> None:
+    """Pool names, member and admin roles, return reasons; no field may be named `pool`
+    (the system column holding the pool a record is in)."""
+    checker.duplicates(((("pools", i, "api_name"), p.api_name)
+                        for i, p in enumerate(odef.pools)), "pool")
+    for i, fdef in enumerate(odef.fields):
+        if fdef.api_name == POOL_COLUMN:
+            checker.problem(("fields", i, "api_name"), "'pool' is the system field of an "
+                                                       "object with pools; choose another name")
+    roles = checker.names("role") | {ADMIN_ROLE}
+    for i, pool in enumerate(odef.pools):
+        for key, names in (("members", pool.members), ("admins", pool.admins)):
+            for j, role in enumerate(names):
+                if checker.in_folder and role not in roles:
+                    checker.problem(("pools", i, key, j), f"unknown role {role!r}")
+        checker.duplicates(((("pools", i, "return_reasons", j), r.value)
+                            for j, r in enumerate(pool.return_reasons)), "return reason")
+        flag = odef.field(pool.adopt_field) if pool.adopt_field else None
+        if flag is not None and flag.type != "boolean":
+            checker.problem(("pools", i, "adopt_field"),
+                            f"{flag.api_name!r} is {type_name(flag)} field, not a boolean")
 
 
 def _name_field(odef: ObjectDef, checker: DocumentChecker) -> None:

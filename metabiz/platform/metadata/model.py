@@ -200,6 +200,53 @@ class ListViewDef:
 
 
 @dataclass(frozen=True)
+class PoolDef:
+    """A public pool (公海) of an object: records without an owner that members may claim."""
+
+    api_name: str
+    label: Label
+    members: tuple[str, ...]  # roles whose users see and claim the pool's records
+    admins: tuple[str, ...] = ()  # roles whose users assign them (and see them)
+    claim_limit: int | None = None  # records from this pool one user may hold at once
+    return_reasons: tuple[PicklistValue, ...] = ()
+    adopt_field: str | None = None  # boolean field moved into the pool when it is new
+
+    def reason(self, value: str) -> PicklistValue | None:
+        return next((r for r in self.return_reasons if r.value == value), None)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json(),
+                               "members": list(self.members)}
+        if self.admins:
+            out["admins"] = list(self.admins)
+        set_unless_default(out, "claim_limit", self.claim_limit)
+        if self.return_reasons:
+            out["return_reasons"] = [r.to_json() for r in self.return_reasons]
+        set_unless_default(out, "adopt_field", self.adopt_field)
+        return out
+
+
+@dataclass(frozen=True)
+class FollowUpDef:
+    """What "Log a follow-up" on a record of the object creates: a child record."""
+
+    object: str  # the child object (a task, a visit)
+    link: str  # its lookup / master-detail field pointing to the record
+    subject: str  # its text field taking the first line of what was typed
+    text: str | None = None  # its (long) text field taking all of it
+    values: Mapping[str, Any] = field(default_factory=dict)  # fixed values, as in the API
+    stamp: str | None = None  # a date(time) field of the record set to now
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"object": self.object, "link": self.link, "subject": self.subject}
+        set_unless_default(out, "text", self.text)
+        if self.values:
+            out["values"] = dict(self.values)
+        set_unless_default(out, "stamp", self.stamp)
+        return out
+
+
+@dataclass(frozen=True)
 class ObjectDef:
     api_name: str
     label: Label
@@ -211,6 +258,8 @@ class ObjectDef:
     validation_rules: tuple[ValidationRuleDef, ...] = ()
     layouts: tuple[LayoutDef, ...] = ()
     list_views: tuple[ListViewDef, ...] = ()
+    pools: tuple[PoolDef, ...] = ()
+    follow_up: FollowUpDef | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -229,6 +278,9 @@ class ObjectDef:
     def list_view(self, name: str) -> ListViewDef | None:
         return next((v for v in self.list_views if v.api_name == name), None)
 
+    def pool(self, name: str) -> PoolDef | None:
+        return next((p for p in self.pools if p.api_name == name), None)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"api_name": self.api_name, "label": self.label.to_json()}
         set_unless_default(out, "plural_label", label_json(self.plural_label))
@@ -242,6 +294,10 @@ class ObjectDef:
             out["layouts"] = {lay.api_name: lay.to_json() for lay in self.layouts}
         if self.list_views:
             out["list_views"] = [v.to_json() for v in self.list_views]
+        if self.pools:
+            out["pools"] = [p.to_json() for p in self.pools]
+        if self.follow_up is not None:
+            out["follow_up"] = self.follow_up.to_json()
         return out
 
 

@@ -16,6 +16,10 @@ SYSTEM_COLUMNS: frozenset[str] = frozenset(
 #: excluded).
 SYSTEM_FIELDS: frozenset[str] = SYSTEM_COLUMNS - {"locked"}
 
+#: The system column of an object that declares pools: the pool a record is in (None when
+#: someone owns it). Only such objects have it, and none of their fields may take the name.
+POOL_COLUMN = "pool"
+
 #: System columns holding a user name (usable where a user field is expected).
 SYSTEM_USER_COLUMNS: frozenset[str] = frozenset({"owner", "created_by", "updated_by"})
 
