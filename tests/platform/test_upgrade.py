@@ -168,7 +168,8 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     assert statuses == ["approved", "pending"]
     # independent branches come in no particular order
     assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
-             "platform_0004_pools", "spreadsheets_0001"]]
+        "flows_0001", "platform_0001", "platform_0002", "platform_0003", "platform_0004_pools",
+        "spreadsheets_0001"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
