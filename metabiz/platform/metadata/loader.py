@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from metabiz.errors import MetadataError
+from metabiz.formulas import Calendar
 from metabiz.platform.extensions import DocumentKind
 from metabiz.platform.metadata.builders import build_app, build_object, build_role, build_users
 from metabiz.platform.metadata.crosscheck import (
@@ -140,10 +141,21 @@ def _load(docs: list[Doc], known_objects: KnownObjects, kinds: Kinds, *,
         roles=tuple(r for r, _ in registered["role"].values()), data=data, users=users,
         documents={name: tuple(d for d, _ in registered[name].values())
                    for name in kinds.added if registered[name]},
-        calendars=app.calendars if app is not None else ())
+        calendars=app.calendars if app is not None else _declared_calendars(docs))
     if problems:
         raise LoadProblems(problems, bundle)
     return bundle
+
+
+def _declared_calendars(docs: Sequence[Doc]) -> tuple[Calendar, ...]:
+    """The calendars app.json names when it has problems of its own: formulas naming one
+    are not wrong too (they are checked again once app.json is fixed)."""
+    for doc in docs:
+        calendars = doc.content.get("calendars") if doc.kind == "app" and isinstance(
+            doc.content, Mapping) else None
+        if isinstance(calendars, Mapping):
+            return tuple(Calendar(name) for name in calendars if isinstance(name, str))
+    return ()
 
 
 # ---- public API -------------------------------------------------------------------------
