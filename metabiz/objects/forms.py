@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from metabiz.formulas import FType, Image, Link, Location, from_json_value
 from metabiz.formulas.values import format_number
+from metabiz.objects import reference_rules
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import FieldType, field_type
 from metabiz.objects.records import Resolver, compute
@@ -72,6 +73,9 @@ class FieldView:
     target: str | None = None  # lookup target object
     target_label: str = ""
     lookup_text: str = ""  # the chosen record's name, shown in the lookup's search box
+    source: str = ""  # the form's object (a lookup's type-ahead applies its `match`)
+    include: str = ""  # CSS selector of the inputs a lookup's `match` reads
+    users: list[str] | None = None  # a user field limited to `roles`: the users it may hold
     step: str | None = None
     min: Any = None
     max: Any = None
@@ -377,4 +381,9 @@ def field_view(ctx: Context, obj: CompiledObject, cf: CompiledField, value: Any,
         target = ctx.schema.objects.get(fdef.target)
         view.target = fdef.target
         view.target_label = target.odef.label.get(lang) if target else fdef.target
+        view.source = obj.name
+        view.include = ", ".join(f"[name={mine}]" for _, mine in fdef.match
+                                 if isinstance(mine, str))
+    if widget == "user" and fdef.roles:
+        view.users = reference_rules.allowed_users(ctx, fdef)
     return view

@@ -25,7 +25,7 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.formulas import EvalContext, Image, Link
-from metabiz.objects import rollups, vlookups
+from metabiz.objects import reference_rules, rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.fields import json_value
@@ -449,9 +449,10 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem]) -
                 message = (f"no active user named {value!r}" if cf.fdef.type == "user"
                            else f"no {cf.fdef.target} record with id {value}")
                 errors.setdefault(index, {}).setdefault(cf.name, []).append(message)
+    resolver = Resolver(ctx)
+    reference_rules.check(ctx, obj, items, resolver.fetch, errors)
     if errors:
         raise _batch_error(obj, errors, len(items), ValidationError)
-    resolver = Resolver(ctx)
     for index, (record, prior, _) in enumerate(items):
         compute(ctx, obj, record, resolver)
         if not obj.rules:
