@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects import commands
+from metabiz.objects import commands, files
 from metabiz.objects import web as pages
 from metabiz.objects.api import api
+from metabiz.objects.files_api import files_api
 from metabiz.platform.extensions import Extensions
 
 
 def register(ext: Extensions) -> None:
     pages.register(ext)
+    ext.add_listener(files.on_write)
     for command in (commands.apply, commands.versions, commands.restore, commands.losses,
                     commands.purge, commands.recompute, commands.formula, commands.template):
         ext.add_command(command)
@@ -23,4 +25,5 @@ def register(ext: Extensions) -> None:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(api)
+    app.register_blueprint(files_api)
     pages.init_app(app)
