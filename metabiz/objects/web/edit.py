@@ -108,8 +108,13 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
     if request.method == "POST":
         try:
             with unit_of_work(actor, write=True) as ctx:
+                # files first (a rule may want the signature the same save completes),
+                # after the version check that the save itself would make
+                if "version" in data:
+                    records.update(ctx, obj.name, record["id"], {"version": data["version"]})
+                if _store_uploads(ctx, obj, record, names) is not None:
+                    data.pop("version", None)
                 saved = records.update(ctx, obj.name, record["id"], data)
-                saved = _store_uploads(ctx, obj, saved, names) or saved
                 name = forms.record_name(ctx.schema.object(obj.name), saved, ctx.language)
         except (ValidationError, ConflictError, PermissionDenied) as err:
             errors, banner, status = _form_failure(err)
