@@ -9,8 +9,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+from marshmallow import ValidationError, validate
 from marshmallow import fields as ma
-from marshmallow import validate
 from sqlalchemy import Numeric
 
 from metabiz.formulas import FType
@@ -43,7 +43,23 @@ class Number(FieldType):
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         bounds = validate.Range(min=None if f.min is None else Decimal(str(f.min)),
                                 max=None if f.max is None else Decimal(str(f.max)))
-        return ma.Decimal(allow_none=True, validate=bounds, allow_nan=False)
+        return ma.Decimal(allow_none=True, validate=[bounds, self._digits(f)],
+                          allow_nan=False)
+
+    def _digits(self, f: FieldDef) -> validate.Validator:
+        """At most PRECISION significant digits, `scale` of them after the point (a larger
+        number cannot be stored exactly: 422, not a database error)."""
+        whole = PRECISION - self.scale(f)
+
+        class Digits(validate.Validator):
+            error = f"too large: at most {whole} digits before the decimal point"
+
+            def __call__(self, value: Any) -> Any:
+                if value and value.is_finite() and value.adjusted() >= whole:
+                    raise ValidationError(self.error)
+                return value
+
+        return Digits()
 
     def quick_load(self, f: FieldDef, value: Any) -> Any:
         if value is None:
@@ -54,7 +70,8 @@ class Number(FieldType):
             number = Decimal(str(value))
         except InvalidOperation:
             return NOT_PLAIN
-        if not number.is_finite() or (f.min is not None and number < Decimal(str(f.min))) \
+        if not number.is_finite() or (number and number.adjusted() >= PRECISION - self.scale(f)) \
+                or (f.min is not None and number < Decimal(str(f.min))) \
                 or (f.max is not None and number > Decimal(str(f.max))):
             return NOT_PLAIN
         return number
