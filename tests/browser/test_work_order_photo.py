@@ -62,6 +62,7 @@ def test_a_technician_attaches_a_photo_and_signature_on_a_phone(phone, service_s
     from playwright.sync_api import expect
 
     base, order = service_server
+    phone.set_default_timeout(30_000)  # a shared, busy test machine
     phone.goto(f"{base}/login")
     phone.fill("#username", "ken")
     phone.fill("#password", PASSWORD)
@@ -72,17 +73,21 @@ def test_a_technician_attaches_a_photo_and_signature_on_a_phone(phone, service_s
     phone.select_option("#f-status", "completed")
     phone.fill("#f-work_notes", "Fuser replaced, test page printed.")
     phone.set_input_files("#f-photo", picture(tmp_path / "fuser.jpg", (180, 40, 40)))
-    phone.click("button[type=submit]")
+    phone.click("form.record-form button[type=submit]")
     expect(phone.locator('[data-field="signature"] .field-error')).to_contain_text(
         "Attach the customer's signature")
     # the browser forgets chosen files after a refused save: choose both again
     phone.set_input_files("#f-photo", picture(tmp_path / "fuser.jpg", (180, 40, 40)))
     phone.set_input_files("#f-signature", picture(tmp_path / "signed.jpg", (240, 240, 240)))
-    phone.click("button[type=submit]")
+    phone.click("form.record-form button[type=submit]")
     expect(phone).to_have_url(f"{base}/o/work_order/{order}")
     photo = phone.locator('img.thumb[alt="fuser.jpg"]')
-    expect(photo).to_be_visible()
-    expect(phone.locator('img.thumb[alt="signed.jpg"]')).to_be_visible()
+    signature = phone.locator('img.thumb[alt="signed.jpg"]')
+    for image in (photo, signature):
+        image.scroll_into_view_if_needed()
+        expect(image).to_be_visible()
+        phone.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                arg=image.element_handle())
     assert photo.evaluate("img => img.naturalWidth") == 320  # the thumbnail, not the photo
     assert photo.evaluate("img => img.getBoundingClientRect().right") <= 375
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375

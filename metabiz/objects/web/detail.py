@@ -106,6 +106,8 @@ def _history(ctx: Context, obj: CompiledObject, record: dict[str, Any],
         widget = None if cf is not None else forms.SYSTEM_WIDGETS.get(change["field"], "text")
 
         def show(value: Any, cf: Any = cf, widget: str | None = widget) -> forms.Shown:
+            if isinstance(value, dict) and "name" in value:  # a file: only the current one
+                return forms.Shown(str(value["name"]))  # downloads, so history names them
             return forms.display(cf, value, lang=ctx.language, names=names, widget=widget,
                                  readable=readable_names)
 
