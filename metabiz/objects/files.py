@@ -60,6 +60,7 @@ def attach(ctx: Context, storage: FileStorage, object_name: str, record_id: Any,
     cf = file_field(obj, field)
     ftype = cf.ftype
     assert isinstance(ftype, File)
+    ctx.schema.access.require(ctx.actor, obj.name, "edit")
     record = records.load(ctx, obj, record_id)  # 404 before anything is stored
     name = _safe_name(filename)
     lang = ctx.language

@@ -105,6 +105,8 @@ def match_filter(obj: CompiledObject, cf: CompiledField,
         if isinstance(mine, bool):
             terms.append(their if mine else f"NOT({their})")
             continue
+        if mine not in values:
+            continue  # not on the form (read-only for the role): the save checks it
         raw = values.get(mine)
         text = "" if raw is None else str(raw).strip()
         mine_field = obj.fields.get(mine)
@@ -117,7 +119,7 @@ def match_filter(obj: CompiledObject, cf: CompiledField,
         else:
             literal = text.replace("\\", "\\\\").replace('"', '\\"')
             terms.append(f'{their} = "{literal}"')
-    return " && ".join(terms)
+    return " && ".join(terms) or None
 
 
 def allowed_users(ctx: Context, fdef: Any) -> list[str]:
