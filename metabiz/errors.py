@@ -93,6 +93,13 @@ class ValidationError(MetabizError):
     status = 422
 
 
+class TooLarge(ValidationError):
+    """An upload over the size its field allows (413), with the field's message."""
+
+    code = "too_large"
+    status = 413
+
+
 class MetadataError(MetabizError):
     """Invalid metadata. `problems` holds every `file: json/path: message` line."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from metabiz.errors import MetadataError, NotFound
 from metabiz.flows import jobs
@@ -131,17 +133,25 @@ def on_write(ctx: Context, event: WriteEvent, rules: list[AutomationRule]) -> No
 
 def schedule(ctx: Context, event: WriteEvent, rules: list[AutomationRule]) -> None:
     for rule in rules:
-        assert isinstance(rule.trigger, DateOffset)
-        ref = f"{rule.name}:{event.object}:{event.record_id}"
-        due = rule.trigger.due(event.after) if event.kind != "deleted" else None
-        if due is None:
-            jobs.cancel(ctx.conn, ref=ref)
-            continue
-        key = f"time:{ref}:{due.isoformat()}"
-        jobs.cancel(ctx.conn, ref=ref, keep_key=key)
-        jobs.reschedule(ctx.conn, "time_rule", {
-            "rule": rule.name, "object": event.object, "record_id": event.record_id,
-            "due": due.isoformat()}, run_at=due, now=ctx.now, key=key, ref=ref)
+        schedule_record(ctx, rule, event.object, event.record_id,
+                        event.after if event.kind != "deleted" else None)
+
+
+def schedule_record(ctx: Context, rule: AutomationRule, object_name: str, record_id: int,
+                    values: Mapping[str, Any] | None) -> None:
+    """Make the rule's job for this record run at the time its date gives now (cancelled
+    when the record is gone or its date blank)."""
+    assert isinstance(rule.trigger, DateOffset)
+    ref = f"{rule.name}:{object_name}:{record_id}"
+    due = rule.trigger.due(values) if values is not None else None
+    if due is None:
+        jobs.cancel(ctx.conn, ref=ref)
+        return
+    key = f"time:{ref}:{due.isoformat()}"
+    jobs.cancel(ctx.conn, ref=ref, keep_key=key)
+    jobs.reschedule(ctx.conn, "time_rule", {
+        "rule": rule.name, "object": object_name, "record_id": record_id,
+        "due": due.isoformat()}, run_at=due, now=ctx.now, key=key, ref=ref)
 
 
 @jobs.register
@@ -167,8 +177,14 @@ class TimeRuleJob(jobs.JobKind):
         except NotFound:
             return
         due = rule.trigger.due(values)
-        if due is None or due != dt.datetime.fromisoformat(payload["due"]):
-            return  # the date moved: another job is scheduled for the new time
+        if due != dt.datetime.fromisoformat(payload["due"]) or due > env.now:
+            # the date moved (a formula date whose lookup changed, too): follow it
+            schedule_record(ctx, rule, obj.name, values["id"], values)
+            return
+        if rule.trigger.passed(values, env.now):
+            log.info("time-based job %s: %s on %s %s is out of date (the worker ran late); "
+                     "skipped", job.id, rule.name, obj.name, values["id"])
+            return
         subject = Subject(ctx, obj, values)
         if rule.holds(subject):
             run_actions(rule.actions, subject, source=rule.source, event="scheduled")

@@ -69,6 +69,11 @@ class CompiledFlows:
         self._healthy(object_name)
         return [r for r in self.automations.get(object_name, []) if r.active]
 
+    def time_based_rules(self) -> list[AutomationRule]:
+        """The active time-based rules of every object."""
+        return [r for rules in self.automations.values() for r in rules
+                if r.active and r.trigger.scheduled]
+
     def assignment_rules(self, object_name: str) -> list[AssignmentRule]:
         self._healthy(object_name)
         return self.assignments.get(object_name, [])

@@ -44,3 +44,8 @@ def manager_of(conn: Connection, name: str | None) -> str | None:
 
 def email_of(conn: Connection, name: str) -> str | None:
     return conn.execute(select(users.c.email).where(users.c.name == name)).scalar()  # type: ignore[no-any-return]
+
+
+def language_of(conn: Connection, name: str) -> str:
+    """The language the user reads (en when unknown)."""
+    return conn.execute(select(users.c.language).where(users.c.name == name)).scalar() or "en"

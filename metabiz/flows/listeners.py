@@ -6,7 +6,7 @@ the object's automation rules (immediate ones now, time-based ones as jobs).
 
 from __future__ import annotations
 
-from metabiz.flows import approvals, automation
+from metabiz.flows import approvals, automation, date_follow
 from metabiz.flows.actions.base import system_context
 from metabiz.flows.assignment import set_owner
 from metabiz.flows.compiled import flows_of
@@ -38,3 +38,4 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
     rules = compiled.automation_rules(event.object)
     if rules:
         automation.on_write(ctx, event, rules)
+    date_follow.on_write(ctx, event, compiled.time_based_rules())

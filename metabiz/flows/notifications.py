@@ -18,6 +18,7 @@ from metabiz.errors import NotFound
 from metabiz.flows import directory, jobs
 from metabiz.flows.store import notifications
 from metabiz.objects.fields import json_value
+from metabiz.platform.db import writer
 from metabiz.platform.request_input import whole_number
 
 
@@ -28,6 +29,17 @@ def send(conn: Connection, users: Sequence[str], *, now: dt.datetime, message: s
     payload = {"users": list(users), "subject": subject, "message": message,
                "object": object_name, "record_id": record_id, "source": source}
     return jobs.enqueue(conn, "notify", payload, run_at=now, now=now)
+
+
+def email(conn: Connection, address: str, *, now: dt.datetime, message: str,
+          subject: str | None, fallback: str | None, object_name: str | None = None,
+          record_id: int | None = None, source: str | None = None) -> int:
+    """Enqueue an e-mail to an address (someone who is not a user); `fallback` is the user
+    told to pass it on when no mail server is configured."""
+    return jobs.enqueue(conn, "email", {
+        "to": address, "subject": subject, "message": message, "fallback": fallback,
+        "object": object_name, "record_id": record_id, "source": source},
+        run_at=now, now=now)
 
 
 @jobs.register
@@ -66,7 +78,8 @@ class EmailJob(jobs.JobKind):
     def run(self, job: jobs.Job, env: jobs.JobEnv) -> None:
         smtp = env.smtp
         if smtp is None:
-            return  # configuration removed since: nothing to send
+            self._pass_on(job, env)
+            return
         mail = EmailMessage()
         mail["From"] = smtp.sender
         mail["To"] = job.payload["to"]
@@ -78,6 +91,28 @@ class EmailJob(jobs.JobKind):
             if smtp.user:
                 server.login(smtp.user, smtp.password)
             server.send_message(mail)
+
+
+    def _pass_on(self, job: jobs.Job, env: jobs.JobEnv) -> None:
+        """No mail server: the user the e-mail was for someone else on behalf of reads it
+        in the app, with whom to pass it on to (notifications' own e-mail copies just stop)."""
+        payload = job.payload
+        user = payload.get("fallback")
+        if not user:
+            return
+        with writer(env.engine).begin() as conn:
+            key = f"job{job.id}:{user}"
+            if conn.execute(select(notifications.c.id)
+                            .where(notifications.c.dedupe_key == key)).first():
+                return
+            lang = directory.language_of(conn, user)
+            note = (f"未配置邮件服务器，请将以下内容转达给 {payload['to']}：" if lang == "zh" else
+                    f"No mail server is set up: please pass this on to {payload['to']}: ")
+            conn.execute(insert(notifications).values(
+                user_name=user, subject=payload.get("subject"),
+                message=note + payload["message"], object=payload.get("object"),
+                record_id=payload.get("record_id"), source=payload.get("source"),
+                created_at=env.now, dedupe_key=key))
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -84,10 +84,21 @@ class DateOffset(Trigger):
             return None
         return (moment + self.sign * dt.timedelta(days=float(self.days))).astimezone(dt.UTC)
 
+    def passed(self, values: Any, now: dt.datetime) -> bool:
+        """True when a run at `now` would be out of date: a reminder before a date that has
+        already come (a late worker must not warn "due soon" after the date)."""
+        return False
+
 
 class BeforeDate(DateOffset):
     name = "before_date"
     sign = -1
+
+    def passed(self, values: Any, now: dt.datetime) -> bool:
+        due = self.due(values)
+        if due is None:
+            return False
+        return now >= due + dt.timedelta(days=float(self.days)) and float(self.days) > 0
 
 
 class AfterDate(DateOffset):

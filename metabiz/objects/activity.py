@@ -148,6 +148,8 @@ def _from_history(ctx: Context, obj: CompiledObject,
 
 def _shown(ctx: Context, obj: CompiledObject, name: str, value: Any,
            names: Mapping[tuple[str, Any], str]) -> str:
+    if isinstance(value, dict) and "name" in value:  # a file: only the current one
+        return str(value["name"])  # downloads, so the timeline names them
     cf = obj.fields.get(name)
     widget = None if cf is not None else forms.SYSTEM_WIDGETS.get(name, "text")
     shown = forms.display(cf, value, lang=ctx.language, names=names, widget=widget)

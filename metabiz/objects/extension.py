@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects import backups, commands
+from metabiz.objects import backups, commands, files
 from metabiz.objects import web as pages
 from metabiz.objects.activity_api import api as activity_api
 from metabiz.objects.api import api
+from metabiz.objects.files_api import files_api
 from metabiz.objects.pool_api import api as pool_api
 from metabiz.platform.extensions import Extensions
 
 
 def register(ext: Extensions) -> None:
     pages.register(ext)
+    ext.add_listener(files.on_write)
     for command in (commands.apply, commands.versions, commands.restore, commands.losses,
                     commands.purge, commands.recompute, commands.formula, commands.template,
                     backups.backup, backups.load):
@@ -28,4 +30,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(pool_api)
     app.register_blueprint(activity_api)
+    app.register_blueprint(files_api)
     pages.init_app(app)

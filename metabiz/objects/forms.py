@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from metabiz.formulas import FType, Image, Link, Location, from_json_value
 from metabiz.formulas.values import format_number
-from metabiz.objects import record_scope
+from metabiz.objects import record_scope, reference_rules
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import FieldType, field_type
 from metabiz.objects.records import Resolver, compute, record_key
@@ -37,6 +37,10 @@ FORMULA_WIDGETS = {"currency": "currency", "percent": "percent", "number": "numb
                    "boolean": "checkbox", "date": "date", "datetime": "datetime",
                    "text": "text", "time": "time", "location": "location", "link": "link",
                    "image": "image"}
+#: widgets of file and image fields (uploaded as multipart, shown as links / thumbnails)
+FILE_WIDGETS = frozenset({"file", "image_upload"})
+#: the prefix of a form's "remove this file" checkbox (never an api_name)
+REMOVE_FILE = "_remove_"
 #: the prefix of a lookup's visible search input (never an api_name: those start a-z)
 LOOKUP_SEARCH = "_lookup_"
 
@@ -73,6 +77,10 @@ class FieldView:
     target: str | None = None  # lookup target object
     target_label: str = ""
     lookup_text: str = ""  # the chosen record's name, shown in the lookup's search box
+    source: str = ""  # the form's object (a lookup's type-ahead applies its `match`)
+    include: str = ""  # CSS selector of the inputs a lookup's `match` reads
+    users: list[str] | None = None  # a user field limited to `roles`: the users it may hold
+    accept: str = ""  # a file input's accepted extensions (`.pdf,.txt`)
     step: str | None = None
     min: Any = None
     max: Any = None
@@ -151,6 +159,8 @@ def to_input(cf: CompiledField, value: Any) -> Any:
         return bool(value)
     if widget == "multiselect":
         return list(value or [])
+    if widget in FILE_WIDGETS:
+        return value if isinstance(value, dict) else None
     if value is None:
         return ""
     if widget == "datetime" and isinstance(value, str):
@@ -198,7 +208,21 @@ def display(cf: CompiledField | None, value: Any, *, lang: str,
         return Shown(str(value), kind="multiline")
     if widget in ("link", "image", "time", "location"):
         return _formula_value(widget, value)
+    if widget in FILE_WIDGETS and isinstance(value, dict):
+        return _stored_file(value)
     return Shown(str(value))
+
+
+def _stored_file(value: Mapping[str, Any]) -> Shown:
+    """A file links to its download; an image shows its thumbnail, linking to the picture."""
+    url, name = str(value.get("url", "")), str(value.get("name", ""))
+    if not url.startswith("/"):
+        return Shown(name)
+    if "thumbnail_url" in value:
+        return Shown(Markup('<a class="file-image" href="{}"><img class="thumb" src="{}" '
+                            'alt="{}" loading="lazy"></a>').format(
+            url, value["thumbnail_url"], name), kind="image")
+    return Shown(name, href=url, kind="link")
 
 
 def _formula_value(widget: str, value: Any) -> Shown:
@@ -378,4 +402,12 @@ def field_view(ctx: Context, obj: CompiledObject, cf: CompiledField, value: Any,
         target = ctx.schema.objects.get(fdef.target)
         view.target = fdef.target
         view.target_label = target.odef.label.get(lang) if target else fdef.target
+        view.source = obj.name if fdef.match else ""
+        view.include = ", ".join(f"[name={mine}]" for _, mine in fdef.match
+                                 if isinstance(mine, str))
+    if widget in FILE_WIDGETS:
+        view.accept = ",".join("." + a.lower().lstrip(".") for a in fdef.accept) or \
+            ("image/*" if widget == "image_upload" else "")
+    if widget == "user" and fdef.roles:
+        view.users = reference_rules.allowed_users(ctx, fdef)
     return view

@@ -27,7 +27,7 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.formulas import EvalContext, Image, Link
-from metabiz.objects import record_scope, rollups, vlookups
+from metabiz.objects import record_scope, reference_rules, rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
@@ -476,6 +476,7 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem],
                            else f"no {cf.fdef.target} record with id {value}")
                 errors.setdefault(index, {}).setdefault(cf.name, []).append(message)
     resolver = Resolver(ctx)
+    reference_rules.check(ctx, obj, items, resolver.fetch, errors)
     for index, (record, prior, _) in enumerate(items):
         compute(ctx, obj, record, resolver)
         if not obj.rules or index in unread:

@@ -1,7 +1,8 @@
 """The unit of work of a web request: a transaction on the current Flask app's runtime.
 
 API views and pages open one per request (`with unit_of_work(actor) as ctx:`); it commits
-when the block ends cleanly and rolls back on any error.
+when the block ends cleanly and rolls back on any error. Once it has committed, the stored
+files its writes left behind are deleted.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from contextlib import contextmanager
 
 from flask import current_app
 
+from metabiz.objects import files
 from metabiz.objects.context import Context
+from metabiz.objects.file_storage import FileStorage, storage_for
 from metabiz.platform.access import Actor
 from metabiz.platform.db import writer
+
+_STORAGE = "metabiz.files"
 
 
 @contextmanager
@@ -22,4 +27,17 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     services = current_app.extensions["metabiz"]
     engine = writer(services.engine) if write else services.engine
     with engine.begin() as conn:
-        yield services.runtime.context(conn, actor)
+        ctx = services.runtime.context(conn, actor)
+        yield ctx
+    if ctx.cache.get(files.OBSOLETE):
+        files.delete_obsolete(ctx.cache, app_storage())
+
+
+def app_storage() -> FileStorage:
+    """The current app's file storage (METABIZ_FILES), made once per app."""
+    storage = current_app.extensions.get(_STORAGE)
+    if storage is None:
+        config = current_app.extensions["metabiz"].config
+        storage = current_app.extensions[_STORAGE] = storage_for(config.files,
+                                                                 config.instance_path)
+    return storage  # type: ignore[no-any-return]

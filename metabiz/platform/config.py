@@ -53,6 +53,9 @@ class Config:
     #: seconds one SQL statement of a web request may run before the database ends it
     #: (a 503); None or 0: no limit
     statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT
+    #: where uploaded files live (METABIZ_FILES): a folder, or s3://bucket/prefix on any
+    #: S3-compatible store; empty: the folder files/ in the instance folder
+    files: str = ""
 
     @classmethod
     def from_env(cls, database_url: str | None = None, **overrides: object) -> Config:
@@ -62,6 +65,7 @@ class Config:
         settings: dict[str, object] = {
             "smtp": SmtpSettings.from_env(),
             "secure_cookies": os.environ.get("METABIZ_SECURE_COOKIES") == "1",
+            "files": os.environ.get("METABIZ_FILES", ""),
             "statement_timeout": _seconds("METABIZ_STATEMENT_TIMEOUT",
                                           DEFAULT_STATEMENT_TIMEOUT),
             **overrides}

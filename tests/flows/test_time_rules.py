@@ -116,3 +116,17 @@ def test_datetime_field_with_fractional_days(work, jobs, flowapp):
     assert jobs(now=at("2031-01-31T23:59:00")) == 0
     assert jobs(now=at("2031-02-01T00:00:00")) == 1
     assert get(work, "ticket", ticket["id"])["priority"] == "urgent"
+
+
+def test_a_late_worker_skips_a_reminder_whose_date_has_come(work, jobs, flowapp):
+    create(work, "opportunity", "alice", name="Acme", close_date="2031-03-20")
+    # the worker was down from before the reminder until after the close date itself
+    jobs(now=at("2031-03-21T00:00:00"))
+    assert messages(flowapp, "alice") == []
+    assert scheduled(flowapp, "close_reminder") == [("done", "2031-03-13T00:00:00")]
+
+
+def test_a_reminder_between_its_time_and_its_date_still_runs(work, jobs, flowapp):
+    create(work, "opportunity", "alice", name="Acme", close_date="2031-03-20")
+    jobs(now=at("2031-03-19T00:00:00"))  # late, but the date has not come yet
+    assert messages(flowapp, "alice") == ["Acme closes on 2031-03-20"]

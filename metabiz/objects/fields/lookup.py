@@ -6,6 +6,7 @@ or `set_null`. Dotted formula references (`account.industry`) traverse it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import fields as ma
@@ -36,6 +37,12 @@ class Lookup(FieldType):
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         return ma.Integer(allow_none=True, strict=True, validate=validate.Range(
             min=1, max=MAX_ID, error="not a record id"))
+
+    def normalise(self, f: FieldDef, value: Any) -> Any:
+        # a default that follows another lookup (`ticket.account`) gives a formula number
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+        return value
 
     def quick_load(self, f: FieldDef, value: Any) -> Any:
         return value if value is None or type(value) is int and 1 <= value <= MAX_ID \

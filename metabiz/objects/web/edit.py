@@ -18,7 +18,7 @@ from metabiz.errors import (
     RecordLocked,
     ValidationError,
 )
-from metabiz.objects import forms, record_scope, records
+from metabiz.objects import files, forms, record_scope, records
 from metabiz.objects.api import evaluate
 from metabiz.objects.context import Context
 from metabiz.objects.forms import FieldView, SectionView
@@ -27,7 +27,7 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.detail import editable, layout
 from metabiz.objects.web.navigation import plural, readable
-from metabiz.objects.work import unit_of_work
+from metabiz.objects.work import app_storage, unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import user_names
 from metabiz.platform.request_input import whole_number
@@ -56,6 +56,7 @@ def new_record(actor: Actor, object_name: str) -> Any:
         try:
             with unit_of_work(actor, write=True) as ctx:
                 created = records.create(ctx, obj.name, data)
+                created = _store_uploads(ctx, obj, created, names) or created
                 name = forms.record_name(ctx.schema.object(obj.name), created, ctx.language)
                 # assignment rules may have given it to someone whose records she cannot see
                 visible = record_scope.can_read(ctx, obj.name, created["id"])
@@ -94,6 +95,11 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
         version = record["version"]
         if request.method == "POST":
             data = forms.parse(obj, request.form, names)
+            # a value the user left as the form showed it is not sent: an input shows less
+            # than the field holds (a datetime's seconds), and saving it would change it
+            shown = _inputs(obj, record, names)
+            typed = forms.kept_input(obj, request.form, names)
+            data = {k: v for k, v in data.items() if k not in shown or typed.get(k) != shown[k]}
             sent = request.form.get("version", "").strip()
             if (number := whole_number(sent)) is not None:
                 version = data["version"] = number
@@ -103,6 +109,12 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
     if request.method == "POST":
         try:
             with unit_of_work(actor, write=True) as ctx:
+                # files first (a rule may want the signature the same save completes),
+                # after the version check that the save itself would make
+                if "version" in data:
+                    records.update(ctx, obj.name, record["id"], {"version": data["version"]})
+                if _store_uploads(ctx, obj, record, names) is not None:
+                    data.pop("version", None)
                 saved = records.update(ctx, obj.name, record["id"], data)
                 name = forms.record_name(ctx.schema.object(obj.name), saved, ctx.language)
         except (ValidationError, ConflictError, PermissionDenied) as err:
@@ -118,6 +130,23 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
         page = _form_page(ctx, obj, record, values, errors, banner, version=version,
                           locked=banner == "locked")
     return Response(page, status=status, mimetype="text/html")
+
+
+def _store_uploads(ctx: Context, obj: CompiledObject, record: dict[str, Any],
+                   names: Iterable[str]) -> dict[str, Any] | None:
+    """The files chosen in the form, and the ones ticked for removal, written to the saved
+    record in the same transaction (a refused file undoes the whole save)."""
+    saved = None
+    for name in names:
+        if forms.widget_of(obj.fields[name]) not in forms.FILE_WIDGETS:
+            continue
+        sent = request.files.get(name)
+        if sent is not None and sent.filename:
+            saved = files.attach(ctx, app_storage(), obj.name, record["id"], name,
+                                 sent.filename, sent.read(), sent.mimetype)
+        elif request.form.get(forms.REMOVE_FILE + name) and record.get(name):
+            saved = files.remove(ctx, obj.name, record["id"], name)
+    return saved
 
 
 def _inputs(obj: CompiledObject, record: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -209,6 +238,7 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
         "form.html", obj=obj, record=record, sections=views, label=obj.odef.label.get(lang),
         title=plural(obj, lang), name=name, general=general, banner=banner,
         has_errors=bool(errors), version=version, users=users, locked=locked,
+        multipart=any(f.widget in forms.FILE_WIDGETS for s in views for f in s.fields),
         action=url_for("objects_web.new_record", object_name=obj.name) if creating else
         url_for("objects_web.edit_record", object_name=obj.name, record_id=record["id"]
                 if record else 0),

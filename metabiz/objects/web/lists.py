@@ -12,7 +12,7 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from metabiz.errors import NotFound
-from metabiz.objects import forms, query, records
+from metabiz.objects import forms, query, records, reference_rules
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
@@ -129,12 +129,26 @@ def lookup(actor: Actor, object_name: str) -> Any:
         if name_field and _is_text(ctx, obj, name_field):
             search = {"filter": name_filter(name_field, text) if text else None,
                       "sort": name_field}
+        allowed = _match_filter(ctx, request.args.get("source", ""),
+                                request.args.get("field", ""), obj.name)
+        if allowed:
+            search["filter"] = " && ".join(f"({f})" for f in (search.get("filter"), allowed)
+                                           if f)
         found = query.list_records(ctx, obj.name, limit=LOOKUP_ROWS, **search)
         options = [{"id": r["id"], "name": forms.record_name(obj, r, ctx.language)}
                    for r in found.records]
         return render_template("lookup_options.html", options=options, text=text,
                                label=obj.odef.label.get(ctx.language),
                                field=request.args.get("field", ""))
+
+
+def _match_filter(ctx: Context, source: str, field: str, target: str) -> str | None:
+    """The `match` of the form's lookup field, given the values the form holds now."""
+    source_obj = ctx.schema.objects.get(source)
+    cf = source_obj.fields.get(field) if source_obj is not None else None
+    if source_obj is None or cf is None or cf.fdef.target != target:
+        return None
+    return reference_rules.match_filter(source_obj, cf, request.args)
 
 
 def _is_text(ctx: Context, obj: CompiledObject, name: str) -> bool:

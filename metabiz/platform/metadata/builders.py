@@ -56,6 +56,8 @@ def build_field(d: Mapping[str, Any]) -> FieldDef:
         values=tuple(PicklistValue(v["value"], Label.of(v.get("label"), v["value"]))
                      for v in d.get("values", ())),
         target=d.get("target"), on_delete=get("on_delete"), format=d.get("format"),
+        match=tuple((d.get("match") or {}).items()), roles=tuple(d.get("roles", ())),
+        max_size_mb=d.get("max_size_mb"), accept=tuple(d.get("accept", ())),
         return_type=d.get("return_type"), formula=d.get("formula"),
         treat_blanks_as=d.get("treat_blanks_as", "blank"),
         child_object=d.get("child_object"), relationship_field=d.get("relationship_field"),

@@ -277,7 +277,11 @@ def _field(odef: ObjectDef, fdef: FieldDef, checker: DocumentChecker, path: Json
     checker.duplicates(((path + ("values", i, "value"), v.value)
                         for i, v in enumerate(fdef.values)), "picklist value")
     if fdef.type in REFERENCE_TYPES and fdef.target is not None:
-        checker.object(path + ("target",), fdef.target)
+        target = checker.object(path + ("target",), fdef.target)
+        for their, mine in fdef.match:
+            checker.field(path + ("match", their), target, their)
+            if isinstance(mine, str):
+                checker.field(path + ("match", their), odef, mine)
     if fdef.type == "rollup":
         _rollup(odef, fdef, checker, path)
 

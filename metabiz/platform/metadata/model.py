@@ -91,6 +91,13 @@ class FieldDef:
     # lookup / master_detail
     target: str | None = None
     on_delete: str | None = None  # restrict | set_null | cascade (master_detail)
+    #: lookup: (target field, this record's field or a required True/False), see `match`
+    match: tuple[tuple[str, str | bool], ...] = ()
+    # user: the chosen user must hold one of these roles
+    roles: tuple[str, ...] = ()
+    # file / image
+    max_size_mb: float | None = None
+    accept: tuple[str, ...] = ()
     # auto_number
     format: str | None = None
     # formula
@@ -129,6 +136,13 @@ class FieldDef:
         set_unless_default(out, "target", self.target)
         if self.type == "lookup":
             set_unless_default(out, "on_delete", self.on_delete)
+        if self.match:
+            out["match"] = dict(self.match)
+        if self.roles:
+            out["roles"] = list(self.roles)
+        set_unless_default(out, "max_size_mb", self.max_size_mb)
+        if self.accept:
+            out["accept"] = list(self.accept)
         set_unless_default(out, "format", self.format)
         set_unless_default(out, "return_type", self.return_type)
         set_unless_default(out, "formula", self.formula)

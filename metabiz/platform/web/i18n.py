@@ -56,6 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "list_view": {"en": "List view", "zh": "列表视图"},
     "no_records": {"en": "No records to show.", "zh": "没有可显示的记录。"},
     "no_match": {"en": "No records match “{q}”.", "zh": "没有与“{q}”匹配的记录。"},
+    "file_remove": {"en": "Remove", "zh": "删除"},
     "showing": {"en": "{first}–{last} of {total}", "zh": "第 {first}–{last} 条，共 {total} 条"},
     "total": {"en": "{total} records", "zh": "共 {total} 条"},
     "previous": {"en": "Previous", "zh": "上一页"},
