@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: where a page panel shows: the home page, or a record's detail page
-PANEL_SLOTS = ("home", "record")
+#: where a page panel shows: the home page, a record's detail page, or the page header of
+#: every page (the search box, the notifications bell)
+PANEL_SLOTS = ("home", "record", "header")
 
 #: a write listener: called inside every record write with (objects.context.Context, WriteEvent)
 Listener = Callable[[Any, Any], None]
@@ -27,8 +28,8 @@ MetadataCheck = Callable[[Any], Sequence[str]]
 class Panel:
     """A block of HTML a higher package adds to a page of a lower one.
 
-    Home panels are called as `render(actor)` and open their own unit of work; record panels
-    as `render(ctx, obj, record)` inside the detail page's. Either returns markup, or None to
+    Home and header panels are called as `render(actor)` and open their own unit of work;
+    record panels as `render(ctx, obj, record)` inside the detail page's. Either returns markup, or None to
     show nothing. `order` sorts the panels of one slot (lower first).
     """
 

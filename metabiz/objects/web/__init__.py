@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects.web import detail, edit, lists  # noqa: F401 - their routes
+from metabiz.objects.web import detail, edit, lists, search  # noqa: F401 - their routes
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import home_link, home_tiles, object_links
 from metabiz.platform.extensions import Extensions, NavSection, Panel
@@ -22,3 +22,4 @@ def register(ext: Extensions) -> None:
     ext.add_nav(NavSection("home", home_link, order=0))
     ext.add_nav(NavSection("objects", object_links, heading="your_objects", order=50))
     ext.add_panel(Panel("object_tiles", "home", home_tiles, order=50))
+    ext.add_panel(Panel("search_box", "header", search.search_box, order=10))

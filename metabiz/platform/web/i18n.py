@@ -196,6 +196,18 @@ TEXTS: dict[str, dict[str, str]] = {
     "go_home": {"en": "Go to the home page", "zh": "返回首页"},
     "go_back": {"en": "Go back", "zh": "返回"},
     "error_code": {"en": "Error {code}", "zh": "错误 {code}"},
+    # search across objects
+    "search_everything": {"en": "Search everything…", "zh": "全局搜索…"},
+    "search_results": {"en": "Search", "zh": "搜索"},
+    "search_results_for": {"en": "Results for “{q}”", "zh": "“{q}”的搜索结果"},
+    "search_count": {"en": "{count} records found", "zh": "找到 {count} 条记录"},
+    "search_hint": {"en": "Type a name, an e-mail address or a phone number to search every "
+                          "object you can see.",
+                    "zh": "输入名称、邮箱或电话，在您可见的所有对象中搜索。"},
+    "search_no_words": {"en": "Type at least one letter or digit to search.",
+                        "zh": "请至少输入一个字母、数字或汉字。"},
+    "search_nothing": {"en": "Nothing matches “{q}”.", "zh": "没有与“{q}”匹配的记录。"},
+    "search_in_list": {"en": "Open in list", "zh": "在列表中查看"},
 }
 
 #: messages of the record service shown to users, translated when known
