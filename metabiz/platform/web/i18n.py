@@ -208,6 +208,20 @@ TEXTS: dict[str, dict[str, str]] = {
                         "zh": "请至少输入一个字母、数字或汉字。"},
     "search_nothing": {"en": "Nothing matches “{q}”.", "zh": "没有与“{q}”匹配的记录。"},
     "search_in_list": {"en": "Open in list", "zh": "在列表中查看"},
+    # notifications
+    "notifications": {"en": "Notifications", "zh": "通知"},
+    "notifications_all": {"en": "All", "zh": "全部"},
+    "notifications_unread": {"en": "Unread", "zh": "未读"},
+    "unread": {"en": "Unread", "zh": "未读"},
+    "unread_count": {"en": "{count} unread", "zh": "{count} 条未读"},
+    "all_read": {"en": "You are all caught up.", "zh": "所有通知均已读。"},
+    "mark_read": {"en": "Mark read", "zh": "标为已读"},
+    "mark_all_read": {"en": "Mark all read", "zh": "全部标为已读"},
+    "open_record": {"en": "Open", "zh": "打开"},
+    "no_notifications": {"en": "No notifications yet.", "zh": "暂无通知。"},
+    "no_unread": {"en": "No unread notifications.", "zh": "没有未读通知。"},
+    "notifications_marked": {"en": "{count} notifications marked read.",
+                             "zh": "已将 {count} 条通知标为已读。"},
 }
 
 #: messages of the record service shown to users, translated when known
