@@ -15,6 +15,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.forms import SectionView
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.board import stage_path
 from metabiz.objects.web.navigation import plural, readable
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
@@ -57,6 +58,7 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
             title=plural(obj, lang), name=forms.record_name(obj, record, lang),
             sections=sections, system=system, history=history, related=related,
             panels=panels, locked=bool(values.get("locked")),
+            path=stage_path(ctx, obj, record, locked),
             status=forms.display(None, record.get("approval_status"), lang=lang,
                                  widget="approval_status"),
             can_edit=access.allowed(actor, obj.name, "edit") and not locked,

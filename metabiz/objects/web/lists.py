@@ -11,10 +11,11 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from metabiz.errors import NotFound
-from metabiz.objects import forms, query
+from metabiz.objects import board, forms, query
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.board import board_page
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.tables import header, list_columns, table_rows
 from metabiz.objects.work import unit_of_work
@@ -30,10 +31,13 @@ LOOKUP_ROWS = 10
 @login_required
 def list_page(actor: Actor, object_name: str) -> Any:
     args = request.args
+    if "board" in args:
+        return board_page(actor, object_name)
     lang = i18n.language()
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "read")
+        grouping = board.stage_field(ctx, obj) or next(iter(board.board_fields(ctx, obj)), None)
         view_name = args.get("view")
         view = obj.odef.list_view(view_name) if view_name else (
             obj.odef.list_views[0] if obj.odef.list_views else None)
@@ -52,7 +56,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
             rich=True)
         rows = table_rows(ctx, obj, columns, found.records)
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
-        base = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
+        base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
         headers = [header(obj, name, lang, sort, base) for name in columns]
         return render_template(
             "list.html", obj=obj, label=obj.odef.label.get(lang), title=plural(obj, lang),
@@ -64,7 +68,11 @@ def list_page(actor: Actor, object_name: str) -> Any:
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
-            new_args={c["field"]: c["value"] for c in chips})
+            new_args={c["field"]: c["value"] for c in chips}, on_board=False,
+            list_href=url_for("objects_web.list_page", object_name=obj.name, **base),
+            board_href=url_for("objects_web.list_page", object_name=obj.name,
+                               board=grouping.name, view=view_name, q=q or None)
+            if grouping is not None else None)
 
 
 def _page_number(raw: str | None) -> int:
