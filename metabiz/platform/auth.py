@@ -182,7 +182,7 @@ def load_actor(conn: Connection, name: str) -> Actor:
     team = frozenset({name}) if ADMIN_ROLE in roles else team_of(conn, name)
     return Actor(name=row["name"], roles=roles, display_name=row["display_name"],
                  email=row["email"], manager=row["manager"], language=row["language"],
-                 team=team)
+                 timezone=row["timezone"], team=team)
 
 
 def team_of(conn: Connection, name: str) -> frozenset[str]:
