@@ -54,7 +54,7 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
                     "state": forms.display(None, item.get("status"), lang=lang,
                                            widget="approval_status"),
                     "when": forms.display(None, item.get("submitted_at"), lang=lang,
-                                          widget="datetime")})
+                                          widget="datetime", zone=ctx.zone)})
     return out
 
 
@@ -96,7 +96,7 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
                             else h.get("action"),
                             "comment": h.get("comment"),
                             "at": forms.display(None, h.get("at"), lang=lang,
-                                                widget="datetime")})
+                                                widget="datetime", zone=ctx.zone)})
         requests.append({
             "id": item["id"], "flow": item.get("flow_label") or item.get("flow"),
             "status": forms.display(None, item.get("status"), lang=lang,
@@ -105,7 +105,7 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
             "step": item.get("step_label") or item.get("step"),
             "submitted_by": item.get("submitted_by"),
             "submitted_at": forms.display(None, item.get("submitted_at"), lang=lang,
-                                          widget="datetime"),
+                                          widget="datetime", zone=ctx.zone),
             "approvers": item.get("pending_approvers") or [],
             "history": history, "actions": item.get("actions") or []})
     has_flow = bool(flows_of(ctx.schema).approval_flows(obj.name))
@@ -216,7 +216,7 @@ def notification_items(ctx: Context, items: list[dict[str, Any]]) -> list[dict[s
                     "object_label": obj.odef.label.get(ctx.language) if obj else None,
                     "href": f"/o/{key[0]}/{key[1]}" if name is not None else None,
                     "when": forms.display(None, item.get("created_at"), lang=ctx.language,
-                                          widget="datetime")})
+                                          widget="datetime", zone=ctx.zone)})
     return out
 
 

@@ -41,11 +41,11 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
         sections = [SectionView(s.label, s.columns, [
             (forms.field_label(obj, n, lang),
              forms.display(obj.fields[n], record.get(n), lang=lang, names=names,
-                           readable=readable_names), _help(obj, n, lang))
+                           readable=readable_names, zone=ctx.zone), _help(obj, n, lang))
             for n in s.fields]) for s in layout(ctx, obj, record)]
         system = [(forms.field_label(obj, n, lang),
                    forms.display(None, record.get(n), lang=lang,
-                                 widget=forms.SYSTEM_WIDGETS[n]))
+                                 widget=forms.SYSTEM_WIDGETS[n], zone=ctx.zone))
                   for n in ("owner", "created_by", "created_at", "updated_by", "updated_at")]
         history = _history(ctx, obj, record, names, readable_names)
         related = [r for r in (_related(ctx, obj, record, child, link)
@@ -109,13 +109,13 @@ def _history(ctx: Context, obj: CompiledObject, record: dict[str, Any],
 
         def show(value: Any, cf: Any = cf, widget: str | None = widget) -> forms.Shown:
             return forms.display(cf, value, lang=ctx.language, names=names, widget=widget,
-                                 readable=readable_names)
+                                 readable=readable_names, zone=ctx.zone)
 
         out.append({"field": forms.field_label(obj, change["field"], ctx.language),
                     "old": show(change["old"]), "new": show(change["new"]),
                     "by": change["by"],
                     "at": forms.display(None, change["at"], lang=ctx.language,
-                                        widget="datetime")})
+                                        widget="datetime", zone=ctx.zone)})
     return out
 
 

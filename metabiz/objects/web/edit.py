@@ -5,6 +5,7 @@ Every save goes through the record service; a successful save redirects to the r
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -47,7 +48,7 @@ def new_record(actor: Actor, object_name: str) -> Any:
         ctx.schema.access.require(actor, obj.name, "create")
         names = [n for n in obj.fields if editable(ctx, obj, n)]
         if request.method == "POST":
-            data = forms.parse(obj, request.form, names)
+            data = forms.parse(obj, request.form, names, ctx.zone)
             values = forms.kept_input(obj, request.form, names)
         else:
             values = {**_defaults(ctx, obj, names), **forms.prefill(obj, request.args, names)}
@@ -92,13 +93,14 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
         names = [n for n in obj.fields if editable(ctx, obj, n)]
         version = record["version"]
         if request.method == "POST":
-            data = forms.parse(obj, request.form, names)
+            data = forms.parse(obj, request.form, names, ctx.zone)
             sent = request.form.get("version", "").strip()
             if sent.isdigit():
                 version = data["version"] = int(sent)
-            values = {**_inputs(obj, record, names), **forms.kept_input(obj, request.form, names)}
+            values = {**_inputs(obj, record, names, ctx.zone),
+                      **forms.kept_input(obj, request.form, names)}
         else:
-            values = _inputs(obj, record, names)
+            values = _inputs(obj, record, names, ctx.zone)
     if request.method == "POST":
         try:
             with unit_of_work(actor, write=True) as ctx:
@@ -119,8 +121,9 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
     return Response(page, status=status, mimetype="text/html")
 
 
-def _inputs(obj: CompiledObject, record: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    return {n: forms.to_input(obj.fields[n], record.get(n)) for n in names if n in record}
+def _inputs(obj: CompiledObject, record: dict[str, Any], names: Iterable[str],
+            zone: dt.tzinfo) -> dict[str, Any]:
+    return {n: forms.to_input(obj.fields[n], record.get(n), zone) for n in names if n in record}
 
 
 def _defaults(ctx: Context, obj: CompiledObject, names: Iterable[str]) -> dict[str, Any]:
@@ -136,7 +139,7 @@ def _defaults(ctx: Context, obj: CompiledObject, names: Iterable[str]) -> dict[s
             log.info("default of %s.%s not shown: %s", obj.name, name, err.message)
             continue
         if result["value"] is not None:
-            out[name] = forms.to_input(cf, result["value"])
+            out[name] = forms.to_input(cf, result["value"], ctx.zone)
     return out
 
 
@@ -189,7 +192,7 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
             else:
                 reason = "computed" if not cf.ftype.writable else "role"
                 shown = forms.display(cf, (record or {}).get(name), lang=lang, names=names,
-                                      readable=readable_names)
+                                      readable=readable_names, zone=ctx.zone)
                 fields.append(forms.field_view(ctx, obj, cf, None, errors=errors,
                                                read_only=reason, shown=shown))
         views.append(SectionView(section.label, section.columns, fields))

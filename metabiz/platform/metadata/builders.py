@@ -97,7 +97,8 @@ def build_app(d: Mapping[str, Any]) -> AppDef:
     return AppDef(d["name"], d["version"], Label.of(d.get("label"), d["name"]),
                   d.get("description"), tuple(d.get("depends", ())),
                   tuple(Calendar.from_json(name, raw)
-                        for name, raw in d.get("calendars", {}).items()))
+                        for name, raw in d.get("calendars", {}).items()),
+                  d.get("timezone"))
 
 
 def build_users(d: Sequence[Mapping[str, Any]]) -> tuple[UserDef, ...]:

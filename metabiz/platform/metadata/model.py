@@ -303,6 +303,8 @@ class AppDef:
     depends: tuple[str, ...] = ()  # names of apps whose objects this one uses
     #: business calendars (app.json "calendars"), for NETWORKDAYS and WORKDAY
     calendars: tuple[Calendar, ...] = ()
+    #: the IANA time zone datetimes are shown and entered in (app.json "timezone")
+    timezone: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "version": self.version,
@@ -312,6 +314,7 @@ class AppDef:
             out["depends"] = list(self.depends)
         if self.calendars:
             out["calendars"] = {c.name: calendar_json(c) for c in self.calendars}
+        set_unless_default(out, "timezone", self.timezone)
         return out
 
 
