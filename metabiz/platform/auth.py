@@ -83,6 +83,7 @@ class UserInfo:
     active: bool
     language: str
     created_at: dt.datetime
+    timezone: str | None = None
 
 
 def create_user(conn: Connection, name: str, password: str, *, roles: Iterable[str] = (),
@@ -131,7 +132,7 @@ def list_users(conn: Connection, *, include_system: bool = False) -> list[UserIn
     return [UserInfo(name=r["name"], display_name=r["display_name"], email=r["email"],
                      manager=r["manager"], roles=tuple(roles.get(r["name"], ())),
                      active=bool(r["active"]), language=r["language"],
-                     created_at=r["created_at"])
+                     created_at=r["created_at"], timezone=r["timezone"])
             for r in conn.execute(query).mappings()]
 
 
