@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects.web import detail, edit, lists, search  # noqa: F401 - their routes
+from metabiz.objects.web import (  # noqa: F401 - their routes
+    detail,
+    edit,
+    form_defaults,
+    lists,
+    search,
+)
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import home_link, home_tiles, object_links
 from metabiz.platform.extensions import Extensions, NavSection, Panel
