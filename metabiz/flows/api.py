@@ -99,7 +99,7 @@ def assign(object_name: str, record_id: str) -> Any:
 def list_notifications() -> Any:
     args = request.args
     try:
-        limit = min(int(args.get("limit", 50)), 200)
+        limit = min(max(int(args.get("limit", 50)), 1), 200)
         offset = max(int(args.get("offset", 0)), 0)
     except ValueError:
         raise BadRequest("limit and offset are whole numbers") from None

@@ -69,12 +69,17 @@ def stage_field(ctx: Context, obj: CompiledObject) -> CompiledField | None:
     return next((cf for n, cf in fields.items() if n.endswith(("_stage", "_status"))), None)
 
 
+def summable_fields(ctx: Context, obj: CompiledObject) -> list[CompiledField]:
+    """The stored number, currency and percent fields the actor may see."""
+    hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
+    return [cf for cf in obj.fields.values() if cf.fdef.type in SUMMABLE
+            and cf.ftype.stored and cf.name not in hidden]
+
+
 def sum_field(ctx: Context, obj: CompiledObject, name: str | None) -> CompiledField | None:
     """The field the columns sum: `name` if given (400 if it cannot be summed), else the
     first currency field the actor may see, else none."""
-    hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
-    summable = [cf for cf in obj.fields.values() if cf.fdef.type in SUMMABLE
-                and cf.ftype.stored and cf.name not in hidden]
+    summable = summable_fields(ctx, obj)
     if name:
         for cf in summable:
             if cf.name == name:

@@ -111,11 +111,20 @@ def _pattern(word: str, *, start: bool = False, end: bool = False) -> str:
     return ("" if start else "%") + escaped + ("" if end else "%")
 
 
-def _rank(column: ColumnClause[Any], word: str, weight: int) -> ColumnElement[Any]:
+def _matches(column: ColumnClause[Any], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """Case-insensitive LIKE: SQLite's LIKE already ignores ASCII case (and CJK has none),
+    so it runs without lower() on every row; PostgreSQL's ILIKE can use trigram indexes."""
+    if dialect == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def _rank(column: ColumnClause[Any], word: str, weight: int,
+          dialect: str) -> ColumnElement[Any]:
     return case(
-        (column.ilike(_pattern(word, start=True, end=True), escape="\\"), EXACT * weight),
-        (column.ilike(_pattern(word, start=True), escape="\\"), PREFIX * weight),
-        (column.ilike(_pattern(word), escape="\\"), CONTAINS * weight),
+        (_matches(column, _pattern(word, start=True, end=True), dialect), EXACT * weight),
+        (_matches(column, _pattern(word, start=True), dialect), PREFIX * weight),
+        (_matches(column, _pattern(word), dialect), CONTAINS * weight),
         else_=0)
 
 
@@ -126,13 +135,14 @@ def _search_object(ctx: Context, obj: CompiledObject, words: list[str],
         return []
     columns = [obj.table.c[cf.name] for cf in fields]
     # every word must match some field (of the same record)
-    matches = [or_(*(c.ilike(_pattern(w), escape="\\") for c in columns)) for w in words]
+    dialect = ctx.conn.dialect.name
+    matches = [or_(*(_matches(c, _pattern(w), dialect) for c in columns)) for w in words]
     name_field = obj.odef.name_field
     score: ColumnElement[Any] = literal(0)
     for column in columns:
         weight = NAME_WEIGHT if column.name == name_field else 1
         for word in words:
-            score = score + _rank(column, word, weight)
+            score = score + _rank(column, word, weight, dialect)
     ranked = score.label("search_score")
     query = (select(obj.table, ranked).where(*scope(ctx, obj), and_(*matches))
              .order_by(ranked.desc(), obj.table.c.updated_at.desc(), obj.table.c.id.desc())

@@ -76,6 +76,9 @@ def board_page(actor: Actor, object_name: str) -> Any:
             sum_label=total_of.fdef.label.get(lang) if total_of else None,
             scale=forms.scale_of(total_of) if total_of else 0,
             choices=[(cf.name, cf.fdef.label.get(lang)) for cf in board.board_fields(ctx, obj)],
+            sum_choices=[(cf.name, cf.fdef.label.get(lang))
+                         for cf in board.summable_fields(ctx, obj)],
+            sum_name=total_of.name if total_of else None,
             here=url_for("objects_web.list_page", object_name=obj.name, **base), on_board=True,
             board_href=url_for("objects_web.list_page", object_name=obj.name, **base),
             list_href=url_for("objects_web.list_page", object_name=obj.name,
