@@ -97,6 +97,11 @@ def widget_of(cf: CompiledField) -> str:
     if cf.fdef.type == "formula":
         return FORMULA_WIDGETS.get(cf.fdef.return_type or "text", "text")
     if cf.fdef.type == "rollup":
+        # the latest visit (MAX of a datetime) is a datetime, not a number
+        summarised = cf.summarised
+        if cf.fdef.function in ("min", "max") and summarised is not None and \
+                summarised.type in ("date", "datetime"):
+            return summarised.type
         return "rollup"
     return cf.ftype.widget
 

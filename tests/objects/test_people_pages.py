@@ -24,8 +24,15 @@ from tests.objects.people_app import csrf, make, service
 @pytest.fixture
 def app(sales_dir, request, db_url, tmp_path):
     thing = {"api_name": "meeting", "label": "Meeting", "name_field": "title", "fields": [
-        {"api_name": "title", "type": "text"}, {"api_name": "starts", "type": "datetime"}]}
+        {"api_name": "title", "type": "text"}, {"api_name": "starts", "type": "datetime"},
+        {"api_name": "account", "type": "lookup", "target": "account"}]}
     (sales_dir / "objects" / "meeting.json").write_text(json.dumps(thing))
+    account = sales_dir / "objects" / "account.json"
+    doc = json.loads(account.read_text())
+    doc["fields"].append({"api_name": "last_meeting", "type": "rollup", "label": "Last meeting",
+                          "child_object": "meeting", "relationship_field": "account",
+                          "function": "max", "field": "starts"})
+    account.write_text(json.dumps(doc))
     app_json = sales_dir / "app.json"
     doc = json.loads(app_json.read_text())
     doc["timezone"] = "Asia/Shanghai"
@@ -75,6 +82,12 @@ def test_datetimes_follow_the_app_time_zone_then_the_users_choice(app, client):
         assert records.get(ctx, "meeting", meeting["id"])["starts"] == "2026-07-01T08:00:00Z"
     form = page(client, f"/o/meeting/{meeting['id']}/edit")
     assert 'value="2026-07-01T09:00"' in form and "Europe/London" in form
+    # a roll-up of datetimes (the latest meeting) is a datetime too, not raw text
+    account = make(app, "account", name="Acme", owner="alice")
+    make(app, "meeting", "alice", title="Visit", starts="2026-11-08T05:30:00Z",
+         account=account["id"])
+    shown = page(client, f"/o/account/{account['id']}")
+    assert "2026-11-08 05:30 GMT" in shown and "2026-11-08T05:30" not in shown
     # the API keeps UTC whatever the user's zone
     api = client.get(f"/api/v1/records/meeting/{meeting['id']}").get_json()
     assert api["starts"] == "2026-07-01T08:00:00Z"
