@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from metabiz.app import build_runtime
+from metabiz.app import build_extensions, build_runtime
 from metabiz.flows.store import notifications
 from metabiz.objects import records
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.auth import create_user
 from metabiz.platform.db import make_engine, utcnow, writer
@@ -159,3 +160,49 @@ def test_on_a_phone_the_board_and_tabs_scroll_with_a_cue(phone, server, sign_in,
     page.goto(f"{server}/o/opportunity?view=all")
     expect(page.locator(".view-tabs")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+CATALOG = {
+    "app.json": {"name": "catalog", "version": "1.0.0", "label": "Catalog"},
+    "objects/product.json": {
+        "api_name": "product", "label": "Product", "name_field": "name", "fields": [
+            {"api_name": "name", "type": "text", "required": True},
+            {"api_name": "unit_price", "type": "currency", "scale": 2}]},
+    "objects/quote_line.json": {
+        "api_name": "quote_line", "label": "Quote line", "fields": [
+            {"api_name": "product", "type": "lookup", "target": "product"},
+            {"api_name": "quantity", "type": "number", "default": "1"},
+            {"api_name": "unit_price", "type": "currency", "scale": 2,
+             "default": "product.unit_price"}]}}
+
+
+def test_choosing_a_product_fills_the_unit_price_in_the_form(page, server, sign_in,
+                                                             server_database, tmp_path):
+    """A day-one bug: the form lost the unit price default that follows the product."""
+    import json
+
+    for name, doc in CATALOG.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(json.dumps(doc))
+    engine = make_engine(server_database)
+    apply_path(engine, tmp_path, extensions=build_extensions())  # an app of its own
+    with writer(engine).begin() as conn:
+        ctx = build_runtime(engine).context(conn, SYSTEM)
+        records.create_many(ctx, "product", [{"name": "Widget", "unit_price": "12.50"},
+                                             {"name": "Gadget", "unit_price": "99"}])
+    engine.dispose()
+    sign_in(page, "admin")
+    page.goto(f"{server}/o/quote_line/new")
+    page.locator("#f-product").fill("wid")
+    page.locator(".lookup-option", has_text="Widget").click()
+    expect(page.locator("#f-unit_price")).to_have_value("12.50")
+    # what the user typed is theirs: another product does not overwrite it
+    page.fill("#f-unit_price", "11.00")
+    page.locator("#f-product").fill("gad")
+    page.locator(".lookup-option", has_text="Gadget").click()
+    expect(page.locator("#f-product")).to_have_value("Gadget")
+    page.wait_for_timeout(300)
+    expect(page.locator("#f-unit_price")).to_have_value("11.00")
+    page.click("button:has-text('Save')")
+    expect(page).to_have_url(re.compile(r"/o/quote_line/\d+$"))
+    expect(page.locator("dd", has_text="11.00")).to_be_visible()

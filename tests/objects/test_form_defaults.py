@@ -45,7 +45,8 @@ def test_a_new_form_refreshes_the_defaults_that_follow_a_lookup(app, client):
     widget = make(app, "product", name="Widget", list_price="12.50")
     form = client.get("/o/quote_line/new").get_data(as_text=True)
     assert 'data-defaults-url="/o/quote_line/defaults"' in form
-    assert "form_defaults.js" in form
+    assert '<script src="/static/form_defaults.js" defer></script>' in form
+    assert "form_defaults" not in form.split("</title>")[0]
     token = csrf(client, "/o/quote_line/new")
     answer = client.post("/o/quote_line/defaults",
                          data={"product": str(widget["id"]), "quantity": "3",
