@@ -9,6 +9,7 @@ they expect.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -179,8 +180,6 @@ CATALOG = {
 def test_choosing_a_product_fills_the_unit_price_in_the_form(page, server, sign_in,
                                                              server_database, tmp_path):
     """A day-one bug: the form lost the unit price default that follows the product."""
-    import json
-
     for name, doc in CATALOG.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(json.dumps(doc))

@@ -72,6 +72,7 @@ def test_datetimes_follow_the_app_time_zone_then_the_users_choice(app, client):
                                            "csrf_token": token})
     assert saved.status_code == 302
     assert "Your settings were saved." in page(client, "/settings")
+    assert client.get("/api/v1/me").get_json()["timezone"] == "Europe/London"
     assert "2026-11-08 05:30 GMT" in page(client, f"/o/meeting/{meeting['id']}")
     # a time typed in a form is the user's time, stored in UTC
     edited = client.post(f"/o/meeting/{meeting['id']}/edit",
