@@ -35,6 +35,7 @@ def register(ext: Extensions) -> None:
     ext.add_panel(Panel("pending_approvals", "home", pages.home_panel, order=10))
     ext.add_panel(Panel("approvals", "record", pages.record_panel, order=10))
     ext.add_timeline_source(approval_events)
+    ext.add_panel(Panel("notifications_bell", "header", pages.notifications_bell, order=20))
     ext.add_command(commands.jobs)
     ext.add_command(commands.worker)
     ext.set_job_queue(jobs.queue)  # other packages' job kinds run on the same table

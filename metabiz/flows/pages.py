@@ -20,7 +20,7 @@ from metabiz.errors import (
     RecordLocked,
     ValidationError,
 )
-from metabiz.flows import approvals
+from metabiz.flows import approvals, notifications
 from metabiz.flows.compiled import flows_of
 from metabiz.objects import forms
 from metabiz.objects.context import Context
@@ -39,6 +39,9 @@ INBOX_TABS = ("pending", "approved", "rejected", "all")
 HOME_ITEMS = 10
 #: how many of the record's fields an inbox row shows (the layout's first ones)
 INBOX_FACTS = 4
+#: notifications listed per page, and the notifications page's tabs
+NOTIFICATIONS_PAGE = 25
+NOTIFICATION_TABS = ("all", "unread")
 
 web = Blueprint("flows_web", __name__, template_folder="templates")
 
@@ -53,7 +56,7 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
                     "state": forms.display(None, item.get("status"), lang=lang,
                                            widget="approval_status"),
                     "when": forms.display(None, item.get("submitted_at"), lang=lang,
-                                          widget="datetime"),
+                                          widget="datetime", zone=ctx.zone),
                     "facts": _facts(ctx, item)})
     return out
 
@@ -74,7 +77,8 @@ def _facts(ctx: Context, item: dict[str, Any]) -> list[tuple[str, Any]]:
         if name == obj.odef.name_field or name not in obj.fields or value in (None, "", []):
             continue
         facts.append((forms.field_label(obj, name, lang),
-                      forms.display(obj.fields[name], value, lang=lang, names=names)))
+                      forms.display(obj.fields[name], value, lang=lang, names=names,
+                                    zone=ctx.zone)))
         if len(facts) == INBOX_FACTS:
             break
     return facts
@@ -118,7 +122,7 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
                             else h.get("action"),
                             "comment": h.get("comment"),
                             "at": forms.display(None, h.get("at"), lang=lang,
-                                                widget="datetime")})
+                                                widget="datetime", zone=ctx.zone)})
         requests.append({
             "id": item["id"], "flow": item.get("flow_label") or item.get("flow"),
             "status": forms.display(None, item.get("status"), lang=lang,
@@ -127,7 +131,7 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
             "step": item.get("step_label") or item.get("step"),
             "submitted_by": item.get("submitted_by"),
             "submitted_at": forms.display(None, item.get("submitted_at"), lang=lang,
-                                          widget="datetime"),
+                                          widget="datetime", zone=ctx.zone),
             "approvers": item.get("pending_approvers") or [],
             "history": history, "actions": item.get("actions") or []})
     has_flow = bool(flows_of(ctx.schema).approval_flows(obj.name))
@@ -204,3 +208,78 @@ def inbox(actor: Actor) -> Any:
     with unit_of_work(actor) as ctx:
         items = inbox_items(ctx, status)
     return render_template("approvals.html", items=items, status=status, tabs=INBOX_TABS)
+
+
+# -- notifications -----------------------------------------------------------------------
+
+
+def _unread(actor: Actor) -> int:
+    if "unread_notifications" not in g:
+        with unit_of_work(actor) as ctx:
+            g.unread_notifications = notifications.unread_count(ctx.conn, actor.name)
+    return int(g.unread_notifications)
+
+
+def notifications_bell(actor: Actor) -> str:
+    """The header's bell (a header panel): a link to /notifications with the unread count."""
+    return render_template("notifications_bell.html", unread=_unread(actor))
+
+
+def notification_items(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Notifications as the page shows them: the record they are about linked (by name)
+    when the user may read it, the time in the user's time zone."""
+    wanted: dict[str, set[Any]] = {}
+    for item in items:
+        if item.get("object") in ctx.schema.objects and item.get("record_id"):
+            wanted.setdefault(item["object"], set()).add(item["record_id"])
+    names = forms.lookup_names(ctx, wanted, scoped=True)
+    out = []
+    for item in items:
+        key = (str(item.get("object") or ""), item.get("record_id"))
+        name = names.get(key)
+        obj = ctx.schema.objects.get(item.get("object") or "")
+        out.append({**item, "record_name": name,
+                    "object_label": obj.odef.label.get(ctx.language) if obj else None,
+                    "href": f"/o/{key[0]}/{key[1]}" if name is not None else None,
+                    "when": forms.display(None, item.get("created_at"), lang=ctx.language,
+                                          widget="datetime", zone=ctx.zone)})
+    return out
+
+
+@web.get("/notifications")
+@login_required
+def notifications_page(actor: Actor) -> Any:
+    tab = request.args.get("show", "all")
+    tab = tab if tab in NOTIFICATION_TABS else "all"
+    raw = request.args.get("page", "1")
+    page = max(1, int(raw)) if raw.isdigit() else 1
+    with unit_of_work(actor) as ctx:
+        found = notifications.for_user(ctx.conn, actor.name, unread_only=tab == "unread",
+                                       limit=NOTIFICATIONS_PAGE + 1,
+                                       offset=(page - 1) * NOTIFICATIONS_PAGE)
+        items = notification_items(ctx, found[:NOTIFICATIONS_PAGE])
+        unread = notifications.unread_count(ctx.conn, actor.name)
+    g.unread_notifications = unread
+    return render_template("notifications.html", items=items, tab=tab, tabs=NOTIFICATION_TABS,
+                           unread=unread, page=page, more=len(found) > NOTIFICATIONS_PAGE)
+
+
+@web.post("/notifications/<notification_id>/read")
+@login_required
+def read_notification(actor: Actor, notification_id: str) -> Any:
+    """Mark one read; `open=1` then goes to the record it is about (if any)."""
+    with unit_of_work(actor, write=True) as ctx:
+        item = notifications.mark_read(ctx.conn, actor.name, notification_id, ctx.now)
+        shown = notification_items(ctx, [item])[0]
+    if request.form.get("open") and shown["href"]:
+        return redirect(shown["href"])
+    return redirect(safe_next(request.form.get("next")) or url_for("flows_web.notifications_page"))
+
+
+@web.post("/notifications/read")
+@login_required
+def read_all_notifications(actor: Actor) -> Any:
+    with unit_of_work(actor, write=True) as ctx:
+        count = notifications.mark_all_read(ctx.conn, actor.name, ctx.now)
+    flash(i18n.text("notifications_marked", count=count), "success")
+    return redirect(url_for("flows_web.notifications_page"))

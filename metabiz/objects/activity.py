@@ -152,7 +152,8 @@ def _shown(ctx: Context, obj: CompiledObject, name: str, value: Any,
         return str(value["name"])  # downloads, so the timeline names them
     cf = obj.fields.get(name)
     widget = None if cf is not None else forms.SYSTEM_WIDGETS.get(name, "text")
-    shown = forms.display(cf, value, lang=ctx.language, names=names, widget=widget)
+    shown = forms.display(cf, value, lang=ctx.language, names=names, widget=widget,
+                          zone=ctx.zone)
     return shown.text or "—"
 
 
@@ -198,6 +199,6 @@ def _summary(ctx: Context, child: CompiledObject, record: Mapping[str, Any]) -> 
         if cf.name in hidden or cf.name == child.odef.name_field or \
                 cf.fdef.type not in ("picklist", "date", "datetime") or record.get(cf.name) is None:
             continue
-        shown = forms.display(cf, record[cf.name], lang=lang)
+        shown = forms.display(cf, record[cf.name], lang=lang, zone=ctx.zone)
         parts.append(f"{cf.fdef.label.get(lang)}: {shown.text}")
     return " · ".join(parts[:3]) or None

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from metabiz.errors import BadRequest, FormulaError
 from metabiz.formulas import EvalContext, check, compile_python, from_json_value, to_json_value
-from metabiz.objects import query, records
+from metabiz.objects import query, records, search
 from metabiz.objects.context import Context
 from metabiz.objects.openapi import openapi_document
 from metabiz.objects.schema import CompiledObject
@@ -73,6 +73,14 @@ def delete_record(object_name: str, record_id: str) -> Any:
 def record_history(object_name: str, record_id: str) -> Any:
     with unit_of_work(require_actor()) as ctx:
         return jsonify({"history": records.history(ctx, object_name, record_id)})
+
+
+@api.get("/search")
+def search_records() -> Any:
+    limit = search.limit_of(request.args.get("limit"))
+    with unit_of_work(require_actor()) as ctx:
+        hits = search.search(ctx, request.args.get("q"), limit=limit)
+    return jsonify({"results": [hit.to_json() for hit in hits]})
 
 
 # -- metadata --------------------------------------------------------------------------

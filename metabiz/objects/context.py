@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform import zones
 from metabiz.platform.access import Actor
 
 
@@ -54,6 +55,13 @@ class Context:
     @property
     def language(self) -> str:
         return self.actor.language
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """Where the actor's datetimes are shown and entered: their own time zone, else the
+        app's (app.json "timezone"), else UTC."""
+        app = self.schema.bundle.app
+        return zones.zone(self.actor.timezone or (app.timezone if app is not None else None))
 
     def naive_now(self) -> dt.datetime:
         return self.now.astimezone(dt.UTC).replace(tzinfo=None)

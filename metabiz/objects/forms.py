@@ -1,11 +1,13 @@
 """Between the record service's JSON and what the pages show: form data, inputs, display text.
 
 Posted forms become JSON input per widget (blank → null, checkboxes → booleans, lists,
-lookup ids as integers, datetimes in UTC); records become input values and display text.
+lookup ids as integers, datetimes typed in the user's time zone sent as UTC); records become
+input values and display text (datetimes in the user's time zone).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -22,6 +24,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.fields.base import FieldType, field_type
 from metabiz.objects.records import Resolver, compute, record_key
 from metabiz.objects.schema import CompiledField, CompiledObject
+from metabiz.platform import zones
 from metabiz.platform.metadata.model import FieldDef
 from metabiz.platform.web.i18n import message, text
 
@@ -85,6 +88,7 @@ class FieldView:
     min: Any = None
     max: Any = None
     max_length: int | None = None
+    zone: str | None = None  # a datetime's time zone, named beside the input
 
 
 @dataclass
@@ -102,6 +106,11 @@ def widget_of(cf: CompiledField) -> str:
     if cf.fdef.type == "formula":
         return FORMULA_WIDGETS.get(cf.fdef.return_type or "text", "text")
     if cf.fdef.type == "rollup":
+        # the latest visit (MAX of a datetime) is a datetime, not a number
+        summarised = cf.summarised
+        if cf.fdef.function in ("min", "max") and summarised is not None and \
+                summarised.type in ("date", "datetime"):
+            return summarised.type
         return "rollup"
     return cf.ftype.widget
 
@@ -152,8 +161,8 @@ def picklist_label(cf: CompiledField, value: Any, lang: str) -> str:
 # -- record → page -----------------------------------------------------------------------
 
 
-def to_input(cf: CompiledField, value: Any) -> Any:
-    """A JSON field value as a form input's value."""
+def to_input(cf: CompiledField, value: Any, zone: dt.tzinfo = dt.UTC) -> Any:
+    """A JSON field value as a form input's value (a datetime in the user's `zone`)."""
     widget = widget_of(cf)
     if widget == "checkbox":
         return bool(value)
@@ -163,8 +172,8 @@ def to_input(cf: CompiledField, value: Any) -> Any:
         return value if isinstance(value, dict) else None
     if value is None:
         return ""
-    if widget == "datetime" and isinstance(value, str):
-        return value.removesuffix("Z")[:16]
+    if widget == "datetime":
+        return zones.local_input(value, zone) or str(value)
     if widget in NUMBER_WIDGETS:
         return _decimal_text(value, scale_of(cf), grouping=False)
     return str(value)
@@ -172,8 +181,9 @@ def to_input(cf: CompiledField, value: Any) -> Any:
 
 def display(cf: CompiledField | None, value: Any, *, lang: str,
             names: Mapping[tuple[str, Any], str] | None = None, widget: str | None = None,
-            readable: Iterable[str] = ()) -> Shown:
-    """A JSON field value as text for list and detail pages (picklist labels, names...)."""
+            readable: Iterable[str] = (), zone: dt.tzinfo = dt.UTC) -> Shown:
+    """A JSON field value as text for list and detail pages (picklist labels, names...);
+    datetimes in the user's `zone`."""
     widget = widget or (widget_of(cf) if cf is not None else "text")
     if value is None or value == "" or value == []:
         return BLANK
@@ -196,8 +206,9 @@ def display(cf: CompiledField | None, value: Any, *, lang: str,
             scale = 2
         shown = _decimal_text(value, scale, grouping=True)
         return Shown(shown + ("%" if widget == "percent" else ""), kind="number")
-    if widget == "datetime" and isinstance(value, str):
-        return Shown(value.replace("T", " ").removesuffix("Z")[:16] + " UTC")
+    if widget == "datetime":
+        local = zones.local_text(value, zone)
+        return Shown(local if local is not None else str(value))
     if widget == "url":
         return Shown(str(value), href=str(value), kind="link")
     if widget == "email":
@@ -316,8 +327,10 @@ def wanted_lookups(obj: CompiledObject, records: Iterable[Mapping[str, Any]],
 # -- page → record -----------------------------------------------------------------------
 
 
-def parse(obj: CompiledObject, form: MultiDict[str, str], names: Iterable[str]) -> dict[str, Any]:
-    """Posted form data → JSON input for the record service, for the fields in `names`.
+def parse(obj: CompiledObject, form: MultiDict[str, str], names: Iterable[str],
+          zone: dt.tzinfo = dt.UTC) -> dict[str, Any]:
+    """Posted form data → JSON input for the record service, for the fields in `names`
+    (datetimes typed in the user's `zone`, sent as UTC).
 
     Only fields present in the form are set (a checkbox or multi-select posts an empty
     companion value so that "nothing ticked" is told apart from "not on the form").
@@ -336,6 +349,8 @@ def parse(obj: CompiledObject, form: MultiDict[str, str], names: Iterable[str]) 
             data[name] = chosen or None
         else:
             data[name] = _scalar(widget, values[-1])
+            if widget == "datetime" and isinstance(data[name], str):
+                data[name] = zones.from_local_input(data[name], zone)
     return data
 
 
@@ -348,7 +363,6 @@ def _scalar(widget: str, raw: str) -> Any:
         return value if key is None else key
     if widget in NUMBER_WIDGETS:
         return value.replace(",", "").replace(" ", "").removesuffix("%")
-    # <input type=datetime-local> sends "2026-11-23T08:00": the service takes it as UTC
     return value
 
 
@@ -398,6 +412,8 @@ def field_view(ctx: Context, obj: CompiledObject, cf: CompiledField, value: Any,
         scale = scale_of(cf) or 0
         view.step = "1" if scale == 0 else "0." + "0" * (scale - 1) + "1"
         view.min, view.max = fdef.min, fdef.max
+    if widget == "datetime":
+        view.zone = zones.zone_name(ctx.zone)
     if widget == "lookup" and fdef.target:
         target = ctx.schema.objects.get(fdef.target)
         view.target = fdef.target

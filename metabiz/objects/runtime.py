@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -44,6 +45,9 @@ def bundle_from_documents(documents: Mapping[str, Any],
             problems.extend(f"{name}/{p}" for p in err.problems)
             continue
         app_def = app_def or bundle.app
+        if app_def is not None and app_def.timezone is None and bundle.app is not None \
+                and bundle.app.timezone:  # the first app (by name) that names a zone sets it
+            app_def = replace(app_def, timezone=bundle.app.timezone)
         for kind, target, items in (("object", objects, bundle.objects),
                                     *((k.name, added[k.name], bundle.definitions(k.name))
                                       for k in kinds),
@@ -93,6 +97,12 @@ class Runtime:
         """A unit of work on `conn` (already in a transaction) acting as `actor`."""
         return Context(conn, self.schema(conn), actor, listeners=self.listeners,
                        before_save=self.before_save, **options)
+
+    def default_time_zone(self, conn: Connection | None = None) -> str:
+        """The app's time zone (app.json "timezone"), for users who chose none: the kernel's
+        settings page names it."""
+        app = self.schema(conn).bundle.app
+        return app.timezone if app is not None and app.timezone else "UTC"
 
     def schema(self, conn: Connection | None = None) -> RuntimeSchema:
         if conn is None:

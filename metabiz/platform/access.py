@@ -30,6 +30,8 @@ class Actor:
     email: str | None = None
     manager: str | None = None
     language: str = "en"
+    #: the IANA time zone the user chose (None: the app's default time zone)
+    timezone: str | None = None
     #: the user and everyone below them in the manager chain, at any depth
     team: frozenset[str] = field(default_factory=frozenset)
     is_system: bool = False

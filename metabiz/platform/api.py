@@ -86,4 +86,5 @@ def me() -> Any:
     return jsonify({"name": actor.name, "display_name": actor.display_name,
                     "email": actor.email, "roles": sorted(actor.roles),
                     "manager": actor.manager, "language": actor.language,
+                    "timezone": actor.timezone,
                     "is_admin": actor.is_admin})

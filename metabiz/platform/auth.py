@@ -84,6 +84,7 @@ class UserInfo:
     active: bool
     language: str
     created_at: dt.datetime
+    timezone: str | None = None
 
 
 def create_user(conn: Connection, name: str, password: str, *, roles: Iterable[str] = (),
@@ -132,7 +133,7 @@ def list_users(conn: Connection, *, include_system: bool = False) -> list[UserIn
     return [UserInfo(name=r["name"], display_name=r["display_name"], email=r["email"],
                      manager=r["manager"], roles=tuple(roles.get(r["name"], ())),
                      active=bool(r["active"]), language=r["language"],
-                     created_at=r["created_at"])
+                     created_at=r["created_at"], timezone=r["timezone"])
             for r in conn.execute(query).mappings()]
 
 
@@ -183,7 +184,7 @@ def load_actor(conn: Connection, name: str) -> Actor:
     team = frozenset({name}) if ADMIN_ROLE in roles else team_of(conn, name)
     return Actor(name=row["name"], roles=roles, display_name=row["display_name"],
                  email=row["email"], manager=row["manager"], language=row["language"],
-                 team=team)
+                 timezone=row["timezone"], team=team)
 
 
 def team_of(conn: Connection, name: str) -> frozenset[str]:

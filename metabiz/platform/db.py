@@ -84,6 +84,8 @@ users = Table(
     Column("language", String(8), nullable=False, default="en"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    #: the IANA time zone the user chose; None: the app's (app.json "timezone")
+    Column("timezone", String(64)),
 )
 
 user_roles = Table(

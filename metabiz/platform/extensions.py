@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: where a page panel shows: the home page, a record's detail page, or a list page's header
-#: (list panels are called as `render(ctx, obj, args)`, args being the list's query string)
-PANEL_SLOTS = ("home", "record", "list")
+#: where a page panel shows: the home page, a record's detail page, a list page's header
+#: (list panels are called as `render(ctx, obj, args)`, args being the list's query string),
+#: or the page header of every page (the search box, the notifications bell)
+PANEL_SLOTS = ("home", "record", "list", "header")
 
 #: a write listener: called inside every record write with (objects.context.Context, WriteEvent)
 Listener = Callable[[Any, Any], None]
@@ -46,8 +47,8 @@ JobQueue = Callable[[Any, str, Mapping[str, Any]], int]
 class Panel:
     """A block of HTML a higher package adds to a page of a lower one.
 
-    Home panels are called as `render(actor)` and open their own unit of work; record panels
-    as `render(ctx, obj, record)` inside the detail page's. Either returns markup, or None to
+    Home and header panels are called as `render(actor)` and open their own unit of work;
+    record panels as `render(ctx, obj, record)` inside the detail page's. Either returns markup, or None to
     show nothing. `order` sorts the panels of one slot (lower first).
     """
 

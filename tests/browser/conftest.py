@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from metabiz.app import build_extensions, build_runtime, create_app, prepare_database
@@ -121,10 +122,16 @@ def _seed(url: str, folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of the database the server runs on (tests may seed more into it)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('browser')}/metabiz.db"
+
+
+@pytest.fixture(scope="session")
+def server(server_database: str) -> Iterator[str]:
     """The base URL of a running server with seeded data (one for the whole session)."""
-    root = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{root}/metabiz.db"
+    url = server_database
+    root = Path(make_url(url).database or "").parent
     _seed(url, _app_folder(root))
     app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
     httpd = make_server("127.0.0.1", 0, app, threaded=True)

@@ -51,7 +51,7 @@ from metabiz.spreadsheets.store import sheet_metadata
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release_0_1" / "metabiz.db.gz"
 FOLDERS = [FLOW_MIGRATIONS, SHEET_MIGRATIONS]
 #: the newest revision of the kernel's branch
-PLATFORM_HEAD = "platform_0004_pools"
+PLATFORM_HEAD = "platform_0005_people"
 #: the first revision of each branch: release 0.1's tables
 BASELINES = ("platform_0001", "flows_0001")
 MESSAGE = "the database is at an older schema; run `metabiz upgrade`"
@@ -169,7 +169,7 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     # independent branches come in no particular order
     assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
         "flows_0001", "platform_0001", "platform_0002", "platform_0003", "platform_0004_pools",
-        "spreadsheets_0001"]
+        "platform_0005_people", "spreadsheets_0001"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
@@ -182,6 +182,9 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     # platform_0004_pools adds two empty columns (kind, note) to the field history
     after["sys_field_history"] = [row[:-2] for row in after["sys_field_history"]
                                   if row[-2:] == (None, None)]
+    # platform_0005_people adds sys_users.timezone (last column), empty for existing users
+    assert all(row[-1] is None for row in after["sys_users"])
+    after["sys_users"] = [row[:-1] for row in after["sys_users"]]
     for table, rows in before.items():
         assert after[table] == rows, table
     assert recorded(release_0_1) == {PLATFORM_HEAD, "flows_0001", "spreadsheets_0001"}
@@ -235,9 +238,11 @@ def test_a_database_at_an_older_revision_is_refused_then_upgraded(db_url: str, r
     with engine.begin() as conn:  # as platform_0001 left it
         conn.execute(text("DROP TABLE sys_sessions"))
         conn.execute(text("DROP TABLE sys_conversion_losses"))
+        conn.execute(text("ALTER TABLE sys_users DROP COLUMN timezone"))
         conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'platform_0001' "
                           f"WHERE version_num = '{PLATFORM_HEAD}'"))
-    assert pending(engine, FOLDERS) == ["platform_0002", "platform_0003", "platform_0004_pools"]
+    assert pending(engine, FOLDERS) == ["platform_0002", "platform_0003", "platform_0004_pools",
+                                        "platform_0005_people"]
     assert refused(run("worker", "--once"))
     result = run("upgrade")
     assert result.exit_code == 0 and "platform_0002" in result.output, result.output
@@ -299,7 +304,7 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
         thread.join(60)
     assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
         [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003",
-             "platform_0004_pools", "spreadsheets_0001"]]
+             "platform_0004_pools", "platform_0005_people", "spreadsheets_0001"]]
     for engine in engines:
         engine.dispose()
 

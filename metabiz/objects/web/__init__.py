@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects.web import detail, edit, lists, pools, timeline  # noqa: F401 - routes
+from metabiz.objects.web import (  # noqa: F401 - their routes
+    detail,
+    edit,
+    form_defaults,
+    lists,
+    pools,
+    search,
+    timeline,
+)
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import home_link, home_tiles, object_links
 from metabiz.platform.extensions import Extensions, NavSection, Panel
@@ -25,3 +33,4 @@ def register(ext: Extensions) -> None:
     ext.add_nav(NavSection("pools", pools.nav_links, heading="pools", order=40))
     ext.add_panel(Panel("owner", "record", pools.owner_panel, order=5))
     ext.add_panel(Panel("activity", "record", timeline.timeline_panel, order=90))
+    ext.add_panel(Panel("search_box", "header", search.search_box, order=10))

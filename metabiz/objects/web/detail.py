@@ -15,6 +15,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.forms import SectionView
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.board import stage_path
 from metabiz.objects.web.navigation import plural, readable
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
@@ -40,11 +41,11 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
         sections = [SectionView(s.label, s.columns, [
             (forms.field_label(obj, n, lang),
              forms.display(obj.fields[n], record.get(n), lang=lang, names=names,
-                           readable=readable_names), _help(obj, n, lang))
+                           readable=readable_names, zone=ctx.zone), _help(obj, n, lang))
             for n in s.fields]) for s in layout(ctx, obj, record)]
         system = [(forms.field_label(obj, n, lang),
                    forms.display(None, record.get(n), lang=lang,
-                                 widget=forms.SYSTEM_WIDGETS[n]))
+                                 widget=forms.SYSTEM_WIDGETS[n], zone=ctx.zone))
                   for n in ("owner", "created_by", "created_at", "updated_by", "updated_at")]
         related = [r for r in (_related(ctx, obj, record, child, link)
                                for child, link in obj.children) if r is not None]
@@ -56,6 +57,7 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
             title=plural(obj, lang), name=forms.record_name(obj, record, lang),
             sections=sections, system=system, related=related,
             panels=panels, locked=bool(values.get("locked")),
+            path=stage_path(ctx, obj, record, locked),
             status=forms.display(None, record.get("approval_status"), lang=lang,
                                  widget="approval_status"),
             can_edit=access.allowed(actor, obj.name, "edit") and not locked,

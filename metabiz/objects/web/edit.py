@@ -5,6 +5,7 @@ Every save goes through the record service; a successful save redirects to the r
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -48,7 +49,7 @@ def new_record(actor: Actor, object_name: str) -> Any:
         ctx.schema.access.require(actor, obj.name, "create")
         names = [n for n in obj.fields if editable(ctx, obj, n)]
         if request.method == "POST":
-            data = forms.parse(obj, request.form, names)
+            data = forms.parse(obj, request.form, names, ctx.zone)
             values = forms.kept_input(obj, request.form, names)
         else:
             values = {**_defaults(ctx, obj, names), **forms.prefill(obj, request.args, names)}
@@ -94,18 +95,18 @@ def edit_record(actor: Actor, object_name: str, record_id: str) -> Any:
         names = [n for n in obj.fields if editable(ctx, obj, n)]
         version = record["version"]
         if request.method == "POST":
-            data = forms.parse(obj, request.form, names)
+            data = forms.parse(obj, request.form, names, ctx.zone)
             # a value the user left as the form showed it is not sent: an input shows less
             # than the field holds (a datetime's seconds), and saving it would change it
-            shown = _inputs(obj, record, names)
+            shown = _inputs(obj, record, names, ctx.zone)
             typed = forms.kept_input(obj, request.form, names)
             data = {k: v for k, v in data.items() if k not in shown or typed.get(k) != shown[k]}
             sent = request.form.get("version", "").strip()
             if (number := whole_number(sent)) is not None:
                 version = data["version"] = number
-            values = {**_inputs(obj, record, names), **forms.kept_input(obj, request.form, names)}
+            values = {**shown, **typed}
         else:
-            values = _inputs(obj, record, names)
+            values = _inputs(obj, record, names, ctx.zone)
     if request.method == "POST":
         try:
             with unit_of_work(actor, write=True) as ctx:
@@ -149,8 +150,9 @@ def _store_uploads(ctx: Context, obj: CompiledObject, record: dict[str, Any],
     return saved
 
 
-def _inputs(obj: CompiledObject, record: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    return {n: forms.to_input(obj.fields[n], record.get(n)) for n in names if n in record}
+def _inputs(obj: CompiledObject, record: dict[str, Any], names: Iterable[str],
+            zone: dt.tzinfo) -> dict[str, Any]:
+    return {n: forms.to_input(obj.fields[n], record.get(n), zone) for n in names if n in record}
 
 
 def _defaults(ctx: Context, obj: CompiledObject, names: Iterable[str]) -> dict[str, Any]:
@@ -166,7 +168,7 @@ def _defaults(ctx: Context, obj: CompiledObject, names: Iterable[str]) -> dict[s
             log.info("default of %s.%s not shown: %s", obj.name, name, err.message)
             continue
         if result["value"] is not None:
-            out[name] = forms.to_input(cf, result["value"])
+            out[name] = forms.to_input(cf, result["value"], ctx.zone)
     return out
 
 
@@ -221,7 +223,7 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
             else:
                 reason = "computed" if not cf.ftype.writable else "role"
                 shown = forms.display(cf, (record or {}).get(name), lang=lang, names=names,
-                                      readable=readable_names)
+                                      readable=readable_names, zone=ctx.zone)
                 fields.append(forms.field_view(ctx, obj, cf, None, errors=errors,
                                                read_only=reason, shown=shown))
         views.append(SectionView(section.label, section.columns, fields))

@@ -12,10 +12,11 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from metabiz.errors import NotFound
-from metabiz.objects import forms, query, records, reference_rules
+from metabiz.objects import board, forms, query, records, reference_rules
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
+from metabiz.objects.web.board import board_page
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import can_transfer, people
 from metabiz.objects.web.tables import header, list_columns, table_rows
@@ -36,10 +37,13 @@ LOOKUP_ROWS = 10
 @login_required
 def list_page(actor: Actor, object_name: str) -> Any:
     args = request.args
+    if "board" in args:
+        return board_page(actor, object_name)
     lang = i18n.language()
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "read")
+        grouping = board.stage_field(ctx, obj) or next(iter(board.board_fields(ctx, obj)), None)
         view_name = args.get("view")
         view = obj.odef.list_view(view_name) if view_name else (
             obj.odef.list_views[0] if obj.odef.list_views else None)
@@ -66,7 +70,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
             rich=True)
         rows = table_rows(ctx, obj, columns, found.records)
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
-        base = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
+        base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
         headers = [header(obj, name, lang, sort, base) for name in columns]
         return render_template(
             "list.html", obj=obj, label=obj.odef.label.get(lang), title=plural(obj, lang),
@@ -81,7 +85,12 @@ def list_page(actor: Actor, object_name: str) -> Any:
             can_transfer=can_transfer(ctx, obj), people=people(ctx) if can_transfer(ctx, obj)
             else [],
             new_args={c["field"]: c["value"] for c in chips if c["field"]},
-            panels=render_panels("list", ctx, obj, base))  # the packages' actions (import…)
+            panels=render_panels("list", ctx, obj, base),  # the packages' actions (import…)
+            on_board=False,
+            list_href=url_for("objects_web.list_page", object_name=obj.name, **base),
+            board_href=url_for("objects_web.list_page", object_name=obj.name,
+                               board=grouping.name, view=view_name, q=q or None)
+            if grouping is not None else None)
 
 
 def _page_number(raw: str | None) -> int:

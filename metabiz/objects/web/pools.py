@@ -111,7 +111,7 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
             entry = entries.get(row["id"], {})
             at = entry.get("at")
             row["since"] = forms.display(None, json_value(at.replace(tzinfo=dt.UTC)), lang=lang,
-                                         widget="datetime") if at else None
+                                         widget="datetime", zone=ctx.zone) if at else None
             previous = entry.get("previous_owner")
             row["previous_owner"] = previous if previous != SYSTEM.name else None
             reason = pool.reason(entry.get("reason") or "")

@@ -43,7 +43,8 @@ def table_rows(ctx: Context, obj: CompiledObject, columns: list[str],
     for record in found:
         cells = [forms.display(obj.fields.get(name), record.get(name), lang=lang, names=names,
                                widget=forms.SYSTEM_WIDGETS.get(name) if name not in obj.fields
-                               else None, readable=readable_names) for name in columns]
+                               else None, readable=readable_names, zone=ctx.zone)
+                 for name in columns]
         rows.append({"id": record["id"], "href": f"/o/{obj.name}/{record['id']}",
                      "name": forms.record_name(obj, record, lang), "cells": cells})
     return rows

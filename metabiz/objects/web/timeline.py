@@ -27,7 +27,8 @@ def timeline_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) ->
     lang = ctx.language
     entries = activity.timeline(ctx, obj.name, record["id"], extensions().timeline_sources)
     shown = [{"kind": e.kind, "title": e.title, "by": e.by, "detail": e.detail, "href": e.href,
-              "at": forms.display(None, json_value(e.at), lang=lang, widget="datetime")}
+              "at": forms.display(None, json_value(e.at), lang=lang, widget="datetime",
+                                  zone=ctx.zone)}
              for e in entries]
     follow = obj.odef.follow_up
     creates = None

@@ -13,6 +13,7 @@ from typing import Any
 
 from metabiz.errors import MetadataError
 from metabiz.formulas import Calendar
+from metabiz.platform import zones
 from metabiz.platform.extensions import DocumentKind
 from metabiz.platform.metadata.builders import build_app, build_object, build_role, build_users
 from metabiz.platform.metadata.crosscheck import (
@@ -106,6 +107,9 @@ def _load(docs: list[Doc], known_objects: KnownObjects, kinds: Kinds, *,
         if doc.kind == "app":
             for path, message in calendar_problems(content.get("calendars", {})):
                 doc.problem(path, message)
+            if "timezone" in content and not zones.is_zone(content["timezone"]):
+                doc.problem(("timezone",), f"unknown time zone {content['timezone']!r} "
+                                           "(use an IANA name such as Asia/Shanghai or UTC)")
             if not doc.problems:
                 app = build_app(content)
         elif doc.kind == "users":

@@ -373,7 +373,8 @@ class AppDef:
     depends: tuple[str, ...] = ()  # names of apps whose objects this one uses
     #: business calendars (app.json "calendars"), for NETWORKDAYS and WORKDAY
     calendars: tuple[Calendar, ...] = ()
-    #: the IANA time zone of app.json (None: UTC): report date buckets, shown datetimes
+    #: the IANA time zone datetimes are shown and entered in (app.json "timezone", None:
+    #: UTC) unless the user chose another; reports bucket dates in it
     timezone: str | None = None
 
     def to_json(self) -> dict[str, Any]:

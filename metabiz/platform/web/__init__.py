@@ -11,7 +11,11 @@ from flask import Flask
 from metabiz.platform.api import kernel
 from metabiz.platform.db import limit_statements
 from metabiz.platform.request_input import refuse_unusable_parameters
-from metabiz.platform.web import i18n
+from metabiz.platform.web import (  # noqa: F401 - settings and admin_users add their routes
+    admin_users,
+    i18n,
+    settings,
+)
 from metabiz.platform.web.csrf import init_csrf
 from metabiz.platform.web.errors import register_error_handlers
 from metabiz.platform.web.headers import init_headers

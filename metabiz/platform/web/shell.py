@@ -27,7 +27,20 @@ def extensions() -> Extensions:
 
 def shell_context() -> dict[str, Any]:
     return {"lang": i18n.language, "csrf_token": csrf_token, "navigation": navigation,
-            "current_user": lambda: g.get("actor"), "lang_url": lang_url}
+            "current_user": lambda: g.get("actor"), "lang_url": lang_url,
+            "header_panels": header_panels}
+
+
+def header_panels() -> list[Markup]:
+    """The header slot's panels for the signed-in user (search box, notifications bell)."""
+    actor = g.get("actor")
+    if actor is None:
+        return []
+    try:
+        return render_panels("header", actor)
+    except MetabizError as err:  # like the navigation, the header never breaks a page
+        log.warning("header panels: %s", err.message)
+        return []
 
 
 def lang_url(code: str) -> str:

@@ -51,6 +51,7 @@
     p.value.value = option.getAttribute("data-id");
     p.search.value = option.getAttribute("data-name");
     p.search.setAttribute("data-chosen", p.search.value);
+    p.value.dispatchEvent(new Event("change", {bubbles: true}));  // defaults may follow it
     close(box);
     p.search.focus();
   }
@@ -60,7 +61,11 @@
     if (!search) { return; }
     // typing replaces the chosen record: nothing is chosen until an option is picked
     if (search.value !== search.getAttribute("data-chosen")) {
-      parts(search.closest("[data-lookup]")).value.value = "";
+      var value = parts(search.closest("[data-lookup]")).value;
+      if (value.value) {
+        value.value = "";
+        value.dispatchEvent(new Event("change", {bubbles: true}));
+      }
     }
   });
 
@@ -111,4 +116,18 @@
   document.querySelectorAll("[data-lookup-search]").forEach(function (search) {
     search.setAttribute("data-chosen", search.value);
   });
+
+  // a scroll cue: the edge of a table, tab row or board that has more beyond it fades out
+  var SCROLLERS = ".table-wrap, .view-tabs, .board-scroll, .stage-path";
+  function cue(el) {
+    var beyond = el.scrollWidth - el.clientWidth;
+    el.classList.toggle("more-left", beyond > 1 && el.scrollLeft > 1);
+    el.classList.toggle("more-right", beyond > 1 && el.scrollLeft < beyond - 1);
+  }
+  function cueAll() { document.querySelectorAll(SCROLLERS).forEach(cue); }
+  document.addEventListener("scroll", function (event) {
+    if (event.target.matches && event.target.matches(SCROLLERS)) { cue(event.target); }
+  }, true);
+  window.addEventListener("resize", cueAll);
+  cueAll();
 })();
