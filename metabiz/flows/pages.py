@@ -29,6 +29,7 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
+from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required, safe_next
 
@@ -251,8 +252,7 @@ def notification_items(ctx: Context, items: list[dict[str, Any]]) -> list[dict[s
 def notifications_page(actor: Actor) -> Any:
     tab = request.args.get("show", "all")
     tab = tab if tab in NOTIFICATION_TABS else "all"
-    raw = request.args.get("page", "1")
-    page = max(1, int(raw)) if raw.isdigit() else 1
+    page = int_param("page", request.args.get("page"), 1, 1, MAX_PAGE)
     with unit_of_work(actor) as ctx:
         found = notifications.for_user(ctx.conn, actor.name, unread_only=tab == "unread",
                                        limit=NOTIFICATIONS_PAGE + 1,

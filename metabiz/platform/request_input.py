@@ -15,6 +15,9 @@ from metabiz.errors import BadRequest
 
 #: the largest value a signed 64-bit column (ids, offsets) holds
 MAX_BIGINT = 2**63 - 1
+#: the highest `?page=` of a paged page: far beyond any list (25 billion records at 25 a
+#: page), small enough for any database's OFFSET
+MAX_PAGE = 10**9
 
 
 def whole_number(raw: Any) -> int | None:

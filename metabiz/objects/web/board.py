@@ -30,6 +30,7 @@ from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.request_input import whole_number
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required, safe_next
 
@@ -120,7 +121,7 @@ def move_record(actor: Actor, object_name: str, record_id: str) -> Any:
     """
     form = request.form
     raw_version = form.get("version", "").strip()
-    version = int(raw_version) if raw_version.isdigit() else None
+    version = whole_number(raw_version)
     back = safe_next(form.get("next")) or url_for(
         "objects_web.detail", object_name=object_name, record_id=record_id)
     wants_json = request.accept_mimetypes.best == "application/json"

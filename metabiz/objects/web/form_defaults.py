@@ -22,6 +22,7 @@ from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.detail import editable
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.request_input import whole_number
 from metabiz.platform.web.session import login_required
 
 
@@ -48,9 +49,9 @@ def form_defaults(actor: Actor, object_name: str) -> Any:
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "create")
-        chosen = {name: int(raw) for name, cf in obj.fields.items()
+        chosen = {name: key for name, cf in obj.fields.items()
                   if cf.ftype.widget == "lookup" and editable(ctx, obj, name)
-                  and (raw := request.form.get(name, "").strip()).isdigit()}
+                  and (key := whole_number(request.form.get(name, "").strip())) is not None}
         out: dict[str, Any] = {}
         for cf in lookup_defaults(ctx, obj):
             try:

@@ -22,14 +22,12 @@ from metabiz.objects.web.pools import can_transfer, people
 from metabiz.objects.web.tables import header, list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
-from metabiz.platform.request_input import int_param
+from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
 from metabiz.platform.web.shell import render_panels
 
 PAGE_SIZE = 25
-#: far beyond any list (25 billion records), small enough for any database's OFFSET
-MAX_PAGE = 10**9
 LOOKUP_ROWS = 10
 
 

@@ -27,6 +27,7 @@ from metabiz.platform.access import SYSTEM, Actor
 from metabiz.platform.auth import list_users
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.model import PoolDef
+from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required, safe_next
 
@@ -97,7 +98,7 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
 def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
     lang = i18n.language()
     q = request.args.get("q", "").strip()
-    page = max(1, int(request.args["page"])) if request.args.get("page", "").isdigit() else 1
+    page = int_param("page", request.args.get("page"), 1, 1, MAX_PAGE)
     with unit_of_work(actor) as ctx:
         obj, pool = pools.pool_of(ctx, object_name, pool_name)
         view = obj.odef.list_views[0] if obj.odef.list_views else None
