@@ -197,7 +197,7 @@ def format_time(value: dt.time) -> str:
 
 
 def format_datetime(value: dt.datetime) -> str:
-    return utc(value).strftime("%Y-%m-%d %H:%M:%SZ")
+    return utc(value).replace(microsecond=0, tzinfo=None).isoformat(" ") + "Z"
 
 
 def format_number(value: Decimal) -> str:
@@ -233,8 +233,8 @@ def to_json_value(value: Any, ftype: FType | None = None) -> Any:
         if value == value.to_integral_value():
             return int(value)
         return float(value)
-    if isinstance(value, dt.datetime):
-        return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.datetime):  # isoformat: years before 1000 keep four digits
+        return utc(value).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.time):

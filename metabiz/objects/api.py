@@ -111,6 +111,9 @@ def evaluate_formula() -> Any:
     if not isinstance(body, dict) or not isinstance(body.get("formula"), str):
         raise BadRequest("send {\"object\", \"formula\", \"record\"}",
                          fields={"formula": ["a formula text is required"]})
+    if not isinstance(body.get("object"), str | None):
+        raise BadRequest("object must be an object's name",
+                         fields={"object": ["not a string"]})
     record = body.get("record") or {}
     if not isinstance(record, dict):
         raise BadRequest("record must be a JSON object", fields={"record": ["not an object"]})

@@ -17,7 +17,8 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 SYSTEM_PROPERTIES: dict[str, Any] = {
     "id": {"type": "integer", "readOnly": True},
     "version": {"type": "integer", "description": "send it back on PATCH to detect conflicts"},
-    "owner": {"type": "string", "description": "user name"},
+    "owner": {"type": ["string", "null"],
+              "description": "user name (none for a record in a public pool)"},
     "created_at": {"type": "string", "format": "date-time", "readOnly": True},
     "created_by": {"type": "string", "readOnly": True},
     "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
@@ -25,6 +26,23 @@ SYSTEM_PROPERTIES: dict[str, Any] = {
     "approval_status": {"type": "string", "readOnly": True,
                         "enum": ["none", "pending", "approved", "rejected", "recalled"]},
 }
+
+
+def nullable(prop: dict[str, Any]) -> dict[str, Any]:
+    """`prop` allowing null as well (a blank value), in OpenAPI 3.1's JSON Schema."""
+    out = dict(prop)
+    kind = out.get("type")
+    if isinstance(kind, str):
+        out["type"] = [kind, "null"]
+    if "enum" in out and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _required_value(prop: dict[str, Any]) -> dict[str, Any]:
+    """A required field's input: present and not blank (blank text is 'required' too)."""
+    return {**prop, "minLength": max(1, prop.get("minLength", 1))} \
+        if prop.get("type") == "string" else prop
 
 
 def _responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
@@ -79,7 +97,8 @@ def openapi_document(schema: RuntimeSchema, actor: Actor | None) -> dict[str, An
 def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
     name = obj.name
     record_props = dict(SYSTEM_PROPERTIES)
-    input_props: dict[str, Any] = {"owner": {"type": "string"}}
+    input_props: dict[str, Any] = {"owner": {"type": ["string", "null"], "minLength": 1,
+                                             "description": "user name (null: yours)"}}
     required = []
     for cf in obj.fields.values():
         if cf.name in hidden:
@@ -88,11 +107,14 @@ def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
         label = cf.fdef.label.get("en")
         if label:
             prop.setdefault("title", label)
-        record_props[cf.name] = prop
+        record_props[cf.name] = nullable(prop)  # any field may be blank on a stored record
         if cf.ftype.writable:
-            input_props[cf.name] = {k: v for k, v in prop.items() if k != "readOnly"}
+            written = {k: v for k, v in prop.items() if k != "readOnly"}
             if cf.fdef.required:
                 required.append(cf.name)
+                input_props[cf.name] = _required_value(written)
+            else:
+                input_props[cf.name] = nullable(written)
     if obj.odef.pools:
         record_props["pool"] = {"type": ["string", "null"], "readOnly": True,
                                 "description": "the public pool it is in (no owner then)"}
@@ -109,15 +131,22 @@ def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
         "type": "object", "properties": {**input_props, "version": {"type": "integer"}},
         "additionalProperties": False}}}}
     label = obj.odef.label.get("en")
+    shown = [*SYSTEM_PROPERTIES, *(n for n in obj.fields if n not in hidden)]
+    sortable = [f"{sign}{n}" for n in [*SYSTEM_PROPERTIES, *(
+        cf.name for cf in obj.fields.values() if cf.name not in hidden and
+        (cf.formula is not None or cf.ftype.stored))] for sign in ("", "-")]
     params = [
         {"name": "filter", "in": "query", "schema": {"type": "string"},
          "description": "a formula, e.g. amount > 1000"},
-        {"name": "sort", "in": "query", "schema": {"type": "string"},
+        {"name": "sort", "in": "query", "style": "form", "explode": False,
+         "schema": {"type": "array", "items": {"enum": sortable}},
          "description": "fields, - for descending: -amount,name"},
         {"name": "limit", "in": "query",
          "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-        {"name": "fields", "in": "query", "schema": {"type": "string"}},
+        {"name": "fields", "in": "query", "style": "form", "explode": False,
+         "schema": {"type": "array", "items": {"enum": shown}},
+         "description": "the fields to return: name,amount"},
         {"name": "q", "in": "query", "schema": {"type": "string"},
          "description": "search text fields"},
     ]

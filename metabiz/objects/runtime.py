@@ -21,7 +21,7 @@ from metabiz.platform.access import Actor
 from metabiz.platform.extensions import DocumentKind, Extensions
 from metabiz.platform.metadata.loader import load_documents
 from metabiz.platform.metadata.model import MetadataBundle
-from metabiz.platform.metadata.store import current_version, split_apps
+from metabiz.platform.metadata.store import current_version, hold_for_write, split_apps
 from metabiz.platform.metadata.store import load_documents as stored_documents
 
 
@@ -94,7 +94,10 @@ class Runtime:
         self._lock = threading.Lock()
 
     def context(self, conn: Connection, actor: Actor, **options: Any) -> Context:
-        """A unit of work on `conn` (already in a transaction) acting as `actor`."""
+        """A unit of work on `conn` (already in a transaction) acting as `actor`; a writing
+        one waits for an apply in progress, then works with the schema it made."""
+        if conn.get_execution_options().get("metabiz_write"):
+            hold_for_write(conn)
         return Context(conn, self.schema(conn), actor, listeners=self.listeners,
                        before_save=self.before_save, **options)
 

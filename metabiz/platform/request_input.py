@@ -72,7 +72,7 @@ def refuse_unusable_json(data: Any, path: str = "") -> None:
             pointer = f"{path}/{key}"
             problem = text_problem(key)
             if problem:
-                shown = path + "/" + key.encode("utf-8", "backslashreplace").decode("ascii")
+                shown = path + "/" + key.encode("ascii", "backslashreplace").decode("ascii")
                 raise BadRequest(f"{shown}: the key {problem}", fields={shown: [problem]})
             refuse_unusable_json(value, pointer)
     elif isinstance(data, list):

@@ -162,7 +162,11 @@ def test_meta_and_openapi(client):
     assert spec["openapi"].startswith("3.1")
     assert "/records/opportunity/{id}" in spec["paths"]
     props = spec["components"]["schemas"]["opportunity"]["properties"]
-    assert props["stage"]["enum"] == ["prospecting", "negotiation", "closed_won"]
+    # a stored record may have the picklist blank; what is sent may blank it (not required)
+    assert props["stage"]["enum"] == ["prospecting", "negotiation", "closed_won", None]
+    assert props["stage"]["type"] == ["string", "null"]
+    sent = spec["components"]["schemas"]["opportunity_input"]["properties"]
+    assert sent["name"]["type"] == "string" and sent["name"]["minLength"] == 1  # required
 
 
 def test_concurrent_updates_with_the_same_version_lose_nothing(client):

@@ -28,7 +28,13 @@ from metabiz.platform.db import writer
 from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import LoadProblems, bundle_documents, load_path
 from metabiz.platform.metadata.model import MetadataBundle
-from metabiz.platform.metadata.store import current_version, merge_app, save_version, split_apps
+from metabiz.platform.metadata.store import (
+    current_version,
+    hold_for_apply,
+    merge_app,
+    save_version,
+    split_apps,
+)
 from metabiz.platform.metadata.store import load_documents as stored_documents
 
 #: extra problems of a change, found on its new schema (`file: /pointer: message` lines)
@@ -139,6 +145,7 @@ def apply_documents(engine: Engine, change: Callable[[dict[str, Any]], dict[str,
     kinds = extensions.document_kinds
     try:
         with writer(engine).begin() as conn:
+            hold_for_apply(conn)
             stored = stored_documents(conn)
             documents = change(dict(stored))
             if documents == stored:

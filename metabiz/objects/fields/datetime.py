@@ -47,8 +47,7 @@ class DateTime(FieldType):
         moment = utc(value)
         if moment is None:
             return None
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond
-                               else "%Y-%m-%dT%H:%M:%SZ")
+        return moment.replace(tzinfo=None).isoformat() + "Z"  # four-digit years, always
 
     def from_text(self, f: FieldDef, text: str) -> Any:
         cleaned = text.strip()

@@ -52,4 +52,5 @@ class Lookup(FieldType):
         return FieldSpec(name=f.api_name, type=FType.NUMBER, target=f.target)
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
-        return {"type": "integer", "description": f"id of a {f.target} record"}
+        return {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID,
+                "description": f"id of a {f.target} record"}

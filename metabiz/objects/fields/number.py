@@ -87,10 +87,15 @@ class Number(FieldType):
 
     def openapi(self, f: FieldDef) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "number"}
+        beyond = 10 ** (PRECISION - self.scale(f))  # what the column cannot hold
         if f.min is not None:
             schema["minimum"] = f.min
+        else:
+            schema["exclusiveMinimum"] = -beyond
         if f.max is not None:
             schema["maximum"] = f.max
+        else:
+            schema["exclusiveMaximum"] = beyond
         return schema
 
     # -- schema evolution -------------------------------------------------------

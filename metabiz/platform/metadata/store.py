@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 
 from metabiz.platform import audit
@@ -76,6 +77,27 @@ def forget_losses(conn: Connection, object_name: str, field: str | None = None) 
     if field is not None:
         query = query.where(conversion_losses.c.field == field)
     conn.execute(query)
+
+
+#: the PostgreSQL advisory lock that orders applies and record writes (see hold_for_write)
+_SCHEMA_LOCK = 0x6D627A02
+
+
+def hold_for_apply(conn: Connection) -> None:
+    """An apply's transaction, first: wait for the record writes in progress to commit and
+    keep new ones waiting until this apply commits (PostgreSQL; on SQLite every writer holds
+    the database's write lock already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+
+
+def hold_for_write(conn: Connection) -> None:
+    """A record write's transaction, before it reads the metadata version: shares the lock
+    with other writers, waits while an apply holds it. So a writer never inserts with the
+    schema of before an apply once that apply has committed: a required field added with a
+    default is never left blank by a process that did not know it yet."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _SCHEMA_LOCK})
 
 
 def current_version(conn: Connection) -> int:

@@ -67,6 +67,9 @@ def _http_error(err: HTTPException) -> Any:
     response = jsonify({"error": {"code": HTTP_CODES.get(status, "error"),
                                   "message": err.description}})
     response.status_code = status
+    for name, value in err.get_headers():  # e.g. `Allow` on a 405 (RFC 9110)
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 
