@@ -89,6 +89,7 @@ def before_save(ctx: Context, draft: Draft) -> None:
         return
     kind = "created" if draft.is_new else "updated"
     system = system_context(ctx)
+    records.compute(ctx, draft.obj, draft.values)  # conditions may read formula fields
     for rule in sorted(rules, key=lambda r: r.name):
         event = WriteEvent(kind, draft.obj.name, draft.values.get("id") or 0, draft.prior,
                            draft.values, ctx.actor)

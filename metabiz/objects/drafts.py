@@ -20,8 +20,9 @@ from metabiz.platform.access import SYSTEM
 
 @dataclass
 class Draft:
-    """The record as it will be saved (Python values, formula fields computed), its prior
-    values on an update, the fields the write changes and the errors found so far."""
+    """The record as it will be saved (Python values; its formula fields are not computed
+    yet: a hook reading them computes them with `records.compute`), its prior values on an
+    update, the fields the write changes and the errors found so far."""
 
     obj: CompiledObject
     values: dict[str, Any]

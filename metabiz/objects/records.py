@@ -287,7 +287,7 @@ def _new_record(ctx: Context, obj: CompiledObject,
                   created_by=ctx.actor.name, updated_by=ctx.actor.name,
                   created_at=ctx.now, updated_at=ctx.now)
     if ctx.before_save:
-        draft = Draft(obj, compute(ctx, obj, record), None, set(obj.fields), errors)
+        draft = Draft(obj, record, None, set(obj.fields), errors)
         run_before_save(ctx, draft)
         errors = draft.errors
     return record, errors
@@ -336,7 +336,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any, *,
     if not changed and not errors:
         return serialise(ctx, obj, before)
     if ctx.before_save:
-        draft = Draft(obj, compute(ctx, obj, record), before, changed, errors)
+        draft = Draft(obj, record, before, changed, errors)
         run_before_save(ctx, draft)
         errors = draft.errors
     _check_many(ctx, obj, [(record, before, changed)], {0: errors} if errors else None)
