@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from metabiz.errors import (
     BadRequest,
@@ -98,12 +99,16 @@ def _cards(ctx: Context, obj: CompiledObject, found: list[dict[str, Any]], shown
            total_of: Any) -> list[dict[str, Any]]:
     rows = table_rows(ctx, obj, shown, found)
     lang = ctx.language
+    # locked by a pending approval (administrators may still change them, as in records)
+    locked = set() if ctx.actor.is_admin or not found else set(ctx.conn.execute(
+        select(obj.table.c.id).where(obj.table.c.id.in_([r["id"] for r in found]),
+                                     obj.table.c.locked.is_(True))).scalars())
     out = []
     for record, row in zip(found, rows, strict=True):
         amount = record.get(total_of.name) if total_of is not None else None
         out.append({
             "id": record["id"], "version": record["version"], "href": row["href"],
-            "name": row["name"], "locked": record.get("approval_status") == "pending",
+            "name": row["name"], "locked": record["id"] in locked,
             "amount": forms.display(total_of, amount, lang=lang) if total_of else None,
             "raw_amount": str(amount) if amount is not None else "0",
             "fields": [(forms.field_label(obj, n, lang), cell)

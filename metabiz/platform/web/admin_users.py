@@ -144,8 +144,12 @@ def _form(user: auth.UserInfo | None, errors: dict[str, list[str]], *,
         everyone = [u for u in auth.list_users(conn) if user is None or u.name != user.name]
     form = request.form if request.method == "POST" and request.endpoint != \
         "platform_web.reset_password" else None
+    roles = role_choices()
+    known = {name for name, _ in roles}
+    # a role the user holds that the metadata no longer defines stays ticked, not dropped
+    roles += [(r, r) for r in (user.roles if user else ()) if r not in known]
     html = render_template(
-        "admin_user.html", person=user, roles=role_choices(), managers=everyone,
+        "admin_user.html", person=user, roles=roles, managers=everyone,
         form=form, system=SYSTEM_USER,
         errors={k: [i18n.message(m) for m in v] for k, v in errors.items()})
     return Response(html, status=status, mimetype="text/html")
