@@ -36,21 +36,20 @@ def migrate_pools(conn: Connection, ops: Operations, obj: CompiledObject,
             continue
         # the flag may be a removed field the compiled table no longer maps: reflect it
         stored = Table(obj.table.name, MetaData(), autoload_with=conn)
-        raw = conn.execute(select(stored.c.id, stored.c.owner).where(
-            stored.c[pool.adopt_field].is_(true()), stored.c[POOL_COLUMN].is_(None))).all()
-        table = obj.table
+        flagged = (stored.c[pool.adopt_field].is_(true()), stored.c[POOL_COLUMN].is_(None))
+        raw = conn.execute(select(stored.c.id, stored.c.owner).where(*flagged)).all()
         if not raw:
             continue
-        ids = [int(r[0]) for r in raw]
-        conn.execute(update(table).where(table.c.id.in_(ids))
+        conn.execute(update(stored).where(*flagged)
                      .values({POOL_COLUMN: pool.api_name, "owner": None}))
         stamp = now.astimezone(dt.UTC).replace(tzinfo=None)
-        conn.execute(insert(field_history), [
-            {"object": obj.name, "record_id": record_id, "field": name, "old_value": old,
-             "new_value": new, "changed_by": "system", "changed_at": stamp,
-             "kind": "return", "note": None}
-            for record_id, owner in ((int(r[0]), r[1]) for r in raw)
-            for name, old, new in (("owner", owner, None), (POOL_COLUMN, None, pool.api_name))
-            if old != new])
-        step("~", f"move {plural(len(ids), f'{obj.name} record')} into pool {pool.api_name} "
+        rows = [{"object": obj.name, "record_id": int(record_id), "field": name,
+                 "old_value": old, "new_value": new, "changed_by": "system",
+                 "changed_at": stamp, "kind": "return", "note": None}
+                for record_id, owner in raw
+                for name, old, new in (("owner", owner, None), (POOL_COLUMN, None, pool.api_name))
+                if old != new]
+        for start in range(0, len(rows), 500):
+            conn.execute(insert(field_history), rows[start:start + 500])
+        step("~", f"move {plural(len(raw), f'{obj.name} record')} into pool {pool.api_name} "
                   f"(from {pool.adopt_field})")
