@@ -117,3 +117,12 @@ def test_no_reports_no_navigation(client, browser_session):
     browser_session(client, "sam")
     home = client.get("/").get_data(as_text=True)
     assert "/reports" not in home and "report-home" not in home
+
+
+def test_report_page_refuses_a_filter_on_a_hidden_field_under_the_box(client, browser_session):
+    browser_session(client, "alice")
+    page = client.get("/reports/pipeline", query_string={"filter": "cost > 0"})
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert "The filter was not applied" in html and "cost" in html
+    assert client.get("/reports/costs").status_code == 403  # the report itself: the 403 page
