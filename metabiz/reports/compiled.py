@@ -35,8 +35,9 @@ MEASURE_TYPES = {
     "min": {FType.NUMBER, FType.DATE, FType.DATETIME},
     "max": {FType.NUMBER, FType.DATE, FType.DATETIME},
 }
+#: the types a report groups by (not lists, times of day, locations, links or images)
 KEY_TYPES = {FType.NUMBER, FType.TEXT, FType.BOOLEAN, FType.DATE, FType.DATETIME,
-             FType.PICKLIST, FType.MULTI_PICKLIST, FType.TIME}
+             FType.PICKLIST}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ aggregates carry the totals of every group (before LIMIT), so no record is read 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -57,106 +58,123 @@ class ReportResult:
 def run(ctx: Context, report: CompiledReport, *, filter: str | None = None) -> ReportResult:
     """The report's result for the actor of `ctx` (403 for a hidden field it reads, 400 for a
     `filter` that does not parse or check)."""
+    _refuse_hidden(ctx, report)
+    built = _Query(ctx, report, filter)
+    return built.read(ctx.conn.execute(built.statement()).all())
+
+
+def _refuse_hidden(ctx: Context, report: CompiledReport) -> None:
     schema, actor = ctx.schema, ctx.actor
-    obj = schema.object(report.object)
-    schema.access.require(actor, obj.name, "read")
+    schema.access.require(actor, report.object, "read")
     reads: set[str] = set()
     for checked in report.formulas():
-        reads |= schema._dependencies(obj.name, checked)
-    hidden = sorted(n.removeprefix(f"{obj.name}.")
+        reads |= schema._dependencies(report.object, checked)
+    hidden = sorted(n.removeprefix(f"{report.object}.")
                     for n in schema.access.hidden_among(actor, reads))
     if hidden:
         raise PermissionDenied(f"the report {report.name!r} reads fields hidden for your "
                                "role: " + ", ".join(hidden),
                                fields={n: ["hidden for your role"] for n in hidden})
-    rows_of = readable_rows(schema, actor)
-    dialect = schema.dialect
 
-    def sql(checked: Any) -> ColumnElement[Any]:
-        return schema.formula_sql(checked, obj.name, rows=rows_of, now=ctx.now)
 
-    conditions = query.scope(ctx, obj)
-    if report.filter is not None:
-        conditions.append(func.coalesce(sql(report.filter), false()))
-    if filter and filter.strip():
-        conditions.append(query.compile_filter(ctx, obj, filter))
+class _Query:
+    """The one statement of a run, and how to read its rows back.
 
-    lookups = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
-    # measures over the same source read one column (a sum and an average of the amount)
-    first_of: dict[tuple[Any, ...], int] = {}
-    inputs: dict[int, int] = {}
-    for i, m in enumerate(report.measures):
-        if m.checked is not None:
-            source = (m.mdef.field, m.mdef.formula)
-            inputs[i] = first_of.setdefault(source, i)
+    Its columns: the keys, each measure's aggregates, their totals over every group (window
+    aggregates, before LIMIT), the keys' display names, and how many groups matched.
+    """
 
-    def inner() -> Any:
-        columns = [_key_sql(k, sql(k.checked), report.zone, dialect).label(f"k{i}")
+    def __init__(self, ctx: Context, report: CompiledReport, filter: str | None) -> None:
+        self.ctx, self.report = ctx, report
+        self.filter = filter.strip() if filter and filter.strip() else None
+        self.obj = ctx.schema.object(report.object)
+        self.rows_of = readable_rows(ctx.schema, ctx.actor)
+        self.conditions = query.scope(ctx, self.obj)
+        if report.filter is not None:
+            self.conditions.append(func.coalesce(self.sql(report.filter), false()))
+        if self.filter:
+            self.conditions.append(query.compile_filter(ctx, self.obj, self.filter))
+        self.lookups = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
+        self.people = [i for i, k in enumerate(report.keys) if k.holds_user]
+        # measures over the same source read one column (a sum and an average of the amount)
+        first_of: dict[tuple[Any, ...], int] = {}
+        self.inputs: dict[int, int] = {}
+        for i, m in enumerate(report.measures):
+            if m.checked is not None:
+                self.inputs[i] = first_of.setdefault((m.mdef.field, m.mdef.formula), i)
+        self.width = 0  # how many aggregates (an average is two)
+
+    def sql(self, checked: Any) -> ColumnElement[Any]:
+        return self.ctx.schema.formula_sql(checked, self.obj.name, rows=self.rows_of,
+                                           now=self.ctx.now)
+
+    def records(self) -> Any:
+        """Each record the actor may read and the filters keep: its keys and measure inputs.
+
+        SQLite sums decimals as binary floats: results are rounded to the field's scale
+        (exact while totals stay below about 1e12); its datetimes are Julian day numbers."""
+        report, dialect = self.report, self.ctx.schema.dialect
+        columns = [_key_sql(k, self.sql(k.checked), report.zone, dialect).label(f"k{i}")
                    for i, k in enumerate(report.keys)]
-        columns += [sql(report.keys[i].name).label(f"n{i}") for i in lookups]
-        # SQLite sums decimals as binary floats: results are rounded to the field's scale
-        # (exact while totals stay below about 1e12), and datetimes are Julian day numbers
-        columns += [sql(report.measures[i].checked).label(f"m{i}")
-                    for i in sorted(set(inputs.values()))]
+        columns += [self.sql(report.keys[i].name).label(f"n{i}") for i in self.lookups]
+        columns += [self.sql(report.measures[i].checked).label(f"m{i}")
+                    for i in sorted(set(self.inputs.values()))]
         if not columns:
-            columns = [obj.table.c.id.label("row")]
-        return select(*columns).select_from(obj.table).where(*conditions).subquery()
+            columns = [self.obj.table.c.id.label("row")]
+        return select(*columns).select_from(self.obj.table).where(*self.conditions).subquery()
 
-    rows_in = inner()
-    keys = [rows_in.c[f"k{i}"] for i in range(len(report.keys))]
-    aggregates: list[ColumnElement[Any]] = []
-    totals: list[ColumnElement[Any]] = []
-    for i, m in enumerate(report.measures):
-        value = rows_in.c[f"m{inputs[i]}"] if i in inputs else None
-        parts = _aggregates(m, value)
-        aggregates.extend(parts)
-        if keys and m.function == "count_distinct":
-            # the one total groups cannot give: a distinct count over the same records
-            again = inner()
-            totals.append(select(func.count(distinct(again.c[f"m{inputs[i]}"])))
-                          .scalar_subquery())
-        elif keys:
-            totals.extend(_window_total(m, part) for part in parts)
-    people = [i for i, k in enumerate(report.keys) if k.holds_user]
-    names: list[Any] = [func.max(rows_in.c[f"n{i}"]) for i in lookups]
-    names += [select(users.c.display_name).where(users.c.name == keys[i]).scalar_subquery()
-              for i in people]
-    named = lookups + people
-    statement: Any = select(*keys, *aggregates, *totals, *names,
-                            *([func.count().over()] if keys else []))
-    statement = statement.select_from(rows_in)
-    limit = report.rdef.limit or DEFAULT_LIMIT
-    if keys:
-        statement = (statement.group_by(*keys)
-                     .order_by(*_order(report, keys, aggregates, dialect)).limit(limit))
-    fetched = ctx.conn.execute(statement).all()
+    def statement(self) -> Any:
+        report = self.report
+        rows_in = self.records()
+        keys = [rows_in.c[f"k{i}"] for i in range(len(report.keys))]
+        aggregates: list[ColumnElement[Any]] = []
+        totals: list[ColumnElement[Any]] = []
+        for i, m in enumerate(report.measures):
+            parts = _aggregates(m, rows_in.c[f"m{self.inputs[i]}"] if i in self.inputs
+                                else None)
+            aggregates.extend(parts)
+            if keys and m.function == "count_distinct":
+                # the one total groups cannot give: a distinct count over the same records
+                again = self.records()
+                totals.append(select(func.count(distinct(again.c[f"m{self.inputs[i]}"])))
+                              .scalar_subquery())
+            elif keys:
+                totals.extend(_window_total(m, part) for part in parts)
+        self.width = len(aggregates)
+        names: list[Any] = [func.max(rows_in.c[f"n{i}"]) for i in self.lookups]
+        names += [select(users.c.display_name).where(users.c.name == keys[i])
+                  .scalar_subquery() for i in self.people]
+        statement: Any = select(*keys, *aggregates, *totals, *names,
+                                *([func.count().over()] if keys else [])).select_from(rows_in)
+        if keys:
+            statement = (statement.group_by(*keys)
+                         .order_by(*_order(report, keys, aggregates, self.ctx.schema.dialect))
+                         .limit(report.rdef.limit or DEFAULT_LIMIT))
+        return statement
 
-    width = len(aggregates)
-    out_rows: list[list[Any]] = []
-    labels: dict[str, dict[str, str]] = {report.keys[i].column: {} for i in named}
-    at = len(keys) + 2 * width
-    for row in fetched:
-        for j, i in enumerate(named):
-            if row[i] is not None and row[at + j] is not None:
-                labels[report.keys[i].column][str(row[i])] = str(row[at + j])
-        out_rows.append([_key_value(k, row[i]) for i, k in enumerate(report.keys)]
-                        + _measure_values(report.measures, row[len(keys):len(keys) + width]))
-    if not keys:
-        total_values = out_rows[0][:] if out_rows else []
-        groups = 1
-    elif fetched:
-        first = fetched[0]
-        total_values = _measure_values(report.measures,
-                                       first[len(keys) + width:len(keys) + 2 * width])
-        groups = int(first[-1])
-    else:
-        total_values = [0 if m.function in ("count", "count_distinct") else None
-                        for m in report.measures]
-        groups = 0
-    totals_json = {m.name: v for m, v in zip(report.measures, total_values, strict=True)}
-    return ReportResult(report, report.rdef.columns(), out_rows, totals_json, groups,
-                        filter=filter.strip() if filter and filter.strip() else None,
-                        labels=labels)
+    def read(self, fetched: Sequence[Any]) -> ReportResult:
+        report, width, k = self.report, self.width, len(self.report.keys)
+        named = self.lookups + self.people
+        labels: dict[str, dict[str, str]] = {report.keys[i].column: {} for i in named}
+        rows: list[list[Any]] = []
+        for row in fetched:
+            for j, i in enumerate(named):
+                if row[i] is not None and row[k + 2 * width + j] is not None:
+                    labels[report.keys[i].column][str(row[i])] = str(row[k + 2 * width + j])
+            rows.append([_key_value(key, row[i]) for i, key in enumerate(report.keys)]
+                        + _measure_values(report.measures, row[k:k + width]))
+        if not k:
+            total_values, groups = (rows[0][:] if rows else []), 1
+        elif fetched:
+            total_values = _measure_values(report.measures, fetched[0][k + width:k + 2 * width])
+            groups = int(fetched[0][-1])
+        else:
+            total_values = [0 if m.function in ("count", "count_distinct") else None
+                            for m in report.measures]
+            groups = 0
+        totals = {m.name: v for m, v in zip(report.measures, total_values, strict=True)}
+        return ReportResult(report, report.rdef.columns(), rows, totals, groups,
+                            filter=self.filter, labels=labels)
 
 
 def _may_name(ctx: Context, key: CompiledKey) -> bool:

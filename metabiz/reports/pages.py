@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
 
-from metabiz.errors import BadRequest, MetabizError
+from metabiz.errors import BadRequest, MetabizError, PermissionDenied
 from metabiz.objects.context import Context
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
@@ -80,8 +80,12 @@ def report_page(actor: Actor, name: str) -> Any:
         chart = library.chart_of(compiled)
         try:
             result = library.result(ctx, name, filter=run_filter)
-        except BadRequest as err:  # the filter box: say where it does not parse, keep the page
-            error, status = err, 400
+        except (BadRequest, PermissionDenied) as err:
+            if run_filter is None:
+                raise
+            # the filter box: say what is wrong with it (where it does not parse, a field
+            # hidden from the user) under it, and show the report unfiltered
+            error, status = err, err.status
             result = library.result(ctx, name)
         view = _view(result, chart, lang)
         args: dict[str, Any] = {"filter": run_filter} if run_filter else {}

@@ -119,7 +119,7 @@ def _key_condition(key: CompiledKey, value: Any, zone: str) -> str | None:
             return (f"{source} >= {_date(first)} && {source} < {_date(after)}")
         return (f"{source} >= {_moment(first, zone)} && {source} < {_moment(after, zone)}")
     if key.ftype is FType.BOOLEAN:
-        return source if value else f"NOT({source})"
+        return source if value else f"{source} = FALSE"  # NOT(blank) would be true
     if key.ftype is FType.NUMBER:
         return f"{source} = {value}"
     if key.ftype is FType.PICKLIST:
@@ -138,6 +138,10 @@ def _date(day: dt.date) -> str:
 
 
 def _moment(day: dt.date, zone: str) -> str:
+    """The UTC instant a local day starts, as a formula the database can run: the UTC date,
+    plus the minutes past its midnight as a fraction of a day."""
     start = utc_start(day, zone) if zone != "UTC" else dt.datetime(
         day.year, day.month, day.day, tzinfo=ZoneInfo("UTC"))
-    return f'DATETIMEVALUE("{start.strftime("%Y-%m-%d %H:%M:%S")}Z")'
+    midnight = f"DATETIMEVALUE({_date(start.date())})"
+    minutes = start.hour * 60 + start.minute
+    return f"({midnight} + {minutes}/1440)" if minutes else midnight

@@ -67,3 +67,8 @@ def test_a_dashboard_on_a_phone(phone, server, sign_in, screenshot):
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"page is {width}px wide"
     screenshot(phone, "dashboard-phone-zh")
+    phone.goto(f"{server}/reports/deals_by_stage")
+    expect(phone.locator("[data-report-chart]")).to_have_attribute("data-drawn", "true")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the report page is {width}px wide"
+    screenshot(phone, "report-phone")

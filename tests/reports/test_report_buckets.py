@@ -87,3 +87,26 @@ def test_a_formula_key_and_a_field_across_a_lookup(work):
     assert by_industry == [["tech", 2], ["retail", 2], [None, 3]]
     assert big == [["big", 3], ["small", 4]]  # a blank amount is not >= 100
     assert hot == [[False, 3], [True, 2], [None, 2]]
+
+
+@pytest.mark.parametrize("group", [
+    {"field": "closed_at", "bucket": "week"}, {"field": "closed_at", "bucket": "day"},
+    {"field": "close_date", "bucket": "quarter"}, {"field": "hot"}, {"field": "stage"},
+    {"field": "account.industry"}, {"formula": "amount >= 100", "api_name": "big"}])
+def test_each_rows_drill_down_lists_exactly_its_records(work, group):
+    """The filter a bar or row links to selects the records the row counted."""
+    from metabiz.objects import query
+    from metabiz.reports.presenting import drill_filter
+
+    doc = {"api_name": "probe", "object": "deal", "group_by": [group],
+           "measures": [{"api_name": "n", "function": "count"}]}
+    with work("boss") as ctx:
+        # exactly at a local midnight (Monday 2026-01-05 00:00 in Shanghai): the new week's
+        records.create(ctx, "deal", {"name": "edge", "closed_at": "2026-01-04T16:00:00Z"})
+        compiled = compile_report(build_report(doc), ctx.schema, "Asia/Shanghai", [])
+        rows = run(ctx, compiled).rows
+        if group == {"field": "closed_at", "bucket": "week"}:
+            assert ["2026-W02", 1] in rows
+        for key, count in rows:
+            formula = drill_filter(compiled, [key], None)
+            assert query.list_records(ctx, "deal", filter=formula).total == count, formula

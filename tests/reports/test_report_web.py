@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from html import unescape
 from urllib.parse import parse_qs, urlparse
@@ -117,3 +118,34 @@ def test_no_reports_no_navigation(client, browser_session):
     browser_session(client, "sam")
     home = client.get("/").get_data(as_text=True)
     assert "/reports" not in home and "report-home" not in home
+
+
+def test_report_page_refuses_a_filter_on_a_hidden_field_under_the_box(client, browser_session):
+    browser_session(client, "alice")
+    page = client.get("/reports/pipeline", query_string={"filter": "cost > 0"})
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert "The filter was not applied" in html and "cost" in html
+    assert client.get("/reports/costs").status_code == 403  # the report itself: the 403 page
+
+
+def test_the_report_command(dealapp, db_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from metabiz.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["report", "--database-url", db_url, *args])
+
+    table = run("pipeline", "--as", "alice")
+    assert table.exit_code == 0, table.output
+    assert table.output.splitlines()[2].split() == ["Prospecting", "2", "100.1", "10.01"]
+    assert table.output.splitlines()[-1].split() == ["Total", "3", "300.3", "110.11"]
+    as_json = json.loads(run("pipeline", "--format", "json", "--filter", "amount > 150").output)
+    assert as_json["rows"] == [["negotiation", 2, 1200.2, 100.1]]
+    hidden = run("costs", "--as", "alice")
+    assert hidden.exit_code == 1 and "hidden for your role" in hidden.output
+    bad = run("pipeline", "--filter", "amount >")
+    assert bad.exit_code == 1 and "1:" in bad.output
