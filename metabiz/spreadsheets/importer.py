@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from metabiz.errors import MetabizError, PermissionDenied
-from metabiz.objects import records
+from metabiz.objects import record_scope, records
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import NOT_PLAIN
 from metabiz.objects.schema import CompiledObject
@@ -284,8 +284,10 @@ class _Run:
         column = table.c[key]
         stored = {(v if cf is None else cf.ftype.to_db(cf.fdef, v)): v for v in
                   (v if key == "id" else self._loaded(key, v) for v in values)}
-        owners = self.ctx.schema.access.visible_owners(self.ctx.actor, self.obj.name)
-        scope = [] if owners is None else [table.c.owner.in_(sorted(owners))]
+        # the records the actor could update (their own, their team's, details of masters
+        # they may see, pooled records of their pools): the record service's own scope
+        scope = record_scope.conditions(self.ctx.schema, self.ctx.actor, self.obj,
+                                        reading=False)
         found: dict[Any, list[int]] = {}
         keys = list(stored)
         for start in range(0, len(keys), 500):

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from metabiz.objects import record_scope
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import users
@@ -84,8 +85,8 @@ class References:
     def _records(self, target: str, wanted: set[str]) -> None:
         obj = self.ctx.schema.object(target)
         table = obj.table
-        owners = self.ctx.schema.access.visible_owners(self.ctx.actor, target)
-        scope = [] if owners is None else [table.c.owner.in_(sorted(owners))]
+        # the records a lookup may point to: the record service's own scope
+        scope = record_scope.conditions(self.ctx.schema, self.ctx.actor, obj, reading=False)
         folded = {t.casefold(): t for t in wanted}
         keys = [cf.name for cf in obj.fields.values() if cf.ftype.stored and
                 cf.fdef.type in ("text", "email", "phone", "url", "auto_number") and
