@@ -141,10 +141,11 @@ def formula_check() -> Any:
     with unit_of_work(require_actor()) as ctx:
         result = check_formula(ctx, body)
     if "errors" in result:
+        first = result["errors"][0]
         response: Response = jsonify({"error": {
-            "code": "bad_request", "message": result["errors"][0]["message"],
+            "code": "bad_request", "message": first["message"],
             "fields": {"formula": [e["message"] for e in result["errors"]]},
-            "errors": result["errors"]}})
+            "line": first["line"], "column": first["column"], "errors": result["errors"]}})
         response.status_code = 400
         return response
     return jsonify(result)

@@ -317,3 +317,18 @@ def test_any_other_document_is_edited_as_json_with_its_problems_by_pointer(
     confirm(client, plan.get_data(as_text=True))
     page = client.get("/builder/documents/flows/round_robin").get_data(as_text=True)
     assert "&#34;round_robin&#34;" in page or "&quot;round_robin&quot;" in page
+
+
+def test_a_type_change_rows_cannot_take_lists_them_in_the_form_and_changes_nothing(
+        client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    bad = client.post("/api/v1/records/opportunity", json={"name": "D", "code": "A-1"},
+                      headers={"X-CSRF-Token": token}).get_json()
+    response = client.post("/builder/objects/opportunity/fields/code", data={
+        "csrf_token": token, "type": "number", "api_name": "code", "label_en": "Code",
+        "unique": "1"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "These records cannot take the change; nothing was changed" in page
+    assert re.search(rf'<td>#{bad["id"]}</td><td><code>A-1</code></td>', page)
+    assert client.get("/api/v1/meta/versions").get_json()["versions"][0]["version"] == 1

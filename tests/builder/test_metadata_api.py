@@ -225,6 +225,7 @@ def test_formula_check_gives_the_type_or_the_error_with_its_position(client):
     assert bad.status_code == 400
     error = bad.get_json()["error"]
     assert error["errors"][0]["line"] == 2 and error["errors"][0]["column"] == 2
+    assert (error["line"], error["column"]) == (2, 2)
     assert "amout" in error["errors"][0]["message"] and error["errors"][0]["caret"].endswith("^")
     wrong_type = call(client, "POST", "/formulas/check", body={
         "object": "opportunity", "formula": "name", "return_type": "number"})
