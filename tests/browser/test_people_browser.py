@@ -65,6 +65,11 @@ def test_search_from_the_header(page, server, sign_in, people):
     expect(page.locator("h1")).to_have_text("Results for “华东”")
     page.locator(".search-hit", has_text="Dave's 华东 project").click()
     expect(page.locator("h1")).to_have_text("Dave's 华东 project")
+    # suggestions while typing
+    page.fill("#header-search", "")
+    page.locator("#header-search").press_sequentially("华东")
+    page.locator(".suggestion", has_text="Dave's 华东 project").click()
+    expect(page.locator("h1")).to_have_text("Dave's 华东 project")
     # carol's deal is not dave's to find
     page.fill("#header-search", "Zanzibar")
     page.press("#header-search", "Enter")

@@ -127,3 +127,15 @@ def test_every_page_header_has_the_search_box(app, client):
     page = client.get("/").get_data(as_text=True)
     assert 'class="header-search"' in page and 'action="/search"' in page
     assert 'value="acme"' in client.get("/search?q=acme").get_data(as_text=True)
+
+
+def test_the_header_box_suggests_records_as_you_type(app, client):
+    deal = make(app, "opportunity", "alice", name="Hooli merger")
+    make(app, "opportunity", "eve", name="Hooli secret")
+    fragment = unescape(client.get("/search/suggest?q=hooli").get_data(as_text=True))
+    assert f'href="/o/opportunity/{deal["id"]}"' in fragment and "Hooli merger" in fragment
+    assert "Hooli secret" not in fragment
+    assert 'href="/search?q=hooli"' in fragment
+    assert client.get("/search/suggest?q=...").get_data(as_text=True).strip() == ""
+    assert "Nothing matches “zz”." in unescape(
+        client.get("/search/suggest?q=zz").get_data(as_text=True))

@@ -17,8 +17,9 @@ from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.web.session import login_required
 
-#: how many records the page lists at most (grouped by object)
+#: how many records the page lists at most (grouped by object), and the header box suggests
 PAGE_RESULTS = 50
+SUGGESTIONS = 8
 
 
 @web.get("/search")
@@ -44,6 +45,22 @@ def search_page(actor: Actor) -> Any:
                                                   object_name=hit.object, record_id=hit.id)})
     return render_template("search.html", q=q, groups=groups, count=len(hits),
                            searched=bool(q), words=bool(search.terms(q)))
+
+
+@web.get("/search/suggest")
+@login_required
+def suggest(actor: Actor) -> Any:
+    """The header box's type-ahead: the best few matches as links (an HTML fragment)."""
+    q = request.args.get("q", "").strip()[:200]
+    items: list[dict[str, Any]] = []
+    with unit_of_work(actor) as ctx:
+        for hit in search.search(ctx, q, limit=SUGGESTIONS) if q else []:
+            obj = ctx.schema.object(hit.object)
+            items.append({"name": hit.name, "label": obj.odef.label.get(ctx.language),
+                          "href": url_for("objects_web.detail", object_name=hit.object,
+                                          record_id=hit.id)})
+    return render_template("search_suggestions.html", items=items, q=q,
+                           words=bool(search.terms(q)))
 
 
 def search_box(actor: Actor) -> str:

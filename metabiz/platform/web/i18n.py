@@ -272,6 +272,7 @@ TEXTS: dict[str, dict[str, str]] = {
                         "zh": "请至少输入一个字母、数字或汉字。"},
     "search_nothing": {"en": "Nothing matches “{q}”.", "zh": "没有与“{q}”匹配的记录。"},
     "search_in_list": {"en": "Open in list", "zh": "在列表中查看"},
+    "search_see_all": {"en": "All results for “{q}”", "zh": "查看“{q}”的全部结果"},
     # notifications
     "notifications": {"en": "Notifications", "zh": "通知"},
     "notifications_all": {"en": "All", "zh": "全部"},

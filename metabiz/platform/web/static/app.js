@@ -26,6 +26,9 @@
     document.querySelectorAll("[data-lookup]").forEach(function (box) {
       if (!box.contains(event.target)) { close(box); }
     });
+    document.querySelectorAll(".search-suggestions").forEach(function (list) {
+      if (!list.parentNode.contains(event.target)) { list.innerHTML = ""; }
+    });
     document.querySelectorAll("details[open].popover, details[open].user-menu").forEach(function (d) {
       if (!d.contains(event.target)) { d.removeAttribute("open"); }
     });
