@@ -561,9 +561,12 @@ def _flow_formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[
                         yield f"{where} create {params['object']}.{name}", flow.object, text, \
                             f"{params['object']}.{name}"
                 elif action.kind == "notify":
-                    for text in (params.get("subject"), params["message"]):
-                        if text:
-                            yield f"{where} notify", flow.object, text, None
+                    for text in (params.get("subject"), params["message"],
+                                 params.get("email_to")):
+                        # a text may be given per language: {"en": …, "zh": …}
+                        for one in text.values() if isinstance(text, dict) else [text]:
+                            if one:
+                                yield f"{where} notify", flow.object, one, None
 
 
 def _formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[tuple[str, str, str]]:

@@ -69,7 +69,7 @@ OBJ = "objects/opportunity.json"
 ACC = "objects/account.json"
 TYPES = ("['text', 'long_text', 'number', 'currency', 'percent', 'boolean', 'date', 'datetime', "
          "'email', 'phone', 'url', 'picklist', 'multi_picklist', 'lookup', 'master_detail', "
-         "'user', 'auto_number', 'formula', 'rollup']")
+         "'user', 'file', 'image', 'auto_number', 'formula', 'rollup']")
 API_NAME = ("is not a valid api_name: lower-case letters, digits and '_', starting with a "
             "letter, at most 63 characters")
 
