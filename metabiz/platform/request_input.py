@@ -82,11 +82,14 @@ def refuse_unusable_json(data: Any, path: str = "") -> None:
 
 def refuse_unusable_parameters() -> None:
     """Before every request: a query or form parameter with a NUL character is a 400
-    (PostgreSQL would refuse it deep inside a query)."""
+    (PostgreSQL would refuse it deep inside a query). `next` is exempt: it is only ever a
+    place to go after signing in, and one that is not a safe path sends the user home."""
     for source in (request.args, request.form if request.method != "GET" else None):
         if not source:
             continue
         for key, values in source.lists():
+            if key == "next":
+                continue
             for value in [key, *values]:
                 problem = text_problem(value)
                 if problem:
