@@ -40,6 +40,8 @@ class _Pruned:
         self.objects = {o.api_name: o for o in objects}
         self.fields: set[tuple[str, str]] = set()  # (object, field) left out
         self.gone: set[str] = set()  # objects left out
+        #: app.json has problems, so its calendars are left out too
+        self.no_calendars = False
 
     def leave_out(self, problems: Iterable[str]) -> None:
         for problem in problems:
@@ -89,6 +91,8 @@ class _Pruned:
         if field is not None and any(f == field.group(1) and
                                      (field.group(2) in (None, o)) for o, f in self.fields):
             return True
+        if self.no_calendars and "unknown calendar" in problem:
+            return True
         missing = _UNKNOWN_OBJECT.search(problem)
         return missing is not None and missing.group(1) in self.gone
 
@@ -105,6 +109,8 @@ def later_problems(partial: MetadataBundle, reported: Sequence[str],
     pruned = _Pruned([*(o for o in installed if o.api_name not in mine), *partial.objects])
     pruned.leave_out(reported)
     spots = {_spot(p) for p in reported}
+    pruned.no_calendars = partial.app is None or any(
+        spot is not None and spot[0].endswith("app.json") for spot in spots)
     found: list[str] = []
     schema = None
     for _ in range(ROUNDS):
