@@ -9,7 +9,7 @@ The unit of work is `context.Context`; input is read by `record_input`, numbers 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from metabiz.errors import (
     ValidationError,
 )
 from metabiz.formulas import EvalContext, Image, Link
-from metabiz.objects import record_scope, reference_rules, rollups, vlookups
+from metabiz.objects import change_log, record_scope, reference_rules, rollups, vlookups
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
@@ -264,7 +264,7 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     ids = _insert(ctx, obj, rows)
     for record, record_id in zip(prepared, ids, strict=True):
         record["id"] = record_id
-    _refresh_rollups(ctx, obj, prepared)
+    rollups.refresh_touched(ctx.conn, ctx.schema, obj.name, prepared)
     for record in prepared:
         _notify(ctx, WriteEvent("created", obj.name, record["id"], None, record, ctx.actor))
     if not returning:
@@ -353,8 +353,8 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any, *,
     if done.rowcount != 1:
         raise ConflictError(f"{obj.name} {before['id']} was changed by someone else",
                             fields={"version": ["stale version"]})
-    _log_changes(ctx, obj, before, record, changed, kind=kind, note=note)
-    _refresh_rollups(ctx, obj, [before, record])
+    change_log.log_changes(ctx, obj, before, record, changed, kind=kind, note=note)
+    rollups.refresh_touched(ctx.conn, ctx.schema, obj.name, [before, record])
     after = _reload(ctx, obj, before["id"])
     _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor))
     if ctx.listeners:  # automation may have changed it further
@@ -395,7 +395,7 @@ def _delete(ctx: Context, obj: CompiledObject, before: dict[str, Any]) -> None:
     # the record's field history goes with it
     ctx.conn.execute(sql_delete(field_history).where(field_history.c.object == obj.name,
                                                      field_history.c.record_id == record_id))
-    _refresh_rollups(ctx, obj, [before])
+    rollups.refresh_touched(ctx.conn, ctx.schema, obj.name, [before])
     _notify(ctx, WriteEvent("deleted", obj.name, record_id, before, None, ctx.actor))
 
 
@@ -556,9 +556,10 @@ def _blank(value: Any) -> bool:
 
 def _check_lock(ctx: Context, obj: CompiledObject, record: Mapping[str, Any]) -> None:
     if record.get("locked") and not ctx.bypass_lock and not ctx.actor.is_admin:
-        why = "since its approval" if record.get("approval_status") == "approved" else \
-            "while its approval is pending"
-        raise RecordLocked(f"{obj.name} {record['id']} is locked {why}")
+        approved = record.get("approval_status") == "approved"
+        why = "since its approval" if approved else "while its approval is pending"
+        raise RecordLocked(f"{obj.name} {record['id']} is locked {why}",
+                           details={"locked": "approved" if approved else "pending"})
 
 
 def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:
@@ -571,35 +572,6 @@ def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> li
         # The checks above normally catch this; a concurrent writer may still win the race.
         raise ConflictError(f"the {obj.name} record conflicts with another one: "
                             f"{str(err.orig).splitlines()[0]}") from None
-
-
-def _log_changes(ctx: Context, obj: CompiledObject, before: Mapping[str, Any],
-                 after: Mapping[str, Any], changed: Iterable[str], *,
-                 kind: str | None = None, note: str | None = None) -> None:
-    rows = []
-    for name in sorted(changed):
-        cf = obj.fields.get(name)
-        old, new = before.get(name), after.get(name)
-        if cf is not None:
-            old, new = cf.ftype.to_json(cf.fdef, old), cf.ftype.to_json(cf.fdef, new)
-        else:
-            old, new = json_value(old), json_value(new)
-        rows.append({"object": obj.name, "record_id": before["id"], "field": name,
-                     "old_value": old, "new_value": new,
-                     "changed_by": ctx.actor.name, "changed_at": ctx.naive_now(),
-                     "kind": kind, "note": note})
-    if rows:
-        ctx.conn.execute(insert(field_history), rows)
-
-
-def _refresh_rollups(ctx: Context, obj: CompiledObject,
-                     touched: Sequence[Mapping[str, Any]]) -> None:
-    """Recompute the roll-ups over `obj` for every parent the touched records point to
-    (before and after an update, so a re-parented record leaves its old parent too)."""
-    links = {r.fdef.relationship_field for _, r in ctx.schema.rollups_over(obj.name)}
-    if links:
-        rollups.refresh_parents(ctx.conn, ctx.schema, obj.name, {
-            link: {record.get(link) for record in touched} for link in links if link})
 
 
 def _reload(ctx: Context, obj: CompiledObject, record_id: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ The record service calls `refresh_parents` in the writing transaction; schema sy
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, update
@@ -48,6 +48,16 @@ def refresh_parents(conn: Connection, schema: RuntimeSchema, child: str,
         ids = {i for i in parent_ids.get(rollup.fdef.relationship_field or "", ()) if i is not None}
         if ids:
             _refresh(conn, schema, parent, rollup, ids)
+
+
+def refresh_touched(conn: Connection, schema: RuntimeSchema, child: str,
+                    touched: Sequence[Mapping[str, Any]]) -> None:
+    """Recompute the roll-ups over `child` for every parent the touched records point to
+    (before and after an update, so a re-parented record leaves its old parent too)."""
+    links = {r.fdef.relationship_field for _, r in schema.rollups_over(child)}
+    if links:
+        refresh_parents(conn, schema, child, {
+            link: {record.get(link) for record in touched} for link in links if link})
 
 
 def refresh_all(conn: Connection, schema: RuntimeSchema, parent: CompiledObject,

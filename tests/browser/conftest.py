@@ -122,6 +122,13 @@ def _seed(url: str, folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
+def seed_sales_app() -> Any:
+    """`seed_sales_app(url, root)`: the sales app and its users in a database of its own
+    (for tests that run a server of their own)."""
+    return lambda url, root: _seed(url, _app_folder(root))
+
+
+@pytest.fixture(scope="session")
 def server_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The URL of the database the server runs on (tests may seed more into it)."""
     return f"sqlite:///{tmp_path_factory.mktemp('browser')}/metabiz.db"

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import _app_folder, _seed
 from werkzeug.serving import make_server
 
 from metabiz.app import create_app
@@ -25,10 +24,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def builder_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def builder_server(tmp_path_factory: pytest.TempPathFactory,
+                   seed_sales_app: Any) -> Iterator[str]:
     root = tmp_path_factory.mktemp("builder")
     url = f"sqlite:///{root}/metabiz.db"
-    _seed(url, _app_folder(root))
+    seed_sales_app(url, root)
     app = create_app(Config(database_url=url, secret_key="builder-tests", instance_path=root))
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -2,7 +2,7 @@
 board (and see a refusal on the card), read a notification from the bell, change the time
 zone and see datetimes move.
 
-They act as users of their own (carol, dave), so the other browser tests' data stay as
+They act as users of their own (erin, dave), so the other browser tests' data stay as
 they expect.
 """
 
@@ -32,21 +32,21 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def people(server: str, server_database: str) -> dict[str, Any]:
-    """carol and dave (sales reps of their own), carol's deals and a notification for her."""
+    """erin and dave (sales reps of their own), erin's deals and a notification for her."""
     engine = make_engine(server_database)
     with writer(engine).begin() as conn:
-        create_user(conn, "carol", PASSWORD, roles=["sales_rep"], display_name="Carol Wu")
+        create_user(conn, "erin", PASSWORD, roles=["sales_rep"], display_name="Erin Wu")
         create_user(conn, "dave", PASSWORD, roles=["sales_rep"], display_name="Dave Ng")
     runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)
         made = records.create_many(ctx, "opportunity", [
-            {"name": "Carol's Zanzibar deal", "owner": "carol", "amount": 1200,
+            {"name": "Erin's Zanzibar deal", "owner": "erin", "amount": 1200,
              "close_date": "2026-12-01"},
-            {"name": "Carol's undated deal", "owner": "carol", "amount": 300},
+            {"name": "Erin's undated deal", "owner": "erin", "amount": 300},
             {"name": "Dave's 华东 project", "owner": "dave", "amount": 800}])
         conn.execute(notifications.insert().values(
-            user_name="carol", subject="Reminder", message="Call Zanzibar back today",
+            user_name="erin", subject="Reminder", message="Call Zanzibar back today",
             object="opportunity", record_id=made[0]["id"], created_at=utcnow(),
             dedupe_key="browser-test"))
     engine.dispose()
@@ -70,45 +70,45 @@ def test_search_from_the_header(page, server, sign_in, people):
     page.locator("#header-search").press_sequentially("华东")
     page.locator(".suggestion", has_text="Dave's 华东 project").click()
     expect(page.locator("h1")).to_have_text("Dave's 华东 project")
-    # carol's deal is not dave's to find
+    # erin's deal is not dave's to find
     page.fill("#header-search", "Zanzibar")
     page.press("#header-search", "Enter")
     expect(page.locator(".empty")).to_have_text("Nothing matches “Zanzibar”.")
 
 
 def test_drag_a_card_across_the_board(page, server, sign_in, people, screenshot):
-    sign_in(page, "carol")
+    sign_in(page, "erin")
     page.goto(f"{server}/o/opportunity")
     page.click(".view-toggle a:has-text('Board')")
     expect(page).to_have_url(f"{server}/o/opportunity?board=stage")
     expect(column(page, "prospecting").locator("[data-column-count]")).to_have_text("2")
     expect(column(page, "prospecting").locator("[data-column-total]")).to_have_text("1,500.00")
-    card = page.locator(".board-card", has_text="Carol's Zanzibar deal")
+    card = page.locator(".board-card", has_text="Erin's Zanzibar deal")
     card.locator(".board-amount").drag_to(column(page, "negotiation").locator(".board-cards"))
     expect(column(page, "negotiation").locator(".board-card",
-                                                has_text="Carol's Zanzibar deal")).to_be_visible()
+                                                has_text="Erin's Zanzibar deal")).to_be_visible()
     expect(column(page, "negotiation").locator("[data-column-count]")).to_have_text("1")
     expect(column(page, "prospecting").locator("[data-column-total]")).to_have_text("300.00")
     expect(column(page, "negotiation").locator("[data-column-total]")).to_have_text("1,200.00")
     # a rule refuses: the card goes back and says why
-    undated = page.locator(".board-card", has_text="Carol's undated deal")
+    undated = page.locator(".board-card", has_text="Erin's undated deal")
     undated.locator(".board-amount").drag_to(column(page, "closed_won").locator(".board-cards"))
     expect(undated.locator(".board-error")).to_have_text("A won deal needs a close date")
     expect(column(page, "prospecting").locator(".board-card",
-                                                has_text="Carol's undated deal")).to_be_visible()
+                                                has_text="Erin's undated deal")).to_be_visible()
     expect(column(page, "closed_won").locator("[data-column-count]")).to_have_text("0")
     screenshot(page, "board")
     page.reload()  # the move was saved, the refusal was not
     expect(column(page, "negotiation").locator(".board-card",
-                                                has_text="Carol's Zanzibar deal")).to_be_visible()
+                                                has_text="Erin's Zanzibar deal")).to_be_visible()
     expect(column(page, "prospecting").locator("[data-column-count]")).to_have_text("1")
     # the record page's stage path shows where it is
-    page.locator(".board-card-name", has_text="Carol's Zanzibar deal").click()
+    page.locator(".board-card-name", has_text="Erin's Zanzibar deal").click()
     expect(page.locator(".stage-current")).to_have_text("Negotiation")
 
 
 def test_read_a_notification_from_the_bell(page, server, sign_in, people):
-    sign_in(page, "carol")
+    sign_in(page, "erin")
     bell = page.locator(".header-bell")
     expect(bell.locator(".bell-badge")).to_have_text("1")
     bell.click()
@@ -116,7 +116,7 @@ def test_read_a_notification_from_the_bell(page, server, sign_in, people):
     item = page.locator(".notification", has_text="Call Zanzibar back today")
     expect(item).to_have_class(re.compile(r"unread"))
     item.locator("button:has-text('Open')").click()
-    expect(page.locator("h1")).to_have_text("Carol's Zanzibar deal")
+    expect(page.locator("h1")).to_have_text("Erin's Zanzibar deal")
     expect(page.locator(".header-bell .bell-badge")).to_have_count(0)
     page.click(".header-bell")
     expect(page.locator(".notification", has_text="Call Zanzibar back today")

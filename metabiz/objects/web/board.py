@@ -155,7 +155,8 @@ def move_record(actor: Actor, object_name: str, record_id: str) -> Any:
 def refusal(err: MetabizError, labels: dict[str, str]) -> str:
     """Why a move was refused, in the user's language, fields by their labels."""
     if isinstance(err, RecordLocked):
-        return i18n.text("locked_body")
+        approved = isinstance(err.details, dict) and err.details.get("locked") == "approved"
+        return i18n.text("locked_approved" if approved else "locked_pending")
     if isinstance(err, ConflictError) and "version" in err.fields:
         return i18n.text("board_stale")
     if isinstance(err, ValidationError) and err.fields:

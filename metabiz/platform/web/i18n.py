@@ -99,6 +99,11 @@ TEXTS: dict[str, dict[str, str]] = {
                           "approval that locks it has passed. An administrator can still "
                           "change it.",
                     "zh": "审批进行中或审批通过后已锁定，暂不能修改；管理员仍可修改。"},
+    "locked_pending": {"en": "It cannot be changed while its approval is pending.",
+                       "zh": "审批进行中，暂不能修改。"},
+    "locked_approved": {"en": "It is locked since its approval; an administrator can still "
+                              "change it.",
+                        "zh": "审批通过后已锁定，仅管理员可修改。"},
     "saved": {"en": "{object} “{name}” was saved.", "zh": "{object}“{name}”已保存。"},
     "created": {"en": "{object} “{name}” was created.", "zh": "{object}“{name}”已创建。"},
     "created_for_other": {"en": "{object} “{name}” was created and assigned to {owner}.",
