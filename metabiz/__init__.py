@@ -1,7 +1,8 @@
 """metabiz: a low-code, metadata-driven business-object platform.
 
 Sub-packages: platform (kernel), formulas (the formula language), objects
-(record runtime and end-user UI), flows (approvals, automation), builder_ui.
+(record runtime and end-user UI), flows (approvals, automation), reports (reports and
+dashboards), spreadsheets (import and export), builder_ui (the administrators' builder).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
