@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from metabiz.errors import BadRequest, FormulaError
 from metabiz.formulas import EvalContext, check, compile_python, from_json_value, to_json_value
@@ -48,13 +49,24 @@ def create_record(object_name: str) -> Any:
     return response
 
 
-@api.get("/records/<object_name>/<record_id>")
+#: actions on a whole object whose path is that of a record id (`POST …/transfer`)
+COLLECTION_ACTIONS = ("transfer",)
+
+
+class RecordIdConverter(BaseConverter):
+    """A record id in a path: any segment but the collection actions, so `PATCH …/transfer`
+    is a 405 naming the methods `…/transfer` takes, not a search for a record "transfer"."""
+
+    regex = "(?!(?:" + "|".join(COLLECTION_ACTIONS) + ")$)[^/]+"
+
+
+@api.get("/records/<object_name>/<record_id:record_id>")
 def get_record(object_name: str, record_id: str) -> Any:
     with unit_of_work(require_actor()) as ctx:
         return jsonify(records.get(ctx, object_name, record_id))
 
 
-@api.patch("/records/<object_name>/<record_id>")
+@api.patch("/records/<object_name>/<record_id:record_id>")
 def update_record(object_name: str, record_id: str) -> Any:
     actor = require_actor()
     data = json_body()
@@ -62,7 +74,7 @@ def update_record(object_name: str, record_id: str) -> Any:
         return jsonify(records.update(ctx, object_name, record_id, data))
 
 
-@api.delete("/records/<object_name>/<record_id>")
+@api.delete("/records/<object_name>/<record_id:record_id>")
 def delete_record(object_name: str, record_id: str) -> Any:
     with unit_of_work(require_actor(), write=True) as ctx:
         records.delete(ctx, object_name, record_id)

@@ -11,7 +11,7 @@ from flask import Flask
 from metabiz.objects import backups, commands, files
 from metabiz.objects import web as pages
 from metabiz.objects.activity_api import api as activity_api
-from metabiz.objects.api import api
+from metabiz.objects.api import RecordIdConverter, api
 from metabiz.objects.files_api import files_api
 from metabiz.objects.pool_api import api as pool_api
 from metabiz.platform.extensions import Extensions
@@ -27,6 +27,7 @@ def register(ext: Extensions) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["record_id"] = RecordIdConverter
     app.register_blueprint(api)
     app.register_blueprint(pool_api)
     app.register_blueprint(activity_api)

@@ -188,11 +188,12 @@ def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, An
         "summary": f"Transfer {label} records to another owner (all or nothing)",
         "tags": [name], "requestBody": body(ids={"type": "array", "items": {"type": "integer"}},
                                             owner=owner),
-        "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404, 409, 422)}})
+        "responses": _responses({"200": _json({"type": "object"})}, 400, 401, 403, 404, 409,
+                                422)}})
     spec.path(path=f"/records/{name}/{{id}}/transfer", parameters=id_param, operations={
         "post": {"summary": f"Transfer a {label} record to another owner", "tags": [name],
                  "requestBody": body(owner=owner),
-                 "responses": _responses({"200": _json(ref)}, 401, 403, 404, 409, 422)}})
+                 "responses": _responses({"200": _json(ref)}, 400, 401, 403, 404, 409, 422)}})
     spec.path(path=f"/records/{name}/{{id}}/timeline", parameters=id_param, operations={
         "get": {"summary": f"The activity timeline of a {label} record, newest first",
                 "tags": [name],
@@ -201,7 +202,7 @@ def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, An
         "post": {"summary": f"Log a follow-up on a {label} record", "tags": [name],
                  "requestBody": body(text={"type": "string"}),
                  "responses": _responses({"201": _json({"type": "object"}, "Created")},
-                                         401, 403, 404, 422)}})
+                                         400, 401, 403, 404, 422)}})
     if not obj.odef.pools:
         return
     for action, summary, props, codes in (
@@ -211,7 +212,7 @@ def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, An
             ("assign", "Assign a pooled {} record (pool admins)", {"owner": owner},
              (403, 404, 409, 422))):
         operation: dict[str, Any] = {"summary": summary.format(label), "tags": [name],
-                                     "responses": _responses({"200": _json(ref)}, 401, *codes)}
+                                     "responses": _responses({"200": _json(ref)}, 400, 401, *codes)}
         if props:
             operation["requestBody"] = body(**props)
         spec.path(path=f"/records/{name}/{{id}}/{action}", parameters=id_param,
