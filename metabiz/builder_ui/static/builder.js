@@ -68,15 +68,23 @@
   });
 
   // a new object's or field's API name follows its English label until typed by hand
-  document.addEventListener("input", function (event) {
-    var source = event.target;
-    if (source.matches("[data-api-name-from]")) { source.setAttribute("data-typed", "1"); return; }
+  function followLabel(source) {
     each("[data-api-name-from='" + source.id + "']", function (target) {
       if (target.getAttribute("data-typed")) { return; }
       var name = source.value.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "_")
         .replace(/^[^a-z]+/, "").replace(/_+$/, "").slice(0, 63);
       target.value = name;
     });
+  }
+  document.addEventListener("input", function (event) {
+    var source = event.target;
+    if (source.matches("[data-api-name-from]")) { source.setAttribute("data-typed", "1"); return; }
+    followLabel(source);
+  });
+  // a label typed (or filled in by the browser) before this script ran counts too
+  each("[data-api-name-from]", function (target) {
+    var source = document.getElementById(target.getAttribute("data-api-name-from"));
+    if (source && source.value && !target.value) { followLabel(source); }
   });
 
   // the layout: each field goes to the section list it was dragged into
