@@ -16,7 +16,6 @@ from metabiz.formulas import CheckedFormula, FType, check
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.metadata.model import FieldDef, Label
 from metabiz.platform.metadata.reserved import SYSTEM_USER_COLUMNS
-from metabiz.reports.buckets import valid_zone
 from metabiz.reports.definitions import (
     DASHBOARD,
     REPORT,
@@ -316,11 +315,7 @@ def _decimals(function: str, checked: CheckedFormula, fdef: FieldDef | None) -> 
 def check_reports(schema: RuntimeSchema) -> list[str]:
     """Every problem of every report and dashboard of a metadata version about to be applied."""
     problems: list[str] = []
-    app = schema.bundle.app
-    if app is not None and app.timezone and not valid_zone(app.timezone):
-        problems.append(f"app.json: /timezone: unknown time zone {app.timezone!r} "
-                        "(an IANA name such as Asia/Shanghai)")
-    zone = app_zone(schema) if not problems else "UTC"
+    zone = app_zone(schema)  # the loader has refused an unknown app.json time zone
     for rdef in schema.bundle.definitions(REPORT):
         compile_report(rdef, schema, zone, problems)
     reports = {r.api_name for r in schema.bundle.definitions(REPORT)}
