@@ -61,8 +61,13 @@ def prepare_database(engine: Engine, ext: Extensions | None = None) -> None:
 
 
 def upgrade_database(engine: Engine, ext: Extensions | None = None) -> list[str]:
-    """Bring every package's system tables up to date; the revisions applied, in order."""
-    return migrations.upgrade(engine, (ext or build_extensions()).migrations)
+    """Bring every package's system tables up to date, then run the packages' upgrade steps
+    (the search indexes); the revisions applied, in order."""
+    ext = ext or build_extensions()
+    applied = migrations.upgrade(engine, ext.migrations)
+    for step in ext.upgrade_steps:
+        step(engine, ext)
+    return applied
 
 
 def wiring() -> Wiring:

@@ -1,9 +1,9 @@
 """Search across objects: the records the actor may read whose text, e-mail or phone fields
 match every word of a query, ranked, with a snippet of what matched.
 
-It reads the object tables directly, one ranked query per readable object with the record
-scope and the role's hidden fields applied in SQL (see docs/search.md for why no separate
-index table, and the PostgreSQL trigram indexes that make it fast on large tables).
+One ranked query per readable object, on its own table, with the record scope and the
+role's hidden fields applied in SQL; the words are found through the object's search index
+(objects/search_index.py: FTS5 trigram on SQLite, pg_trgm on PostgreSQL). See docs/api.md.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, literal, select
 from sqlalchemy.sql.elements import ColumnClause
 
 from metabiz.errors import BadRequest
+from metabiz.objects import search_index
 from metabiz.objects.context import Context
 from metabiz.objects.query import scope
 from metabiz.objects.records import compute
@@ -134,9 +135,9 @@ def _search_object(ctx: Context, obj: CompiledObject, words: list[str],
     if not fields:
         return []
     columns = [obj.table.c[cf.name] for cf in fields]
-    # every word must match some field (of the same record)
+    # every word must match some field (of the same record), through the index if any
     dialect = ctx.conn.dialect.name
-    matches = [or_(*(_matches(c, _pattern(w), dialect) for c in columns)) for w in words]
+    matches = search_index.matching(ctx.conn, obj, [cf.name for cf in fields], words)
     name_field = obj.odef.name_field
     score: ColumnElement[Any] = literal(0)
     for column in columns:
@@ -180,6 +181,9 @@ def _snippet(ctx: Context, obj: CompiledObject, fields: list[CompiledField],
         text = " ".join(str(value).split())
         lowered = text.lower()
         found = [lowered.find(w) for w in folded if w in lowered]
+        if not found and cf.fdef.type == "phone" and any(
+                (d := search_index.phone_digits(w)) and d in _digits(text) for w in words):
+            found = [0]
         if not found:
             continue
         if cf.name == name_field:
@@ -190,3 +194,7 @@ def _snippet(ctx: Context, obj: CompiledObject, fields: list[CompiledField],
         shown = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
         return f"{cf.fdef.label.get(ctx.language)}: {shown}"
     return ""
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())

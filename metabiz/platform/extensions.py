@@ -102,6 +102,11 @@ class TimelineEntry:
 #: page's unit of work; returns the events it knows of (approvals, files…)
 TimelineSource = Callable[[Any, Any, Any], Sequence[TimelineEntry]]
 
+#: an upgrade step: called as `step(engine, extensions)` by `metabiz upgrade` (and `init`)
+#: after the system tables' revisions, to bring what lives beside the object tables up to
+#: date (the objects' search indexes); must be idempotent and cheap when nothing is missing
+UpgradeStep = Callable[[Any, "Extensions"], None]
+
 
 @dataclass(frozen=True)
 class DocumentKind:
@@ -141,6 +146,7 @@ class Extensions:
     #: set by the package that runs jobs (flows); None when no package does
     job_queue: JobQueue | None = None
     timeline_sources: list[TimelineSource] = field(default_factory=list)
+    upgrade_steps: list[UpgradeStep] = field(default_factory=list)
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -182,6 +188,9 @@ class Extensions:
         self.job_queue = enqueue
     def add_timeline_source(self, source: TimelineSource) -> None:
         self.timeline_sources.append(source)
+
+    def add_upgrade_step(self, step: UpgradeStep) -> None:
+        self.upgrade_steps.append(step)
 
     def panels_for(self, slot: str) -> list[Panel]:
         return sorted((p for p in self.panels if p.slot == slot), key=lambda p: p.order)

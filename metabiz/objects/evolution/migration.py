@@ -30,7 +30,7 @@ from sqlalchemy.types import TypeEngine
 
 from metabiz.errors import FormulaError, MetadataError
 from metabiz.formulas import EvalContext
-from metabiz.objects import rollups
+from metabiz.objects import rollups, search_index
 from metabiz.objects.context import Context
 from metabiz.objects.evolution.columns import (
     blank_values,
@@ -84,6 +84,7 @@ class Migration:
         return self.plan.add(sign, text)
 
     def run(self) -> None:
+        search_index.before_migration(self.conn, self.old, self.schema)
         self._create_tables()
         self._rename_tables()
         for obj in self.schema.objects.values():
@@ -107,6 +108,7 @@ class Migration:
         for parent, rollup in self.refresh:
             rollups.refresh_all(self.conn, self.schema, parent, rollup)
             self.step("~", f"compute roll-up {parent.name}.{rollup.name}")
+        search_index.after_migration(self.conn, self.schema)
 
     def _where(self, obj: CompiledObject, cf: CompiledField, key: str) -> str:
         return f"objects/{obj.name}.json: /fields/{cf.index}/{key}"
