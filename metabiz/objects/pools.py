@@ -6,12 +6,13 @@ rows marked with the kind (claim, return, assign, transfer) and a return's reaso
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, func, select, text
 
 from metabiz.errors import (
     ClaimLimitReached,
@@ -27,6 +28,8 @@ from metabiz.platform.db import field_history, users
 from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.metadata.reserved import POOL_COLUMN
 
+#: the advisory lock space of claims (PostgreSQL's two-key locks never meet one-key ones)
+CLAIM_LOCKS = 0x706F6F6C  # "pool"
 #: the history kinds of an owner change, in the words the timeline uses
 KINDS = ("claim", "return", "assign", "transfer")
 
@@ -78,6 +81,7 @@ def claim(ctx: Context, object_name: str, record_id: Any) -> dict[str, Any]:
     hold as many from it as its limit allows, 409 when someone claimed it first)."""
     obj, record, pool = _pooled(ctx, object_name, record_id)
     if pool.claim_limit is not None:
+        _one_claim_at_a_time(ctx, obj, pool, ctx.actor.name)
         held = held_from(ctx, obj, pool.api_name, ctx.actor.name)
         if held >= pool.claim_limit:
             raise ClaimLimitReached(
@@ -177,6 +181,19 @@ def _pooled(ctx: Context, object_name: str,
     if not ctx.schema.access.pool_member(ctx.actor, obj.name, pool.api_name):
         raise PermissionDenied(f"you are not a member of {pool.label.get(ctx.language)}")
     return obj, record, pool
+
+
+def _one_claim_at_a_time(ctx: Context, obj: CompiledObject, pool: PoolDef, user: str) -> None:
+    """Make the claims of one user from one pool wait for each other until commit, so two at
+    once cannot both count the same holdings and pass the limit together. PostgreSQL: a
+    transaction-scoped advisory lock on (object, pool, user); SQLite's writers already hold
+    the database's write lock (`BEGIN IMMEDIATE`)."""
+    if ctx.conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{obj.name}|{pool.api_name}|{user}".encode(), digest_size=4)
+    ctx.conn.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                     {"space": CLAIM_LOCKS, "key": int.from_bytes(digest.digest(), "big",
+                                                                  signed=True)})
 
 
 def _target_pool(ctx: Context, obj: CompiledObject, record: Mapping[str, Any],

@@ -3,8 +3,12 @@ the claim limit, returns with reasons, assignment by pool admins, and their hist
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
+
+from metabiz.errors import ClaimLimitReached
+from metabiz.objects import pools
 
 Call = Callable[..., Any]
 
@@ -129,3 +133,32 @@ def test_the_openapi_document_lists_the_pool_and_transfer_endpoints(call: Call) 
         assert path in paths, path
     assert "/records/task/{id}/claim" not in paths  # tasks have no pool
     assert "/records/task/{id}/transfer" in paths
+
+
+def test_simultaneous_claims_never_pass_the_limit(call: Call, pooled, work) -> None:
+    """Two claims by one user at the same moment, on two connections: the second waits for
+    the first to commit, then counts it (on PostgreSQL too, where rows are locked one by
+    one and both would otherwise count one held record and pass a limit of two)."""
+    held, first, second = pooled("Held"), pooled("First"), pooled("Second")
+    assert call("POST", f"/records/lead/{held}/claim", user="rita").status_code == 200
+    outcome: dict[str, Any] = {}
+
+    def claim_second() -> None:
+        try:
+            with work("rita") as ctx:
+                outcome["record"] = pools.claim(ctx, "lead", second)
+        except Exception as err:  # handed to the test's thread
+            outcome["error"] = err
+
+    racer = threading.Thread(target=claim_second)
+    with work("rita") as ctx:
+        assert pools.claim(ctx, "lead", first)["owner"] == "rita"
+        racer.start()
+        racer.join(1.0)
+        assert racer.is_alive(), "the second claim did not wait for the first"
+    racer.join(30)
+    assert not racer.is_alive()
+    assert isinstance(outcome.get("error"), ClaimLimitReached), outcome
+    mine = call("GET", "/records/lead?filter=owner%20%3D%20%22rita%22", user="rita")
+    assert sorted(r["id"] for r in mine.get_json()["records"]) == sorted([held, first])
+    assert call("GET", f"/records/lead/{second}", user="rita").get_json()["pool"] == "lead_pool"
