@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from metabiz.flows import commands, jobs, pages
+from metabiz.flows import commands, jobs, owner_notices, pages
 from metabiz.flows.api import api
 from metabiz.flows.approvals.readers import approver_grant
 from metabiz.flows.automation import before_save
@@ -28,6 +28,7 @@ def register(ext: Extensions) -> None:
     ext.add_document_kind(FLOW_KIND)
     ext.add_migrations(MIGRATIONS)
     ext.add_listener(on_write)
+    ext.add_listener(owner_notices.on_write)
     ext.add_before_save(before_save)
     ext.add_read_grant(approver_grant)
     ext.add_check(check_flows)

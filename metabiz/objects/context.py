@@ -25,6 +25,8 @@ class WriteEvent:
     before: Mapping[str, Any] | None  # Python values incl. formulas (None when created)
     after: Mapping[str, Any] | None  # None when deleted
     actor: Actor
+    #: what kind of change an update was, when it had one: claim, return, assign, transfer
+    change: str | None = None
 
     def changed(self) -> set[str]:
         if self.before is None or self.after is None:

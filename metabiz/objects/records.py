@@ -356,7 +356,8 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any, *,
     change_log.log_changes(ctx, obj, before, record, changed, kind=kind, note=note)
     rollups.refresh_touched(ctx.conn, ctx.schema, obj.name, [before, record])
     after = _reload(ctx, obj, before["id"])
-    _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor))
+    _notify(ctx, WriteEvent("updated", obj.name, before["id"], before, after, ctx.actor,
+                            change=kind))
     if ctx.listeners:  # automation may have changed it further
         after = _reload(ctx, obj, before["id"])
     return serialise(ctx, obj, after)

@@ -282,14 +282,18 @@ def _trigram_extension(conn: Connection) -> str | None:
     schema = conn.execute(found).scalar()
     if schema is not None:
         return str(schema)
-    try:
-        with conn.begin_nested():
-            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    except exc.DBAPIError as err:
-        log.warning("search: pg_trgm cannot be created (%s); searches scan the tables",
-                    str(err.orig).strip())
-        return None
-    return conn.execute(found).scalar()
+    reason = ""
+    # in `public` when allowed: an extension in an application's own schema goes with it
+    for where in (" SCHEMA public", ""):
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS pg_trgm{where}")
+        except exc.DBAPIError as err:
+            reason = str(err.orig).strip()
+            continue
+        return conn.execute(found).scalar()
+    log.warning("search: pg_trgm cannot be created (%s); searches scan the tables", reason)
+    return None
 
 
 def pg_index_name(table: str, col: Indexed) -> str:
