@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection, Table
 
+from metabiz.objects import search_index
 from metabiz.objects.runtime import bundle_from_documents
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.backup import load_backup, write_backup
@@ -64,6 +65,7 @@ def load(env: CliEnv, path: Path) -> None:
         summary = load_backup(engine, path, folders=env.extensions.migrations,
                               build_tables=object_tables(env.extensions),
                               files=files_folder(env))
+        search_index.upgrade(engine, env.extensions)  # a backup holds no search index
     finally:
         engine.dispose()
     click.echo(f"backup loaded from {summary.path}: {summary.tables} tables, "

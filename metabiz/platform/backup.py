@@ -92,7 +92,8 @@ def write_backup(engine: Engine, path: Path, *, files: Path | None = None) -> Ba
     total = 0
     with _snapshot(engine) as conn:
         meta = MetaData()
-        meta.reflect(conn)
+        derived = _derived_tables(conn)
+        meta.reflect(conn, only=lambda name, _meta: name not in derived)
         revisions = sorted(conn.execute(text(
             f"SELECT version_num FROM {migrations.VERSION_TABLE}")).scalars()) \
             if migrations.VERSION_TABLE in meta.tables else []
@@ -118,6 +119,18 @@ def write_backup(engine: Engine, path: Path, *, files: Path | None = None) -> Ba
                 "schema_revisions": revisions, "tables": tables, "files": copied}
     (path / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return BackupSummary(path, len(tables), total, copied)
+
+
+def _derived_tables(conn: Connection) -> set[str]:
+    """SQLite's virtual tables and their shadow tables (the objects' FTS5 search indexes):
+    the database derives them from other tables, so a backup leaves them out and loading
+    rebuilds them rather than copy rows no ordinary table could hold."""
+    if conn.dialect.name != "sqlite":
+        return set()
+    virtual = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                "AND sql LIKE 'CREATE VIRTUAL TABLE%'")).scalars().all()
+    return {f"{name}{suffix}" for name in virtual
+            for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")}
 
 
 @contextmanager
