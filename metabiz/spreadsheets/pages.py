@@ -65,7 +65,7 @@ def export_download(actor: Actor, object_name: str) -> Any:
     with unit_of_work(actor) as ctx:
         export(ctx, object_name, ExportRequest(
             format=fmt, view=args.get("view"), q=args.get("q"), sort=args.get("sort"),
-            headers=args.get("headers") or "api"), body)
+            headers=args.get("headers") or "api", base_url=request.url_root), body)
         name = ctx.schema.object(object_name).name
     return Response(body.getvalue(), mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
