@@ -29,7 +29,7 @@ def downloads(app, tokens, record: int) -> tuple[bytes, bytes, bytes]:
 
 
 def test_stored_files_round_trip_through_a_backup(db_url, target_url, tmp_path,  # noqa: F811
-                                                  extensions, s3_server, monkeypatch):
+                                                  extensions, s3_server, monkeypatch):  # noqa: F811
     monkeypatch.chdir(tmp_path)
     source = "s3://desk-files/source"
     app, tokens = make_app(db_url, tmp_path, extensions, source)
