@@ -3,12 +3,19 @@
 At least once, with idempotency keys: a job is claimed under a lease (`FOR UPDATE SKIP
 LOCKED` on PostgreSQL), run, and marked done; failures are retried with exponential
 backoff and recorded. One class per job kind, registered by name.
+
+While a job runs, its worker renews the lease every HEARTBEAT (a thread), so a long job (a
+100k-row import) keeps it; a worker that died stops renewing, and once the lease has run out
+the next worker takes the job over (`Job.taken_over`), which tells the job's kind that the
+previous attempt never finished.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -25,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: how long a claimed job is reserved for its worker before another may take it over
 LEASE = dt.timedelta(minutes=5)
+#: how often a running job's worker renews its lease (well within LEASE)
+HEARTBEAT = dt.timedelta(minutes=1)
 #: the first retry waits this long, each following one twice as long (capped at MAX_BACKOFF)
 BACKOFF = dt.timedelta(seconds=30)
 MAX_BACKOFF = dt.timedelta(hours=1)
@@ -41,11 +50,13 @@ class Job:
     max_attempts: int
     run_at: dt.datetime
     idempotency_key: str | None
+    #: claimed from a worker whose lease ran out while it ran the job (it died or hung)
+    taken_over: bool = False
 
     @classmethod
-    def of(cls, row: Any) -> Job:
+    def of(cls, row: Any, taken_over: bool = False) -> Job:
         return cls(row["id"], row["kind"], row["payload"] or {}, row["attempts"],
-                   row["max_attempts"], row["run_at"], row["idempotency_key"])
+                   row["max_attempts"], row["run_at"], row["idempotency_key"], taken_over)
 
 
 @dataclass
@@ -58,6 +69,10 @@ class JobEnv:
     runtime: Any  # metabiz.objects.runtime.Runtime with the flows' listeners
     smtp: SmtpSettings | None = None  # where e-mail goes; None: no e-mail
     conn: Connection | None = None  # the job's transaction (transactional kinds)
+    #: which run of the job this is (1: the first; claims and retries count)
+    attempt: int = 1
+    #: the previous attempt's worker stopped before it finished (its lease ran out)
+    taken_over: bool = False
 
 
 class JobKind:
@@ -166,19 +181,21 @@ def claim(engine: Engine, worker: str, now: dt.datetime, limit: int) -> list[Job
     due = or_(and_(jobs.c.status == "pending", jobs.c.run_at <= now),
               and_(jobs.c.status == "running", jobs.c.locked_until < now))
     with writer(engine).begin() as conn:
-        query = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        query = select(jobs.c.id, jobs.c.status).where(due).order_by(
+            jobs.c.run_at, jobs.c.id).limit(limit)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        ids = list(conn.execute(query).scalars())
-        if not ids:
+        found = {row.id: row.status == "running" for row in conn.execute(query)}
+        if not found:
             return []
+        ids = list(found)
         conn.execute(update(jobs).where(jobs.c.id.in_(ids), due).values(
             status="running", locked_by=worker, locked_until=now + LEASE,
             started_at=now, attempts=jobs.c.attempts + 1))
         rows = conn.execute(select(jobs).where(jobs.c.id.in_(ids), jobs.c.locked_by == worker,
                                                jobs.c.status == "running")
                             .order_by(jobs.c.run_at, jobs.c.id)).mappings()
-        return [Job.of(r) for r in rows]
+        return [Job.of(r, taken_over=found[r["id"]]) for r in rows]
 
 
 class LeaseLost(Exception):
@@ -211,12 +228,64 @@ def fail(engine: Engine, job: Job, worker: str, now: dt.datetime, error: str,
     return str(values["status"])
 
 
+class Heartbeat:
+    """Renews a running job's lease every HEARTBEAT from a thread of its own, so the job
+    keeps it however long it runs; `lost` once another worker holds the job."""
+
+    def __init__(self, engine: Engine, job: Job, worker: str, now: dt.datetime) -> None:
+        self.engine, self.job, self.worker, self.now = engine, job, worker, now
+        self.lost = False
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.id}",
+                                        daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def renew(self) -> bool:
+        """Push the lease LEASE past the worker's clock (its `now` plus the time the job has
+        run); False when the job is no longer this worker's."""
+        moment = self.now + dt.timedelta(seconds=time.monotonic() - self._started)
+        with writer(self.engine).begin() as conn:
+            kept = conn.execute(update(jobs).where(_mine(self.job, self.worker)).values(
+                locked_until=moment + LEASE)).rowcount == 1
+        self.lost = self.lost or not kept
+        return kept
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT.total_seconds()):
+            try:
+                if not self.renew():
+                    log.warning("job %s: another worker took it over", self.job.id)
+                    return
+            except Exception as err:  # e.g. SQLite busy while the job itself writes
+                log.info("job %s: could not renew its lease yet: %s", self.job.id, err)
+
+
 def run_job(job: Job, env: JobEnv, worker: str) -> bool:
-    """Run one claimed job; True when it succeeded."""
+    """Run one claimed job, renewing its lease meanwhile; True when it succeeded."""
+    env.attempt, env.taken_over = job.attempts, job.taken_over
+    with Heartbeat(env.engine, job, worker, env.now):
+        return _run(job, env, worker)
+
+
+def _run(job: Job, env: JobEnv, worker: str) -> bool:
     kind = kind_of(job.kind, env)
     try:
         if kind is None:
             raise LookupError(f"unknown job kind {job.kind!r}")
+        if job.taken_over and job.attempts > job.max_attempts and \
+                not isinstance(kind, RegisteredKind):
+            # the flows' own kinds: a job whose worker keeps dying is given up; a package's
+            # kind is run, and decides what an attempt that never finished means for it
+            raise RuntimeError(f"its worker stopped before it finished, {job.attempts - 1} "
+                               "times (the lease ran out)")
         if kind.transactional:
             with writer(env.engine).begin() as conn:
                 env.conn = conn

@@ -3,12 +3,12 @@
 
 Loading compiles the metadata version the backup holds and creates its objects' tables as an
 apply would (types, keys, indexes, AUTOINCREMENT); removed objects and fields kept for a
-restore come back from the manifest's portable column types.
+restore come back from the manifest's portable column types. Stored files come from and go
+to the configured file storage (METABIZ_FILES: a folder or an S3-compatible store).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import click
 from sqlalchemy import Connection, Table
 
 from metabiz.objects import search_index
+from metabiz.objects.file_storage import FileStorage, storage_for
 from metabiz.objects.runtime import bundle_from_documents
 from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.backup import load_backup, write_backup
@@ -26,12 +27,9 @@ from metabiz.platform.metadata.store import current_version
 from metabiz.platform.metadata.store import load_documents as stored_documents
 
 
-def files_folder(env: CliEnv) -> Path:
-    """Where stored files live: METABIZ_FILES when it names a folder, else instance/files."""
-    configured = os.environ.get("METABIZ_FILES", "")
-    if configured and "://" not in configured:
-        return Path(configured)
-    return env.config.instance_path / "files"
+def file_store(env: CliEnv) -> FileStorage:
+    """Where stored files live (METABIZ_FILES: a folder or an S3-compatible store)."""
+    return storage_for(env.config.files, env.config.instance_path)
 
 
 def object_tables(extensions: Extensions) -> Callable[[Connection], Sequence[Table]]:
@@ -51,7 +49,7 @@ def object_tables(extensions: Extensions) -> Callable[[Connection], Sequence[Tab
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 def backup(env: CliEnv, path: Path) -> None:
     """Write a consistent, portable snapshot of the database (and stored files) to PATH."""
-    summary = write_backup(env.engine(), path, files=files_folder(env))
+    summary = write_backup(env.engine(), path, files=file_store(env))
     click.echo(f"backup written to {summary.path}: {summary.tables} tables, "
                f"{summary.rows} rows, {summary.files} files")
 
@@ -64,7 +62,7 @@ def load(env: CliEnv, path: Path) -> None:
     try:
         summary = load_backup(engine, path, folders=env.extensions.migrations,
                               build_tables=object_tables(env.extensions),
-                              files=files_folder(env))
+                              files=file_store(env))
         search_index.upgrade(engine, env.extensions)  # a backup holds no search index
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects import backups, commands, files, search_index
+from metabiz.objects import backups, commands, file_sweep, files, search_index
 from metabiz.objects import web as pages
 from metabiz.objects.activity_api import api as activity_api
 from metabiz.objects.api import RecordIdConverter, api
@@ -23,7 +23,7 @@ def register(ext: Extensions) -> None:
     ext.add_upgrade_step(search_index.upgrade)
     for command in (commands.apply, commands.versions, commands.restore, commands.losses,
                     commands.purge, commands.recompute, commands.formula, commands.template,
-                    backups.backup, backups.load):
+                    backups.backup, backups.load, file_sweep.files_group):
         ext.add_command(command)
 
 

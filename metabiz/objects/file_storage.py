@@ -8,8 +8,10 @@ AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 for a store other
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +26,18 @@ class FileStorage(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def delete(self, key: str) -> None: ...
+
+    def listing(self) -> Iterator[tuple[str, dt.datetime]]:
+        """Every stored key with when it was stored (aware UTC), partial writes included."""
+        ...
+
+    def list_keys(self) -> Iterator[str]:
+        """Every complete stored file's key (what a backup copies)."""
+        ...
+
+
+#: what a folder store's interrupted write leaves behind (never a key metabiz hands out)
+PARTIAL = ".part"
 
 
 class FolderStorage:
@@ -54,6 +68,17 @@ class FolderStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def listing(self) -> Iterator[tuple[str, dt.datetime]]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.rglob("*"):
+            if path.is_file():
+                stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+                yield path.relative_to(self.root).as_posix(), stamp
+
+    def list_keys(self) -> Iterator[str]:
+        return (key for key, _ in self.listing() if not key.endswith(PARTIAL))
+
 
 class S3Storage:
     """Files as objects of one bucket under a prefix, through boto3."""
@@ -81,6 +106,17 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def listing(self) -> Iterator[tuple[str, dt.datetime]]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start)
+        for page in pages:
+            for item in page.get("Contents", ()):
+                yield item["Key"][len(start):], item["LastModified"]
+
+    def list_keys(self) -> Iterator[str]:
+        return (key for key, _ in self.listing())
 
 
 def storage_for(setting: str, instance_path: Path) -> FileStorage:

@@ -2,7 +2,8 @@
 download with the record's read access, removal — each a write through the record service.
 
 Blobs go to the file storage (file_storage.py) before the write; the blobs a write leaves
-behind (replaced, removed, or of a deleted record) are deleted once it has committed.
+behind (replaced, removed, or of a deleted record) are deleted once it has committed, and
+the blobs it stored are deleted when it rolls back (the unit of work calls both hooks).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: where a unit of work collects the blobs to delete once it has committed
 OBSOLETE = "files.obsolete"
+#: where it collects the blobs it stored, to delete if it rolls back
+FRESH = "files.fresh"
 THUMBNAIL_SIZE = (320, 320)
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 #: Pillow's formats → the content type a download gets
@@ -77,23 +80,27 @@ def attach(ctx: Context, storage: FileStorage, object_name: str, record_id: Any,
         raise ValidationError("empty file", fields={field: [_text("empty", lang)]})
     key = f"{obj.name}/{record['id']}/{field}/{uuid.uuid4().hex}/{name}"
     thumbnail = None
+    fresh = ctx.cache.setdefault(FRESH, [])
     if ftype.image:
         content_type, thumb = _picture(data, field, lang)
         thumbnail = key + ".thumb.png"
+        fresh.append(thumbnail)
         storage.put(thumbnail, thumb, "image/png")
     else:
         content_type = (mimetypes.guess_type(name)[0] or content_type
                         or "application/octet-stream")
+    fresh.append(key)
     storage.put(key, data, content_type)
     stored = StoredFile(name, key=key, size=len(data), content_type=content_type,
                         url=f"{API_PREFIX}/records/{obj.name}/{record['id']}/files/{field}",
                         thumbnail=thumbnail)
     try:
         saved = records.update(ctx, obj.name, record["id"], {field: stored})
-    except Exception:
-        storage.delete(key)
-        if thumbnail:
-            storage.delete(thumbnail)
+    except Exception:  # gone now, even if the caller goes on and commits the rest
+        for gone in (key, thumbnail):
+            if gone:
+                storage.delete(gone)
+                fresh.remove(gone)
         raise
     forget(ctx, [record.get(field)])
     return saved
@@ -144,11 +151,20 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
 
 def delete_obsolete(cache: Mapping[Any, Any], storage: FileStorage) -> None:
     """After commit: delete the blobs the unit of work left behind (a failure is logged;
-    the record is already right)."""
-    for key in cache.get(OBSOLETE, ()):
+    the record is already right, and `metabiz files sweep` finds the blob later)."""
+    _delete_quietly(cache.get(OBSOLETE, ()), storage)
+
+
+def delete_fresh(cache: Mapping[Any, Any], storage: FileStorage) -> None:
+    """After rollback: delete the blobs the unit of work stored (no record names them)."""
+    _delete_quietly(cache.get(FRESH, ()), storage)
+
+
+def _delete_quietly(keys: Iterable[str], storage: FileStorage) -> None:
+    for key in keys:
         try:
             storage.delete(key)
-        except Exception as err:  # the store being down must not undo a committed write
+        except Exception as err:  # the store being down must not turn into a failed request
             log.warning("could not delete stored file %s: %s", key, err)
 
 

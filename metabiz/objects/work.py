@@ -2,7 +2,7 @@
 
 API views and pages open one per request (`with unit_of_work(actor) as ctx:`); it commits
 when the block ends cleanly and rolls back on any error. Once it has committed, the stored
-files its writes left behind are deleted.
+files its writes left behind are deleted; once it has rolled back, the files it stored.
 """
 
 from __future__ import annotations
@@ -26,9 +26,15 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     """A transaction with the current schema: committed when the block ends cleanly."""
     services = current_app.extensions["metabiz"]
     engine = writer(services.engine) if write else services.engine
-    with engine.begin() as conn:
-        ctx = services.runtime.context(conn, actor)
-        yield ctx
+    ctx: Context | None = None
+    try:
+        with engine.begin() as conn:
+            ctx = services.runtime.context(conn, actor)
+            yield ctx
+    except BaseException:  # rolled back (or the commit failed): its new blobs are orphans
+        if ctx is not None and ctx.cache.get(files.FRESH):
+            files.delete_fresh(ctx.cache, app_storage())
+        raise
     if ctx.cache.get(files.OBSOLETE):
         files.delete_obsolete(ctx.cache, app_storage())
 

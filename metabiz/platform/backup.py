@@ -8,6 +8,10 @@ on SQLite's WAL), so a server may keep writing meanwhile. Loading creates the sy
 with this release's revisions, the other tables through `build_tables` (the objects' exact
 tables) or from the manifest's portable column types, inserts every row, and moves every id
 sequence past the highest id ever handed out, so no id is reused.
+
+Stored files travel in `files/<key>`: copied out of the file store the caller hands over
+(a folder or an S3-compatible store, anything with `keys`, `get` and `put`) and put into the
+target's store on loading, so a restored database serves the same downloads.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import mimetypes
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -66,6 +70,18 @@ BATCH = 500
 TableBuilder = Callable[[Connection], Sequence[Table]]
 
 
+class FileStore(Protocol):
+    """Where the stored files a backup carries come from and go to (objects' file storage)."""
+
+    def list_keys(self) -> Iterable[str]: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
 class BackupError(MetabizError):
     code = "backup_failed"
     status = 400
@@ -82,9 +98,10 @@ class BackupSummary:
 # -- writing -------------------------------------------------------------------------------
 
 
-def write_backup(engine: Engine, path: Path, *, files: Path | None = None) -> BackupSummary:
-    """Write the snapshot into `path` (a new or empty folder); `files` is copied along when
-    it exists (the stored files' folder)."""
+def write_backup(engine: Engine, path: Path, *, files: FileStore | None = None) -> BackupSummary:
+    """Write the snapshot into `path` (a new or empty folder), and every file of the store
+    `files` into `path/files/` (after the snapshot, so every file a record of it names was
+    stored before it was taken)."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise BackupError(f"{path}: the backup folder must be new or empty")
     (path / "tables").mkdir(parents=True, exist_ok=True)
@@ -110,10 +127,7 @@ def write_backup(engine: Engine, path: Path, *, files: Path | None = None) -> Ba
             tables.append({"name": table.name, "rows": count,
                            "columns": [_describe(c) for c in table.columns],
                            "next_id": _next_id(conn, table)})
-    copied = 0
-    if files is not None and files.is_dir():
-        shutil.copytree(files, path / "files")
-        copied = sum(1 for p in (path / "files").rglob("*") if p.is_file())
+    copied = _copy_out(files, path / "files") if files is not None else 0
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "created_at": utcnow().isoformat() + "Z", "source": engine.dialect.name,
                 "schema_revisions": revisions, "tables": tables, "files": copied}
@@ -131,6 +145,32 @@ def _derived_tables(conn: Connection) -> set[str]:
                                 "AND sql LIKE 'CREATE VIRTUAL TABLE%'")).scalars().all()
     return {f"{name}{suffix}" for name in virtual
             for suffix in ("", "_data", "_idx", "_content", "_docsize", "_config")}
+def _copy_out(files: FileStore, folder: Path) -> int:
+    copied = 0
+    for key in files.list_keys():
+        target = folder.joinpath(*_parts(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.write_bytes(files.get(key))
+        except MetabizError:  # deleted since it was listed (its record went meanwhile)
+            continue
+        copied += 1
+    return copied
+
+
+def _parts(key: str) -> list[str]:
+    parts = key.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise BackupError(f"stored file key {key!r} cannot be a path in a backup")
+    return parts
+
+
+def _backed_up_files(path: Path) -> list[tuple[str, Path]]:
+    folder = path / "files"
+    if not folder.is_dir():
+        return []
+    return sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*")
+                  if p.is_file())
 
 
 @contextmanager
@@ -247,9 +287,10 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 def load_backup(engine: Engine, path: Path, *, folders: Sequence[Path] = (),
                 build_tables: TableBuilder | None = None,
-                files: Path | None = None) -> BackupSummary:
+                files: FileStore | None = None) -> BackupSummary:
     """Load the backup at `path` into the EMPTY database behind `engine`, in one
-    transaction: any error leaves the database empty."""
+    transaction, and its stored files into the EMPTY store `files`: any error leaves the
+    database empty."""
     manifest = read_manifest(path)
     with engine.connect() as conn:
         present = inspect(conn).get_table_names()
@@ -263,8 +304,12 @@ def load_backup(engine: Engine, path: Path, *, folders: Sequence[Path] = (),
                                                           ["none"]) +
             ") are not this release's (" + ", ".join(sorted(script_heads)) + "): load it with "
             "the release that made it, then run `metabiz upgrade`")
-    if files is not None and (path / "files").is_dir() and files.exists() and any(files.iterdir()):
-        raise BackupError(f"{files}: the files folder is not empty")
+    carried = _backed_up_files(path) if files is not None else []
+    if carried:
+        present_file = next(iter(files.list_keys()), None) if files is not None else None
+        if present_file is not None:
+            raise BackupError(f"the file store is not empty (it holds e.g. {present_file}); "
+                              "load a backup's files into an empty store only")
     migrations.upgrade(engine, folders)
     described = {t["name"]: t for t in manifest["tables"]}
     total = 0
@@ -285,14 +330,29 @@ def load_backup(engine: Engine, path: Path, *, folders: Sequence[Path] = (),
                 if table.name in described:
                     _move_sequence(conn, table, described[table.name].get("next_id"))
             _check_references(conn)
+            copied = _copy_in(carried, files)  # before the commit: a failure undoes the load
     except BaseException:
         _drop_everything(engine)
         raise
-    copied = 0
-    if files is not None and (path / "files").is_dir():
-        shutil.copytree(path / "files", files, dirs_exist_ok=True)
-        copied = sum(1 for p in files.rglob("*") if p.is_file())
     return BackupSummary(path, len(described), total, copied)
+
+
+def _copy_in(carried: Sequence[tuple[str, Path]], files: FileStore | None) -> int:
+    """Put the backup's files into the store; on a failure take back those already put (the
+    store was empty), so the load can simply be run again."""
+    put: list[str] = []
+    try:
+        for key, source in carried:
+            assert files is not None
+            files.put(key, source.read_bytes(),
+                      mimetypes.guess_type(key)[0] or "application/octet-stream")
+            put.append(key)
+    except BaseException:
+        for key in put:
+            assert files is not None
+            files.delete(key)
+        raise
+    return len(carried)
 
 
 def _create_tables(conn: Connection, built: Sequence[Table], described: Mapping[str, Any],

@@ -35,7 +35,9 @@ ReadGrant = Callable[[Any, str, Any], Any]
 MetadataCheck = Callable[[Any], Sequence[str]]
 
 #: a background job kind a package adds: run by the job worker as `run(payload, env)`, outside
-#: any transaction of its own (env carries `engine`, `runtime` and `now`)
+#: any transaction of its own (env carries `engine`, `runtime` and `now`, `attempt` (1 for the
+#: first run) and `taken_over`: True when the worker of the previous attempt stopped before it
+#: finished — the kind decides whether to start again or give up)
 JobRunner = Callable[[Mapping[str, Any], Any], None]
 
 #: what the package owning the job table provides to put a job on it: called as

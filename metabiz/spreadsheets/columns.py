@@ -25,6 +25,8 @@ READ_SYSTEM = ("id", "owner")
 #: field types whose value names another record or a user (resolved per batch)
 REFERENCE_TYPES = ("lookup", "master_detail", "user")
 TEXT_TYPES = ("text", "long_text", "email", "phone", "url")
+#: field types an export writes as download links: an import leaves their column out
+FILE_TYPES = ("file", "image")
 #: the column an error report adds (report.py); importing the fixed report leaves it out
 REPORT_COLUMN = {"en": "Import errors", "zh": "导入错误"}
 
@@ -117,6 +119,8 @@ def _refusal(obj: CompiledObject, name: str, actor: Actor, access: AccessPolicy)
     cf = obj.fields[name]
     if not cf.ftype.writable:
         return "computed by metabiz"
+    if cf.fdef.type in FILE_TYPES:
+        return "files and images are attached on the record page"
     rule = access.field_rule(actor, obj.name, name)
     if rule is not None:
         return f"{rule.replace('_', '-')} for your role"

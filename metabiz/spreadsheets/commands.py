@@ -117,14 +117,17 @@ def _report(object_name: str, result: ImportResult, options: ImportOptions) -> N
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--as", "as_user", default=None, metavar="USER",
               help="only what this user may read (default: everything)")
+@click.option("--base-url", envvar="METABIZ_BASE_URL", default="", metavar="URL",
+              help="the site's address, e.g. https://crm.example.com: links to files start "
+                   "with it [env METABIZ_BASE_URL]")
 def export_command(env: CliEnv, object_name: str, path: Path, filter_: str | None,
                    fields: str | None, view: str | None, sort: str | None, headers: str,
-                   language: str, as_user: str | None) -> None:
+                   language: str, as_user: str | None, base_url: str) -> None:
     """Write OBJECT's records as .csv or .xlsx (by FILE's extension)."""
     fmt = format_of(path.name, b"")
     actor = replace(_actor(env, as_user), language=language)
     request = ExportRequest(format=fmt, filter=filter_, fields=fields, view=view, sort=sort,
-                            headers=headers)
+                            headers=headers, base_url=base_url)
     engine, runtime = env.engine(), env.runtime()
     partial = path.with_name(path.name + ".part")
     try:

@@ -2,7 +2,8 @@
 records), only the records and fields the user may read, with the role's `export` right.
 
 Lookups are written as the target's name, users by name, picklists by value (or label with
-`headers="labels"`); formula values are included and left out again by an import.
+`headers="labels"`); formula values are included and left out again by an import. Files and
+images are written as links to their download (absolute when the export knows the site's address).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from sqlalchemy import select
 from metabiz.errors import BadRequest, NotFound, PermissionDenied
 from metabiz.objects import query
 from metabiz.objects.context import Context
+from metabiz.objects.fields.file import StoredFile
 from metabiz.objects.forms import lookup_names, picklist_label
 from metabiz.objects.records import Resolver, compute
 from metabiz.objects.schema import CompiledObject
 from metabiz.spreadsheets.columns import SYSTEM_COLUMNS
-from metabiz.spreadsheets.sheets import FORMATS, write_csv, write_xlsx
+from metabiz.spreadsheets.sheets import FORMATS, Link, write_csv, write_xlsx
 
 _CHUNK = 1000
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
@@ -37,6 +39,8 @@ class ExportRequest:
     q: str | None = None
     sort: str | None = None
     headers: str = "api"  # api (api_names) or labels (in the user's language)
+    #: the site's address (`https://crm.example.com/`): file links start with it
+    base_url: str = ""
 
 
 def check_format(fmt: str | None) -> str:
@@ -64,7 +68,7 @@ def export(ctx: Context, object_name: str, request: ExportRequest, out: IO[bytes
     def rows() -> Iterator[list[Any]]:
         for values in _records(ctx, obj, conditions, sort, names):
             written[0] += 1
-            yield [_cell(ctx, obj, name, values.get(name), request.headers) for name in names]
+            yield [_cell(ctx, obj, name, values.get(name), request) for name in names]
 
     if fmt == "csv":
         write_csv(out, header, rows())
@@ -142,10 +146,14 @@ def _header(obj: CompiledObject, name: str, mode: str, lang: str) -> str:
     return chinese if lang == "zh" else english
 
 
-def _cell(ctx: Context, obj: CompiledObject, name: str, value: Any, mode: str) -> Any:
+def _cell(ctx: Context, obj: CompiledObject, name: str, value: Any,
+          request: ExportRequest) -> Any:
     """A value as the sheet shows it (and an import reads it back)."""
     if value is None:
         return None
+    mode = request.headers
+    if isinstance(value, StoredFile):  # the download, which asks for the record's access
+        return Link(request.base_url.rstrip("/") + value.url)
     cf = obj.fields.get(name)
     if cf is None:  # system columns
         return value

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from metabiz.errors import MetabizError, PermissionDenied
 from metabiz.objects import record_scope, records
@@ -86,13 +86,18 @@ class _Item:
 
 def import_file(engine: Engine, runtime: Any, actor: Actor, object_name: str, filename: str,
                 data: bytes, options: ImportOptions = ImportOptions(),
-                progress: Progress | None = None) -> ImportResult:
+                progress: Progress | None = None,
+                before_commit: Callable[[Connection, ImportResult], None] | None = None,
+                ) -> ImportResult:
     """Import a whole file in one transaction: committed when every row went in (or
-    `skip_bad_rows`), rolled back on any bad row and for a dry run."""
+    `skip_bad_rows`), rolled back on any bad row and for a dry run. `before_commit` writes
+    in the same transaction (a background import records its outcome with its rows)."""
     with writer(engine).connect() as conn, conn.begin() as transaction:
         ctx = runtime.context(conn, actor)
         result = run_import(ctx, object_name, filename, data, options, progress)
         if result.written:
+            if before_commit is not None:
+                before_commit(conn, result)
             transaction.commit()
         else:
             transaction.rollback()

@@ -65,7 +65,7 @@ def export_download(actor: Actor, object_name: str) -> Any:
     with unit_of_work(actor) as ctx:
         export(ctx, object_name, ExportRequest(
             format=fmt, view=args.get("view"), q=args.get("q"), sort=args.get("sort"),
-            headers=args.get("headers") or "api"), body)
+            headers=args.get("headers") or "api", base_url=request.url_root), body)
         name = ctx.schema.object(object_name).name
     return Response(body.getvalue(), mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
@@ -258,8 +258,15 @@ def _status_view(row: dict[str, Any]) -> dict[str, Any]:
         more=max(len(errors) - SHOWN_ERRORS, 0),
         finished=row["status"] in store.FINISHED,
         dry_run=bool(row["options"].get("dry_run")),
-        percent=int(100 * row["processed"] / row["total"]) if row["total"] else 0)
+        percent=int(100 * row["processed"] / row["total"]) if row["total"] else 0,
+        shown_message=_MESSAGES[row["message"]]() if row["message"] in _MESSAGES
+        else i18n.message(row["message"]) if row["message"] else None)
     return status
+
+
+#: the imports' own messages, in the user's language
+_MESSAGES = {store.RESTARTED: lambda: text("restarted"),
+             store.WORKER_STOPPED: lambda: text("worker_stopped")}
 
 
 @web.get("/o/<object_name>/import/<int:import_id>/progress")

@@ -34,6 +34,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _XLSX_MAGIC = b"PK\x03\x04"
 
 
+class Link(str):
+    """A cell holding a web address: XLSX writes it as a hyperlink, CSV as its text."""
+
+
 class SheetRejected(ValidationError):
     """The file cannot be read as a sheet (not CSV/XLSX, empty, bad header): nothing is read.
 
@@ -253,6 +257,11 @@ def write_xlsx(out: IO[bytes], header: list[str], rows: Iterable[list[Any]],
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, Link):
+        cell = WriteOnlyCell(sheet, value=str(value))
+        cell.hyperlink = str(value)
+        cell.style = "Hyperlink"
+        return cell
     if isinstance(value, str):
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"  # text stays text, even `=SUM(…)`

@@ -104,22 +104,66 @@ def set_options(conn: Connection, import_id: int, options: Mapping[str, Any],
         options=dict(options), status=status))
 
 
-def claim(engine: Engine, import_id: int) -> bool:
-    """Start a queued import; False when it is not queued (another worker has it)."""
+#: what an import says once its first worker stopped mid-way and another started it again
+RESTARTED = ("the worker running this import stopped before it finished; nothing of that "
+             "attempt was written, and the import started again from the first row")
+#: why an import failed when its worker stopped again and again
+WORKER_STOPPED = ("the import stopped twice because the worker running it stopped (ran out of "
+                  "memory or was shut down); nothing was written. Import the file again, or "
+                  "split it into smaller files")
+
+
+def claim(engine: Engine, import_id: int, *, taken_over: bool = False,
+          may_restart: bool = True) -> dt.datetime | None:
+    """Start a queued import, or — `taken_over`: the worker running it stopped, so its
+    transaction never committed — start it again from scratch (once: `may_restart`), else
+    fail it. Returns this run's token (its `started_at`, which later writes of the run must
+    match), or None when there is nothing to run."""
+    now = _now()
     with writer(engine).begin() as conn:
-        done = conn.execute(update(imports).where(
-            imports.c.id == import_id, imports.c.status == "queued").values(
-            status="running", phase="reading", started_at=_now()))
-        return done.rowcount == 1
+        status = conn.execute(select(imports.c.status).where(imports.c.id == import_id)).scalar()
+        if status == "queued":
+            conn.execute(update(imports).where(imports.c.id == import_id).values(
+                status="running", phase="reading", started_at=now))
+            return now
+        if status != "running" or not taken_over:
+            return None
+        if not may_restart:
+            conn.execute(update(imports).where(imports.c.id == import_id).values(
+                status="failed", phase=None, finished_at=now, message=WORKER_STOPPED))
+            return None
+        conn.execute(update(imports).where(imports.c.id == import_id).values(
+            phase="reading", started_at=now, total=0, processed=0, created=0, updated=0,
+            errors=None, notes=None, written=False, message=RESTARTED))
+        return now
 
 
-def progress(engine: Engine, import_id: int, **values: Any) -> None:
+def _run_of(import_id: int, run: dt.datetime | None) -> Any:
+    """The import, while `run` (the token `claim` gave) is its current run."""
+    where = imports.c.id == import_id
+    return where if run is None else where & (imports.c.started_at == run) & \
+        (imports.c.status == "running")
+
+
+def progress(engine: Engine, import_id: int, run: dt.datetime | None = None,
+             **values: Any) -> bool:
+    """Record progress (of run `run` only); False when another run has taken over."""
     with writer(engine).begin() as conn:
-        conn.execute(update(imports).where(imports.c.id == import_id).values(**values))
+        return conn.execute(update(imports).where(_run_of(import_id, run))
+                            .values(**values)).rowcount == 1
 
 
-def finish(engine: Engine, import_id: int, status: str, **values: Any) -> None:
-    progress(engine, import_id, status=status, phase=None, finished_at=_now(), **values)
+def finish(engine: Engine, import_id: int, status: str, run: dt.datetime | None = None,
+           **values: Any) -> bool:
+    return progress(engine, import_id, run, status=status, phase=None, finished_at=_now(),
+                    **values)
+
+
+def finish_in(conn: Connection, import_id: int, status: str, run: dt.datetime | None,
+              **values: Any) -> bool:
+    """`finish` inside the import's own transaction (its outcome commits with its rows)."""
+    return conn.execute(update(imports).where(_run_of(import_id, run)).values(
+        status=status, phase=None, finished_at=_now(), **values)).rowcount == 1
 
 
 def status_json(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_failed": {"en": "failed", "zh": "失败"},
     "notes": {"en": "Left out", "zh": "未导入的列"},
     "owner": {"en": "Owner", "zh": "所有人"},
+    "restarted": {"en": "The worker running this import stopped before it finished; nothing "
+                        "of that attempt was written, and the import started again from the "
+                        "first row.",
+                  "zh": "执行此导入的后台进程中途停止；该次尝试未写入任何数据，导入已从第一行重新开始。"},
+    "worker_stopped": {"en": "The import stopped twice because the worker running it stopped "
+                             "(it ran out of memory or was shut down); nothing was written. "
+                             "Import the file again, or split it into smaller files.",
+                       "zh": "执行导入的后台进程两次中途停止（内存不足或被关闭），导入已中止，"
+                             "未写入任何数据。请重新导入，或将文件拆分为较小的文件。"},
 }
 
 

@@ -1,0 +1,46 @@
+"""Files and images in exports and imports: an export writes each file as a link to its
+download (absolute, a hyperlink in XLSX); importing that column leaves it out with a note,
+so an exported file imports as it is — on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from metabiz.platform.auth import load_actor
+from metabiz.spreadsheets.importer import import_file
+from tests.objects.test_record_files import Api, make_app, new_incident, picture
+
+
+def test_exports_link_files_and_imports_leave_them_out(db_url, tmp_path, extensions):
+    app, tokens = make_app(db_url, tmp_path, extensions)
+    api = Api(app, tokens)
+    record = new_incident(api)
+    assert api.upload(record, "photo", "leak.jpg", picture()).status_code == 201
+    plain = new_incident(api)  # no photo: an empty cell
+
+    exported = api("get", "/records/incident/export?fields=subject,photo&sort=id", "admin")
+    assert exported.status_code == 200, exported.get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    link = f"http://localhost/api/v1/records/incident/{record}/files/photo"
+    assert rows == [["subject", "photo"], ["Pump leaks", link], ["Pump leaks", ""]]
+    # the link downloads the photo for whoever may read the record
+    assert api("get", link.removeprefix("http://localhost/api/v1")).data == picture()
+
+    xlsx = api("get", "/records/incident/export?format=xlsx&fields=id,photo&sort=id", "admin")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet["B2"].value == link and sheet["B2"].hyperlink.target == link
+    assert sheet["A3"].value == plain and sheet["B3"].value is None
+
+    services = app.extensions["metabiz"]
+    with services.engine.connect() as conn:
+        admin = load_actor(conn, "admin")
+    result = import_file(services.engine, services.runtime, admin, "incident", "incidents.csv",
+                         exported.data)
+    assert result.errors == [] and result.created == 2
+    assert "column photo: not imported (files and images are attached on the record page)" \
+        in result.notes
+    listed = api("get", "/records/incident?sort=id&limit=10", "admin").get_json()["records"]
+    assert [r["photo"] is None for r in listed] == [False, True, True, True]
