@@ -66,7 +66,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return to_scaled(value, self.scale)
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
-        return self.process_bind_param(value, dialect)
+        if value is None or dialect.name != "sqlite":
+            return value
+        return str(to_scaled(value, self.scale))  # written into the SQL as it is
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
