@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from decimal import Decimal
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,9 @@ def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
                             resolve_object)
     try:
         built = compiler.build(checked.expr)
+        if id(checked.expr) in compiler.exact:
+            # a bare exact column: its own type reads it exactly and it sorts as stored
+            built = compiler.exact[id(checked.expr)][2]
         if expanded_size(built) > MAX_SQL_ELEMENTS:
             raise FormulaError("the formula is too large to run in the database: its SQL "
                                f"would have more than {MAX_SQL_ELEMENTS:,} parts (functions "
@@ -142,6 +146,9 @@ class _SqlCompiler:
         self.dialect = dialect
         self.now = now
         self.resolve_object = resolve_object
+        #: FieldRef nodes read from SQLite's exact columns (id of node → the stored
+        #: integers, their scale, the column as its type reads it), for exact comparisons
+        self.exact: dict[int, tuple[Any, int, Any]] = {}
 
     def build(self, node: n.Expr) -> Any:
         built = getattr(self, f"build_{type(node).__name__}")(node)
@@ -173,9 +180,17 @@ class _SqlCompiler:
         return node.value  # a compile-time value (a calendar) for the function's SQL
 
     def build_FieldRef(self, node: n.FieldRef) -> Any:
-        column = s.field_value(self.resolve(node.path), node.ftype, self.dialect)
+        stored = self.resolve(node.path)
+        column = s.field_value(stored, node.ftype, self.dialect)
+        scaled = s.stored_integers(stored) if node.ftype is FType.NUMBER \
+            and self.dialect == "sqlite" else None
         if self.checked.blanks_as_zero and node.ftype is FType.NUMBER:
             column = func.coalesce(column, literal(0))
+            if scaled is not None:
+                scaled = (func.coalesce(scaled[0], literal(0)), scaled[1])
+                stored = func.coalesce(stored, literal(0))
+        if scaled is not None:
+            self.exact[id(node)] = (scaled[0], scaled[1], stored)
         return column
 
     # -- operators ----------------------------------------------------------------------
@@ -193,6 +208,8 @@ class _SqlCompiler:
             return and_(s.truthy(left), s.truthy(right))
         if op == "||":
             return or_(s.truthy(left), s.truthy(right))
+        if op in ("=", "<>", "<", "<=", ">", ">="):
+            left, right = self._exactly(node, left, right)
         if op in ("=", "<>"):
             equal = s.equal(left, right, lt, rt, self.dialect)
             return equal if op == "=" else s.negate(equal)
@@ -205,6 +222,18 @@ class _SqlCompiler:
             joined = func.coalesce(left, literal("")).concat(func.coalesce(right, literal("")))
             return func.nullif(joined, literal(""))
         return self._arithmetic(node, left, right, lt, rt)
+
+    def _exactly(self, node: n.Binary, left: Any, right: Any) -> tuple[Any, Any]:
+        """A comparison of an exact SQLite column with a number literal or another exact
+        column of the same scale, made on the stored integers (no rounding to a double)."""
+        mine, theirs = self.exact.get(id(node.left)), self.exact.get(id(node.right))
+        if mine is not None and theirs is not None:
+            return (mine[0], theirs[0]) if mine[1] == theirs[1] else (left, right)
+        if mine is not None and (number := _number(node.right)) is not None:
+            return mine[0], s.scaled_literal(number, mine[1])
+        if theirs is not None and (number := _number(node.left)) is not None:
+            return s.scaled_literal(number, theirs[1]), theirs[0]
+        return left, right
 
     def _arithmetic(self, node: n.Binary, left: Any, right: Any, lt: FType | None,
                     rt: FType | None) -> Any:
@@ -248,3 +277,12 @@ class _SqlCompiler:
             return fn.sql(call)
         except FormulaError as err:
             raise self.unsupported(node, err.message.split(" cannot")[0]) from None
+
+
+def _number(node: n.Expr) -> Decimal | None:
+    """The value of a number literal (`12.5`, `-3`); None for anything else."""
+    if isinstance(node, n.Number):
+        return node.value
+    if isinstance(node, n.Unary) and node.op == "-" and isinstance(node.operand, n.Number):
+        return -node.operand.value
+    return None

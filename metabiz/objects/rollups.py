@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from metabiz.objects.fields.rollup import SCALE, Rollup
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
+from metabiz.platform.exact_numbers import plain, stored_scale
 
 _AGGREGATES: dict[str, Callable[..., ColumnElement[Any]]] = {
     "sum": func.sum, "min": func.min, "max": func.max, "avg": func.avg}
@@ -34,7 +36,29 @@ def summary_expression(schema: RuntimeSchema, parent: CompiledObject, rollup: Co
         value = _AGGREGATES[fdef.function or "sum"](resolve((fdef.rollup_field or "",)))
         if fdef.function == "sum":
             value = func.coalesce(value, literal(0))
+    if schema.dialect == "sqlite" and isinstance(rollup.ftype, Rollup) \
+            and rollup.ftype.value_kind(fdef, schema.bundle) == "number":
+        value = _scaled_on_sqlite(fdef.function or "sum", table.c.id, None
+                                  if fdef.function == "count"
+                                  else resolve((fdef.rollup_field or "",)))
     return select(value).where(*where).scalar_subquery()
+
+
+def _scaled_on_sqlite(function: str, row_id: Any, source: Any) -> ColumnElement[Any]:
+    """The roll-up as the integer its SQLite column stores (scaled by 10^SCALE), computed
+    exactly from the summarised field's own scaled integers."""
+    if function == "count" or source is None:
+        return func.count(row_id) * literal(10 ** SCALE)
+    scale = stored_scale(source)
+    if scale is None:  # a computed number (a formula): a double, scaled here
+        raw, shift = func.round(source * literal(10 ** SCALE)), 0
+    else:
+        raw, shift = plain(source), SCALE - scale
+    if function == "sum":
+        return func.coalesce(func.metabiz_sum(raw, shift), literal(0))
+    if function == "avg":
+        return func.metabiz_avg(raw, shift)
+    return func.metabiz_rescale(_AGGREGATES[function](raw), shift)
 
 
 def refresh_parents(conn: Connection, schema: RuntimeSchema, child: str,

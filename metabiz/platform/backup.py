@@ -53,11 +53,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.schema import sort_tables_and_constraints
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from metabiz.errors import MetabizError
 from metabiz.platform import migrations
 from metabiz.platform.db import utcnow, writer
+from metabiz.platform.exact_numbers import read_exactly
 
 FORMAT = "metabiz-backup"
 FORMAT_VERSION = 1
@@ -117,6 +118,8 @@ def write_backup(engine: Engine, path: Path, *, files: FileStore | None = None) 
         for table in meta.sorted_tables:
             if table.name == migrations.VERSION_TABLE:
                 continue
+            if conn.dialect.name == "sqlite":
+                read_exactly(table)  # exact numbers: stored as scaled integers
             count = 0
             with (path / "tables" / f"{table.name}.jsonl").open("w", encoding="utf-8") as out:
                 for row in conn.execute(select(table)).mappings():
@@ -232,6 +235,8 @@ def _decoder(kind: str) -> Callable[[Any], Any]:
 
 def _kind(sql_type: TypeEngine[Any]) -> str:
     """The portable name of a column type (what the manifest records)."""
+    if isinstance(sql_type, TypeDecorator):  # an exact number: a NUMERIC
+        sql_type = sql_type.impl_instance
     for cls, name in ((Boolean, "boolean"), (BigInteger, "biginteger"), (Integer, "integer"),
                       (Float, "float"), (Numeric, "numeric"), (DateTime, "datetime"),
                       (Date, "date"), (Time, "time"), (JSON, "json"),
@@ -381,7 +386,11 @@ def _create_tables(conn: Connection, built: Sequence[Table], described: Mapping[
     extra.create_all(conn)
     fresh = MetaData()
     fresh.reflect(conn, only=[n for n in described if n not in existing])
-    return [t for t in fresh.sorted_tables if t.name not in existing]
+    created = [t for t in fresh.sorted_tables if t.name not in existing]
+    if conn.dialect.name == "sqlite":
+        for table in created:
+            read_exactly(table)  # exact numbers are written as scaled integers
+    return created
 
 
 def _load_tables(conn: Connection, path: Path, tables: Sequence[Table],

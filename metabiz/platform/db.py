@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect, make_url
 
 from metabiz.formulas.limits import add_sqlite_functions
+from metabiz.platform.exact_numbers import add_sqlite_numbers
 
 
 def stored_utc(moment: datetime) -> datetime:
@@ -172,6 +173,7 @@ def make_engine(url: str) -> Engine:
             _switch_to_wal(cur)
             cur.close()
             add_sqlite_functions(dbapi_conn)  # REGEX in filters runs on RE2, never on `re`
+            add_sqlite_numbers(dbapi_conn)  # exact sums of scaled integers
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]

@@ -19,9 +19,6 @@ def test_a_number_too_large_for_the_field_is_refused(unit, amount):  # noqa: F81
 
 
 def test_the_largest_amount_is_kept(unit, db_url):  # noqa: F811
-    if db_url.startswith("sqlite"):
-        # SQLite keeps Numeric as a double (15-17 digits): not solved yet, see docs/metadata.md
-        pytest.xfail("SQLite stores numbers as doubles")
     with unit() as ctx:
         made = records.create(ctx, "incident", {"subject": "x", "amount": "9999999999999999"})
         assert records.get(ctx, "incident", made["id"])["amount"] == 9999999999999999

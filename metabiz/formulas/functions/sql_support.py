@@ -30,6 +30,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy import Integer as SAInteger
 from sqlalchemy.sql.elements import BindParameter, ColumnClause, Grouping, Null
@@ -306,7 +307,29 @@ def field_value(column: Any, ftype: FType | None, dialect: str) -> Any:
         return time_column(column, dialect)
     if ftype in TEXT_HELD:
         return func.nullif(column, literal(""))
+    if ftype is FType.NUMBER and dialect == "sqlite":
+        scaled = stored_integers(column)
+        if scaled is not None:  # an exact column: integers times 10^scale
+            raw, scale = scaled
+            return raw if scale == 0 else raw / literal(float(10 ** scale))
     return column
+
+
+def stored_integers(column: Any) -> tuple[Any, int] | None:
+    """A SQLite column of exact numbers (integers scaled by 10^scale; its type says so with
+    a `stored_scale`) as those plain integers and the scale; None for any other value."""
+    scale = getattr(getattr(column, "type", None), "stored_scale", None)
+    if not isinstance(scale, int):
+        return None
+    return type_coerce(column, SAInteger()), scale
+
+
+def scaled_literal(value: Decimal, scale: int) -> Any:
+    """A number literal as an exact column of `scale` stores it (for exact comparisons)."""
+    shifted = value.scaleb(scale)
+    if shifted == shifted.to_integral_value():
+        return literal(int(shifted), SAInteger())
+    return literal(float(shifted), Float())
 
 
 # -- times of day: integer milliseconds after midnight ------------------------------------

@@ -49,6 +49,7 @@ from metabiz.objects.records import Resolver
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import counters
+from metabiz.platform.exact_numbers import plain, stored_scale
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle, ObjectDef
 from metabiz.platform.metadata.store import conversion_losses, ensure_losses_table
 
@@ -338,7 +339,7 @@ class Migration:
         stored = type_coerce(column, old_type.column_type(before, self.old))
         blanked = 0
         refused = False
-        for check in narrowings(cf, before, column, self.old, self.schema.bundle):
+        for check in narrowings(cf, before, column, self.old, self.schema.bundle, self.dialect):
             rows = self.conn.execute(select(table.c.id, stored)
                                      .where(column.is_not(None), check.violates)
                                      .order_by(table.c.id)).all()
@@ -371,11 +372,19 @@ class Migration:
 
     def _retype(self, obj: CompiledObject, cf: CompiledField, before: FieldDef) -> None:
         """PostgreSQL enforces lengths and scales: give the column its new type (SQLite
-        stores any length and scale in the type it has)."""
-        if self.dialect != "postgresql":
-            return
+        stores any length in the type it has, and exact numbers as integers times 10^scale:
+        those are multiplied or divided by the difference)."""
         old = field_type(before.type).column_type(before, self.old)
         new = cf.ftype.column_type(cf.fdef, self.schema.bundle)
+        if self.dialect != "postgresql":
+            before_scale, after_scale = stored_scale(old), stored_scale(new)
+            if before_scale is not None and after_scale is not None \
+                    and before_scale != after_scale:
+                shift = after_scale - before_scale
+                column = obj.table.c[cf.name]
+                self.conn.execute(update(obj.table).where(column.is_not(None)).values(
+                    {cf.name: func.metabiz_rescale(plain(column), shift)}))
+            return
         if _sql(old, self.conn) == _sql(new, self.conn):
             return
         using = "NULL" if cf.fdef.type == "rollup" else f'"{cf.name}"::{_sql(new, self.conn)}'

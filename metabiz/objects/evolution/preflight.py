@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, literal, or_
+from sqlalchemy import ColumnElement, String, func, literal, or_, type_coerce
 from sqlalchemy.types import TypeEngine
 
 from metabiz.errors import FormulaError, MetadataError
@@ -24,6 +24,7 @@ from metabiz.objects.evolution.plan import short
 from metabiz.objects.fields import field_type
 from metabiz.objects.fields.number import PRECISION, Number
 from metabiz.objects.schema import CompiledField, RuntimeSchema
+from metabiz.platform.exact_numbers import plain
 from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.loader import load_documents as load_app
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
@@ -164,7 +165,8 @@ class Narrowing:
 
 
 def narrowings(cf: CompiledField, before: FieldDef, column: ColumnElement[Any],
-               old: MetadataBundle, new: MetadataBundle) -> list[Narrowing]:
+               old: MetadataBundle, new: MetadataBundle,
+               dialect: str = "postgresql") -> list[Narrowing]:
     """The conditions stored values of `column` may now violate: a shorter max_length,
     fewer decimal places, a tighter minimum or maximum, picklist values taken away."""
     after = cf.fdef
@@ -176,20 +178,25 @@ def narrowings(cf: CompiledField, before: FieldDef, column: ColumnElement[Any],
                                 func.length(column) > new_length))
     if isinstance(cf.ftype, Number):
         old_scale, new_scale = cf.ftype.scale(before), cf.ftype.scale(after)
+        # as stored before the change (SQLite: integers scaled by the old scale)
+        stored = type_coerce(column, cf.ftype.column_type(before, old))
         if new_scale < old_scale:
+            rounded = plain(column) % literal(10 ** (old_scale - new_scale)) != literal(0) \
+                if dialect == "sqlite" else column != func.round(column, new_scale)
             checks.append(Narrowing("scale", f"values with more than {new_scale} decimal "
-                                             "places", column != func.round(column, new_scale)))
+                                             "places", rounded))
         if new_scale > old_scale:
             digits = PRECISION - new_scale
             checks.append(Narrowing("scale", f"values of more than {digits} digits before "
                                              "the decimal point",
-                                    func.abs(column) >= Decimal(10) ** digits))
+                                    or_(stored >= Decimal(10) ** digits,
+                                        stored <= -Decimal(10) ** digits)))
         if after.min is not None and (before.min is None or after.min > before.min):
             checks.append(Narrowing("min", f"values less than the minimum {after.min:g}",
-                                    column < Decimal(str(after.min))))
+                                    stored < Decimal(str(after.min))))
         if after.max is not None and (before.max is None or after.max < before.max):
             checks.append(Narrowing("max", f"values greater than the maximum {after.max:g}",
-                                    column > Decimal(str(after.max))))
+                                    stored > Decimal(str(after.max))))
     removed = tuple(v for v in before.picklist_values() if v not in after.picklist_values())
     if removed and after.type == "picklist":
         checks.append(Narrowing("values", "values removed from the picklist",

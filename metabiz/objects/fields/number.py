@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 from marshmallow import ValidationError as InvalidValue
 from marshmallow import fields as ma
 from marshmallow import validate
-from sqlalchemy import Numeric
 
 from metabiz.formulas import FType
 from metabiz.objects.fields.base import NOT_PLAIN, FieldType, register
+from metabiz.platform.exact_numbers import ExactDecimal
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
 
 PRECISION = 18
@@ -39,8 +39,8 @@ class Number(FieldType):
     def scale(self, f: FieldDef) -> int:
         return self.default_scale if f.scale is None else f.scale
 
-    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> Numeric[Decimal]:
-        return Numeric(PRECISION, self.scale(f), asdecimal=True)
+    def column_type(self, f: FieldDef, bundle: MetadataBundle) -> ExactDecimal:
+        return ExactDecimal(PRECISION, self.scale(f))
 
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         bounds = validate.Range(min=None if f.min is None else Decimal(str(f.min)),

@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import fields as ma
-from sqlalchemy import Date, DateTime, Numeric
+from sqlalchemy import Date, DateTime
 
 from metabiz.formulas import FieldSpec, FType
 from metabiz.objects.fields.base import FieldType, register
+from metabiz.platform.exact_numbers import ExactDecimal
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle
+
+#: digits and decimal places of a numeric roll-up's column
+PRECISION, SCALE = 24, 6
 
 
 @register
@@ -41,7 +45,7 @@ class Rollup(FieldType):
             return Date()
         if kind == "datetime":
             return DateTime()
-        return Numeric(24, 6, asdecimal=True)
+        return ExactDecimal(PRECISION, SCALE)
 
     def marshmallow_field(self, f: FieldDef) -> ma.Field:
         return ma.Raw(dump_only=True)
