@@ -124,7 +124,8 @@ def report_view(doc: Mapping[str, Any]) -> dict[str, Any]:
                          "formula": "", "label": ("Records", "记录数")})
     measures += [{"api_name": "", "function": "sum", "field": "", "formula": "",
                   "label": ("", "")} for _ in range(SPARE_MEASURES)]
-    chart = doc.get("chart") if isinstance(doc.get("chart"), dict) else {}
+    raw_chart = doc.get("chart")
+    chart: Mapping[str, Any] = raw_chart if isinstance(raw_chart, dict) else {}
     return {"groups": groups, "measures": measures,
             "label": label_parts(doc.get("label")),
             "description": label_parts(doc.get("description")),
