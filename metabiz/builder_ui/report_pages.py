@@ -9,6 +9,7 @@ that package installed these pages are 404.
 from __future__ import annotations
 
 import copy
+import secrets
 from typing import Any
 
 from flask import render_template, request, url_for
@@ -155,9 +156,11 @@ def preview_report(actor: Actor) -> Any:
         shown = present(found.result, found.chart, lang)
         hrefs = [records_href(doc["object"], f) for f in shown.filters]
         shown.chart["hrefs"] = hrefs
+        # a new id each time: htmx would carry the old chart's (ECharts') style attribute over
+        # to an element of the same id, which the Content-Security-Policy refuses
         return render_template("builder/report_preview.html", shown=shown, hrefs=hrefs,
                                result=found.result, kind=found.chart["type"], problems=[],
-                               rt=report_text)
+                               rt=report_text, chart_id=f"preview-{secrets.token_hex(4)}")
 
 
 def _where(at: str) -> str:
@@ -190,7 +193,7 @@ def _dashboard_page(actor: Actor, name: str | None) -> Any:
             return plan
         doc = new
     reports = _names(current, "reports")
-    roles = [("admin", None), *_names(current, "roles")]
+    roles = [("admin", {"en": "Administrator", "zh": "管理员"}), *_names(current, "roles")]
     return render_template(
         "builder/dashboard.html", doc=doc, name=name, version=version, view=dashboard_view(doc),
         reports=reports, report_labels=dict(reports), roles=roles, widths=WIDTHS,

@@ -24,6 +24,8 @@ REPORT_TEXTS: dict[str, dict[str, str]] = {
                       "zh": "请选择报表要统计的对象。"},
     "report_name_kept": {"en": "A saved report keeps its API name (dashboards refer to it).",
                          "zh": "已保存的报表保留其 API 名称（仪表盘通过它引用）。"},
+    "dashboard_name_kept": {"en": "A saved dashboard keeps its API name.",
+                            "zh": "已保存的仪表盘保留其 API 名称。"},
     "name_taken": {"en": "'{name}' is taken: choose another API name.",
                    "zh": "“{name}”已被使用，请换一个 API 名称。"},
     "description_en": {"en": "Description (English)", "zh": "描述（英文）"},

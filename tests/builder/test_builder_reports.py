@@ -63,7 +63,7 @@ def test_the_preview_runs_the_report_being_edited_on_real_records(client, browse
     response = client.post("/builder/report-preview", data=report_form(token))
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'data-preview-status="ok"' in page and 'data-report-chart="data-preview"' in page
+    assert 'data-preview-status="ok"' in page and re.search(r'data-report-chart="data-preview-[0-9a-f]+"', page)
     rows = re.findall(r'<tr data-href="[^"]*">\s*<th scope="row">([^<]+)</th>\s*'
                       r'<td class="num">([^<]+)</td>\s*<td class="num">([^<]+)</td>', page)
     # sorted by the amount, descending; picklists by their label
@@ -87,7 +87,7 @@ def test_a_report_is_saved_through_the_plan_and_runs(client, browser_session):
     plan = client.post("/builder/reports/new", data=report_form(token))
     assert plan.status_code == 200
     text = plan.get_data(as_text=True)
-    assert "Review the changes" in text and "deals_by_stage" in text
+    assert "Review the changes" in text and "add report deals_by_stage" in text
     assert client.get("/api/v1/reports/deals_by_stage").status_code == 404  # not yet
     applied = confirm(client, text)
     assert applied.headers["Location"].endswith("/builder/reports/deals_by_stage")
@@ -161,7 +161,7 @@ def test_a_dashboard_is_a_grid_of_report_components_for_some_roles(client, brows
                  "component_chart_kept": ["", "", ""],
                  "component_title_en": ["", "Share", ""], "component_title_zh": ["", "占比", ""]}
     plan = client.post("/builder/dashboards/new", data=dashboard)
-    assert plan.status_code == 200
+    assert plan.status_code == 200 and "add dashboard sales_desk" in plan.get_data(as_text=True)
     applied = confirm(client, plan.get_data(as_text=True))
     assert applied.headers["Location"].endswith("/builder/dashboards/sales_desk")
     board = client.get("/api/v1/dashboards/sales_desk").get_json()
