@@ -17,6 +17,7 @@ from metabiz.builder_ui import (
     flow_pages,
     list_view_pages,
     object_pages,
+    report_pages,
     role_pages,
     template_files,
     versions,
@@ -44,7 +45,9 @@ from metabiz.platform.metadata.store import split_apps
 from metabiz.platform.web.session import safe_next
 
 __all__ = ["document_pages", "flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
-           "role_pages"]
+           "report_pages", "role_pages"]
+#: document kinds with forms of their own (the rest are edited as JSON)
+FORM_KINDS = ("objects", "roles", "reports", "dashboards")
 
 
 def nav_links(actor: Actor) -> list[NavLink]:
@@ -63,13 +66,18 @@ def overview(actor: Actor) -> str:
     current, version = stored()
     flows = []
     roles = []
-    others: dict[str, list[str]] = {kind: [] for kind in documents.kinds(extensions())
-                                    if kind not in ("objects", "roles")}
+    kinds = documents.kinds(extensions())
+    others: dict[str, list[str]] = {kind: [] for kind in kinds if kind not in FORM_KINDS}
+    designed: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ("reports", "dashboards")
+                                                 if kind in kinds}
     for app, docs in sorted(split_apps(current).items()):
         for rel, doc in sorted(docs.items()):
             folder = rel.partition("/")[0]
             if folder in others and folder != "flows" and isinstance(doc, dict):
                 others[folder].append(str(doc.get("api_name")))
+            if folder in designed and isinstance(doc, dict):
+                designed[folder].append({"name": doc.get("api_name"), "label": doc.get("label"),
+                                         "object": doc.get("object")})
             if folder == "flows" and isinstance(doc, dict):
                 flows.append({"app": app, "name": doc.get("api_name"), "kind": doc.get("kind"),
                               "object": doc.get("object"), "label": doc.get("label")})
@@ -77,7 +85,7 @@ def overview(actor: Actor) -> str:
                 roles.append({"app": app, "name": doc.get("api_name"), "label": doc.get("label")})
     return render_template("builder/overview.html", objects=objects_of(current),
                            removed=removed_objects(current), flows=flows, roles=roles,
-                           others=others, version=version)
+                           others=others, designed=designed, version=version)
 
 
 # -- the reviewed plan, applied -----------------------------------------------------------

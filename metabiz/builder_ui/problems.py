@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from typing import Any
 
 from metabiz.errors import ConflictError, MetadataError
@@ -98,3 +99,13 @@ def explain(err: MetadataError, rel: str | None) -> MetadataError | ConflictErro
     if refusals and refusals == len(err.problems):
         return ConversionRefused(err.problems, fields, records)
     return InvalidDocument(err.problems, fields)
+
+
+def messages_under(fields: dict[str, list[str]]) -> Callable[[str], list[str]]:
+    """`under("/steps/1")`: the messages of every pointer at or below it (a form shows them
+    beside the part of the form that pointer names)."""
+    def messages(prefix: str) -> list[str]:
+        return [m for pointer, ms in fields.items()
+                if pointer == prefix or pointer.startswith(prefix + "/") for m in ms]
+
+    return messages

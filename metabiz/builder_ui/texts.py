@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metabiz.builder_ui.report_texts import REPORT_TEXTS
 from metabiz.platform.web import i18n
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -278,7 +279,7 @@ TYPE_LABELS: dict[str, dict[str, str]] = {
 
 def b(key: str, **values: Any) -> str:
     """The builder's text `key` in the request's language."""
-    entry = TEXTS.get(key) or TYPE_LABELS.get(key)
+    entry = TEXTS.get(key) or REPORT_TEXTS.get(key) or TYPE_LABELS.get(key)
     if entry is None:
         return key
     raw = entry.get(i18n.language()) or entry["en"]

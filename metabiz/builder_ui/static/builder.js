@@ -36,6 +36,13 @@
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("[data-type-select]")) { showTypeKeys(target); return; }
+    if (target.matches("[data-reload-with]")) {
+      // a report's object: the form comes back with that object's fields
+      var params = new URLSearchParams(window.location.search);
+      params.set(target.getAttribute("data-reload-with"), target.value);
+      window.location.search = params.toString();
+      return;
+    }
     if (target.matches("[data-insert-into]") && target.value) {
       var area = document.getElementById(target.getAttribute("data-insert-into"));
       var text = target.value + (target.hasAttribute("data-function") ? "(" : "");
@@ -99,7 +106,20 @@
     }, form);
   });
 
+  // a report preview swapped in: the reports' own script draws its chart (it draws the
+  // charts present when it runs, so it runs again for the new one)
+  function drawPreviewCharts(event) {
+    var box = event.target && event.target.closest && event.target.closest("[data-reports-script]");
+    if (!box || !box.querySelector("[data-report-chart]:not([data-drawn])")) { return; }
+    var script = document.createElement("script");
+    script.src = box.getAttribute("data-reports-script");
+    script.setAttribute("data-preview-script", "");
+    each("script[data-preview-script]", function (old) { old.remove(); });
+    document.body.appendChild(script);
+  }
+
   document.addEventListener("htmx:afterSettle", setup);
+  document.addEventListener("htmx:afterSettle", drawPreviewCharts);
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); }
   else { setup(); }
 })();

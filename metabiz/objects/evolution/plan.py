@@ -121,13 +121,14 @@ def object_parts(before: ObjectDef, after: ObjectDef) -> list[str]:
 
 def describe_documents(plan: Plan, stored: Mapping[str, Any],
                        documents: Mapping[str, Any]) -> None:
-    """Plan lines for the documents that hold no data: flows, roles and app manifests."""
+    """Plan lines for the documents that hold no data: flows, roles, app manifests and the
+    documents of higher packages' kinds (reports, dashboards…)."""
     def kinds(docs: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
         found = {}
         for key, doc in docs.items():
             app, _, rel = key.partition("/")
             folder, _, file_name = rel.partition("/")
-            if folder in ("flows", "roles"):
+            if file_name and folder not in ("objects", "data"):
                 found[f"{folder[:-1]} {file_name.removesuffix('.json')}"] = (key, doc)
             elif rel == "app.json":
                 found[f"app {app}"] = (key, doc)
