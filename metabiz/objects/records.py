@@ -268,9 +268,9 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
         for offset, record in enumerate(prepared):
             record[cf.name] = cf.ftype.render(  # type: ignore[attr-defined]
                 cf.fdef, last - len(prepared) + 1 + offset)
-    for record in prepared:
-        for cf in obj.fields.values():
-            if cf.fdef.type == "rollup":  # a new record has no children yet
+    for cf in obj.fields.values():
+        if cf.fdef.type == "rollup":  # a new record has no children yet
+            for record in prepared:
                 record[cf.name] = Decimal(0) if cf.fdef.function in ("count", "sum") else None
     stamp = ctx.naive_now()
     rows = db_rows(plan, prepared, {**system, "created_at": stamp,
@@ -469,13 +469,13 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem],
         index: {name: list(messages) for name, messages in fields.items()}
         for index, fields in (known or {}).items() if fields}
     unread = {index for index, fields in errors.items() if RECORD_KEY in fields}
+    required = [cf.name for cf in obj.fields.values() if cf.fdef.required and cf.ftype.writable]
     for index, (record, _, _) in enumerate(items):
         if index in unread:  # not a record at all (not a JSON object)
             continue
-        for cf in obj.fields.values():
-            if cf.fdef.required and cf.ftype.writable and _blank(record.get(cf.name)) \
-                    and cf.name not in errors.get(index, {}):
-                errors.setdefault(index, {}).setdefault(cf.name, []).append("required")
+        for name in required:
+            if _blank(record.get(name)) and name not in errors.get(index, {}):
+                errors.setdefault(index, {}).setdefault(name, []).append("required")
     for cf in obj.fields.values():
         if cf.fdef.type not in ("lookup", "master_detail", "user"):
             continue
