@@ -340,7 +340,7 @@ class _Source:
     def _date_part(self, node: n.Call, part: str) -> str:
         """YEAR/MONTH/DAY of a date inline (of a datetime: the function, for its UTC date)."""
         value, var = self.value(node.args[0]), self.temp()
-        raw = self.const(FUNCTIONS[node.name].python.blank_safe_of)
+        raw = self.const(FUNCTIONS[node.name].python.blank_safe_of)  # type: ignore[attr-defined]
         self.emit_blank_safe(var, part.format(value) + f" if {value}.__class__ is date "
                              f"else {raw}({value})", value)
         return var
