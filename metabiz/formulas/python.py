@@ -75,11 +75,11 @@ def compile_python(checked: CheckedFormula) -> Callable[[EvalContext], Any]:
     Generated source (python_source) when it can, closures otherwise: both give the
     same values, the first several times faster.
     """
-    try:
-        run = generate(checked, HELPERS)  # turns arithmetic errors into FormulaError itself
+    check = result_check(checked.type)
+    try:  # turns arithmetic errors into FormulaError and checks the result itself
+        return generate(checked, HELPERS, check)
     except (Unsupported, SyntaxError, RecursionError, MemoryError):
-        run = compile_closures(checked)
-    return _limited(run, result_check(checked.type))
+        return _limited(compile_closures(checked), check)
 
 
 def _limited(run: Callable[[EvalContext], Any],

@@ -9,15 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from metabiz.errors import FormulaError
 from metabiz.formulas import nodes as n
 from metabiz.formulas.checker import CheckedFormula
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions import FUNCTIONS
-from metabiz.formulas.functions.math import power
-from metabiz.formulas.values import normaliser, to_decimal, utc
+from metabiz.formulas.functions.dates import SMALL
+from metabiz.formulas.functions.math import power, round_quantum
+from metabiz.formulas.limits import NUMBER_DIGITS
+from metabiz.formulas.values import as_decimal, normaliser, to_decimal, utc
 
 #: the only operator symbols that reach the source (anything else is a helper call)
 NUMERIC_OPS = {"+": "+", "-": "-", "*": "*"}
@@ -27,12 +30,14 @@ class Unsupported(Exception):
     """The formula needs something only the closure compiler does."""
 
 
-def generate(checked: CheckedFormula, helpers: dict[str, Any]) -> Callable[[Any], Any]:
+def generate(checked: CheckedFormula, helpers: dict[str, Any],
+             result_check: Callable[[Any], Any] | None = None) -> Callable[[Any], Any]:
     """The formula as a function of an EvalContext (helpers: equal, divide, shift, …).
 
     The function raises FormulaError(kind="eval") for bad arithmetic, as python.py's
-    closures do."""
-    source = _Source(checked, helpers)
+    closures do; `result_check` (limits.result_check) is applied to its result, its cheap
+    test inline, so that the function is a single call."""
+    source = _Source(checked, helpers, result_check)
     text = source.build()
     namespace = dict(source.consts)
     exec(compile(text, f"<formula {checked.source[:40]!r}>", "exec"), namespace)  # noqa: S102
@@ -42,15 +47,18 @@ def generate(checked: CheckedFormula, helpers: dict[str, Any]) -> Callable[[Any]
 
 
 class _Source:
-    def __init__(self, checked: CheckedFormula, helpers: dict[str, Any]) -> None:
+    def __init__(self, checked: CheckedFormula, helpers: dict[str, Any],
+                 result_check: Callable[[Any], Any] | None = None) -> None:
         self.checked = checked
+        self.result_check = result_check
         self.lines: list[str] = []
         self.depth = 1
         self.count = 0
         self.consts: dict[str, Any] = {
             "Decimal": Decimal, "datetime": dt.datetime, "UTC": dt.UTC, "ZERO": Decimal(0),
-            "to_decimal": to_decimal, "utc": utc, "power": power,
-            **helpers}
+            "to_decimal": to_decimal, "utc": utc, "power": power, "date": dt.date,
+            "SMALL": SMALL, "as_decimal": as_decimal,
+            "NUMBER_DIGITS": NUMBER_DIGITS, "ROUND_HALF_UP": ROUND_HALF_UP, **helpers}
         self._const_names: dict[tuple[type, str], str] = {}
         self.never_blank: set[str] = {"True", "False", "ZERO"}
         #: names known to hold True or False (never blank): `if x:` instead of `x is True`
@@ -107,6 +115,7 @@ class _Source:
                     and node.path[0] not in self.fields:
                 self.fields[node.path[0]] = self.read_field(node)
         result = self.value(self.checked.expr)
+        self.check_result(result)
         self.emit(f"return {result}")
         self.depth -= 1
         with self.block("except FormulaError:"):
@@ -114,6 +123,23 @@ class _Source:
         with self.block("except ARITHMETIC_ERRORS as err:"):
             self.emit("raise eval_error(err) from None")
         return "def formula(ctx):\n" + "\n".join(self.lines) + "\n"
+
+    def check_result(self, result: str) -> None:
+        """The result check's test inline; the check itself (which raises) only when it
+        fails. A literal result needs none (the checker refuses literals beyond limits)."""
+        if self.result_check is None or result == "None":
+            return
+        if self.checked.type is FType.NUMBER:
+            test = (f"not {result}.is_finite() or "  # limits.in_range, inline
+                    f"({result} and {result}.adjusted() >= NUMBER_DIGITS)")
+        elif self.checked.type is FType.TEXT:
+            test = f"len({result}) > MAX_TEXT"
+        else:  # a check this generator does not know: always call it
+            self.emit(f"return {self.const(self.result_check)}({result})")
+            return
+        guard = "" if result in self.never_blank else f"{result} is not None and "
+        with self.block(f"if {guard}({test}):"):
+            self.emit(f"return {self.const(self.result_check)}({result})")
 
     # -- values -----------------------------------------------------------------------------
     def value(self, node: n.Expr) -> str:
@@ -257,6 +283,9 @@ class _Source:
             return f"shift({right}, {left})"
         if op in ("+", "-") and lt in dates:
             if rt is lt and op == "-":
+                if lt is FType.DATE:  # _days_between's first case inline
+                    return (f"(as_decimal(({left} - {right}).days) if {left}.__class__ is date "
+                            f"else days_between({left}, {right}))")
                 return f"days_between({left}, {right})"
             return f"shift({left}, {right})" if op == "+" else f"shift({left}, -{right})"
         if op == "/":
@@ -278,6 +307,11 @@ class _Source:
         special = getattr(self, f"call_{node.name}", None)
         if special is not None:
             return special(node)  # type: ignore[no-any-return]
+        return self.call_function(node)
+
+    def call_function(self, node: n.Call) -> str:
+        """A call of the function's Python implementation (a blank argument gives blank
+        for the blank-safe ones)."""
         fn = FUNCTIONS[node.name]
         if fn.lazy:
             raise Unsupported(node.name)
@@ -288,6 +322,54 @@ class _Source:
             self.emit_blank_safe(var, f"{self.const(raw)}({', '.join(args)})", *args)
         else:
             self.emit(f"{var} = {self.const(fn.python)}({', '.join(args)})")
+        return var
+
+    def call_ROUND(self, node: n.Call) -> str:
+        digits = node.args[1]
+        try:
+            quantum = round_quantum(digits.value) if isinstance(digits, n.Number) else None
+        except FormulaError:
+            quantum = None
+        if quantum is None:
+            return self.call_function(node)
+        value, var = self.value(node.args[0]), self.temp()
+        self.emit_blank_safe(var, f"{value}.quantize({self.const(quantum)}, ROUND_HALF_UP)",
+                             value)
+        return var
+
+    def _date_part(self, node: n.Call, part: str) -> str:
+        """YEAR/MONTH/DAY of a date inline (of a datetime: the function, for its UTC date)."""
+        value, var = self.value(node.args[0]), self.temp()
+        raw = self.const(FUNCTIONS[node.name].python.blank_safe_of)  # type: ignore[attr-defined]
+        self.emit_blank_safe(var, part.format(value) + f" if {value}.__class__ is date "
+                             f"else {raw}({value})", value)
+        return var
+
+    def call_YEAR(self, node: n.Call) -> str:
+        return self._date_part(node, "as_decimal({}.year)")
+
+    def call_MONTH(self, node: n.Call) -> str:
+        return self._date_part(node, "SMALL[{}.month]")
+
+    def call_DAY(self, node: n.Call) -> str:
+        return self._date_part(node, "SMALL[{}.day]")
+
+    def call_LEFT(self, node: n.Call) -> str:
+        count = node.args[1]
+        if not isinstance(count, n.Number) or not 0 < count.value < 10**6:
+            return self.call_function(node)
+        value, var = self.value(node.args[0]), self.temp()
+        self.emit(f"{var} = str({value})[:{int(count.value)}] if {value} else None")
+        return var
+
+    def call_UPPER(self, node: n.Call) -> str:
+        value, var = self.value(node.args[0]), self.temp()
+        self.emit(f"{var} = str({value}).upper() if {value} else None")
+        return var
+
+    def call_LOWER(self, node: n.Call) -> str:
+        value, var = self.value(node.args[0]), self.temp()
+        self.emit(f"{var} = str({value}).lower() if {value} else None")
         return var
 
     def call_IF(self, node: n.Call) -> str:

@@ -36,7 +36,7 @@ def read_input(ctx: Context, obj: CompiledObject, data: dict[str, Any], *,
     forbidden: dict[str, list[str]] = {}
     payload: dict[str, Any] = {}
     owner = data.get("owner")
-    refusals = _refusals(ctx, obj)
+    refusals = field_refusals(ctx, obj)
     for key, value in data.items():
         if key == "owner" or (key == "id" and not creating):
             continue  # the owner is checked below; a PATCH may carry the record's own id
@@ -77,7 +77,7 @@ def read_input(ctx: Context, obj: CompiledObject, data: dict[str, Any], *,
     return values, errors
 
 
-def _refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
+def field_refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
     """Why the actor may not set each field they may not set (computed once per unit of work)."""
     key = (obj.name, ctx.actor.name)
     cached = ctx.cache.get(key)

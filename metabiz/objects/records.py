@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import false, func, insert, select
+from sqlalchemy import false, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,11 +28,12 @@ from metabiz.errors import (
 )
 from metabiz.formulas import EvalContext, Image, Link
 from metabiz.objects import change_log, record_scope, reference_rules, rollups, vlookups
+from metabiz.objects.batch_write import db_rows, insert_rows, plan_for, read_plain
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
 from metabiz.objects.fields import json_value
-from metabiz.objects.record_input import read_input
+from metabiz.objects.record_input import field_refusals, read_input
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history, users
 from metabiz.platform.request_input import whole_number
@@ -233,13 +234,30 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     """
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "create")
+    plan = plan_for(ctx, obj, field_refusals(ctx, obj))
+    system = {"approval_status": "none", "version": 1, "locked": False,
+              "created_by": ctx.actor.name, "updated_by": ctx.actor.name,
+              "created_at": ctx.now, "updated_at": ctx.now}
     prepared: list[dict[str, Any]] = []
     errors: dict[int, dict[str, list[str]]] = {}
     for index, data in enumerate(items):
-        try:
-            record, problems = _new_record(ctx, obj, data)
-        except ValidationError as err:  # not a JSON object at all
-            record, problems = {name: None for name in obj.fields}, err.fields
+        plain = read_plain(plan, data)
+        problems: dict[str, list[str]] = {}
+        if plain is not None:  # the quick path: the same steps as _new_record's
+            record = {**plan.blank, **plain}
+            if not plan.defaulted <= plain.keys():
+                _apply_defaults(ctx, obj, record, given=set(plain))
+            record["owner"] = ctx.actor.name
+            record.update(system)
+            if ctx.before_save:
+                draft = Draft(obj, record, None, set(obj.fields), problems)
+                run_before_save(ctx, draft)
+                problems = draft.errors
+        else:
+            try:
+                record, problems = _new_record(ctx, obj, data)
+            except ValidationError as err:  # not a JSON object at all
+                record, problems = {name: None for name in obj.fields}, err.fields
         prepared.append(record)
         if problems:
             errors[index] = problems
@@ -250,16 +268,13 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
         for offset, record in enumerate(prepared):
             record[cf.name] = cf.ftype.render(  # type: ignore[attr-defined]
                 cf.fdef, last - len(prepared) + 1 + offset)
-    for record in prepared:
-        for cf in obj.fields.values():
-            if cf.fdef.type == "rollup":  # a new record has no children yet
+    for cf in obj.fields.values():
+        if cf.fdef.type == "rollup":  # a new record has no children yet
+            for record in prepared:
                 record[cf.name] = Decimal(0) if cf.fdef.function in ("count", "sum") else None
-    columns = obj.stored_fields()
     stamp = ctx.naive_now()
-    rows = [{**{cf.name: cf.ftype.to_db(cf.fdef, record[cf.name]) for cf in columns},
-             "owner": record["owner"], "approval_status": "none", "version": 1,
-             "locked": False, "created_by": ctx.actor.name, "updated_by": ctx.actor.name,
-             "created_at": stamp, "updated_at": stamp} for record in prepared]
+    rows = db_rows(plan, prepared, {**system, "created_at": stamp,
+                                                "updated_at": stamp})
     # Creation is recorded by created_at/created_by; history starts with the first change.
     ids = _insert(ctx, obj, rows)
     for record, record_id in zip(prepared, ids, strict=True):
@@ -455,13 +470,13 @@ def _check_many(ctx: Context, obj: CompiledObject, items: Sequence[CheckItem],
         index: {name: list(messages) for name, messages in fields.items()}
         for index, fields in (known or {}).items() if fields}
     unread = {index for index, fields in errors.items() if RECORD_KEY in fields}
+    required = [cf.name for cf in obj.fields.values() if cf.fdef.required and cf.ftype.writable]
     for index, (record, _, _) in enumerate(items):
         if index in unread:  # not a record at all (not a JSON object)
             continue
-        for cf in obj.fields.values():
-            if cf.fdef.required and cf.ftype.writable and _blank(record.get(cf.name)) \
-                    and cf.name not in errors.get(index, {}):
-                errors.setdefault(index, {}).setdefault(cf.name, []).append("required")
+        for name in required:
+            if _blank(record.get(name)) and name not in errors.get(index, {}):
+                errors.setdefault(index, {}).setdefault(name, []).append("required")
     for cf in obj.fields.values():
         if cf.fdef.type not in ("lookup", "master_detail", "user"):
             continue
@@ -565,10 +580,9 @@ def _check_lock(ctx: Context, obj: CompiledObject, record: Mapping[str, Any]) ->
 
 def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:
     """Insert rows (one statement, batched by the driver) and return their ids in order."""
-    statement = insert(obj.table).returning(obj.table.c.id, sort_by_parameter_order=True)
     try:
         with ctx.conn.begin_nested():
-            return [int(i) for i in ctx.conn.execute(statement, rows).scalars()]
+            return insert_rows(ctx, obj, rows)
     except IntegrityError as err:
         # The checks above normally catch this; a concurrent writer may still win the race.
         raise ConflictError(f"the {obj.name} record conflicts with another one: "

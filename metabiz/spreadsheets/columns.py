@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from metabiz.objects.schema import CompiledObject
@@ -152,11 +153,11 @@ def reader_for(obj: CompiledObject, name: str) -> Reader | None:
     seen: dict[str, Any] = {}
 
     def read(text: str) -> Any:
-        if text in seen:
-            found = seen[text]
+        found = seen.get(text, seen)  # `seen` itself: not read yet
+        if found is not seen:
             if isinstance(found, ValueError):
                 raise found
-            return list(found) if isinstance(found, list) else found
+            return list(found) if type(found) is list else found
         try:
             value = _as_input(ftype.from_text(fdef, unguarded(text)))
         except ValueError as err:
@@ -178,11 +179,12 @@ def _record_id(text: str) -> int:
 
 
 def _as_input(value: Any) -> Any:
-    """A normalised field value as the JSON-like input the record service reads."""
-    if value is None or isinstance(value, bool | int | str):
+    """A normalised field value as the input the record service reads (a Decimal stays one:
+    the service takes exact decimals as they are, without a round trip through text)."""
+    if value is None or isinstance(value, bool | int | str | Decimal):
         return value
     if isinstance(value, tuple | list):
         return list(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return format(value, "f")  # Decimal: exact, never a float
+    return format(value, "f")

@@ -173,6 +173,8 @@ class _Run:
         self.by_field = {str(c.field): c for c in self.columns}
         self.readers: dict[str, Reader | None] = {
             str(c.field): reader_for(obj, str(c.field)) for c in self.columns}
+        #: (cell index, field, reader) of each imported column, in order
+        self.cells = [(c.index, str(c.field), self.readers[str(c.field)]) for c in self.columns]
         self.references = References(ctx, obj)
         self.keys_seen: dict[Any, int] = {}  # key value → the row that had it first
 
@@ -205,25 +207,28 @@ class _Run:
                 f"{len(row.cells)} cells but the header has {self.width} columns", self.width))
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
-        for column in self.columns:
-            name = str(column.field)
-            raw = row.cells[column.index] if column.index < len(row.cells) else None
-            if raw is None or not raw.strip():
+        cells = row.cells
+        width = len(cells)
+        for index, name, reader in self.cells:
+            raw = cells[index] if index < width else None
+            if raw is None:
+                continue
+            stripped = raw.strip()
+            if not stripped:
                 continue  # blank: the default on create, unchanged on update
             if len(raw) > MAX_CELL:
                 ok = False
                 self.error(row.number, name, f"the cell holds {len(raw):,} characters; a cell "
                                              f"may hold at most {MAX_CELL:,}")
                 continue
-            reader = self.readers[name]
             if reader is None:
-                texts[name] = raw.strip()
+                texts[name] = stripped
                 continue
             try:
-                values[name] = reader(raw.strip() if name == "id" else raw)
+                values[name] = reader(stripped if name == "id" else raw)
             except ValueError as err:
                 ok = False
-                self.error(row.number, name, f"{raw.strip()[:60]!r}: {err}")
+                self.error(row.number, name, f"{stripped[:60]!r}: {err}")
         return _Item(row, values, texts, ok)
 
     def _resolve(self, items: list[_Item]) -> list[_Item]:

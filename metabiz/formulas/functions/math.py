@@ -61,11 +61,14 @@ def _quantum(digits: int) -> Decimal:
     return Decimal(1).scaleb(-digits) if quantum is None else quantum
 
 
-def _round(value: Decimal, digits: Decimal | None = None) -> Decimal:
+def round_quantum(digits: Decimal | None) -> Decimal:
+    """What ROUND(x, digits) quantizes to (compiled formulas take it once for a literal)."""
     quantum = _QUANTA.get(0 if digits is None else digits)  # Decimal(2) finds 2
-    if quantum is None:
-        quantum = _quantum(_digits(digits))
-    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+    return _quantum(_digits(digits)) if quantum is None else quantum
+
+
+def _round(value: Decimal, digits: Decimal | None = None) -> Decimal:
+    return value.quantize(round_quantum(digits), rounding=ROUND_HALF_UP)
 
 
 def _trunc(value: Decimal, digits: Decimal | None = None) -> Decimal:
