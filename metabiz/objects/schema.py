@@ -200,6 +200,8 @@ class RuntimeSchema:
         self.catalog = Catalog(bundle)
         self.access = AccessPolicy(bundle.roles)
         self.objects: dict[str, CompiledObject] = {}
+        #: what is compiled for this version on first use (objects/readers.py, OpenAPI)
+        self.compiled: dict[str, Any] = {}
         self._file_of = file_of or (lambda o: f"objects/{o.api_name}.json")
         problems: list[str] = []
         for obj in bundle.objects:
