@@ -51,17 +51,22 @@ class RecordReader:
                 own = type(cf.ftype).from_db is not FieldType.from_db
                 self.decoding.append((columns[cf.name], cf.name,
                                       partial(cf.ftype.from_db, cf.fdef) if own else None))
+        # a column read as it is stored holds text, a whole number or a flag: JSON already
+        plain = {key for _, key, convert in self.decoding
+                 if convert is None and _python_type(obj.table.c[key]) in (str, int, bool)}
         hidden = schema.access.hidden_fields(actor, obj.name, obj.fields)
         #: (JSON key, conversion of its Python value)
-        self.output: list[tuple[str, Convert]] = [(key, to_json_value) for key in SYSTEM_KEYS]
+        self.output: list[tuple[str, Convert]] = [
+            (key, _same if key in plain else to_json_value) for key in SYSTEM_KEYS]
         if obj.odef.pools:
             self.output.append(("pool", _same))
         for name, cf in obj.fields.items():
             if name in hidden:
                 continue
-            own = type(cf.ftype).to_json is not FieldType.to_json
-            self.output.append((name, partial(cf.ftype.to_json, cf.fdef) if own
-                                else to_json_value))
+            if type(cf.ftype).to_json is not FieldType.to_json:
+                self.output.append((name, partial(cf.ftype.to_json, cf.fdef)))
+            else:
+                self.output.append((name, _same if name in plain else to_json_value))
         #: the record by id, for actors who may read every record (bound: `record_id`)
         self.by_id: Select[Any] = select(obj.table).where(
             obj.table.c.id == bindparam("record_id"))
@@ -88,6 +93,13 @@ class RecordReader:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _python_type(column: Any) -> type | None:
+    try:
+        return column.type.python_type  # type: ignore[no-any-return]
+    except NotImplementedError:
+        return None
 
 
 def reader(schema: RuntimeSchema, obj: CompiledObject, actor: Actor) -> RecordReader:
