@@ -255,7 +255,7 @@ class RuntimeSchema:
                 if f.unique:
                     indexes.append(Index(f"ux_{obj.api_name}_{f.api_name}", f.api_name,
                                          unique=True))
-                elif f.type in ("lookup", "master_detail", "user"):
+                elif f.indexed or f.type in ("lookup", "master_detail", "user"):
                     indexes.append(Index(f"ix_{obj.api_name}_{f.api_name}", f.api_name))
             if ftype.writable:
                 ma_fields[f.api_name] = ftype.marshmallow_field(f)
