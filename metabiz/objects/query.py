@@ -17,7 +17,8 @@ from metabiz.errors import BadRequest, FormulaError, PermissionDenied
 from metabiz.formulas import FType, check
 from metabiz.objects import record_scope
 from metabiz.objects.context import Context
-from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute, serialise
+from metabiz.objects.readers import reader
+from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.vlookups import readable_rows
 from metabiz.platform.request_input import int_param
@@ -50,17 +51,26 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
         conditions.append(search(obj, q.strip(), hidden))
     query: Select[Any] = select(obj.table).where(*conditions)
-    total = ctx.conn.execute(select(func.count()).select_from(obj.table)
-                             .where(*conditions)).scalar_one()
     query = query.order_by(*order_by(ctx, obj, sort)).limit(limit_n).offset(offset_n)
     resolver = Resolver(ctx)
+    plan = reader(ctx.schema, obj, ctx.actor)
     records = []
-    for row in ctx.conn.execute(query).mappings():
-        out = serialise(ctx, obj, compute(ctx, obj, obj.decode(row), resolver), rich=rich)
+    for row in ctx.conn.execute(query):
+        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=rich)
         if wanted is not None:
             out = {k: v for k, v in out.items() if k in wanted}
         records.append(out)
-    return Page(records, total)
+    return Page(records, _total(ctx, obj, conditions, offset_n, limit_n, len(records)))
+
+
+def _total(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[bool]],
+           offset: int, limit: int, found: int) -> int:
+    """The exact count of matching records: a page that is neither full nor past the end
+    tells it (offset + rows); only a full or empty page costs a count query."""
+    if 0 < found < limit or (found == 0 and offset == 0):
+        return offset + found
+    return int(ctx.conn.execute(select(func.count()).select_from(obj.table)
+                                .where(*conditions)).scalar_one())
 
 
 def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:

@@ -33,6 +33,7 @@ from metabiz.objects.context import Context, WriteEvent
 from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
 from metabiz.objects.fields import json_value
+from metabiz.objects.readers import SYSTEM_KEYS, reader
 from metabiz.objects.record_input import field_refusals, read_input
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history, users
@@ -41,8 +42,7 @@ from metabiz.platform.request_input import whole_number
 log = logging.getLogger(__name__)
 
 RECORD_KEY = "_record"  # where errors that belong to no single field are reported
-SYSTEM_OUTPUT = ("id", "version", "owner", "created_at", "created_by", "updated_at",
-                 "updated_by", "approval_status")
+SYSTEM_OUTPUT = SYSTEM_KEYS
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -54,8 +54,15 @@ def get(ctx: Context, object_name: str, record_id: Any, *,
     for `serialise`."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
-    values = load(ctx, obj, record_id)
-    return serialise(ctx, obj, values, rich=rich)
+    key, plan = record_key(record_id), reader(ctx.schema, obj, ctx.actor)
+    if key is None:  # `load`'s path and its answer
+        return serialise(ctx, obj, load(ctx, obj, record_id), rich=rich)
+    scope = record_scope.conditions(ctx.schema, ctx.actor, obj)
+    row = ctx.conn.execute(plan.by_id.where(*scope) if scope else plan.by_id,
+                           {"record_id": key}).first()
+    if row is None:
+        raise NotFound(f"no {obj.name} record with id {key}")
+    return plan.to_json(compute(ctx, obj, plan.decode(row)), rich=rich)
 
 
 #: the largest id a record can have (a signed 64-bit integer column)

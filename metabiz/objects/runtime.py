@@ -93,12 +93,15 @@ class Runtime:
         self._schema: RuntimeSchema | None = None
         self._lock = threading.Lock()
 
-    def context(self, conn: Connection, actor: Actor, **options: Any) -> Context:
+    def context(self, conn: Connection, actor: Actor, *, schema: RuntimeSchema | None = None,
+                **options: Any) -> Context:
         """A unit of work on `conn` (already in a transaction) acting as `actor`; a writing
-        one waits for an apply in progress, then works with the schema it made."""
+        one waits for an apply in progress, then works with the schema it made. A reading
+        one may be given the `schema` its request already checked (objects/work.py)."""
         if conn.get_execution_options().get("metabiz_write"):
             hold_for_write(conn)
-        return Context(conn, self.schema(conn), actor, listeners=self.listeners,
+            schema = None
+        return Context(conn, schema or self.schema(conn), actor, listeners=self.listeners,
                        before_save=self.before_save, **options)
 
     def default_time_zone(self, conn: Connection | None = None) -> str:

@@ -200,6 +200,8 @@ class RuntimeSchema:
         self.catalog = Catalog(bundle)
         self.access = AccessPolicy(bundle.roles)
         self.objects: dict[str, CompiledObject] = {}
+        #: what is compiled for this version on first use (objects/readers.py, OpenAPI)
+        self.compiled: dict[str, Any] = {}
         self._file_of = file_of or (lambda o: f"objects/{o.api_name}.json")
         problems: list[str] = []
         for obj in bundle.objects:
@@ -253,7 +255,7 @@ class RuntimeSchema:
                 if f.unique:
                     indexes.append(Index(f"ux_{obj.api_name}_{f.api_name}", f.api_name,
                                          unique=True))
-                elif f.type in ("lookup", "master_detail", "user"):
+                elif f.indexed or f.type in ("lookup", "master_detail", "user"):
                     indexes.append(Index(f"ix_{obj.api_name}_{f.api_name}", f.api_name))
             if ftype.writable:
                 ma_fields[f.api_name] = ftype.marshmallow_field(f)

@@ -1,7 +1,8 @@
 """The unit of work of a web request: a transaction on the current Flask app's runtime.
 
 API views and pages open one per request (`with unit_of_work(actor) as ctx:`); it commits
-when the block ends cleanly and rolls back on any error. Once it has committed, the stored
+when the block ends cleanly and rolls back on any error. The units of one request read the
+metadata version once (unless the request saved a version). Once it has committed, the stored
 files its writes left behind are deleted; once it has rolled back, the files it stored.
 """
 
@@ -10,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, g
 
 from metabiz.objects import files
 from metabiz.objects.context import Context
 from metabiz.objects.file_storage import FileStorage, storage_for
 from metabiz.platform.access import Actor
 from metabiz.platform.db import writer
+from metabiz.platform.metadata.store import versions_saved_here
 
 _STORAGE = "metabiz.files"
+_SCHEMA = "metabiz_schema"
 
 
 @contextmanager
@@ -26,10 +29,14 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     """A transaction with the current schema: committed when the block ends cleanly."""
     services = current_app.extensions["metabiz"]
     engine = writer(services.engine) if write else services.engine
+    saves = versions_saved_here()
+    checked = g.get(_SCHEMA)  # (saves, schema): a page's panels share one version check
     ctx: Context | None = None
     try:
         with engine.begin() as conn:
-            ctx = services.runtime.context(conn, actor)
+            ctx = services.runtime.context(
+                conn, actor, schema=checked[1] if checked and checked[0] == saves else None)
+            setattr(g, _SCHEMA, (saves, ctx.schema))
             yield ctx
     except BaseException:  # rolled back (or the commit failed): its new blobs are orphans
         if ctx is not None and ctx.cache.get(files.FRESH):

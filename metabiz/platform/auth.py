@@ -16,7 +16,17 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -173,13 +183,20 @@ def set_password(conn: Connection, name: str, password: str, *, by: By = None) -
     audit.record(conn, audit.PASSWORD_SET, name, {"by": audit.name_of(by)})
 
 
+#: a user and their roles in one query, one row per role (built once: every request runs it)
+_USER_AND_ROLES = select(users, user_roles.c.role.label("role_of_user")).select_from(
+    users.outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
+    users.c.name == bindparam("name"))
+_TOKEN = select(tokens).where(tokens.c.token_hash == bindparam("token_hash"))
+
+
 def load_actor(conn: Connection, name: str) -> Actor:
     """The actor for an active user, with roles and the whole team below them."""
-    row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    found = conn.execute(_USER_AND_ROLES, {"name": name}).mappings().all()
+    row = found[0] if found else None
     if row is None or not row["active"]:
         raise NotFound(f"no active user named {name!r}")
-    roles = frozenset(conn.execute(
-        select(user_roles.c.role).where(user_roles.c.user_name == name)).scalars())
+    roles = frozenset(r["role_of_user"] for r in found if r["role_of_user"] is not None)
     # Admins see every record: no need to walk the reporting chain for them.
     team = frozenset({name}) if ADMIN_ROLE in roles else team_of(conn, name)
     return Actor(name=row["name"], roles=roles, display_name=row["display_name"],
@@ -415,8 +432,7 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
     TOKEN_USE_INTERVAL per token, so busy clients do not turn reads into writes.
     """
     now = now or utcnow()
-    row = conn.execute(select(tokens).where(tokens.c.token_hash == token_hash(token))
-                       ).mappings().first()
+    row = conn.execute(_TOKEN, {"token_hash": token_hash(token)}).mappings().first()
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")
     actor: Actor | None = None

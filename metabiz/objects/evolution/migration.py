@@ -447,6 +447,11 @@ class Migration:
         for name in sorted(managed):
             if name not in wanted or shape(name) != wanted_shape(name):
                 self.ops.drop_index(name, table_name=table)
+                column = shape(name)[0][0] if shape(name)[0] else ""
+                before, cf = self._before(obj, column), obj.fields.get(column)
+                if before is not None and before.indexed and cf is not None \
+                        and not cf.fdef.indexed:
+                    self.step("-", f"drop the index on {obj.name}.{column}")
                 del existing[name]
         for name, index in wanted.items():
             if name in existing:
@@ -457,6 +462,10 @@ class Migration:
                 continue
             self.ops.create_index(name, table, [column], unique=bool(index.unique))
             before = self._before(obj, column)
+            cf = obj.fields.get(column)
+            if not index.unique and cf is not None and cf.fdef.indexed and \
+                    (before is None or not before.indexed):
+                self.step("+", f"index {obj.name}.{column}")
             if index.unique and before is not None and not before.unique:
                 change = self.step("~", f"make {obj.name}.{column} unique")
                 if blanked:

@@ -50,6 +50,7 @@ def build_field(d: Mapping[str, Any]) -> FieldDef:
     return FieldDef(
         api_name=d["api_name"], type=ftype, label=Label.of(d.get("label"), d["api_name"]),
         required=bool(get("required")), unique=d.get("unique", False),
+        indexed=d.get("indexed", False),
         default=d.get("default"), help=_optional_label(d.get("help")),
         renamed_from=d.get("renamed_from"), max_length=get("max_length"), scale=get("scale"),
         min=d.get("min"), max=d.get("max"),

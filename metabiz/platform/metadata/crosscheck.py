@@ -24,6 +24,8 @@ from metabiz.platform.metadata.reserved import (
 ADMIN_ROLE = "admin"
 COMPUTED_TYPES = frozenset({"formula", "rollup", "auto_number"})
 REFERENCE_TYPES = frozenset({"lookup", "master_detail"})
+#: no column, or none a list sorts on: `indexed` is refused
+UNINDEXED_TYPES = frozenset({"formula", "long_text", "multi_picklist", "file", "image"})
 NUMERIC_TYPES = frozenset({"number", "currency", "percent"})
 TEMPORAL_TYPES = frozenset({"date", "datetime"})
 
@@ -269,6 +271,9 @@ def _field(odef: ObjectDef, fdef: FieldDef, checker: DocumentChecker, path: Json
                                                f"have {key!r}")
     if fdef.unique and fdef.type in ("formula", "rollup", "long_text", "multi_picklist"):
         checker.problem(path + ("unique",), f"a {fdef.type} field cannot be unique")
+    if fdef.indexed and fdef.type in UNINDEXED_TYPES:
+        checker.problem(path + ("indexed",), f"a {fdef.type} field has no column to index"
+                        if fdef.type == "formula" else f"a {fdef.type} field cannot be indexed")
     if fdef.type == "master_detail" and raw.get("required") is False:
         checker.problem(path + ("required",), "a master_detail field is always required "
                                               "(use a lookup for an optional reference)")

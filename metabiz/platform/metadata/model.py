@@ -77,6 +77,8 @@ class FieldDef:
     label: Label
     required: bool = False
     unique: bool = False
+    #: a database index on the column, so list views sort and filter on it quickly
+    indexed: bool = False
     default: str | None = None  # a formula
     help: Label | None = None
     renamed_from: str | None = None
@@ -124,6 +126,7 @@ class FieldDef:
                                "label": self.label.to_json()}
         set_unless_default(out, "required", self.required, False)
         set_unless_default(out, "unique", self.unique, False)
+        set_unless_default(out, "indexed", self.indexed, False)
         set_unless_default(out, "default", self.default)
         set_unless_default(out, "help", label_json(self.help))
         set_unless_default(out, "renamed_from", self.renamed_from)

@@ -100,8 +100,19 @@ def hold_for_write(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _SCHEMA_LOCK})
 
 
+#: built once, so each check only runs it (the statement's cache key is kept with it)
+_CURRENT_VERSION = select(func.coalesce(func.max(metadata_versions.c.version), 0))
+_saved_here = 0
+
+
 def current_version(conn: Connection) -> int:
-    return conn.execute(select(func.coalesce(func.max(metadata_versions.c.version), 0))).scalar_one()
+    return int(conn.execute(_CURRENT_VERSION).scalar_one())
+
+
+def versions_saved_here() -> int:
+    """How many versions this process has saved (committed or not): a request that saved
+    one reads the version again rather than trust the schema it started with."""
+    return _saved_here
 
 
 def load_documents(conn: Connection, version: int | None = None) -> dict[str, Any]:
@@ -118,6 +129,8 @@ def load_documents(conn: Connection, version: int | None = None) -> dict[str, An
 def save_version(conn: Connection, documents: Mapping[str, Any], applied_by: str,
                  summary: str) -> int:
     """Store a new version; the primary key makes two concurrent applies conflict."""
+    global _saved_here
+    _saved_here += 1
     version = current_version(conn) + 1
     conn.execute(insert(metadata_versions).values(
         version=version, applied_at=utcnow(),

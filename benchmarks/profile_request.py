@@ -1,0 +1,62 @@
+"""Where one kind of request spends its time: cProfile over in-process requests.
+
+Builds the benchmark database, then serves `--requests` requests of `--kind` (list, get,
+create, page) through Flask's test client under cProfile and prints the functions with
+the most cumulative and own time. `python benchmarks/profile_request.py --kind list`
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+
+from _duel import fill, random_deal
+from _setup import database
+
+from metabiz.app import create_app
+from metabiz.platform.config import Config
+
+REQUESTS = {
+    "list": lambda rng: ("GET", f"/api/v1/records/deal?limit=50&offset={50 * rng.randrange(3)}",
+                         None),
+    "get": lambda rng: ("GET", f"/api/v1/records/deal/{rng.randrange(1, 1001)}", None),
+    "create": lambda rng: ("POST", "/api/v1/records/deal", random_deal(rng)),
+    "page": lambda rng: ("GET", f"/o/deal?page={1 + rng.randrange(3)}", None),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=sorted(REQUESTS), default="list")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    engine = database(args.database_url)
+    token = fill(engine, 2_000)
+    os.environ.setdefault("METABIZ_SECRET_KEY", "bench")
+    app = create_app(Config.from_env(engine.url.render_as_string(hide_password=False)))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(1)
+    make = REQUESTS[args.kind]
+
+    def run(count: int) -> None:
+        for _ in range(count):
+            method, path, body = make(rng)
+            response = client.open(path, method=method, json=body, headers=headers)
+            assert response.status_code in (200, 201), response.get_data(as_text=True)[:300]
+
+    run(20)  # warm up
+    profile = cProfile.Profile()
+    profile.runcall(run, args.requests)
+    stats = pstats.Stats(profile).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

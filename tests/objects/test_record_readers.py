@@ -1,0 +1,193 @@
+"""The read fast paths give the general paths' answers, and follow every change that matters.
+
+Compiled readers (objects/readers.py) against `CompiledObject.decode` + `records.serialise`
+on every field type and for a role with hidden fields; the list total without a count
+query against `count(*)`; the caches kept per metadata version against a metadata change, a
+field-security change and a change of a user's roles — on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+
+from metabiz.app import build_runtime, create_app
+from metabiz.errors import NotFound
+from metabiz.objects import query, records
+from metabiz.objects.context import Context
+from metabiz.objects.evolution import apply_path
+from metabiz.objects.readers import reader
+from metabiz.platform.auth import create_token, create_user, load_actor
+from metabiz.platform.config import Config
+from metabiz.platform.db import user_roles, writer
+
+EVERY_TYPE = Path(__file__).resolve().parents[1] / "fixtures" / "every_type"
+FILE = {"name": "a.pdf", "key": "k1", "size": 3, "content_type": "application/pdf",
+        "url": "/files/k1"}
+VIEWER = {"api_name": "viewer", "label": "Viewer",
+          "objects": {"thing": ["read", "create"], "parent": ["read"]},
+          "record_access": "all", "fields": {"thing.money": "hidden", "thing.count": "hidden"}}
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    """every_type with files, images, links and a role hiding fields (and what reads them)."""
+    target = tmp_path / "every"
+    shutil.copytree(EVERY_TYPE, target)
+    path = target / "objects" / "thing.json"
+    thing = json.loads(path.read_text())
+    thing["fields"] += [
+        {"api_name": "doc", "type": "file"}, {"api_name": "pic", "type": "image"},
+        {"api_name": "homepage", "type": "formula", "return_type": "link",
+         "formula": "HYPERLINK(site, title)"},
+        {"api_name": "moment_again", "type": "formula", "return_type": "datetime",
+         "formula": "moment"}]
+    path.write_text(json.dumps(thing))
+    (target / "roles").mkdir()
+    (target / "roles" / "viewer.json").write_text(json.dumps(VIEWER))
+    return target
+
+
+@pytest.fixture
+def things(engine, app_dir, extensions) -> Any:
+    apply_path(engine, app_dir, extensions=extensions)
+    with writer(engine).begin() as conn:
+        create_user(conn, "admin", "admin-pw", roles=["admin"])
+        create_user(conn, "vic", "vic-pw", roles=["viewer"])
+    runtime = build_runtime(engine)
+    with writer(engine).begin() as conn:
+        ctx = Context(conn, runtime.schema(conn), load_actor(conn, "admin"))
+        parent = records.create(ctx, "parent", {"title": "P"})
+        made = records.create_many(ctx, "thing", [
+            {"title": "Full 好", "notes": "a\nb", "count": 7, "ratio": "0.1235", "money": 19.999,
+             "share": 12.5, "flag": True, "day": "2024-02-29",
+             "moment": "2026-11-23T08:00:00+02:00", "mail": "a@example.com", "tel": "+86 10",
+             "site": "https://example.com/x", "colour": "red", "tags": ["c", "a"],
+             "master": parent["id"], "other": parent["id"], "assignee": "vic"},
+            {"title": "Blank", "master": parent["id"]},
+            {"title": "Some", "count": 0, "flag": False, "money": -3, "tags": [],
+             "colour": "blue", "master": parent["id"]},
+        ])
+        obj = ctx.schema.object("thing")
+        conn.execute(update(obj.table).where(obj.table.c.id == made[0]["id"])
+                     .values(doc=json.dumps(FILE), pic=json.dumps({**FILE, "thumbnail": "t"})))
+    return runtime
+
+
+def _general(ctx: Context, obj: Any, row: Any, rich: bool) -> dict[str, Any]:
+    return records.serialise(ctx, obj, records.compute(ctx, obj, obj.decode(row._mapping)),
+                             rich=rich)
+
+
+@pytest.mark.parametrize("user", ["admin", "vic"])
+def test_a_reader_gives_what_the_general_path_gives(engine, things, user):
+    with engine.connect() as conn:
+        ctx = Context(conn, things.schema(conn), load_actor(conn, user))
+        obj = ctx.schema.object("thing")
+        plan = reader(ctx.schema, obj, ctx.actor)
+        rows = conn.execute(select(obj.table).order_by(obj.table.c.id)).all()
+        assert len(rows) == 3
+        for row in rows:
+            assert plan.decode(row) == obj.decode(row._mapping)
+            for rich in (False, True):
+                fast = plan.to_json(records.compute(ctx, obj, plan.decode(row)), rich=rich)
+                general = _general(ctx, obj, row, rich)
+                assert fast == general
+                assert list(fast) == list(general)  # the same keys in the same order
+                assert json.dumps(fast, default=str) == json.dumps(general, default=str)
+        page = query.list_records(ctx, "thing", sort="id")
+        assert page.records == [_general(ctx, obj, row, False) for row in rows]
+        for row in rows:
+            assert records.get(ctx, "thing", str(row.id)) == _general(ctx, obj, row, False)
+    full = page.records[0]
+    assert full["doc"]["url"] == "/files/k1" and full["pic"]["thumbnail_url"] == "/files/k1?thumbnail=1"
+    assert full["homepage"] == "https://example.com/x"
+    assert full["moment_again"] == "2026-11-23T06:00:00Z"
+    if user == "vic":  # hidden, and so is what is computed from them
+        assert "money" not in full and "count" not in full and "score" not in full
+    else:
+        assert full["money"] == 20 and full["score"] == 7.124
+
+
+def test_a_record_outside_the_actors_scope_is_not_found(engine, app_dir, things):
+    role = {**VIEWER, "record_access": "own"}
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    with engine.connect() as conn:
+        ctx = Context(conn, things.schema(conn), load_actor(conn, "vic"))
+        obj = ctx.schema.object("thing")
+        first = conn.execute(select(func.min(obj.table.c.id))).scalar_one()
+        with pytest.raises(NotFound):
+            records.get(ctx, "thing", first)
+        assert query.list_records(ctx, "thing").total == 0
+
+
+@pytest.mark.parametrize(("limit", "offset", "where"), [
+    (50, 0, None), (2, 0, None), (3, 0, None), (2, 2, None), (2, 3, None), (2, 9, None),
+    (1, 0, 'colour = "red"'), (5, 0, 'colour = "green"'), (5, 1, 'colour = "blue"')])
+def test_the_total_is_the_exact_count(engine, things, limit, offset, where):
+    with engine.connect() as conn:
+        ctx = Context(conn, things.schema(conn), load_actor(conn, "admin"))
+        page = query.list_records(ctx, "thing", limit=limit, offset=offset, filter=where)
+        everything = query.list_records(ctx, "thing", limit=1000, filter=where)
+    assert page.total == len(everything.records)
+    assert [r["id"] for r in page.records] == \
+        [r["id"] for r in everything.records][offset:offset + limit]
+
+
+@pytest.fixture
+def api(engine, things, tmp_path, db_url):
+    with writer(engine).begin() as conn:
+        tokens = {name: create_token(conn, name) for name in ("admin", "vic")}
+    app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
+                            testing=True))
+    client = app.test_client()
+
+    def call(user: str, path: str) -> Any:
+        response = client.get(f"/api/v1{path}",
+                              headers={"Authorization": f"Bearer {tokens[user]}"})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    yield call
+    app.extensions["metabiz"].engine.dispose()
+
+
+def _first(call: Any, user: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    listed = call(user, "/records/thing?sort=id&limit=1")["records"][0]
+    return listed, call(user, f"/records/thing/{listed['id']}")
+
+
+def test_the_served_records_follow_metadata_field_security_and_roles(engine, app_dir, api,
+                                                                      things):
+    listed, got = _first(api, "vic")
+    assert "money" not in listed and "money" not in got and "score" not in got
+    # a field-security change: the role no longer hides money
+    role = {**VIEWER, "fields": {"thing.count": "hidden"}}
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    listed, got = _first(api, "vic")
+    assert listed["money"] == got["money"] == 20 and "count" not in got
+    # a metadata change: a new field
+    path = app_dir / "objects" / "thing.json"
+    thing = json.loads(path.read_text())
+    thing["fields"].append({"api_name": "extra", "type": "text", "default": "\"x\""})
+    path.write_text(json.dumps(thing))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    listed, got = _first(api, "vic")
+    assert "extra" in listed and "extra" in got
+    # a change of the user's roles: an admin sees every field
+    with writer(engine).begin() as conn:
+        conn.execute(delete(user_roles).where(user_roles.c.user_name == "vic"))
+        conn.execute(insert(user_roles).values(user_name="vic", role="admin"))
+    listed, got = _first(api, "vic")
+    assert listed["count"] == got["count"] == 7 and got["score"] == 7.124
+    with writer(engine).begin() as conn:
+        conn.execute(delete(user_roles).where(user_roles.c.user_name == "vic"))
+    listed, got = _first(api, "admin")
+    assert got["count"] == 7
