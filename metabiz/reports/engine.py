@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import case, distinct, false, func, literal, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from metabiz.errors import PermissionDenied
 from metabiz.formulas import FType, to_json_value
@@ -108,14 +109,13 @@ class _Query:
         return self.ctx.schema.formula_sql(checked, self.obj.name, rows=self.rows_of,
                                            now=self.ctx.now)
 
-    def records(self) -> Any:
-        """Each record the actor may read and the filters keep: its keys and measure inputs.
+    def records(self, keys: list[ColumnElement[Any]]) -> Any:
+        """Each record the actor may read and the filters keep: its `keys` and measure inputs.
 
         SQLite sums decimals as binary floats: results are rounded to the field's scale
         (exact while totals stay below about 1e12); its datetimes are Julian day numbers."""
-        report, dialect = self.report, self.ctx.schema.dialect
-        columns = [_key_sql(k, self.sql(k.checked), report.zone, dialect).label(f"k{i}")
-                   for i, k in enumerate(report.keys)]
+        report = self.report
+        columns = [key.label(f"k{i}") for i, key in enumerate(keys)]
         columns += [self.sql(report.keys[i].name).label(f"n{i}") for i in self.lookups]
         columns += [self.sql(report.measures[i].checked).label(f"m{i}")
                     for i in sorted(set(self.inputs.values()))]
@@ -124,33 +124,67 @@ class _Query:
         return select(*columns).select_from(self.obj.table).where(*self.conditions).subquery()
 
     def statement(self) -> Any:
-        report = self.report
-        rows_in = self.records()
-        keys = [rows_in.c[f"k{i}"] for i in range(len(report.keys))]
+        report, dialect = self.report, self.ctx.schema.dialect
+        keyed = [_key_sql(k, self.sql(k.checked), report.zone, dialect) for k in report.keys]
+        # A text key is NULLIF(text, ''): blank text and no text are one group. Computed on
+        # every record it costs as much as the rest of the grouping on SQLite, so records are
+        # grouped by the text itself first and the few groups made blank after (a sum of
+        # sums, a count of counts); a distinct count cannot be added up, so not with one.
+        # (A user key stays as it is: PostgreSQL names its users in a subquery per group,
+        # which may only read the grouped column itself.)
+        plain = [None if k.holds_user else _text_of_blank(key)
+                 for k, key in zip(report.keys, keyed, strict=True)]
+        two_stage = any(p is not None for p in plain) and not any(
+            m.function == "count_distinct" for m in report.measures)
+        rows_in = self.records([p if two_stage and p is not None else key
+                                for key, p in zip(keyed, plain, strict=True)])
+        source = self._regrouped(rows_in) if two_stage else rows_in
+        keys = [source.c[f"k{i}"] for i in range(len(report.keys))]
+        if two_stage:
+            keys = [func.nullif(key, literal("")) if p is not None else key
+                    for key, p in zip(keys, plain, strict=True)]
         aggregates: list[ColumnElement[Any]] = []
         totals: list[ColumnElement[Any]] = []
         for i, m in enumerate(report.measures):
-            parts = _aggregates(m, rows_in.c[f"m{self.inputs[i]}"] if i in self.inputs
-                                else None)
+            j = self.inputs.get(i)
+            parts = (_aggregates_of_groups(m, source, j) if two_stage else
+                     _aggregates(m, rows_in.c[f"m{j}"] if j is not None else None))
             aggregates.extend(parts)
             if keys and m.function == "count_distinct":
                 # the one total groups cannot give: a distinct count over the same records
-                again = self.records()
-                totals.append(select(func.count(distinct(again.c[f"m{self.inputs[i]}"])))
+                again = self.records(keyed)
+                totals.append(select(func.count(distinct(again.c[f"m{j}"])))
                               .scalar_subquery())
             elif keys:
                 totals.extend(_window_total(m, part) for part in parts)
         self.width = len(aggregates)
-        names: list[Any] = [func.max(rows_in.c[f"n{i}"]) for i in self.lookups]
+        names: list[Any] = [func.max(source.c[f"n{i}"]) for i in self.lookups]
         names += [select(users.c.display_name).where(users.c.name == keys[i])
                   .scalar_subquery() for i in self.people]
         statement: Any = select(*keys, *aggregates, *totals, *names,
-                                *([func.count().over()] if keys else [])).select_from(rows_in)
+                                *([func.count().over()] if keys else [])).select_from(source)
         if keys:
             statement = (statement.group_by(*keys)
-                         .order_by(*_order(report, keys, aggregates, self.ctx.schema.dialect))
+                         .order_by(*_order(report, keys, aggregates, dialect))
                          .limit(report.rdef.limit or DEFAULT_LIMIT))
         return statement
+
+    def _regrouped(self, rows_in: Any) -> Any:
+        """The records grouped by their keys as stored, with what each measure adds up."""
+        report = self.report
+        keys = [rows_in.c[f"k{i}"] for i in range(len(report.keys))]
+        columns: dict[str, ColumnElement[Any]] = {"count": func.count()}
+        for i, m in enumerate(report.measures):
+            j = self.inputs.get(i)
+            if j is None:
+                continue
+            value = rows_in.c[f"m{j}"]
+            for part in _PARTS[m.function]:
+                columns.setdefault(f"{part}{j}", getattr(func, part)(value))
+        return (select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
+                       *(func.max(rows_in.c[f"n{i}"]).label(f"n{i}") for i in self.lookups),
+                       *(c.label(name) for name, c in columns.items()))
+                .group_by(*keys).subquery())
 
     def read(self, fetched: Sequence[Any]) -> ReportResult:
         report, width, k = self.report, self.width, len(self.report.keys)
@@ -201,6 +235,15 @@ def _key_sql(key: CompiledKey, value: Any, zone: str, dialect: str) -> ColumnEle
     if key.ftype is FType.BOOLEAN:
         return case((value.is_(None), None), (value, literal(1)), else_=literal(0))
     return value
+
+
+def _text_of_blank(key: ColumnElement[Any]) -> ColumnElement[Any] | None:
+    """The text of a key that is `NULLIF(text, '')` (a text field as formulas read it)."""
+    if isinstance(key, FunctionElement) and key.name.lower() == "nullif":
+        text, blank = key.clauses.clauses
+        if isinstance(blank, BindParameter) and blank.value == "":
+            return text  # type: ignore[no-any-return]
+    return None
 
 
 def _key_value(key: CompiledKey, raw: Any) -> Any:
@@ -267,6 +310,23 @@ def _aggregates(m: CompiledMeasure, value: Any) -> list[ColumnElement[Any]]:
     if m.function == "avg":
         return [func.sum(value), func.count(value)]
     return [getattr(func, m.function)(value)]
+
+
+#: what groups of records hand on for each measure function to add up (`_regrouped`)
+_PARTS = {"count": (), "sum": ("sum",), "avg": ("sum", "count"), "min": ("min",),
+          "max": ("max",)}
+
+
+def _aggregates_of_groups(m: CompiledMeasure, groups: Any, j: int | None) -> list[Any]:
+    """A measure's aggregates over groups of records (`_regrouped`): a count is the sum of
+    their counts, a sum the sum of their sums, a minimum the least of their minimums."""
+    if m.function == "count":
+        return [func.sum(groups.c["count"])]
+    if m.function == "avg":
+        return [func.sum(groups.c[f"sum{j}"]), func.sum(groups.c[f"count{j}"])]
+    if m.function in ("min", "max"):
+        return [getattr(func, m.function)(groups.c[f"{m.function}{j}"])]
+    return [func.sum(groups.c[f"sum{j}"])]
 
 
 def _aggregate_positions(measures: tuple[CompiledMeasure, ...]) -> dict[str, int]:

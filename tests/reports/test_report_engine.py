@@ -100,3 +100,37 @@ def test_a_user_key_carries_display_names(work):
     assert result.rows == [["alice", 3], ["dan", 2]]
     assert result.labels == {"owner": {"alice": "Alice", "dan": "Dan"}}
     assert [r[0][0] for r in present(result, {"type": "bar"}, "en").rows] == ["Alice", "Dan"]
+
+
+def test_blank_text_and_no_text_are_one_group_whatever_the_measures(work):
+    """Text stored empty (written by SQL outside metabiz) counts as blank, with NULL: the
+    adding-up measures take one path through the database, a distinct count another."""
+    from sqlalchemy import update as sql_update
+
+    from metabiz.reports.compiled import compile_report
+    from metabiz.reports.definitions import build_report
+    from metabiz.reports.engine import run
+
+    def by_region(*measures):
+        doc = {"api_name": "by_region", "object": "deal", "group_by": [{"field": "region"}],
+               "measures": [{"api_name": "n", "function": "count"}, *measures]}
+        with work() as ctx:
+            return run(ctx, compile_report(build_report(doc), ctx.schema, "UTC", []))
+
+    with work() as ctx:
+        table = ctx.schema.object("deal").table
+        ctx.conn.execute(sql_update(table).where(table.c.name == "d6").values(region=""))
+    adding_up = by_region(
+        {"api_name": "average", "function": "avg", "field": "amount"},
+        {"api_name": "first_close", "function": "min", "field": "close_date"},
+        {"api_name": "largest", "function": "max", "field": "amount"})
+    assert adding_up.rows == [["north", 2, 150.15, "2026-01-15", 200.2],
+                              ["south", 2, 0.15, "2026-02-01", 0.2],
+                              ["west", 1, 5, "2026-04-15", 5],
+                              [None, 2, 1000, "2026-04-01", 1000]]
+    assert adding_up.totals == {"n": 7, "average": 217.6, "first_close": "2026-01-15",
+                                "largest": 1000}
+    distinct = by_region({"api_name": "owners", "function": "count_distinct",
+                          "field": "owner"})
+    assert distinct.rows == [["north", 2, 1], ["south", 2, 1], ["west", 1, 1], [None, 2, 2]]
+    assert distinct.totals == {"n": 7, "owners": 3}
