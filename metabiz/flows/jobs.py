@@ -232,15 +232,24 @@ class Heartbeat:
     """Renews a running job's lease every HEARTBEAT from a thread of its own, so the job
     keeps it however long it runs; `lost` once another worker holds the job."""
 
-    def __init__(self, engine: Engine, job: Job, worker: str, now: dt.datetime) -> None:
+    def __init__(self, engine: Engine, job: Job, worker: str, now: dt.datetime,
+                 claimed: float | None = None) -> None:
+        """`now`: the worker's clock when it claimed the job, at `time.monotonic()` `claimed`
+        (default: this moment)."""
         self.engine, self.job, self.worker, self.now = engine, job, worker, now
         self.lost = False
-        self._started = time.monotonic()
+        self._claimed = time.monotonic() if claimed is None else claimed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{job.id}",
                                         daemon=True)
 
     def __enter__(self) -> Heartbeat:
+        if time.monotonic() - self._claimed > HEARTBEAT.total_seconds():
+            # the jobs claimed before it took a while: renew before it starts
+            try:
+                self.renew()
+            except Exception as err:
+                log.info("job %s: could not renew its lease yet: %s", self.job.id, err)
         self._thread.start()
         return self
 
@@ -249,9 +258,9 @@ class Heartbeat:
         self._thread.join()
 
     def renew(self) -> bool:
-        """Push the lease LEASE past the worker's clock (its `now` plus the time the job has
-        run); False when the job is no longer this worker's."""
-        moment = self.now + dt.timedelta(seconds=time.monotonic() - self._started)
+        """Push the lease LEASE past the worker's clock (its `now` plus the time since the
+        claim); False when the job is no longer this worker's."""
+        moment = self.now + dt.timedelta(seconds=time.monotonic() - self._claimed)
         with writer(self.engine).begin() as conn:
             kept = conn.execute(update(jobs).where(_mine(self.job, self.worker)).values(
                 locked_until=moment + LEASE)).rowcount == 1
@@ -268,10 +277,11 @@ class Heartbeat:
                 log.info("job %s: could not renew its lease yet: %s", self.job.id, err)
 
 
-def run_job(job: Job, env: JobEnv, worker: str) -> bool:
-    """Run one claimed job, renewing its lease meanwhile; True when it succeeded."""
+def run_job(job: Job, env: JobEnv, worker: str, claimed: float | None = None) -> bool:
+    """Run one claimed job (claimed at `time.monotonic()` `claimed`, when `env.now` was the
+    worker's clock), renewing its lease meanwhile; True when it succeeded."""
     env.attempt, env.taken_over = job.attempts, job.taken_over
-    with Heartbeat(env.engine, job, worker, env.now):
+    with Heartbeat(env.engine, job, worker, env.now, claimed):
         return _run(job, env, worker)
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -56,9 +57,10 @@ def run_worker(engine: Engine, *, runtime: Any, secret: str | Callable[[], str],
     done = 0
     while True:
         moment = now or dt.datetime.now(dt.UTC)
+        since = time.monotonic()
         claimed = claim(engine, worker, moment, batch)
         for job in claimed:
-            run_job(job, JobEnv(engine, moment, secret_of, runtime, smtp), worker)
+            run_job(job, JobEnv(engine, moment, secret_of, runtime, smtp), worker, since)
             done += 1
         if stop is not None and stop.is_set():
             break

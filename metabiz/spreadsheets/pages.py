@@ -22,7 +22,7 @@ from metabiz.platform.web.session import login_required
 from metabiz.spreadsheets import store
 from metabiz.spreadsheets.api import flag, start_import
 from metabiz.spreadsheets.background import enqueue, options_of
-from metabiz.spreadsheets.columns import field_names
+from metabiz.spreadsheets.columns import FILE_TYPES, field_names
 from metabiz.spreadsheets.exporter import MEDIA_TYPES, ExportRequest, check_format, export
 from metabiz.spreadsheets.importer import ImportOptions, check_rights, plan_columns, run_import
 from metabiz.spreadsheets.report import error_report, messages_by_row
@@ -142,7 +142,13 @@ def _mapping_from_form(header: list[str]) -> dict[int, str | None]:
 
 def _suggested(obj: CompiledObject, header: list[str]) -> dict[int, str | None]:
     names = field_names(obj)
-    return {index: names.get(" ".join(h.split()).casefold()) for index, h in enumerate(header)}
+    found = {index: names.get(" ".join(h.split()).casefold()) for index, h in enumerate(header)}
+    return {index: None if _is_file(obj, name) else name for index, name in found.items()}
+
+
+def _is_file(obj: CompiledObject, name: str | None) -> bool:
+    """A file or image field: its column (an export's links) is not imported."""
+    return name in obj.fields and obj.fields[name].fdef.type in FILE_TYPES
 
 
 def _mapping_page(ctx: Context, obj: CompiledObject, row: dict[str, Any],
@@ -160,8 +166,9 @@ def _mapping_page(ctx: Context, obj: CompiledObject, row: dict[str, Any],
     chosen = mapping if mapping is not None else _suggested(obj, header)
     access = ctx.schema.access
     fields = [(name, obj.fields[name].fdef.label.get(lang)) for name in obj.fields
-              if obj.fields[name].ftype.writable
+              if obj.fields[name].ftype.writable and not _is_file(obj, name)
               and access.field_rule(ctx.actor, obj.name, name) is None]
+    names = field_names(obj)
     fields += [("owner", text("owner")), ("id", "ID")]
     errors: dict[int | None, list[str]] = {}
     problems = list(problems or [])
@@ -179,7 +186,9 @@ def _mapping_page(ctx: Context, obj: CompiledObject, row: dict[str, Any],
         except MetabizError as err:
             problems = [err.message]
     columns = [{"index": i, "header": h or column_letter(i), "letter": column_letter(i),
-                "field": chosen.get(i)} for i, h in enumerate(header)]
+                "field": chosen.get(i),
+                "files": _is_file(obj, names.get(" ".join(h.split()).casefold()))}
+               for i, h in enumerate(header)]
     return render_template(
         "sheet_mapping_body.html" if fragment else "sheet_mapping.html", obj=obj,
         label=obj.odef.label.get(lang), row=row, columns=columns, fields=fields,

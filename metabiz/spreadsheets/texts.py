@@ -33,6 +33,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "leave_out": {"en": "— don't import —", "zh": "— 不导入 —"},
     "no_match": {"en": "matches no field: choose one, or leave it out",
                  "zh": "未匹配到字段：请选择，或不导入"},
+    "files_not_imported": {"en": "files and images are not imported: attach them on the "
+                                 "record page",
+                           "zh": "文件和图片不会导入：请在记录页面上传"},
     "preview": {"en": "Preview of the first rows", "zh": "前几行预览"},
     "row": {"en": "Row", "zh": "行"},
     "problems": {"en": "Problems", "zh": "问题"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from openpyxl import load_workbook
 
@@ -44,3 +45,23 @@ def test_exports_link_files_and_imports_leave_them_out(db_url, tmp_path, extensi
         in result.notes
     listed = api("get", "/records/incident?sort=id&limit=10", "admin").get_json()["records"]
     assert [r["photo"] is None for r in listed] == [False, True, True, True]
+
+
+def test_the_mapping_page_leaves_a_file_column_out_and_says_why(db_url, tmp_path, extensions,
+                                                                browser_session):
+    app, tokens = make_app(db_url, tmp_path, extensions)
+    client = app.test_client()
+    browser_session(client, "admin")
+    page = client.get("/o/incident/import?lang=zh").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+    content = "subject,Photo\nPump leaks,http://localhost/api/v1/records/incident/1/files/photo\n"
+    sent = client.post("/o/incident/import", data={
+        "csrf_token": token, "file": (io.BytesIO(content.encode()), "incidents.csv")},
+        content_type="multipart/form-data")
+    assert sent.status_code == 302
+    mapping = client.get(sent.headers["Location"] + "?lang=zh").get_data(as_text=True)
+    assert "文件和图片不会导入：请在记录页面上传" in mapping
+    assert '<option value="subject" selected>' in mapping
+    assert 'value="photo"' not in mapping  # not offered: it cannot be imported
+    english = client.get(sent.headers["Location"] + "?lang=en").get_data(as_text=True)
+    assert "files and images are not imported: attach them on the record page" in english

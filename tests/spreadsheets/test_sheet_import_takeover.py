@@ -17,7 +17,6 @@ from sqlalchemy import select
 from metabiz.flows import jobs
 from metabiz.flows.store import jobs as job_table
 from metabiz.flows.worker import run_worker
-from metabiz.platform.db import writer
 from metabiz.spreadsheets import background, store
 from tests.spreadsheets.conftest import SECRET
 from tests.spreadsheets.test_sheet_api import GOOD, headers, status, upload
@@ -98,25 +97,6 @@ def test_a_run_that_was_replaced_cannot_commit(client, engine, runtime, count, m
     assert (left["status"], left["created"], left["message"]) == ("running", 0, store.RESTARTED)
 
 
-def test_a_running_job_keeps_its_lease(engine, runtime, monkeypatch):
-    """The worker renews the lease of a long job, so no other worker takes it over."""
-    monkeypatch.setattr(jobs, "HEARTBEAT", dt.timedelta(seconds=0.1))
-    seen: list[dt.datetime] = []
-
-    def slow(payload, env) -> None:
-        time.sleep(0.6)
-        with engine.connect() as conn:
-            seen.append(conn.execute(select(job_table.c.locked_until)).scalar_one())
-
-    runtime.extensions.job_kinds["slow"] = slow
-    with writer(engine).begin() as conn:
-        jobs.queue(conn, "slow", {})
-    now = dt.datetime.now(dt.UTC)
-    assert run_worker(engine, once=True, now=now, secret=SECRET, runtime=runtime) == 1
-    first_lease = (now + jobs.LEASE).replace(tzinfo=None)
-    assert seen and seen[0] > first_lease + dt.timedelta(seconds=0.3)
-
-
 def test_killing_a_worker_mid_import_leaves_nothing_half_written(client, engine, runtime,
                                                                   count, db_url, tmp_path):
     lines = ["name,account,stage,amount,close_date,code"]
@@ -152,3 +132,4 @@ def test_killing_a_worker_mid_import_leaves_nothing_half_written(client, engine,
     assert count("obj_opportunity") == 6000
     assert client.get(f"/api/v1/imports/{import_id}",
                       headers=headers(client, "alice")).get_json()["processed"] == 6000
+
