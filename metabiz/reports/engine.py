@@ -24,6 +24,7 @@ from metabiz.objects import query
 from metabiz.objects.context import Context
 from metabiz.objects.vlookups import readable_rows
 from metabiz.platform.db import users
+from metabiz.platform.exact_numbers import exact_sum
 from metabiz.reports.buckets import bucket_key, day_text, local_date
 from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport
 
@@ -111,8 +112,9 @@ class _Query:
     def records(self) -> Any:
         """Each record the actor may read and the filters keep: its keys and measure inputs.
 
-        SQLite sums decimals as binary floats: results are rounded to the field's scale
-        (exact while totals stay below about 1e12); its datetimes are Julian day numbers."""
+        On SQLite a number field's measure is its stored integers (summed exactly); a
+        computed measure is a binary float, rounded to the field's scale (exact while totals
+        stay below about 1e12); its datetimes are Julian day numbers."""
         report, dialect = self.report, self.ctx.schema.dialect
         columns = [_key_sql(k, self.sql(k.checked), report.zone, dialect).label(f"k{i}")
                    for i, k in enumerate(report.keys)]
@@ -131,7 +133,7 @@ class _Query:
         totals: list[ColumnElement[Any]] = []
         for i, m in enumerate(report.measures):
             parts = _aggregates(m, rows_in.c[f"m{self.inputs[i]}"] if i in self.inputs
-                                else None)
+                                else None, self.ctx.schema.dialect)
             aggregates.extend(parts)
             if keys and m.function == "count_distinct":
                 # the one total groups cannot give: a distinct count over the same records
@@ -139,7 +141,8 @@ class _Query:
                 totals.append(select(func.count(distinct(again.c[f"m{self.inputs[i]}"])))
                               .scalar_subquery())
             elif keys:
-                totals.extend(_window_total(m, part) for part in parts)
+                totals.extend(_window_total(m, part, self.ctx.schema.dialect)
+                              for part in parts)
         self.width = len(aggregates)
         names: list[Any] = [func.max(rows_in.c[f"n{i}"]) for i in self.lookups]
         names += [select(users.c.display_name).where(users.c.name == keys[i])
@@ -258,14 +261,17 @@ def _key_order(key: CompiledKey, column: Any, descending: bool, dialect: str) ->
 
 # -- measures ----------------------------------------------------------------------------
 
-def _aggregates(m: CompiledMeasure, value: Any) -> list[ColumnElement[Any]]:
-    """The SQL aggregates of one measure (an average is its sum and its count)."""
+def _aggregates(m: CompiledMeasure, value: Any, dialect: str) -> list[ColumnElement[Any]]:
+    """The SQL aggregates of one measure (an average is its sum and its count; sums of
+    SQLite's exact columns add their integers)."""
     if m.function == "count":
         return [func.count()]
     if m.function == "count_distinct":
         return [func.count(distinct(value))]
     if m.function == "avg":
-        return [func.sum(value), func.count(value)]
+        return [exact_sum(value, dialect), func.count(value)]
+    if m.function == "sum":
+        return [exact_sum(value, dialect)]
     return [getattr(func, m.function)(value)]
 
 
@@ -278,11 +284,11 @@ def _aggregate_positions(measures: tuple[CompiledMeasure, ...]) -> dict[str, int
     return positions
 
 
-def _window_total(m: CompiledMeasure, part: Any) -> ColumnElement[Any]:
+def _window_total(m: CompiledMeasure, part: Any, dialect: str) -> ColumnElement[Any]:
     """The total over every group of one aggregate (computed before LIMIT)."""
     if m.function in ("min", "max"):
         return getattr(func, m.function)(part).over()
-    return func.sum(part).over()
+    return exact_sum(part, dialect).over()
 
 
 def _measure_values(measures: tuple[CompiledMeasure, ...], raw: Any) -> list[Any]:
