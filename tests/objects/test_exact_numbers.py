@@ -12,15 +12,18 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 from test_reference_rules import desk, unit  # noqa: F401 - the desk app's fixtures
 
 from metabiz.app import create_app, prepare_database
+from metabiz.cli import main
 from metabiz.errors import MetadataError, ValidationError
 from metabiz.objects import records
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_token, create_user
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
+from metabiz.platform.migrations import VERSION_TABLE
 
 
 @pytest.mark.parametrize("amount", [1e30, "1e30", "12345678901234567", -1e16])
@@ -159,3 +162,36 @@ def test_a_scale_change_converts_the_stored_values(ledger):
     ledger.call("PATCH", "/records/entry/1", {"qty": "1234567890.12"})
     apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)
     assert amounts(ledger.call("GET", "/records/entry"), "qty") == [Decimal("1234567890.12")]
+
+
+def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
+        ledger, db_url, tmp_path, monkeypatch):
+    book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
+    for amount, weight in (("12345678901.23", "1.5"), ("-0.07", None), (None, "0.000001")):
+        ledger.call("POST", "/records/entry", {"name": "e", "book": book, "amount": amount,
+                                               "weight": weight}, 201)
+    if not db_url.startswith("sqlite"):
+        return  # PostgreSQL's NUMERIC was always exact: platform_0006 changes nothing there
+    with writer(ledger.engine).begin() as conn:  # as releases before 0.4 stored them
+        for table, columns in (("obj_entry", {"amount": 2, "weight": 6, "qty": 2}),
+                               ("obj_book", {"total": 6, "mean": 6, "heaviest": 6})):
+            for column, scale in columns.items():
+                conn.exec_driver_sql(f'UPDATE {table} SET "{column}" = "{column}" / '
+                                     f"{10.0 ** scale!r}")
+        assert conn.exec_driver_sql("SELECT typeof(amount) FROM obj_entry WHERE id = 1"
+                                    ).scalar() == "real"
+        conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = "
+                             "'platform_0005_people' WHERE version_num = 'platform_0006_numbers'")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["upgrade", "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    assert "platform_0006_numbers" in result.output
+    entries = json.loads(ledger.call("GET", "/records/entry?sort=id"), parse_float=Decimal)
+    assert [(r["amount"], r["weight"]) for r in entries["records"]] == [
+        (Decimal("12345678901.23"), Decimal("1.5")), (Decimal("-0.07"), None),
+        (None, Decimal("0.000001"))]
+    got = json.loads(ledger.call("GET", f"/records/book/{book}"), parse_float=Decimal)
+    assert (got["total"], got["heaviest"]) == (Decimal("1.500001"), Decimal("1.5"))
+    ledger.call("POST", "/records/entry", {"name": "e", "book": book, "weight": "2"}, 201)
+    got = json.loads(ledger.call("GET", f"/records/book/{book}"), parse_float=Decimal)
+    assert got["total"] == Decimal("3.500001")
