@@ -23,6 +23,7 @@ from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine
 from metabiz.platform.extensions import Extensions, Wiring
 from metabiz.platform.web import init_web
+from metabiz.platform.web.exact_json import ExactJSONProvider
 from metabiz.reports import extension as reports
 from metabiz.spreadsheets import extension as spreadsheets
 
@@ -89,7 +90,7 @@ def create_app(config: Config | None = None, wired: Wiring | None = None) -> Fla
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
                       MAX_CONTENT_LENGTH=16 * 1024 * 1024)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = ExactJSONProvider(app)  # every digit of exact numbers, keys in order
     engine = make_engine(config.database_url)
     wired.prepare_database(engine)
     app.extensions["metabiz"] = Services(config=config, engine=engine,

@@ -225,6 +225,18 @@ def as_text(value: Any) -> str | None:
     return str(value) or None  # text, and Location, Link and Image (their URL)
 
 
+class ExactNumber(float):
+    """A decimal with more digits than a float keeps (`1234567890123456.78`): a float to
+    any JSON writer, and the exact digits (`exact`) to the API's, which writes them all."""
+
+    exact: Decimal
+
+    def __new__(cls, value: Decimal) -> ExactNumber:
+        number = super().__new__(cls, value)
+        number.exact = value
+        return number
+
+
 def to_json_value(value: Any, ftype: FType | None = None) -> Any:
     """A formula value as JSON: exact numbers, `2026-11-23`, `2026-11-23T08:00:00Z`, lists."""
     if value is None or isinstance(value, bool | str | int):
@@ -232,7 +244,8 @@ def to_json_value(value: Any, ftype: FType | None = None) -> Any:
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
             return int(value)
-        return float(value)
+        number = float(value)
+        return number if Decimal(repr(number)) == value else ExactNumber(value)
     if isinstance(value, dt.datetime):  # isoformat: years before 1000 keep four digits
         return utc(value).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
     if isinstance(value, dt.date):

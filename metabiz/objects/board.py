@@ -17,6 +17,7 @@ from metabiz.errors import BadRequest
 from metabiz.objects import query, records
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledField, CompiledObject
+from metabiz.platform.exact_numbers import exact_sum
 
 #: cards listed per column (the header still counts and sums all of them)
 CARDS_PER_COLUMN = 50
@@ -110,7 +111,8 @@ def columns(ctx: Context, obj: CompiledObject, field: CompiledField,
     if q and q.strip():
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
         conditions.append(query.search(obj, q.strip(), hidden))
-    summed = func.sum(obj.table.c[total_of.name]) if total_of is not None else None
+    summed = exact_sum(obj.table.c[total_of.name], ctx.schema.dialect) \
+        if total_of is not None else None
     selected = [column, func.count()] + ([summed] if summed is not None else [])
     found: dict[str, tuple[int, Any]] = {}
     for row in ctx.conn.execute(select(*selected).where(*conditions).group_by(column)):

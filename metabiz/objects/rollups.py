@@ -30,17 +30,16 @@ def summary_expression(schema: RuntimeSchema, parent: CompiledObject, rollup: Co
     where = [table.c[fdef.relationship_field or ""] == parent_id]
     if rollup.rollup_filter is not None:
         where.append(schema.formula_sql(rollup.rollup_filter, child.name, table=table))
-    if fdef.function == "count":
-        value: ColumnElement[Any] = func.count(table.c.id)
-    else:
-        value = _AGGREGATES[fdef.function or "sum"](resolve((fdef.rollup_field or "",)))
-        if fdef.function == "sum":
-            value = func.coalesce(value, literal(0))
+    source = None if fdef.function == "count" else resolve((fdef.rollup_field or "",))
     if schema.dialect == "sqlite" and isinstance(rollup.ftype, Rollup) \
             and rollup.ftype.value_kind(fdef, schema.bundle) == "number":
-        value = _scaled_on_sqlite(fdef.function or "sum", table.c.id, None
-                                  if fdef.function == "count"
-                                  else resolve((fdef.rollup_field or "",)))
+        value = _scaled_on_sqlite(fdef.function or "sum", table.c.id, source)
+    elif source is None:
+        value = func.count(table.c.id)
+    else:
+        value = _AGGREGATES[fdef.function or "sum"](source)
+        if fdef.function == "sum":
+            value = func.coalesce(value, literal(0))
     return select(value).where(*where).scalar_subquery()
 
 

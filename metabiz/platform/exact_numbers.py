@@ -9,7 +9,6 @@ backups and upgrades). SQL over such a column sees the integer: it sorts and com
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -119,7 +118,7 @@ def exact_sum(expr: Any, dialect: str) -> Any:
     float instead of SQLite's 'integer overflow'), read back with the column's type."""
     if dialect != "sqlite" or stored_scale(expr) is None:
         return func.sum(expr)
-    return type_coerce(func.metabiz_sum(plain(expr), 0), expr.type)
+    return func.metabiz_sum(plain(expr), 0, type_=expr.type)
 
 
 def _exact(value: Any) -> Decimal:
@@ -143,8 +142,15 @@ class _Sum:
         if value is not None:
             self.total = (self.total or Decimal(0)) + _exact(value)
 
-    def finalize(self) -> int | float | None:
+    def inverse(self, value: Any, shift: int) -> None:  # leaving a window's frame
+        if value is not None and self.total is not None:
+            self.total -= _exact(value)
+
+    def value(self) -> int | float | None:
         return None if self.total is None else _stored(self.total.scaleb(self.shift))
+
+    def finalize(self) -> int | float | None:
+        return self.value()
 
 
 class _Average(_Sum):
@@ -169,15 +175,12 @@ def _rescale(value: Any, shift: int) -> int | float | None:
     return None if value is None else _stored(_exact(value).scaleb(shift))
 
 
-#: what every SQLite connection gets (platform.db's connect event)
-SQLITE_AGGREGATES: dict[str, tuple[int, Callable[[], Any]]] = {
-    "metabiz_sum": (2, _Sum), "metabiz_avg": (2, _Average)}
-
-
 def add_sqlite_numbers(dbapi_connection: Any) -> None:
-    """Register the exact aggregates and metabiz_rescale on a new sqlite3 connection."""
-    for name, (arity, aggregate) in SQLITE_AGGREGATES.items():
-        dbapi_connection.create_aggregate(name, arity, aggregate)
+    """Register metabiz_sum (an aggregate that also runs OVER a window, for report totals),
+    metabiz_avg and metabiz_rescale on a new sqlite3 connection (platform.db's connect
+    event)."""
+    dbapi_connection.create_window_function("metabiz_sum", 2, _Sum)
+    dbapi_connection.create_aggregate("metabiz_avg", 2, _Average)
     dbapi_connection.create_function("metabiz_rescale", 2, _rescale, deterministic=True)
 
 

@@ -25,6 +25,7 @@ from metabiz.objects import query
 from metabiz.objects.context import Context
 from metabiz.objects.vlookups import readable_rows
 from metabiz.platform.db import users
+from metabiz.platform.exact_numbers import exact_sum
 from metabiz.reports.buckets import bucket_key, day_text, local_date
 from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport
 
@@ -112,8 +113,9 @@ class _Query:
     def records(self, keys: list[ColumnElement[Any]]) -> Any:
         """Each record the actor may read and the filters keep: its `keys` and measure inputs.
 
-        SQLite sums decimals as binary floats: results are rounded to the field's scale
-        (exact while totals stay below about 1e12); its datetimes are Julian day numbers."""
+        On SQLite a number field's measure is its stored integers (summed exactly); a
+        computed measure is a binary float, rounded to the field's scale (exact while totals
+        stay below about 1e12); its datetimes are Julian day numbers."""
         report = self.report
         columns = [key.label(f"k{i}") for i, key in enumerate(keys)]
         columns += [self.sql(report.keys[i].name).label(f"n{i}") for i in self.lookups]
@@ -147,8 +149,8 @@ class _Query:
         totals: list[ColumnElement[Any]] = []
         for i, m in enumerate(report.measures):
             j = self.inputs.get(i)
-            parts = (_aggregates_of_groups(m, source, j) if two_stage else
-                     _aggregates(m, rows_in.c[f"m{j}"] if j is not None else None))
+            parts = (_aggregates_of_groups(m, source, j, dialect) if two_stage else
+                     _aggregates(m, rows_in.c[f"m{j}"] if j is not None else None, dialect))
             aggregates.extend(parts)
             if keys and m.function == "count_distinct":
                 # the one total groups cannot give: a distinct count over the same records
@@ -156,7 +158,8 @@ class _Query:
                 totals.append(select(func.count(distinct(again.c[f"m{j}"])))
                               .scalar_subquery())
             elif keys:
-                totals.extend(_window_total(m, part) for part in parts)
+                totals.extend(_window_total(m, part, self.ctx.schema.dialect)
+                              for part in parts)
         self.width = len(aggregates)
         names: list[Any] = [func.max(source.c[f"n{i}"]) for i in self.lookups]
         names += [select(users.c.display_name).where(users.c.name == keys[i])
@@ -180,7 +183,8 @@ class _Query:
                 continue
             value = rows_in.c[f"m{j}"]
             for part in _PARTS[m.function]:
-                columns.setdefault(f"{part}{j}", getattr(func, part)(value))
+                columns.setdefault(f"{part}{j}", exact_sum(value, self.ctx.schema.dialect)
+                                   if part == "sum" else getattr(func, part)(value))
         return (select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
                        *(func.max(rows_in.c[f"n{i}"]).label(f"n{i}") for i in self.lookups),
                        *(c.label(name) for name, c in columns.items()))
@@ -301,14 +305,17 @@ def _key_order(key: CompiledKey, column: Any, descending: bool, dialect: str) ->
 
 # -- measures ----------------------------------------------------------------------------
 
-def _aggregates(m: CompiledMeasure, value: Any) -> list[ColumnElement[Any]]:
-    """The SQL aggregates of one measure (an average is its sum and its count)."""
+def _aggregates(m: CompiledMeasure, value: Any, dialect: str) -> list[ColumnElement[Any]]:
+    """The SQL aggregates of one measure (an average is its sum and its count; sums of
+    SQLite's exact columns add their integers)."""
     if m.function == "count":
         return [func.count()]
     if m.function == "count_distinct":
         return [func.count(distinct(value))]
     if m.function == "avg":
-        return [func.sum(value), func.count(value)]
+        return [exact_sum(value, dialect), func.count(value)]
+    if m.function == "sum":
+        return [exact_sum(value, dialect)]
     return [getattr(func, m.function)(value)]
 
 
@@ -317,16 +324,17 @@ _PARTS = {"count": (), "sum": ("sum",), "avg": ("sum", "count"), "min": ("min",)
           "max": ("max",)}
 
 
-def _aggregates_of_groups(m: CompiledMeasure, groups: Any, j: int | None) -> list[Any]:
+def _aggregates_of_groups(m: CompiledMeasure, groups: Any, j: int | None,
+                          dialect: str) -> list[Any]:
     """A measure's aggregates over groups of records (`_regrouped`): a count is the sum of
     their counts, a sum the sum of their sums, a minimum the least of their minimums."""
     if m.function == "count":
         return [func.sum(groups.c["count"])]
     if m.function == "avg":
-        return [func.sum(groups.c[f"sum{j}"]), func.sum(groups.c[f"count{j}"])]
+        return [exact_sum(groups.c[f"sum{j}"], dialect), func.sum(groups.c[f"count{j}"])]
     if m.function in ("min", "max"):
         return [getattr(func, m.function)(groups.c[f"{m.function}{j}"])]
-    return [func.sum(groups.c[f"sum{j}"])]
+    return [exact_sum(groups.c[f"sum{j}"], dialect)]
 
 
 def _aggregate_positions(measures: tuple[CompiledMeasure, ...]) -> dict[str, int]:
@@ -338,11 +346,11 @@ def _aggregate_positions(measures: tuple[CompiledMeasure, ...]) -> dict[str, int
     return positions
 
 
-def _window_total(m: CompiledMeasure, part: Any) -> ColumnElement[Any]:
+def _window_total(m: CompiledMeasure, part: Any, dialect: str) -> ColumnElement[Any]:
     """The total over every group of one aggregate (computed before LIMIT)."""
     if m.function in ("min", "max"):
         return getattr(func, m.function)(part).over()
-    return func.sum(part).over()
+    return exact_sum(part, dialect).over()
 
 
 def _measure_values(measures: tuple[CompiledMeasure, ...], raw: Any) -> list[Any]:

@@ -44,6 +44,7 @@ from metabiz.flows.store import flow_metadata
 from metabiz.platform.auth import authenticate_password, create_token, create_user
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, system_metadata, tokens, user_roles, users, writer
+from metabiz.platform.exact_numbers import read_exactly
 from metabiz.platform.migrations import KERNEL_VERSIONS, VERSION_TABLE, pending, upgrade
 from metabiz.spreadsheets.extension import MIGRATIONS as SHEET_MIGRATIONS
 from metabiz.spreadsheets.store import sheet_metadata
@@ -51,7 +52,7 @@ from metabiz.spreadsheets.store import sheet_metadata
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release_0_1" / "metabiz.db.gz"
 FOLDERS = [FLOW_MIGRATIONS, SHEET_MIGRATIONS]
 #: the newest revision of the kernel's branch
-PLATFORM_HEAD = "platform_0005_people"
+PLATFORM_HEAD = "platform_0006_numbers"
 #: the first revision of each branch: release 0.1's tables
 BASELINES = ("platform_0001", "flows_0001")
 MESSAGE = "the database is at an older schema; run `metabiz upgrade`"
@@ -112,11 +113,15 @@ def load_release_0_1(url: str, scratch: Path) -> None:
     target.dispose()
 
 
-def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but the version table, in primary-key order."""
+def snapshot(url: str, *, scaled: bool = False) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the version table, in primary-key order (`scaled`: a
+    SQLite database's exact numbers are read from the integers platform_0006 made them)."""
     engine = make_engine(url)
     tables = MetaData()
     tables.reflect(engine)
+    if scaled and engine.dialect.name == "sqlite":
+        for table in tables.sorted_tables:
+            read_exactly(table)
     with engine.connect() as conn:
         found = {table.name: [tuple(row) for row in conn.execute(
                      select(table).order_by(*table.primary_key.columns))]
@@ -169,13 +174,13 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     # independent branches come in no particular order
     assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
         "flows_0001", "platform_0001", "platform_0002", "platform_0003", "platform_0004_pools",
-        "platform_0005_people", "spreadsheets_0001"]
+        "platform_0005_people", "platform_0006_numbers", "spreadsheets_0001"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
     assert "platform_0001" in result.output and "flows_0001" in result.output
 
-    after = snapshot(release_0_1)
+    after = snapshot(release_0_1, scaled=True)
     # the upgrade builds the search index of every object (SQLite: an FTS5 table each,
     # holding its rows; PostgreSQL: trigram indexes, not tables)
     index = {name for name in after if name.startswith("search_")}
@@ -250,7 +255,7 @@ def test_a_database_at_an_older_revision_is_refused_then_upgraded(db_url: str, r
         conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'platform_0001' "
                           f"WHERE version_num = '{PLATFORM_HEAD}'"))
     assert pending(engine, FOLDERS) == ["platform_0002", "platform_0003", "platform_0004_pools",
-                                        "platform_0005_people"]
+                                        "platform_0005_people", "platform_0006_numbers"]
     assert refused(run("worker", "--once"))
     result = run("upgrade")
     assert result.exit_code == 0 and "platform_0002" in result.output, result.output
@@ -312,7 +317,8 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
         thread.join(60)
     assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
         [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003",
-             "platform_0004_pools", "platform_0005_people", "spreadsheets_0001"]]
+             "platform_0004_pools", "platform_0005_people", "platform_0006_numbers",
+             "spreadsheets_0001"]]
     for engine in engines:
         engine.dispose()
 

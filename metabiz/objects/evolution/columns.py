@@ -115,6 +115,19 @@ def without_default(conn: Connection, ops: Operations, table: str, column: str,
     ops.drop_column(table, stale)
 
 
+def rescale_column(conn: Connection, ops: Operations, table: str, column: str,
+                   column_type: TypeEngine[Any], shift: int) -> None:
+    """SQLite: an exact number column (integers times 10^scale) at a new scale: its values
+    times 10^shift in a column declared with the new NUMERIC(p, s), as backups and upgrades
+    read the scale from the declaration (indexes on it come back with the object's)."""
+    drop_indexes_on(conn, ops, table, column)
+    stale = f"{column[:50]}__old"
+    ops.alter_column(table, column, new_column_name=stale)
+    ops.add_column(table, Column(column, column_type, nullable=True))
+    conn.exec_driver_sql(f'UPDATE "{table}" SET "{column}" = metabiz_rescale("{stale}", {shift})')
+    ops.drop_column(table, stale)
+
+
 def drop_indexes_on(conn: Connection, ops: Operations, table: str, column: str) -> None:
     """Drop the indexes on exactly this one column."""
     for ix in inspect(conn).get_indexes(table):

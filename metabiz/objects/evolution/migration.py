@@ -35,6 +35,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.evolution.columns import (
     blank_values,
     rename_references,
+    rescale_column,
     set_aside,
     without_default,
     write_values,
@@ -49,7 +50,6 @@ from metabiz.objects.records import Resolver
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 from metabiz.platform.access import SYSTEM
 from metabiz.platform.db import counters
-from metabiz.platform.exact_numbers import plain, stored_scale
 from metabiz.platform.metadata.model import FieldDef, MetadataBundle, ObjectDef
 from metabiz.platform.metadata.store import conversion_losses, ensure_losses_table
 
@@ -377,13 +377,12 @@ class Migration:
         old = field_type(before.type).column_type(before, self.old)
         new = cf.ftype.column_type(cf.fdef, self.schema.bundle)
         if self.dialect != "postgresql":
-            before_scale, after_scale = stored_scale(old), stored_scale(new)
+            before_scale = getattr(old, "stored_scale", None)
+            after_scale = getattr(new, "stored_scale", None)
             if before_scale is not None and after_scale is not None \
                     and before_scale != after_scale:
-                shift = after_scale - before_scale
-                column = obj.table.c[cf.name]
-                self.conn.execute(update(obj.table).where(column.is_not(None)).values(
-                    {cf.name: func.metabiz_rescale(plain(column), shift)}))
+                rescale_column(self.conn, self.ops, obj.table.name, cf.name, new,
+                               after_scale - before_scale)
             return
         if _sql(old, self.conn) == _sql(new, self.conn):
             return
