@@ -21,6 +21,7 @@ SPARE_APPROVERS = 2
 #: an approval flow's action lists, in the order a request meets them
 APPROVAL_ACTIONS = ("on_submit", "on_approve", "on_reject", "on_recall")
 TIMINGS = ("after_save", "before_save")
+SPARE_ENTRIES = 2
 
 
 def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,6 +124,8 @@ def automation_view(doc: Mapping[str, Any]) -> dict[str, Any]:
 def diagram(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The flow as boxes in order: its start, each step (or action), its end; an approval's
     boxes carry the actions run on submit, approval and rejection."""
+    if doc.get("kind") == "assignment":
+        return assignment_diagram(doc)
     if doc.get("kind") == "automation":
         trigger = doc.get("trigger")
         boxes: list[dict[str, Any]] = [{"kind": "start", "title": "trigger",
@@ -149,4 +152,61 @@ def diagram(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     if doc.get("on_reject"):
         boxes.append({"kind": "rejected", "title": "rejected", "text": "",
                       "actions": [summary(a) for a in doc["on_reject"]]})
+    return boxes
+
+
+def assignment_from_form(form: MultiDict[str, str],
+                         original: Mapping[str, Any]) -> dict[str, Any]:
+    """An assignment rule: ordered entries, the first whose condition holds (or that has
+    none) gives the owner — a user, or someone with a role in turn or by load."""
+    doc: dict[str, Any] = {"api_name": (form.get("api_name") or "").strip(),
+                           "kind": "assignment", "object": form.get("object", "")}
+    label = label_from(form, "label")
+    if label is not None:
+        doc["label"] = label
+    if not form.get("active"):
+        doc["active"] = False
+    if form.get("on_create"):
+        doc["on_create"] = True
+    entries = []
+    count = form.get("entry_count", "")
+    for i in range(int(count) if count.isascii() and count.isdigit() and len(count) < 4 else 0):
+        value = (form.get(f"entry{i}_value") or "").strip()
+        if not value:
+            continue
+        by = "role" if form.get(f"entry{i}_by") == "role" else "user"
+        assignee: dict[str, Any] = {by: value}
+        if by == "role":
+            assignee["strategy"] = "least_loaded" \
+                if form.get(f"entry{i}_strategy") == "least_loaded" else "round_robin"
+        entry: dict[str, Any] = {}
+        condition = (form.get(f"entry{i}_condition") or "").strip()
+        if condition:
+            entry["condition"] = condition
+        entry["assignee"] = assignee
+        entries.append(entry)
+    doc["entries"] = entries
+    return doc
+
+
+def assignment_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    entries = []
+    for entry in [*doc.get("entries", []), *({} for _ in range(SPARE_ENTRIES))]:
+        assignee = entry.get("assignee") if isinstance(entry.get("assignee"), dict) else {}
+        by = "role" if "role" in assignee else "user"
+        entries.append({"condition": entry.get("condition", ""), "by": by,
+                        "value": assignee.get(by, ""),
+                        "strategy": assignee.get("strategy", "round_robin")})
+    return {"entries": entries}
+
+
+def assignment_diagram(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An assignment rule as boxes: its start, then each entry in the order tried."""
+    boxes: list[dict[str, Any]] = [{"kind": "start", "title": "assignment_start",
+                                    "text": ""}]
+    for entry in doc.get("entries", []):
+        assignee = entry.get("assignee") or {}
+        boxes.append({"kind": "step", "title": entry.get("condition") or "",
+                      "text": ", ".join(f"{k}: {v}" for k, v in assignee.items()),
+                      "entry": True})
     return boxes

@@ -20,6 +20,8 @@ from metabiz.builder_ui.flow_form import (
     TRIGGERS,
     approval_from_form,
     approval_view,
+    assignment_from_form,
+    assignment_view,
     automation_from_form,
     automation_view,
     diagram,
@@ -33,7 +35,10 @@ from metabiz.formulas import FUNCTIONS
 from metabiz.platform.access import Actor
 from metabiz.platform.metadata.store import split_apps
 
-FLOW_KINDS = ("approval", "automation")
+FLOW_KINDS = ("approval", "automation", "assignment")
+BUILDERS = {"approval": (approval_from_form, approval_view),
+            "automation": (automation_from_form, automation_view),
+            "assignment": (assignment_from_form, assignment_view)}
 
 
 def _flow(name: str) -> tuple[dict[str, Any], int, dict[str, Any]]:
@@ -66,13 +71,12 @@ def _page(actor: Actor, name: str | None) -> Any:
         doc, version, documents = _flow(name)
         kind = doc.get("kind", "approval")
         if kind not in FLOW_KINDS:
-            raise NotFound(f"the builder edits approval flows and automation rules; "
-                           f"{name!r} is a {kind} rule")
+            raise NotFound(f"the builder edits approval flows, automation and assignment "
+                           f"rules; {name!r} is a {kind} rule")
     fields: dict[str, list[str]] = {}
     general: list[str] = []
     if request.method == "POST":
-        build = approval_from_form if kind == "approval" else automation_from_form
-        new = build(request.form, doc)
+        new = BUILDERS[kind][0](request.form, doc)
         target = new["api_name"] or (name or "")
         try:
             return review(actor, "put", kind="flows", name=target, document=new,
@@ -88,7 +92,7 @@ def _page(actor: Actor, name: str | None) -> Any:
     objects = objects_of(documents)
     obj = objects.get(doc.get("object") or "")
     choices = field_choices(obj[1], documents) if obj else []
-    view = approval_view(doc) if kind == "approval" else automation_view(doc)
+    view = BUILDERS[kind][1](doc)
     fields_of = obj[1].get("fields", []) if obj else []
     return render_template(
         "builder/flow.html", doc=doc, name=name, kind=kind, version=version, view=view,

@@ -17,6 +17,7 @@ from metabiz.builder_ui import (
     flow_pages,
     list_view_pages,
     object_pages,
+    pool_pages,
     report_pages,
     role_pages,
     template_files,
@@ -45,7 +46,7 @@ from metabiz.platform.metadata.store import split_apps
 from metabiz.platform.web.session import safe_next
 
 __all__ = ["document_pages", "flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
-           "report_pages", "role_pages"]
+           "pool_pages", "report_pages", "role_pages"]
 #: document kinds with forms of their own (the rest are edited as JSON)
 FORM_KINDS = ("objects", "roles", "reports", "dashboards")
 
