@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from metabiz.builder_ui.field_form import label_parts
+from metabiz.builder_ui.field_form import label_parts, row_count
 
 #: the action kinds, in the order the kind picker shows them (the flows package's `ACTIONS`)
 ACTION_KINDS = ("update", "create", "assign", "notify", "webhook", "return_to_pool")
@@ -92,9 +92,8 @@ def _action(form: MultiDict[str, str], slot: str) -> dict[str, Any] | None:
 
 def actions_from_form(form: MultiDict[str, str], key: str) -> list[dict[str, Any]]:
     """The actions of the list `key` in the order of their slots."""
-    count = form.get(f"{key}_count", "")
-    slots = int(count) if count.isascii() and count.isdigit() and len(count) < 4 else 0
-    return [a for a in (_action(form, f"{key}{i}") for i in range(slots)) if a is not None]
+    return [a for a in (_action(form, f"{key}{i}") for i in range(row_count(form, f"{key}_count")))
+            if a is not None]
 
 
 def _rows(mapping: Any) -> list[tuple[str, str]]:

@@ -10,8 +10,9 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from metabiz.builder_ui.field_form import label_from, label_parts
+from metabiz.builder_ui.field_form import label_from, label_parts, row_count
 from metabiz.builder_ui.flow_actions import actions_from_form, actions_view, summary
+from metabiz.platform.request_input import whole_number
 
 APPROVER_KINDS = ("user", "role", "manager_of", "field")
 TRIGGERS = ("created", "updated", "deleted", "field_changed", "before_date", "after_date")
@@ -39,7 +40,7 @@ def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -
     if form.get("lock_after_approval"):
         doc["lock_after_approval"] = True
     steps = []
-    for i in range(int(form.get("step_count") or 0)):
+    for i in range(row_count(form, "step_count")):
         name = (form.get(f"step{i}_api_name") or "").strip()
         if not name:
             continue
@@ -79,6 +80,13 @@ def approval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {"steps": steps, **{key: actions_view(doc.get(key)) for key in APPROVAL_ACTIONS}}
 
 
+def _days(raw: str) -> Any:
+    """Days before or after a date: a whole number, or the text as typed (the schema names
+    it: "'two' is not of type 'number'")."""
+    number = whole_number(raw)
+    return raw if number is None else number
+
+
 def automation_from_form(form: MultiDict[str, str],
                          original: Mapping[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {"api_name": (form.get("api_name") or "").strip(),
@@ -94,7 +102,7 @@ def automation_from_form(form: MultiDict[str, str],
     elif trigger in ("before_date", "after_date"):
         days = form.get("trigger_days", "0").strip()
         doc["trigger"] = {trigger: {"field": form.get("trigger_date_field", ""),
-                                    "days": int(days) if days.isdigit() else days}}
+                                    "days": _days(days)}}
     else:
         doc["trigger"] = trigger
     condition = (form.get("condition") or "").strip()
@@ -169,8 +177,7 @@ def assignment_from_form(form: MultiDict[str, str],
     if form.get("on_create"):
         doc["on_create"] = True
     entries = []
-    count = form.get("entry_count", "")
-    for i in range(int(count) if count.isascii() and count.isdigit() and len(count) < 4 else 0):
+    for i in range(row_count(form, "entry_count")):
         value = (form.get(f"entry{i}_value") or "").strip()
         if not value:
             continue
