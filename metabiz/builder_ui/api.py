@@ -21,6 +21,7 @@ from metabiz.platform.api import API_PREFIX, json_body, require_actor
 from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.store import current_version, split_apps
 from metabiz.platform.metadata.store import load_documents as stored_documents
+from metabiz.platform.request_input import whole_number
 
 api = Blueprint("builder_api", __name__, url_prefix=API_PREFIX)
 
@@ -47,11 +48,11 @@ def base_version() -> int | None:
     raw = request.headers.get("If-Match") or request.args.get("base_version")
     if raw is None or raw.strip() in ("", "*"):
         return None
-    raw = raw.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    number = whole_number(raw.strip().removeprefix("W/").strip('"'))
+    if number is None:
         raise BadRequest("If-Match / base_version must be a metadata version number",
                          fields={"base_version": ["not a version number"]})
-    return int(raw)
+    return number
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:

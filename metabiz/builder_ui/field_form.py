@@ -6,10 +6,13 @@ Pure functions over posted form data (a `MultiDict`) and documents; no database,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+
+from metabiz.platform.request_input import whole_number
 
 #: every field type, in the order the type picker shows them
 FIELD_TYPES = ("text", "long_text", "number", "currency", "percent", "boolean", "date",
@@ -48,12 +51,31 @@ def label_from(form: Mapping[str, Any], prefix: str) -> str | dict[str, str] | N
     return en or zh or None
 
 
+#: the most numbered rows (steps, sections, actions…) one form may post
+MAX_ROWS = 200
+
+
+def row_count(form: Mapping[str, Any], key: str, most: int = MAX_ROWS) -> int:
+    """How many numbered rows a form says it has (`step_count`): a whole number in ASCII
+    digits, at most `most`; anything else counts as none."""
+    number = whole_number((form.get(key) or "").strip())
+    return min(number, most) if number is not None else 0
+
+
 def _number(raw: str, integer: bool) -> Any:
-    """A typed number; text that is not one goes through as is (the schema names it)."""
+    """A typed number (ASCII digits, finite); text that is not one goes through as is (the
+    schema names it)."""
+    negative = raw.startswith("-")
+    whole = whole_number(raw.removeprefix("-"))
+    if whole is not None:
+        return -whole if negative else whole
+    if integer or not raw.isascii():
+        return raw
     try:
-        return int(raw) if integer else (int(raw) if raw.lstrip("-").isdigit() else float(raw))
+        value = float(raw)
     except ValueError:
         return raw
+    return value if math.isfinite(value) else raw
 
 
 def picklist_values(form: MultiDict[str, str]) -> list[dict[str, Any]]:

@@ -1,8 +1,6 @@
 """Approval flows and automation rules ↔ the builder's forms: steps with approvers of every
-kind, any/all, conditions and locking; triggers, conditions and field updates; and the
-steps as a diagram.
-
-Actions the forms do not edit (create, assign, notify, webhook) are kept as they were.
+kind, any/all, conditions and locking; triggers, timing and conditions; the actions of every
+kind (flow_actions.py); and the flow as a diagram.
 """
 
 from __future__ import annotations
@@ -12,35 +10,19 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from metabiz.builder_ui.field_form import label_from, label_parts
+from metabiz.builder_ui.field_form import label_from, label_parts, row_count
+from metabiz.builder_ui.flow_actions import actions_from_form, actions_view, summary
+from metabiz.platform.request_input import whole_number
 
 APPROVER_KINDS = ("user", "role", "manager_of", "field")
 TRIGGERS = ("created", "updated", "deleted", "field_changed", "before_date", "after_date")
 #: blank rows offered beside the existing ones
 SPARE_STEPS = 2
 SPARE_APPROVERS = 2
-SPARE_UPDATES = 2
-
-
-def _updates(form: MultiDict[str, str], prefix: str) -> list[dict[str, Any]]:
-    """`update` actions from the field/formula rows `<prefix>_field` / `<prefix>_value`."""
-    values = {field: formula.strip() for field, formula in
-              zip(form.getlist(f"{prefix}_field"), form.getlist(f"{prefix}_value"), strict=False)
-              if field and formula.strip()}
-    return [{"update": values}] if values else []
-
-
-def _kept(actions: Any) -> list[Any]:
-    """The actions the form does not edit, kept as they were."""
-    return [a for a in actions or [] if not (isinstance(a, dict) and "update" in a)]
-
-
-def update_rows(actions: Any) -> list[dict[str, str]]:
-    """The field/formula rows of a list of actions' `update`s, plus blank ones."""
-    rows = [{"field": field, "value": formula} for action in actions or []
-            if isinstance(action, dict) and isinstance(action.get("update"), dict)
-            for field, formula in action["update"].items()]
-    return rows + [{"field": "", "value": ""}] * SPARE_UPDATES
+#: an approval flow's action lists, in the order a request meets them
+APPROVAL_ACTIONS = ("on_submit", "on_approve", "on_reject", "on_recall")
+TIMINGS = ("after_save", "before_save")
+SPARE_ENTRIES = 2
 
 
 def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,8 +37,10 @@ def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -
     if condition:
         doc["entry_condition"] = condition
     doc["lock_record"] = bool(form.get("lock_record"))
+    if form.get("lock_after_approval"):
+        doc["lock_after_approval"] = True
     steps = []
-    for i in range(int(form.get("step_count") or 0)):
+    for i in range(row_count(form, "step_count")):
         name = (form.get(f"step{i}_api_name") or "").strip()
         if not name:
             continue
@@ -74,11 +58,11 @@ def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -
         step["mode"] = "all" if form.get(f"step{i}_mode") == "all" else "any"
         steps.append(step)
     doc["steps"] = steps
-    for key in ("on_approve", "on_reject"):
-        actions = _updates(form, key) + _kept(original.get(key))
+    for key in APPROVAL_ACTIONS:
+        actions = actions_from_form(form, key)
         if actions:
             doc[key] = actions
-    for key in ("on_submit", "on_recall", "submitter_approver"):
+    for key in ("resubmit_on_change", "submitter_approver"):
         if key in original:
             doc[key] = original[key]
     return doc
@@ -93,9 +77,14 @@ def approval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
                       "label": label_parts(step.get("label")),
                       "condition": step.get("condition", ""), "mode": step.get("mode", "any"),
                       "approvers": approvers + [("user", "")] * SPARE_APPROVERS})
-    return {"steps": steps, "on_approve": update_rows(doc.get("on_approve")),
-            "on_reject": update_rows(doc.get("on_reject")),
-            "kept": {k: _kept(doc.get(k)) for k in ("on_approve", "on_reject")}}
+    return {"steps": steps, **{key: actions_view(doc.get(key)) for key in APPROVAL_ACTIONS}}
+
+
+def _days(raw: str) -> Any:
+    """Days before or after a date: a whole number, or the text as typed (the schema names
+    it: "'two' is not of type 'number'")."""
+    number = whole_number(raw)
+    return raw if number is None else number
 
 
 def automation_from_form(form: MultiDict[str, str],
@@ -113,15 +102,15 @@ def automation_from_form(form: MultiDict[str, str],
     elif trigger in ("before_date", "after_date"):
         days = form.get("trigger_days", "0").strip()
         doc["trigger"] = {trigger: {"field": form.get("trigger_date_field", ""),
-                                    "days": int(days) if days.isdigit() else days}}
+                                    "days": _days(days)}}
     else:
         doc["trigger"] = trigger
     condition = (form.get("condition") or "").strip()
     if condition:
         doc["condition"] = condition
-    doc["actions"] = _updates(form, "actions") + _kept(original.get("actions"))
-    if original.get("timing"):
-        doc["timing"] = original["timing"]
+    doc["actions"] = actions_from_form(form, "actions")
+    if form.get("timing") == "before_save":
+        doc["timing"] = "before_save"
     return doc
 
 
@@ -135,34 +124,96 @@ def automation_view(doc: Mapping[str, Any]) -> dict[str, Any]:
             view["fields"] = list(value)
         elif isinstance(value, dict):
             view["date_field"], view["days"] = value.get("field", ""), value.get("days", "")
-    view["actions"] = update_rows(doc.get("actions"))
-    view["kept"] = _kept(doc.get("actions"))
+    view["actions"] = actions_view(doc.get("actions"))
+    view["timing"] = doc.get("timing", "after_save")
     return view
 
 
 def diagram(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The flow as boxes in order: its start, each step (or action), its end."""
+    """The flow as boxes in order: its start, each step (or action), its end; an approval's
+    boxes carry the actions run on submit, approval and rejection."""
+    if doc.get("kind") == "assignment":
+        return assignment_diagram(doc)
     if doc.get("kind") == "automation":
         trigger = doc.get("trigger")
-        boxes = [{"kind": "start", "title": "trigger",
+        boxes: list[dict[str, Any]] = [{"kind": "start", "title": "trigger",
                   "text": trigger if isinstance(trigger, str) else
                   ", ".join(f"{k}: {v}" for k, v in (trigger or {}).items())}]
         if doc.get("condition"):
             boxes.append({"kind": "condition", "title": "condition", "text": doc["condition"]})
         for action in doc.get("actions", []):
-            if isinstance(action, dict) and action:
-                kind, value = next(iter(action.items()))
-                text = ", ".join(f"{k} = {v}" for k, v in value.items()) \
-                    if kind == "update" and isinstance(value, dict) else kind
+            kind, text = summary(action)
+            if kind:
                 boxes.append({"kind": "action", "title": kind, "text": text})
         return boxes
     boxes = [{"kind": "start", "title": "entry_condition",
-              "text": doc.get("entry_condition") or "—"}]
+              "text": doc.get("entry_condition") or "—",
+              "actions": [summary(a) for a in doc.get("on_submit") or []]}]
     for step in doc.get("steps", []):
         approvers = ", ".join(f"{k}: {v}" for a in step.get("approvers", [])
                               if isinstance(a, dict) for k, v in a.items())
         boxes.append({"kind": "step", "title": step.get("label") or step.get("api_name"),
                       "text": approvers, "mode": step.get("mode", "any"),
                       "condition": step.get("condition")})
-    boxes.append({"kind": "end", "title": "approved", "text": ""})
+    boxes.append({"kind": "end", "title": "approved", "text": "",
+                  "actions": [summary(a) for a in doc.get("on_approve") or []]})
+    if doc.get("on_reject"):
+        boxes.append({"kind": "rejected", "title": "rejected", "text": "",
+                      "actions": [summary(a) for a in doc["on_reject"]]})
+    return boxes
+
+
+def assignment_from_form(form: MultiDict[str, str],
+                         original: Mapping[str, Any]) -> dict[str, Any]:
+    """An assignment rule: ordered entries, the first whose condition holds (or that has
+    none) gives the owner — a user, or someone with a role in turn or by load."""
+    doc: dict[str, Any] = {"api_name": (form.get("api_name") or "").strip(),
+                           "kind": "assignment", "object": form.get("object", "")}
+    label = label_from(form, "label")
+    if label is not None:
+        doc["label"] = label
+    if not form.get("active"):
+        doc["active"] = False
+    if form.get("on_create"):
+        doc["on_create"] = True
+    entries = []
+    for i in range(row_count(form, "entry_count")):
+        value = (form.get(f"entry{i}_value") or "").strip()
+        if not value:
+            continue
+        by = "role" if form.get(f"entry{i}_by") == "role" else "user"
+        assignee: dict[str, Any] = {by: value}
+        if by == "role":
+            assignee["strategy"] = "least_loaded" \
+                if form.get(f"entry{i}_strategy") == "least_loaded" else "round_robin"
+        entry: dict[str, Any] = {}
+        condition = (form.get(f"entry{i}_condition") or "").strip()
+        if condition:
+            entry["condition"] = condition
+        entry["assignee"] = assignee
+        entries.append(entry)
+    doc["entries"] = entries
+    return doc
+
+
+def assignment_view(doc: Mapping[str, Any]) -> dict[str, Any]:
+    entries = []
+    for entry in [*doc.get("entries", []), *({} for _ in range(SPARE_ENTRIES))]:
+        assignee = entry.get("assignee") if isinstance(entry.get("assignee"), dict) else {}
+        by = "role" if "role" in assignee else "user"
+        entries.append({"condition": entry.get("condition", ""), "by": by,
+                        "value": assignee.get(by, ""),
+                        "strategy": assignee.get("strategy", "round_robin")})
+    return {"entries": entries}
+
+
+def assignment_diagram(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An assignment rule as boxes: its start, then each entry in the order tried."""
+    boxes: list[dict[str, Any]] = [{"kind": "start", "title": "assignment_start",
+                                    "text": ""}]
+    for entry in doc.get("entries", []):
+        assignee = entry.get("assignee") or {}
+        boxes.append({"kind": "step", "title": entry.get("condition") or "",
+                      "text": ", ".join(f"{k}: {v}" for k, v in assignee.items()),
+                      "entry": True})
     return boxes

@@ -12,12 +12,16 @@ from typing import Any
 
 from flask import render_template, request, url_for
 
-from metabiz.builder_ui.field_form import label_parts
+from metabiz.builder_ui.field_form import COMPUTED, label_parts
+from metabiz.builder_ui.flow_actions import ACTION_KINDS, RECIPIENT_KINDS
 from metabiz.builder_ui.flow_form import (
+    APPROVAL_ACTIONS,
     APPROVER_KINDS,
     TRIGGERS,
     approval_from_form,
     approval_view,
+    assignment_from_form,
+    assignment_view,
     automation_from_form,
     automation_view,
     diagram,
@@ -31,7 +35,10 @@ from metabiz.formulas import FUNCTIONS
 from metabiz.platform.access import Actor
 from metabiz.platform.metadata.store import split_apps
 
-FLOW_KINDS = ("approval", "automation")
+FLOW_KINDS = ("approval", "automation", "assignment")
+BUILDERS = {"approval": (approval_from_form, approval_view),
+            "automation": (automation_from_form, automation_view),
+            "assignment": (assignment_from_form, assignment_view)}
 
 
 def _flow(name: str) -> tuple[dict[str, Any], int, dict[str, Any]]:
@@ -64,13 +71,12 @@ def _page(actor: Actor, name: str | None) -> Any:
         doc, version, documents = _flow(name)
         kind = doc.get("kind", "approval")
         if kind not in FLOW_KINDS:
-            raise NotFound(f"the builder edits approval flows and automation rules; "
-                           f"{name!r} is a {kind} rule")
+            raise NotFound(f"the builder edits approval flows, automation and assignment "
+                           f"rules; {name!r} is a {kind} rule")
     fields: dict[str, list[str]] = {}
     general: list[str] = []
     if request.method == "POST":
-        build = approval_from_form if kind == "approval" else automation_from_form
-        new = build(request.form, doc)
+        new = BUILDERS[kind][0](request.form, doc)
         target = new["api_name"] or (name or "")
         try:
             return review(actor, "put", kind="flows", name=target, document=new,
@@ -86,14 +92,43 @@ def _page(actor: Actor, name: str | None) -> Any:
     objects = objects_of(documents)
     obj = objects.get(doc.get("object") or "")
     choices = field_choices(obj[1], documents) if obj else []
-    view = approval_view(doc) if kind == "approval" else automation_view(doc)
+    view = BUILDERS[kind][1](doc)
+    fields_of = obj[1].get("fields", []) if obj else []
     return render_template(
         "builder/flow.html", doc=doc, name=name, kind=kind, version=version, view=view,
         label=label_parts(doc.get("label")), diagram=diagram(doc), object_names=list(objects),
         objects_docs=objects, field_choices=choices, functions=sorted(FUNCTIONS),
         object_fields=[f.get("api_name") for f in (obj[1].get("fields", []) if obj else [])],
         approver_kinds=APPROVER_KINDS, triggers=TRIGGERS, under=_under(fields),
-        general=general), 422 if fields or general else 200
+        general=general, action_lists=APPROVAL_ACTIONS,
+        actions_ctx=_actions_context(documents, objects, obj), role_names=_roles(documents),
+        user_fields=["owner", *(f.get("api_name") for f in fields_of if f.get("type") == "user")],
+        assignment_rules=_flows_of_kind(documents, "assignment")), \
+        422 if fields or general else 200
+
+
+def _roles(documents: dict[str, Any]) -> list[str]:
+    return sorted(str(doc.get("api_name")) for key, doc in documents.items()
+                  if key.partition("/")[2].startswith("roles/") and isinstance(doc, dict))
+
+
+def _flows_of_kind(documents: dict[str, Any], kind: str) -> list[str]:
+    return sorted(str(doc.get("api_name")) for key, doc in documents.items()
+                  if key.partition("/")[2].startswith("flows/") and isinstance(doc, dict)
+                  and doc.get("kind") == kind)
+
+
+def _actions_context(documents: dict[str, Any], objects: dict[str, Any],
+                     obj: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """What the action editor offers: kinds, objects to create records of, the fields an
+    update may set (stored ones and the owner), and the object's public pools."""
+    fields = obj[1].get("fields", []) if obj else []
+    return {"action_kinds": ACTION_KINDS, "recipient_kinds": RECIPIENT_KINDS,
+            "objects": [(name, f"{name}") for name in objects],
+            "object_fields": ["owner", *(f.get("api_name") for f in fields
+                                         if f.get("type") not in COMPUTED)],
+            "pools": [p.get("api_name") for p in (obj[1].get("pools") or [] if obj else [])
+                      if isinstance(p, dict)]}
 
 
 @web.route("/flows/new", methods=["GET", "POST"])

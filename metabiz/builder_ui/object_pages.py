@@ -23,6 +23,7 @@ from metabiz.builder_ui.field_form import (
     field_view,
     label_from,
     label_parts,
+    row_count,
 )
 from metabiz.builder_ui.formula_check import EXPECTED
 from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
@@ -346,7 +347,7 @@ def layout_page(actor: Actor, name: str) -> Any:
     if request.method == "POST":
         form = request.form
         sections = []
-        for i in range(int(form.get("section_count", "0") or 0)):
+        for i in range(row_count(form, "section_count")):
             section: dict[str, Any] = {"fields": [f for f in form.getlist(f"s{i}_fields")
                                                   if f in names]}
             label = label_from(form, f"s{i}_label")

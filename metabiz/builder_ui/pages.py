@@ -17,6 +17,7 @@ from metabiz.builder_ui import (
     flow_pages,
     list_view_pages,
     object_pages,
+    pool_pages,
     report_pages,
     role_pages,
     template_files,
@@ -42,10 +43,11 @@ from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.store import split_apps
+from metabiz.platform.request_input import whole_number
 from metabiz.platform.web.session import safe_next
 
 __all__ = ["document_pages", "flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
-           "report_pages", "role_pages"]
+           "pool_pages", "report_pages", "role_pages"]
 #: document kinds with forms of their own (the rest are edited as JSON)
 FORM_KINDS = ("objects", "roles", "reports", "dashboards")
 
@@ -104,9 +106,8 @@ def apply(actor: Actor) -> Any:
         raise BadRequest("the reviewed document is not JSON") from None
     try:
         plan = run(hidden["op"], kind=hidden["kind"], name=hidden["name"], document=document,
-                   base_version=int(raw_version) if raw_version.isdigit() else None,
-                   app=hidden["app"] or None,
-                   version=int(hidden["version"]) if hidden["version"].isdigit() else 0,
+                   base_version=whole_number(raw_version), app=hidden["app"] or None,
+                   version=whole_number(hidden["version"]) or 0,
                    dry_run=False, actor=actor)
     except (MetadataError, ConflictError) as err:
         return render_plan(None, hidden, error=err), 409 if isinstance(err, ConflictError) \

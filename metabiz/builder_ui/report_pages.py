@@ -43,6 +43,7 @@ from metabiz.errors import ConflictError, NotFound
 from metabiz.formulas import FUNCTIONS
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.request_input import whole_number
 from metabiz.platform.web import i18n
 from metabiz.reports.pages import records_href
 from metabiz.reports.presenting import present
@@ -167,7 +168,7 @@ def _where(at: str) -> str:
     """Where in the form a JSON pointer of a report points: "Grouping 1", "Measure 2"…"""
     parts = at.strip("/").split("/")
     head = parts[0]
-    if head in ("group_by", "measures") and len(parts) > 1 and parts[1].isdigit():
+    if head in ("group_by", "measures") and len(parts) > 1 and whole_number(parts[1]) is not None:
         what = b("group_n" if head == "group_by" else "measure_n", n=int(parts[1]) + 1)
         return " · ".join([what, *parts[2:]])
     return {"": b("report"), "filter": b("report_filter"), "sort": b("view_sort"),

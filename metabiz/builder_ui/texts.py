@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from metabiz.builder_ui.flow_texts import FLOW_TEXTS
 from metabiz.builder_ui.report_texts import REPORT_TEXTS
 from metabiz.platform.web import i18n
 
@@ -181,8 +182,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "on_reject": {"en": "When rejected, set", "zh": "审批拒绝后设置"},
     "set_field": {"en": "Field", "zh": "字段"},
     "to_formula": {"en": "to (formula)", "zh": "为（公式）"},
-    "kept_actions": {"en": "Other actions (kept as they are; edit them through the API)",
-                     "zh": "其他动作（保持不变；可通过 API 编辑）"},
     "trigger": {"en": "Runs when", "zh": "触发时机"},
     "trigger_created": {"en": "a record is created", "zh": "记录创建时"},
     "trigger_updated": {"en": "a record is updated", "zh": "记录更新时"},
@@ -194,7 +193,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "trigger_date_field": {"en": "Date field", "zh": "日期字段"},
     "trigger_days": {"en": "Days", "zh": "天数"},
     "condition": {"en": "Only when (formula)", "zh": "仅当（公式）"},
-    "actions": {"en": "Then set", "zh": "然后设置"},
+    "actions": {"en": "Then", "zh": "然后执行"},
     "diagram": {"en": "Flow", "zh": "流程图"},
     "approved": {"en": "Approved", "zh": "审批通过"},
     "delete_flow": {"en": "Delete this flow", "zh": "删除此流程"},
@@ -279,7 +278,8 @@ TYPE_LABELS: dict[str, dict[str, str]] = {
 
 def b(key: str, **values: Any) -> str:
     """The builder's text `key` in the request's language."""
-    entry = TEXTS.get(key) or REPORT_TEXTS.get(key) or TYPE_LABELS.get(key)
+    entry = TEXTS.get(key) or REPORT_TEXTS.get(key) or FLOW_TEXTS.get(key) or \
+        TYPE_LABELS.get(key)
     if entry is None:
         return key
     raw = entry.get(i18n.language()) or entry["en"]

@@ -26,6 +26,7 @@ from metabiz.platform.db import metadata_versions
 from metabiz.platform.extensions import Extensions
 from metabiz.platform.metadata.store import current_version
 from metabiz.platform.metadata.store import load_documents as stored_documents
+from metabiz.platform.request_input import whole_number
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
 
@@ -168,5 +169,4 @@ def render_plan(plan: Plan | None, hidden: dict[str, Any], *, title: str = "",
 
 
 def base_version() -> int | None:
-    raw = request.form.get("base_version", "")
-    return int(raw) if raw.isdigit() else None
+    return whole_number(request.form.get("base_version", "").strip())

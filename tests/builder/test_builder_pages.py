@@ -166,7 +166,9 @@ def test_an_approval_flow_with_two_steps_is_built_in_a_form(client, browser_sess
             "step1_mode": "all", "step1_approver_kind": ["role", "user"],
             "step1_approver_value": ["sales_rep", "admin"],
             "step2_api_name": "",
-            "on_approve_field": ["stage", ""], "on_approve_value": ['"negotiation"', ""]}
+            "on_approve_count": "2", "on_approve0_kind": "update",
+            "on_approve0_update_field": ["stage", ""],
+            "on_approve0_update_value": ['"negotiation"', ""], "on_approve1_kind": ""}
     wrong = client.post("/builder/flows/new", data={**data, "step1_condition": "amount > \"x\""})
     assert wrong.status_code == 422
     step = re.search(r'data-step="1">.*?<div class="field-error" id="e-step1" role="alert">'
@@ -193,8 +195,9 @@ def test_an_automation_rule_reads_like_the_rule(client, browser_session):
     plan = client.post("/builder/flows/new", data={
         "csrf_token": token, "kind": "automation", "api_name": "won_prob", "object":
         "opportunity", "active": "1", "trigger": "field_changed", "trigger_fields": ["stage"],
-        "condition": 'ISPICKVAL(stage, "closed_won")', "actions_field": ["probability", ""],
-        "actions_value": ["100", ""]})
+        "condition": 'ISPICKVAL(stage, "closed_won")', "actions_count": "1",
+        "actions0_kind": "update", "actions0_update_field": ["probability", ""],
+        "actions0_update_value": ["100", ""]})
     assert "add flow won_prob" in plan.get_data(as_text=True)
     confirm(client, plan.get_data(as_text=True))
     deal = client.post("/api/v1/records/opportunity", json={"name": "D", "probability": 20},

@@ -21,6 +21,15 @@
       sortable(list, { group: list.getAttribute("data-sortable-group"), handle: null });
     });
     each("[data-type-select]", function (select) { showTypeKeys(select); });
+    each("[data-action-kind]", function (select) { showActionKeys(select); });
+  }
+
+  // a flow action: the keys of its chosen kind only
+  function showActionKeys(select) {
+    var slot = select.closest("[data-action-slot]");
+    each("[data-action-keys]", function (box) {
+      box.hidden = box.getAttribute("data-action-keys") !== select.value;
+    }, slot);
   }
 
   // the keys of the chosen field type only
@@ -36,6 +45,7 @@
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("[data-type-select]")) { showTypeKeys(target); return; }
+    if (target.matches("[data-action-kind]")) { showActionKeys(target); return; }
     if (target.matches("[data-reload-with]")) {
       // a report's object: the form comes back with that object's fields
       var params = new URLSearchParams(window.location.search);
