@@ -12,18 +12,19 @@ from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from metabiz.errors import FormulaError
 from metabiz.formulas import nodes as n
 from metabiz.formulas.checker import CheckedFormula
 from metabiz.formulas.ftypes import FType
 from metabiz.formulas.functions import FUNCTIONS
-from metabiz.formulas.functions.dates import SMALL
-from metabiz.formulas.functions.math import power, round_quantum
+from metabiz.formulas.functions.dates import SMALL, date_of_ints
+from metabiz.formulas.functions.math import power
 from metabiz.formulas.limits import NUMBER_DIGITS
-from metabiz.formulas.values import as_decimal, normaliser, to_decimal, utc
+from metabiz.formulas.python_inline import Inlined, node_key
+from metabiz.formulas.values import DECIMALS, as_int, normaliser, to_decimal, utc
 
 #: the only operator symbols that reach the source (anything else is a helper call)
 NUMERIC_OPS = {"+": "+", "-": "-", "*": "*"}
+COMPARISONS = ("=", "<>", "<", "<=", ">", ">=")
 
 
 class Unsupported(Exception):
@@ -46,7 +47,7 @@ def generate(checked: CheckedFormula, helpers: dict[str, Any],
     return function
 
 
-class _Source:
+class _Source(Inlined):
     def __init__(self, checked: CheckedFormula, helpers: dict[str, Any],
                  result_check: Callable[[Any], Any] | None = None) -> None:
         self.checked = checked
@@ -57,7 +58,8 @@ class _Source:
         self.consts: dict[str, Any] = {
             "Decimal": Decimal, "datetime": dt.datetime, "UTC": dt.UTC, "ZERO": Decimal(0),
             "to_decimal": to_decimal, "utc": utc, "power": power, "date": dt.date,
-            "SMALL": SMALL, "as_decimal": as_decimal,
+            "SMALL": SMALL, "DECIMALS": DECIMALS, "as_int": as_int,
+            "date_of_ints": date_of_ints,
             "NUMBER_DIGITS": NUMBER_DIGITS, "ROUND_HALF_UP": ROUND_HALF_UP, **helpers}
         self._const_names: dict[tuple[type, str], str] = {}
         self.never_blank: set[str] = {"True", "False", "ZERO"}
@@ -151,11 +153,11 @@ class _Source:
         method = getattr(self, f"value_{type(node).__name__}")
         if isinstance(node, n.LITERALS) or isinstance(node, n.FieldRef) and len(node.path) == 1:
             return method(node)  # type: ignore[no-any-return]
-        key = _key(node)
+        key = node_key(node)
         for scope in reversed(self.scopes):
             if key in scope:
                 return scope[key]
-        result: str = method(node)
+        result: str = self.whole_as_decimal(node) if self.whole(node) else method(node)
         self.scopes[-1][key] = result
         return result
 
@@ -238,15 +240,16 @@ class _Source:
 
     def value_Binary(self, node: n.Binary) -> str:
         op = node.op
-        var = self.temp(boolean=op in ("&&", "||", "=", "<>", "<", "<=", ">", ">="))
-        left = self.value(node.left)
+        var = self.temp(boolean=op in ("&&", "||", *COMPARISONS))
+        whole = op in COMPARISONS and self.whole(node.left) and self.whole(node.right)
+        left = self.whole_value(node.left) if whole else self.value(node.left)
         if op in ("&&", "||"):
             self.emit(f"{var} = {self.truth(left)}")
             with self.block(f"if {'' if op == '&&' else 'not '}{var}:"):
                 right = self.value(node.right)
                 self.emit(f"{var} = {self.truth(right)}")
             return var
-        right = self.value(node.right)
+        right = self.whole_value(node.right) if whole else self.value(node.right)
         if op in ("=", "<>"):
             test = self.equality(left, right)
             self.emit(f"{var} = {test}" if op == "=" else f"{var} = not {test}")
@@ -284,8 +287,8 @@ class _Source:
         if op in ("+", "-") and lt in dates:
             if rt is lt and op == "-":
                 if lt is FType.DATE:  # _days_between's first case inline
-                    return (f"(as_decimal(({left} - {right}).days) if {left}.__class__ is date "
-                            f"else days_between({left}, {right}))")
+                    return (f"(DECIMALS.get(days := ({left} - {right}).days) or Decimal(days) "
+                            f"if {left}.__class__ is date else days_between({left}, {right}))")
                 return f"days_between({left}, {right})"
             return f"shift({left}, {right})" if op == "+" else f"shift({left}, -{right})"
         if op == "/":
@@ -322,54 +325,6 @@ class _Source:
             self.emit_blank_safe(var, f"{self.const(raw)}({', '.join(args)})", *args)
         else:
             self.emit(f"{var} = {self.const(fn.python)}({', '.join(args)})")
-        return var
-
-    def call_ROUND(self, node: n.Call) -> str:
-        digits = node.args[1]
-        try:
-            quantum = round_quantum(digits.value) if isinstance(digits, n.Number) else None
-        except FormulaError:
-            quantum = None
-        if quantum is None:
-            return self.call_function(node)
-        value, var = self.value(node.args[0]), self.temp()
-        self.emit_blank_safe(var, f"{value}.quantize({self.const(quantum)}, ROUND_HALF_UP)",
-                             value)
-        return var
-
-    def _date_part(self, node: n.Call, part: str) -> str:
-        """YEAR/MONTH/DAY of a date inline (of a datetime: the function, for its UTC date)."""
-        value, var = self.value(node.args[0]), self.temp()
-        raw = self.const(FUNCTIONS[node.name].python.blank_safe_of)  # type: ignore[attr-defined]
-        self.emit_blank_safe(var, part.format(value) + f" if {value}.__class__ is date "
-                             f"else {raw}({value})", value)
-        return var
-
-    def call_YEAR(self, node: n.Call) -> str:
-        return self._date_part(node, "as_decimal({}.year)")
-
-    def call_MONTH(self, node: n.Call) -> str:
-        return self._date_part(node, "SMALL[{}.month]")
-
-    def call_DAY(self, node: n.Call) -> str:
-        return self._date_part(node, "SMALL[{}.day]")
-
-    def call_LEFT(self, node: n.Call) -> str:
-        count = node.args[1]
-        if not isinstance(count, n.Number) or not 0 < count.value < 10**6:
-            return self.call_function(node)
-        value, var = self.value(node.args[0]), self.temp()
-        self.emit(f"{var} = str({value})[:{int(count.value)}] if {value} else None")
-        return var
-
-    def call_UPPER(self, node: n.Call) -> str:
-        value, var = self.value(node.args[0]), self.temp()
-        self.emit(f"{var} = str({value}).upper() if {value} else None")
-        return var
-
-    def call_LOWER(self, node: n.Call) -> str:
-        value, var = self.value(node.args[0]), self.temp()
-        self.emit(f"{var} = str({value}).lower() if {value} else None")
         return var
 
     def call_IF(self, node: n.Call) -> str:
@@ -519,22 +474,3 @@ def _walk(node: n.Expr) -> Iterator[n.Expr]:
             todo.extend((current.right, current.left))
         elif isinstance(current, n.Call):
             todo.extend(reversed(current.args))
-
-
-def _key(node: n.Expr) -> tuple[Any, ...]:
-    """What a subexpression computes, without where it stands in the source."""
-    if isinstance(node, n.Number):
-        return ("number", str(node.value))
-    if isinstance(node, n.String | n.Boolean):
-        return (type(node).__name__, node.value)
-    if isinstance(node, n.FieldRef):
-        return ("field", node.path)
-    if isinstance(node, n.Unary):
-        return ("unary", node.op, _key(node.operand))
-    if isinstance(node, n.Binary):
-        return ("binary", node.op, _key(node.left), _key(node.right))
-    if isinstance(node, n.Call):
-        return ("call", node.name, *(_key(a) for a in node.args))
-    if isinstance(node, n.Constant):
-        return ("constant", node.name, id(node.value))
-    return ("null",)

@@ -34,7 +34,8 @@ DAY_MS = 86_400_000
 # use most (counts, digits, days, months, years) are converted through these tables.
 # Decimal(2) hashes and compares like 2, so a Decimal finds its int directly.
 _INTS: dict[Any, int] = {i: i for i in range(-400, 3001)}
-_DECIMALS: dict[int, Decimal] = {i: Decimal(i) for i in range(-400, 3001)}
+#: whole numbers as Decimals without a Decimal() per use (compiled formulas read it inline)
+DECIMALS: dict[int, Decimal] = {i: Decimal(i) for i in range(-400, 3001)}
 
 
 def as_int(value: Decimal) -> int:
@@ -49,7 +50,7 @@ def as_int(value: Decimal) -> int:
 
 
 def as_decimal(value: int) -> Decimal:
-    found = _DECIMALS.get(value)
+    found = DECIMALS.get(value)
     return Decimal(value) if found is None else found
 
 

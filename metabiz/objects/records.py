@@ -268,7 +268,8 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
         prepared.append(record)
         if problems:
             errors[index] = problems
-    _check_many(ctx, obj, [(record, None, set(obj.fields)) for record in prepared], errors)
+    every = frozenset(obj.fields)  # what a new record sets (read-only in the checks)
+    _check_many(ctx, obj, [(record, None, every) for record in prepared], errors)  # type: ignore[misc]
     numbered = [cf for cf in obj.stored_fields() if cf.fdef.type == "auto_number"]
     for cf in numbered:
         last = next_number(ctx.conn, f"{obj.name}.{cf.name}", len(prepared))

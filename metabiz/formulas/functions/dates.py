@@ -80,11 +80,16 @@ def _as_date(value: dt.date) -> dt.date:
 
 
 def _make_date(year: Decimal, month: Decimal, day: Decimal) -> dt.date:
+    return date_of_ints(as_int(year), as_int(month), as_int(day))
+
+
+def date_of_ints(year: int, month: int, day: int) -> dt.date:
+    """DATE once its arguments are whole numbers (compiled formulas call it directly)."""
     try:
-        return dt.date(as_int(year), as_int(month), as_int(day))
+        return dt.date(year, month, day)
     except ValueError:
-        raise FormulaError(f"DATE: {int(year)}-{int(month):02d}-{int(day):02d} is not a valid "
-                           "date", kind="eval") from None
+        raise FormulaError(f"DATE: {year}-{month:02d}-{day:02d} is not a valid date",
+                           kind="eval") from None
 
 
 def _datevalue(value: Any) -> dt.date:
