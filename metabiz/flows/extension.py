@@ -17,6 +17,7 @@ from metabiz.flows.automation import before_save
 from metabiz.flows.compiled import check_flows
 from metabiz.flows.definitions import FLOW_KIND
 from metabiz.flows.listeners import on_write
+from metabiz.flows.openapi import openapi_paths
 from metabiz.flows.timeline import approval_events
 from metabiz.platform.extensions import Extensions, NavSection, Panel
 
@@ -40,6 +41,7 @@ def register(ext: Extensions) -> None:
     ext.add_command(commands.jobs)
     ext.add_command(commands.worker)
     ext.set_job_queue(jobs.queue)  # other packages' job kinds run on the same table
+    ext.add_openapi(openapi_paths)
 
 
 def init_app(app: Flask) -> None:

@@ -49,8 +49,9 @@ def create_record(object_name: str) -> Any:
     return response
 
 
-#: actions on a whole object whose path is that of a record id (`POST …/transfer`)
-COLLECTION_ACTIONS = ("transfer",)
+#: actions on a whole object whose path is that of a record id (`POST …/transfer`, the
+#: spreadsheets' `GET …/export`)
+COLLECTION_ACTIONS = ("transfer", "export")
 
 
 class RecordIdConverter(BaseConverter):
@@ -174,4 +175,4 @@ def openapi() -> Any:
     services = current_app.extensions["metabiz"]
     with services.engine.connect() as conn:
         schema = services.runtime.schema(conn)
-    return jsonify(openapi_document(schema, actor))
+    return jsonify(openapi_document(schema, actor, services.runtime.extensions.openapi_paths))

@@ -34,6 +34,12 @@ ReadGrant = Callable[[Any, str, Any], Any]
 #: applied; returns problems as `file: /json/pointer: message` lines (empty when all is well)
 MetadataCheck = Callable[[Any], Sequence[str]]
 
+#: the OpenAPI paths of the endpoints a package serves: called as `paths(schema, actor)` with
+#: the compiled schema and the caller (None when anonymous) each time the document is built;
+#: returns `{"/reports/{name}": {"parameters": [...], "get": {...}}, ...}` (path items of
+#: OpenAPI 3.1, errors as `#/components/schemas/Error`)
+OpenApiPaths = Callable[[Any, Any], Mapping[str, Mapping[str, Any]]]
+
 #: a background job kind a package adds: run by the job worker as `run(payload, env)`, outside
 #: any transaction of its own (env carries `engine`, `runtime` and `now`, `attempt` (1 for the
 #: first run) and `taken_over`: True when the worker of the previous attempt stopped before it
@@ -149,6 +155,7 @@ class Extensions:
     job_queue: JobQueue | None = None
     timeline_sources: list[TimelineSource] = field(default_factory=list)
     upgrade_steps: list[UpgradeStep] = field(default_factory=list)
+    openapi_paths: list[OpenApiPaths] = field(default_factory=list)
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -193,6 +200,8 @@ class Extensions:
 
     def add_upgrade_step(self, step: UpgradeStep) -> None:
         self.upgrade_steps.append(step)
+    def add_openapi(self, paths: OpenApiPaths) -> None:
+        self.openapi_paths.append(paths)
 
     def panels_for(self, slot: str) -> list[Panel]:
         return sorted((p for p in self.panels if p.slot == slot), key=lambda p: p.order)

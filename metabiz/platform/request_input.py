@@ -91,7 +91,7 @@ def refuse_unusable_parameters() -> None:
             if key == "next":
                 continue
             for value in [key, *values]:
-                problem = text_problem(value)
+                problem = text_problem(value) if isinstance(value, str) else None
                 if problem:
                     name = key.replace("\x00", "\\x00")
                     raise BadRequest(f"parameter {name!r} {problem}",

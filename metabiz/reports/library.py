@@ -13,6 +13,8 @@ from typing import Any
 
 from metabiz.errors import MetabizError, NotFound
 from metabiz.objects.context import Context
+from metabiz.objects.schema import RuntimeSchema
+from metabiz.platform.access import Actor
 from metabiz.reports.compiled import CompiledReport, compiled_reports
 from metabiz.reports.definitions import DASHBOARD, REPORT, ChartDef, ComponentDef, DashboardDef
 from metabiz.reports.engine import ReportResult, run
@@ -20,18 +22,21 @@ from metabiz.reports.engine import ReportResult, run
 
 def reports_for(ctx: Context) -> list[CompiledReport]:
     """The reports the actor may run, in label order."""
-    access = ctx.schema.access
-    compiled = compiled_reports(ctx.schema)
-    found = [r for r in compiled.reports.values()
-             if r.object in ctx.schema.objects and access.allowed(ctx.actor, r.object, "read")]
+    found = [r for r in compiled_reports(ctx.schema).reports.values()
+             if may_run(ctx.schema, ctx.actor, r)]
     return sorted(found, key=lambda r: r.rdef.label.get(ctx.language).lower())
+
+
+def may_run(schema: RuntimeSchema, actor: Actor, compiled: CompiledReport) -> bool:
+    """Whether `actor` may run the report: they may read its object."""
+    return compiled.object in schema.objects and schema.access.allowed(
+        actor, compiled.object, "read")
 
 
 def report(ctx: Context, name: str) -> CompiledReport:
     """One report by name: 404 when unknown or when the actor may not read its object."""
     found = compiled_reports(ctx.schema).report(name)
-    if found.object not in ctx.schema.objects or not ctx.schema.access.allowed(
-            ctx.actor, found.object, "read"):
+    if not may_run(ctx.schema, ctx.actor, found):
         raise NotFound(f"unknown report {name!r}")
     return found
 
@@ -53,16 +58,17 @@ def chart_of(compiled: CompiledReport, chart: ChartDef | None = None) -> dict[st
 
 def dashboards_for(ctx: Context) -> list[DashboardDef]:
     """The dashboards the actor may open, in metadata order."""
-    return [d for d in ctx.schema.bundle.definitions(DASHBOARD) if _may_open(ctx, d)]
+    return [d for d in ctx.schema.bundle.definitions(DASHBOARD) if may_open(ctx.actor, d)]
 
 
-def _may_open(ctx: Context, ddef: DashboardDef) -> bool:
-    return ctx.actor.is_admin or not ddef.roles or bool(set(ddef.roles) & ctx.actor.roles)
+def may_open(actor: Actor, ddef: DashboardDef) -> bool:
+    """Whether `actor` may open the dashboard: it names one of their roles, or none."""
+    return actor.is_admin or not ddef.roles or bool(set(ddef.roles) & actor.roles)
 
 
 def dashboard(ctx: Context, name: str) -> DashboardDef:
     found = ctx.schema.bundle.definition(DASHBOARD, name)
-    if found is None or not _may_open(ctx, found):
+    if found is None or not may_open(ctx.actor, found):
         raise NotFound(f"unknown dashboard {name!r}")
     return found
 
@@ -122,4 +128,5 @@ def components(ctx: Context, ddef: DashboardDef) -> list[ComponentResult]:
 
 
 __all__ = ["REPORT", "ComponentResult", "chart_of", "components", "dashboard",
-           "dashboards_for", "home_dashboard", "report", "reports_for", "result"]
+           "dashboards_for", "home_dashboard", "may_open", "may_run", "report", "reports_for",
+           "result"]

@@ -11,6 +11,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from metabiz.errors import BadRequest
 from metabiz.objects.work import unit_of_work
@@ -24,6 +25,13 @@ from metabiz.spreadsheets.report import error_report
 from metabiz.spreadsheets.sheets import open_sheet
 
 api = Blueprint("spreadsheets_api", __name__, url_prefix=API_PREFIX)
+
+
+class ImportObjectConverter(BaseConverter):
+    """The object of `POST /imports/<object>`: an api_name, never an import's number, so
+    `POST /imports/7` is a 405 (that path is an import's) rather than an unknown object."""
+
+    regex = "[a-z][a-z0-9_]*"
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -61,7 +69,7 @@ def start_import(actor: Actor, object_name: str, filename: str, data: bytes,
     return import_id
 
 
-@api.post("/imports/<object_name>")
+@api.post("/imports/<import_object:object_name>")
 def create_import(object_name: str) -> Any:
     actor = require_actor()
     filename, data = uploaded()
@@ -75,15 +83,15 @@ def create_import(object_name: str) -> Any:
     return response
 
 
-@api.get("/imports/<import_id>")
-def import_status(import_id: str) -> Any:
+@api.get("/imports/<int:import_id>")
+def import_status(import_id: int) -> Any:
     actor = require_actor()
     with store_connection() as conn:
         return jsonify(store.status_json(store.load(conn, import_id, actor)))
 
 
-@api.get("/imports/<import_id>/report")
-def import_report(import_id: str) -> Any:
+@api.get("/imports/<int:import_id>/report")
+def import_report(import_id: int) -> Any:
     """The uploaded file back, with an `errors` column saying what is wrong with each row."""
     actor = require_actor()
     with store_connection() as conn:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from metabiz.errors import NotFound
 from metabiz.platform.access import Actor
 from metabiz.platform.db import UTCDateTime, writer
+from metabiz.platform.request_input import MAX_BIGINT
 
 sheet_metadata = MetaData()
 
@@ -83,6 +84,8 @@ def load(conn: Connection, import_id: Any, actor: Actor | None = None,
         key = int(import_id)
     except (TypeError, ValueError):
         raise NotFound(f"no import with id {import_id!r}") from None
+    if not 0 < key <= MAX_BIGINT:  # no id is that large (SQLite could not even compare it)
+        raise NotFound(f"no import with id {import_id!r}")
     columns = [c for c in imports.c if with_data or c.name != "data"]
     row = conn.execute(select(*columns).where(imports.c.id == key)).mappings().first()
     if row is None or (actor is not None and not actor.is_admin and row["actor"] != actor.name):

@@ -126,7 +126,12 @@ def test_bad_uploads_are_refused_at_once(count, client, engine):
             any(message in m for ms in body["error"].get("fields", {}).values() for m in ms), \
             body
     assert client.get("/api/v1/imports/999", headers=headers(client, "alice")).status_code == 404
-    assert client.get("/api/v1/imports/abc", headers=headers(client, "alice")).status_code == 404
+    assert client.get("/api/v1/imports/99999999999999999999999",
+                      headers=headers(client, "alice")).status_code == 404
+    # `/imports/abc` is where object abc's imports are started (POST), not an import's number
+    wrong = client.get("/api/v1/imports/abc", headers=headers(client, "alice"))
+    assert wrong.status_code == 405 and "GET" not in wrong.headers["Allow"]
+    assert client.post("/api/v1/imports/7", headers=headers(client, "alice")).status_code == 405
     assert count("sheet_imports") == 0
 
 
@@ -211,3 +216,11 @@ def test_export_of_a_list_view_in_labels(client, worker, app_dir, engine, extens
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
         ["ID", "Name", "Stage", "Amount"], [1, "Alpha", "Negotiation", 1000]]
+
+
+def test_export_is_not_a_record_id(client):
+    """`…/export` is the object's download, so other methods are a 405 naming GET, not a
+    search for a record "export"."""
+    response = client.patch("/api/v1/records/opportunity/export", json={},
+                            headers=headers(client, "alice"))
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
