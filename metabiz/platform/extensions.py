@@ -200,6 +200,7 @@ class Extensions:
 
     def add_upgrade_step(self, step: UpgradeStep) -> None:
         self.upgrade_steps.append(step)
+
     def add_openapi(self, paths: OpenApiPaths) -> None:
         self.openapi_paths.append(paths)
 
