@@ -302,7 +302,7 @@ def _trigram_extension(conn: Connection) -> str | None:
             with conn.begin_nested():
                 conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS pg_trgm{where}")
         except exc.DBAPIError as err:
-            reason = str(err.orig).strip()
+            reason = str(err.orig).strip().splitlines()[0]
             continue
         return conn.execute(found).scalar()
     log.warning("search: pg_trgm cannot be created (%s); searches scan the tables", reason)
