@@ -1,28 +1,41 @@
 """Telling people a record became theirs: a pool admin assigned it to them, or a colleague
 transferred it — a notification in the new owner's language, as a write listener.
 
-Claims (the user took it) and returns (nobody owns it) tell no one; the `notify` action of
-automation covers anything else a team wants to hear about.
+Several records handed to one person in one go (a bulk transfer or assignment) make one
+notification listing them, not one each. Claims (the user took it) and returns (nobody owns
+it) tell no one; the `notify` action of automation covers anything else.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+
 from metabiz.flows import directory, notifications
+from metabiz.flows.store import jobs
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.platform.metadata.reserved import POOL_COLUMN
 
-#: (subject, message) of each change that hands a record to someone, per language
-TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+#: the records a grouped notification names before "…"
+NAMED = 5
+#: (subject, one record, several records) of each change that hands records to someone
+TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
     "assign": {
         "en": ("{object} assigned to you",
-               "{actor} assigned you {object} {name} from {pool}."),
-        "zh": ("{object}已分配给你", "{actor}把{pool}中的{object}“{name}”分配给了你。"),
+               "{actor} assigned you {object} {name} from {pool}.",
+               "{actor} assigned you {count} {object} records from {pool}: {names}."),
+        "zh": ("{object}已分配给你",
+               "{actor}把{pool}中的{object}“{name}”分配给了你。",
+               "{actor}把{pool}中的{count}条{object}分配给了你：{names}。"),
     },
     "transfer": {
-        "en": ("{object} transferred to you", "{actor} transferred {object} {name} to you."),
-        "zh": ("{object}已转交给你", "{actor}把{object}“{name}”转交给了你。"),
+        "en": ("{object} transferred to you",
+               "{actor} transferred {object} {name} to you.",
+               "{actor} transferred {count} {object} records to you: {names}."),
+        "zh": ("{object}已转交给你",
+               "{actor}把{object}“{name}”转交给了你。",
+               "{actor}把{count}条{object}转交给了你：{names}。"),
     },
 }
 
@@ -37,16 +50,39 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
             or event.object not in ctx.schema.objects:
         return
     obj = ctx.schema.object(event.object)
-    lang = directory.language_of(ctx.conn, owner)
-    lang = lang if lang in texts else "en"
     pool = obj.odef.pool(event.before.get(POOL_COLUMN) or "") if obj.odef.pools else None
     name_field = obj.odef.name_field
     name: Any = event.after.get(name_field) if name_field else None
+    name = str(name) if name not in (None, "") else f"#{event.record_id}"
+    key = ("owner_notice", event.change, owner, obj.name, pool.api_name if pool else None)
+    batch = ctx.cache.get(key)
+    if batch is None:
+        lang = directory.language_of(ctx.conn, owner)
+        batch = ctx.cache[key] = {"lang": lang if lang in texts else "en", "names": [],
+                                  "job": None}
+    batch["names"].append(name)
+    lang = batch["lang"]
     words = {"actor": event.actor.display_name or event.actor.name,
-             "object": obj.odef.label.get(lang),
-             "name": name if name not in (None, "") else f"#{event.record_id}",
-             "pool": pool.label.get(lang) if pool is not None else ""}
-    subject, message = texts[lang]
-    notifications.send(ctx.conn, [owner], now=ctx.now, subject=subject.format(**words),
-                       message=message.format(**words), object_name=obj.name,
-                       record_id=event.record_id, source=f"{event.change} by {event.actor.name}")
+             "object": obj.odef.label.get(lang), "name": name,
+             "pool": pool.label.get(lang) if pool is not None else "",
+             "count": len(batch["names"]), "names": _names(batch["names"], lang)}
+    subject, one, several = texts[lang]
+    message = (one if len(batch["names"]) == 1 else several).format(**words)
+    if batch["job"] is None:
+        batch["job"] = notifications.send(
+            ctx.conn, [owner], now=ctx.now, subject=subject.format(**words), message=message,
+            object_name=obj.name, record_id=event.record_id,
+            source=f"{event.change} by {event.actor.name}")
+        return
+    # the same unit of work handed them another: one notification names them all
+    payload = {"users": [owner], "subject": subject.format(**words), "message": message,
+               "object": obj.name, "record_id": None,
+               "source": f"{event.change} by {event.actor.name}"}
+    ctx.conn.execute(update(jobs).where(jobs.c.id == batch["job"]).values(payload=payload))
+
+
+def _names(names: list[str], lang: str) -> str:
+    shown = names[:NAMED]
+    if lang == "zh":
+        return "、".join(f"“{n}”" for n in shown) + ("等" if len(names) > NAMED else "")
+    return ", ".join(shown) + (" …" if len(names) > NAMED else "")

@@ -180,8 +180,9 @@ def build_missing(conn: Connection, objects: Iterable[CompiledObject]) -> list[s
     Idempotent: `metabiz upgrade` runs it on every database."""
     built: list[str] = []
     trigrams = _trigram_extension(conn) if conn.dialect.name == "postgresql" else None
+    fts = conn.dialect.name == "sqlite" and _fts5_trigram(conn)
     for obj in objects:
-        if conn.dialect.name == "sqlite":
+        if fts:
             if _sqlite_index(conn, obj):
                 built.append(obj.name)
         elif trigrams is not None and _pg_indexes(conn, obj, trigrams):
@@ -214,6 +215,18 @@ def drop(conn: Connection, object_name: str) -> None:
                 "AND tablename = :t AND indexname LIKE 'srch\\_%'"),
                 {"t": f"obj_{object_name}"}).scalars():
             conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
+
+
+def _fts5_trigram(conn: Connection) -> bool:
+    """SQLite has FTS5 and its trigram tokenizer (3.34+); without them searches scan."""
+    version = tuple(int(p) for p in str(conn.exec_driver_sql(
+        "SELECT sqlite_version()").scalar()).split("."))
+    options = set(conn.exec_driver_sql("PRAGMA compile_options").scalars())
+    if version >= (3, 34) and "ENABLE_FTS5" in options:
+        return True
+    log.warning("search: this SQLite (%s) lacks FTS5's trigram tokenizer; searches scan "
+                "the tables", ".".join(map(str, version)))
+    return False
 
 
 def _has_fts(conn: Connection, obj: CompiledObject) -> bool:
@@ -289,7 +302,7 @@ def _trigram_extension(conn: Connection) -> str | None:
             with conn.begin_nested():
                 conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS pg_trgm{where}")
         except exc.DBAPIError as err:
-            reason = str(err.orig).strip()
+            reason = str(err.orig).strip().splitlines()[0]
             continue
         return conn.execute(found).scalar()
     log.warning("search: pg_trgm cannot be created (%s); searches scan the tables", reason)

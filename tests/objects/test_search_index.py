@@ -5,17 +5,21 @@ fields, and `metabiz upgrade` building the index of a database made before it.""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from metabiz.app import create_app
+from metabiz.app import create_app, upgrade_database
 from metabiz.cli import main
 from metabiz.objects import records, search_index
 from metabiz.objects.evolution.apply import apply_path
+from metabiz.platform.auth import create_user
 from metabiz.platform.config import Config
-from metabiz.platform.db import writer
+from metabiz.platform.db import make_engine, writer
+from tests.conftest import postgres_base_url
 from tests.objects.people_app import make, service
 
 
@@ -187,3 +191,47 @@ def test_upgrade_builds_the_index_a_database_made_before_it_lacks(app, client, d
     assert set(found(client, "legacy")) == {("account", acct["id"]), ("account", other["id"])}
     assert found(client, "上海") == [("account", acct["id"])]
     assert found(client, "2112345678") == [("account", acct["id"])]
+
+
+def test_without_pg_trgm_searches_still_answer(sales_dir, tmp_path, extensions, caplog,
+                                               browser_session):
+    """A PostgreSQL user who may not create extensions (a managed database without
+    pg_trgm): apply and upgrade succeed without the indexes, and searches scan."""
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL not available")
+    name = f"nt_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {name} LOGIN")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")  # owned by the admin: no CREATE
+    owned = make_url(base).set(database=name)
+    with create_engine(owned, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
+    url = owned.set(username=name).update_query_dict({"options": f"-csearch_path={name}"})
+    try:
+        engine = make_engine(url.render_as_string(hide_password=False))
+        upgrade_database(engine, extensions)
+        _add_fields(sales_dir)
+        with caplog.at_level("WARNING", logger="metabiz.objects.search_index"):
+            apply_path(engine, sales_dir, extensions=extensions)
+        assert "pg_trgm cannot be created" in caplog.text
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pg_indexes "
+                                     "WHERE indexname LIKE 'srch%'")).scalar() == 0
+        with writer(engine).begin() as conn:
+            create_user(conn, "admin", "admin-pw-long", roles=["admin"])
+        app = create_app(Config(database_url=url.render_as_string(hide_password=False),
+                                secret_key="t", instance_path=tmp_path, testing=True))
+        acct = make(app, "account", name="上海客户公司", phone="+86 21 8888 7777")
+        client = app.test_client()
+        browser_session(client, "admin")
+        assert found(client, "客户公司") == [("account", acct["id"])]
+        assert found(client, "88887777") == [("account", acct["id"])]
+        app.extensions["metabiz"].engine.dispose()
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {name}")
+        admin.dispose()

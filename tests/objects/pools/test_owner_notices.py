@@ -52,3 +52,15 @@ def test_a_transfer_tells_the_new_owner_and_a_claim_tells_no_one(
     [told] = inbox(call, pool_app, "ron")
     assert told["message"] == "admin transferred Lead Initech to you."
     assert inbox(call, pool_app, "rita") == []
+
+
+def test_a_bulk_transfer_makes_one_notification_naming_the_records(
+        call: Call, pool_app: Flask) -> None:
+    ids = [call("POST", "/records/lead", body={"name": name}).get_json()["id"]
+           for name in ("Alpha", "Beta", "Gamma")]
+    moved = call("POST", "/records/lead/transfer", body={"ids": ids, "owner": "ron"})
+    assert moved.status_code == 200, moved.get_json()
+    [told] = inbox(call, pool_app, "ron")
+    assert told["message"] == "admin transferred 3 Lead records to you: Alpha, Beta, Gamma."
+    assert (told["subject"], told["object"], told["record_id"]) == (
+        "Lead transferred to you", "lead", None)
