@@ -43,9 +43,10 @@ def serve(env: CliEnv, host: str, port: int, workers: int, no_worker: bool) -> N
     """Serve the UI and the API with gunicorn, and run due jobs in a worker process."""
     env.serving_engine().dispose()
     # The job worker runs as its own process: a thread in gunicorn's master would be
-    # copied mid-lock into every forked web worker and hang it.
+    # copied mid-lock into every forked web worker and hang it. Supervised: a worker that
+    # dies (out of memory mid-import) is started again and takes its jobs over.
     jobs = None if no_worker else subprocess.Popen(
-        [sys.executable, "-m", "metabiz.cli", "worker", "--database-url",
+        [sys.executable, "-m", "metabiz.cli", "worker", "--supervise", "--database-url",
          env.config.database_url])
 
     class Server(BaseApplication):  # type: ignore[misc]

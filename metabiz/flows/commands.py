@@ -1,5 +1,6 @@
-"""The flows' commands: `metabiz worker` runs due jobs; `metabiz jobs list|retry` shows the
-job table, failed jobs with their last error, and runs one again at the next worker pass.
+"""The flows' commands: `metabiz worker` runs due jobs (`--supervise`: and keeps a worker
+running); `metabiz jobs list|retry` shows the job table, failed jobs with their last error,
+and runs one again at the next worker pass.
 
 Exit 1 with a message on stderr for an unknown or non-failed job.
 """
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 import click
 
 from metabiz.flows import jobs as job_table
+from metabiz.flows import supervisor
 from metabiz.flows.worker import run_worker
 from metabiz.platform.cli import CliEnv, command
 from metabiz.platform.db import writer
@@ -21,8 +24,16 @@ from metabiz.platform.db import writer
 @click.option("--once", is_flag=True, help="run the due jobs, then exit")
 @click.option("--now", "now_text", default=None, metavar="DATETIME",
               help="run the jobs as of this time (ISO 8601, UTC unless it says otherwise)")
-def worker(env: CliEnv, once: bool, now_text: str | None) -> None:
+@click.option("--supervise", is_flag=True,
+              help="run the worker as a child process and start it again whenever it dies")
+def worker(env: CliEnv, once: bool, now_text: str | None, supervise: bool) -> None:
     """Run due jobs (automation, scheduled rules, webhooks)."""
+    if supervise:
+        if once or now_text:
+            raise click.UsageError("--supervise keeps a worker running: not with --once or --now")
+        sys.exit(supervisor.supervise(
+            [sys.executable, "-m", "metabiz.cli", "worker", "--database-url",
+             env.config.database_url], say=lambda line: click.echo(line, err=True)))
     done = run_worker(env.serving_engine(), runtime=env.runtime(), secret=env.config.secret_key,
                       smtp=env.config.smtp, once=once, now=_moment(now_text))
     click.echo(f"ran {done} jobs")

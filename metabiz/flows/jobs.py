@@ -271,7 +271,8 @@ class Heartbeat:
         while not self._stop.wait(HEARTBEAT.total_seconds()):
             try:
                 if not self.renew():
-                    log.warning("job %s: another worker took it over", self.job.id)
+                    if not self._stop.is_set():  # (not simply finished meanwhile)
+                        log.warning("job %s: another worker took it over", self.job.id)
                     return
             except Exception as err:  # e.g. SQLite busy while the job itself writes
                 log.info("job %s: could not renew its lease yet: %s", self.job.id, err)

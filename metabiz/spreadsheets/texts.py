@@ -3,6 +3,7 @@ language); kept here so the package's pages carry their words with them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from metabiz.platform.web import i18n
@@ -79,6 +80,29 @@ TEXTS: dict[str, dict[str, str]] = {
                        "zh": "执行导入的后台进程两次中途停止（内存不足或被关闭），导入已中止，"
                              "未写入任何数据。请重新导入，或将文件拆分为较小的文件。"},
 }
+
+
+#: why a column was left out (columns.py, importer.py) → Chinese
+_NOTES_ZH = {
+    "set by metabiz": "由系统设置",
+    "computed by metabiz": "由系统计算",
+    "files and images are attached on the record page": "文件和图片请在记录页面上传",
+    "the error report's own column": "错误报告自带的列",
+    "left out": "已选择不导入",
+    "read-only for your role": "您的角色只读",
+    "hidden for your role": "对您的角色隐藏",
+    "record ids are set by metabiz; they find the records to update with key id":
+        "记录编号由系统生成；按编号更新记录时才使用",
+}
+_NOTE = re.compile(r"^column (.+): not imported \((.+)\)$", re.DOTALL)
+
+
+def note(raw: str) -> str:
+    """A 'column X: not imported (why)' note in the user's language."""
+    match = _NOTE.match(raw)
+    if i18n.language() != "zh" or match is None or match[2] not in _NOTES_ZH:
+        return raw
+    return f"列 {match[1]}：未导入（{_NOTES_ZH[match[2]]}）"
 
 
 def text(key: str, **values: Any) -> str:

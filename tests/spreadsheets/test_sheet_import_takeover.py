@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from sqlalchemy import select
@@ -133,3 +134,47 @@ def test_killing_a_worker_mid_import_leaves_nothing_half_written(client, engine,
     assert client.get(f"/api/v1/imports/{import_id}",
                       headers=headers(client, "alice")).get_json()["processed"] == 6000
 
+
+
+def test_a_supervised_worker_killed_is_started_again_and_runs_the_import(client, engine,
+                                                                        db_url, tmp_path):
+    """What `metabiz serve` runs: after its worker is killed, imports still get done."""
+    env = {**os.environ, "METABIZ_INSTANCE": str(tmp_path / "instance"),
+           "METABIZ_SECRET_KEY": SECRET}
+    supervised = subprocess.Popen([sys.executable, "-m", "metabiz.cli", "worker",
+                                   "--supervise", "--database-url", db_url], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    started: list[int] = []
+    ready = threading.Condition()
+
+    def read() -> None:
+        for line in supervised.stderr:
+            if line.startswith("job worker started (process "):
+                with ready:
+                    started.append(int(line.split("process ")[1].rstrip(")\n")))
+                    ready.notify_all()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        with ready:
+            assert ready.wait_for(lambda: len(started) == 1, timeout=60)
+        os.kill(started[0], signal.SIGKILL)
+        with ready:
+            assert ready.wait_for(lambda: len(started) == 2, timeout=60)
+        import_id = upload(client, "alice", "deals.csv", GOOD).get_json()["id"]
+        deadline = time.monotonic() + 90
+        while status(client, "alice", import_id)["status"] == "running":
+            assert time.monotonic() < deadline, "the restarted worker did not run the import"
+            time.sleep(0.2)
+        assert status(client, "alice", import_id)["created"] == 2
+    finally:
+        supervised.send_signal(signal.SIGTERM)
+        assert supervised.wait(60) is not None
+    assert started[1] != started[0]
+    try:
+        os.kill(started[1], 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive  # stopping the supervisor stopped its worker
