@@ -128,6 +128,8 @@ def test_reports_sum_and_average_exactly(ledger):
     assert totals["totals"]["largest"] == Decimal("1234567890123456.79")
     grouped = json.loads(ledger.call("GET", "/reports/by_book"), parse_float=Decimal)
     assert grouped["totals"]["amount"] == Decimal("2469135780246913.57")
+    exported = ledger.call("GET", "/reports/entry_totals/export?format=csv")
+    assert "2469135780246913.57" in exported and "1234567890123456.785" in exported
 
 
 def test_roll_ups_add_exactly(ledger):
