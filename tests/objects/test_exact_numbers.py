@@ -4,6 +4,7 @@ error, on SQLite and PostgreSQL; within it PostgreSQL keeps all 18 digits."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -66,7 +67,7 @@ def ledger(db_url, tmp_path, extensions):
         return response.get_data(as_text=True)
 
     yield SimpleNamespace(engine=engine, call=call, folder=tmp_path / "ledger",
-                          extensions=extensions)
+                          extensions=extensions, client=client, token=token)
     app.extensions["metabiz"].engine.dispose()
     engine.dispose()
 
@@ -86,6 +87,19 @@ def test_every_digit_comes_back_through_the_api(ledger):
     assert got["qty"] == Decimal("-9999999999999999.99")
     assert got["share"] == Decimal("12.34")
     assert got["doubled"] == Decimal("2469135780246913.56")
+
+
+def test_a_json_number_keeps_every_digit(ledger):
+    book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
+    response = ledger.client.post(
+        "/api/v1/records/entry", headers={"Authorization": f"Bearer {ledger.token}",
+                                          "Content-Type": "application/json"},
+        data=f'{{"name": "e", "book": {book}, "amount": {BIG}, "qty": 0.1}}')
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert f'"amount":{BIG},' in response.get_data(as_text=True)
+    got = json.loads(ledger.call("GET", f"/records/entry/{response.get_json()['id']}"),
+                     parse_float=Decimal)
+    assert (got["amount"], got["qty"]) == (Decimal(BIG), Decimal("0.1"))
 
 
 def test_a_value_beyond_is_a_422_naming_the_field(ledger):
@@ -197,3 +211,22 @@ def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
     ledger.call("POST", "/records/entry", {"name": "e", "book": book, "weight": "2"}, 201)
     got = json.loads(ledger.call("GET", f"/records/book/{book}"), parse_float=Decimal)
     assert got["total"] == Decimal("3.500001")
+
+
+def test_pages_show_and_save_every_digit(ledger, browser_session):
+    book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
+    entry = json.loads(ledger.call("POST", "/records/entry", {
+        "name": "e", "book": book, "amount": BIG}, 201))["id"]
+    client = ledger.client
+    browser_session(client, "admin")
+    detail = client.get(f"/o/entry/{entry}").get_data(as_text=True)
+    assert "1,234,567,890,123,456.78" in detail
+    form = client.get(f"/o/entry/{entry}/edit").get_data(as_text=True)
+    assert 'value="1234567890123456.78"' in form
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', form)[1]
+    saved = client.post(f"/o/entry/{entry}/edit", data={
+        "csrf_token": token, "version": "1", "name": "e", "book": str(book),
+        "amount": "1234567890123456.79", "weight": "", "qty": "", "share": ""})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    got = json.loads(ledger.call("GET", f"/records/entry/{entry}"), parse_float=Decimal)
+    assert got["amount"] == Decimal("1234567890123456.79")
