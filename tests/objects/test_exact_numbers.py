@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import inspect
 from test_reference_rules import desk, unit  # noqa: F401 - the desk app's fixtures
 
 from metabiz.app import create_app, prepare_database
@@ -185,15 +186,23 @@ def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
     book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
     for amount, weight in (("12345678901.23", "1.5"), ("-0.07", None), (None, "0.000001")):
         ledger.call("POST", "/records/entry", {"name": "e", "book": book, "amount": amount,
-                                               "weight": weight}, 201)
+                                               "weight": weight, "qty": "12.5"}, 201)
+    entry = ledger.folder / "objects" / "entry.json"
+    entry.write_text(entry.read_text().replace('"scale": 2', '"scale": 4'))
+    apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)  # qty: 4 places
     if not db_url.startswith("sqlite"):
         return  # PostgreSQL's NUMERIC was always exact: platform_0006 changes nothing there
     with writer(ledger.engine).begin() as conn:  # as releases before 0.4 stored them
-        for table, columns in (("obj_entry", {"amount": 2, "weight": 6, "qty": 2}),
+        for table, columns in (("obj_entry", {"amount": 2, "weight": 6, "qty": 4}),
                                ("obj_book", {"total": 6, "mean": 6, "heaviest": 6})):
             for column, scale in columns.items():
                 conn.exec_driver_sql(f'UPDATE {table} SET "{column}" = "{column}" / '
                                      f"{10.0 ** scale!r}")
+        # they left a column declared with the scale it was added with
+        conn.exec_driver_sql('ALTER TABLE obj_entry RENAME COLUMN qty TO qty_then')
+        conn.exec_driver_sql('ALTER TABLE obj_entry ADD COLUMN qty NUMERIC(18, 2)')
+        conn.exec_driver_sql('UPDATE obj_entry SET qty = qty_then')
+        conn.exec_driver_sql('ALTER TABLE obj_entry DROP COLUMN qty_then')
         assert conn.exec_driver_sql("SELECT typeof(amount) FROM obj_entry WHERE id = 1"
                                     ).scalar() == "real"
         conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = "
@@ -203,9 +212,12 @@ def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
     assert result.exit_code == 0, result.output
     assert "platform_0006_numbers" in result.output
     entries = json.loads(ledger.call("GET", "/records/entry?sort=id"), parse_float=Decimal)
-    assert [(r["amount"], r["weight"]) for r in entries["records"]] == [
-        (Decimal("12345678901.23"), Decimal("1.5")), (Decimal("-0.07"), None),
-        (None, Decimal("0.000001"))]
+    assert [(r["amount"], r["weight"], r["qty"]) for r in entries["records"]] == [
+        (Decimal("12345678901.23"), Decimal("1.5"), Decimal("12.5")),
+        (Decimal("-0.07"), None, Decimal("12.5")), (None, Decimal("0.000001"), Decimal("12.5"))]
+    with ledger.engine.connect() as conn:
+        declared = {c["name"]: str(c["type"]) for c in inspect(conn).get_columns("obj_entry")}
+    assert declared["qty"] == "NUMERIC(18, 4)"
     got = json.loads(ledger.call("GET", f"/records/book/{book}"), parse_float=Decimal)
     assert (got["total"], got["heaviest"]) == (Decimal("1.500001"), Decimal("1.5"))
     ledger.call("POST", "/records/entry", {"name": "e", "book": book, "weight": "2"}, 201)
