@@ -168,7 +168,8 @@ def test_a_scale_change_converts_the_stored_values(ledger):
     qty = next(f for f in document["fields"] if f["api_name"] == "qty")
     qty["scale"] = 4
     entry.write_text(json.dumps(document))
-    apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)
+    plan = apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)
+    assert "1 value kept exactly at 4 decimal places" in plan.render()
     assert amounts(ledger.call("GET", "/records/entry"), "qty") == [Decimal("12345.6700")]
     ledger.call("PATCH", "/records/entry/1", {"qty": "0.1234"})
     qty["scale"] = 2
