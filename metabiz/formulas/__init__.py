@@ -12,11 +12,18 @@ from metabiz.formulas.links import Image, Link
 from metabiz.formulas.parser import parse
 from metabiz.formulas.python import EvalContext, compile_python
 from metabiz.formulas.sql import compile_sql
-from metabiz.formulas.values import ExactNumber, Location, from_json_value, to_json_value
+from metabiz.formulas.values import (
+    ExactNumber,
+    Location,
+    exact_float,
+    from_json_value,
+    to_json_value,
+)
 
 __all__ = [
     "FUNCTIONS", "Calendar", "CalendarCatalog", "Catalog", "CheckedFormula", "DependencyGraph",
     "DictCatalog", "EvalContext", "ExactNumber", "FType", "FieldSpec", "Function", "Image",
-    "Link", "Location", "check", "compile_python", "compile_sql", "from_json_value", "parse",
+    "Link", "Location", "check", "compile_python", "compile_sql", "exact_float",
+    "from_json_value", "parse",
     "to_json_value",
 ]

@@ -237,6 +237,20 @@ class ExactNumber(float):
         number.exact = value
         return number
 
+    def __repr__(self) -> str:  # what Decimal(repr(x)) and marshmallow's str(x) read
+        return format(self.exact, "f")
+
+    __str__ = __repr__
+
+
+def exact_float(text: str) -> float:
+    """A JSON number's text as a float, an ExactNumber when a float would lose digits (a
+    JSON reader's `parse_float`)."""
+    number = float(text)
+    if Decimal(repr(number)) == Decimal(text):
+        return number
+    return ExactNumber(Decimal(text))
+
 
 def to_json_value(value: Any, ftype: FType | None = None) -> Any:
     """A formula value as JSON: exact numbers, `2026-11-23`, `2026-11-23T08:00:00Z`, lists."""

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from metabiz.formulas import FType, Image, Link, Location, from_json_value
+from metabiz.formulas import ExactNumber, FType, Image, Link, Location, from_json_value
 from metabiz.formulas.values import format_number
 from metabiz.objects import record_scope, reference_rules
 from metabiz.objects.context import Context
@@ -278,7 +278,7 @@ def _formula_value(widget: str, value: Any) -> Shown:
 
 def _decimal_text(value: Any, scale: int | None, *, grouping: bool) -> str:
     try:
-        number = Decimal(str(value))
+        number = value.exact if isinstance(value, ExactNumber) else Decimal(str(value))
     except InvalidOperation:
         return str(value)
     if scale is not None:

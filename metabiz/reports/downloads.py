@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from metabiz.errors import BadRequest
+from metabiz.formulas import ExactNumber
 from metabiz.reports.engine import ReportResult
 from metabiz.reports.presenting import TOTAL, key_text
 
@@ -37,6 +38,8 @@ def table(result: ReportResult, lang: str) -> tuple[list[str], list[list[Any]]]:
 
 
 def _number(value: Any) -> Any:
+    if isinstance(value, ExactNumber):  # more digits than a float: all of them
+        return value.exact
     if isinstance(value, float):
         return Decimal(repr(value))
     return value

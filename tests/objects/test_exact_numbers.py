@@ -4,6 +4,7 @@ error, on SQLite and PostgreSQL; within it PostgreSQL keeps all 18 digits."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import inspect
 from test_reference_rules import desk, unit  # noqa: F401 - the desk app's fixtures
 
 from metabiz.app import create_app, prepare_database
@@ -66,7 +68,7 @@ def ledger(db_url, tmp_path, extensions):
         return response.get_data(as_text=True)
 
     yield SimpleNamespace(engine=engine, call=call, folder=tmp_path / "ledger",
-                          extensions=extensions)
+                          extensions=extensions, client=client, token=token)
     app.extensions["metabiz"].engine.dispose()
     engine.dispose()
 
@@ -86,6 +88,19 @@ def test_every_digit_comes_back_through_the_api(ledger):
     assert got["qty"] == Decimal("-9999999999999999.99")
     assert got["share"] == Decimal("12.34")
     assert got["doubled"] == Decimal("2469135780246913.56")
+
+
+def test_a_json_number_keeps_every_digit(ledger):
+    book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
+    response = ledger.client.post(
+        "/api/v1/records/entry", headers={"Authorization": f"Bearer {ledger.token}",
+                                          "Content-Type": "application/json"},
+        data=f'{{"name": "e", "book": {book}, "amount": {BIG}, "qty": 0.1}}')
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert f'"amount":{BIG},' in response.get_data(as_text=True)
+    got = json.loads(ledger.call("GET", f"/records/entry/{response.get_json()['id']}"),
+                     parse_float=Decimal)
+    assert (got["amount"], got["qty"]) == (Decimal(BIG), Decimal("0.1"))
 
 
 def test_a_value_beyond_is_a_422_naming_the_field(ledger):
@@ -128,6 +143,8 @@ def test_reports_sum_and_average_exactly(ledger):
     assert totals["totals"]["largest"] == Decimal("1234567890123456.79")
     grouped = json.loads(ledger.call("GET", "/reports/by_book"), parse_float=Decimal)
     assert grouped["totals"]["amount"] == Decimal("2469135780246913.57")
+    exported = ledger.call("GET", "/reports/entry_totals/export?format=csv")
+    assert "2469135780246913.57" in exported and "1234567890123456.785" in exported
 
 
 def test_roll_ups_add_exactly(ledger):
@@ -151,7 +168,8 @@ def test_a_scale_change_converts_the_stored_values(ledger):
     qty = next(f for f in document["fields"] if f["api_name"] == "qty")
     qty["scale"] = 4
     entry.write_text(json.dumps(document))
-    apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)
+    plan = apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)
+    assert "1 value kept exactly at 4 decimal places" in plan.render()
     assert amounts(ledger.call("GET", "/records/entry"), "qty") == [Decimal("12345.6700")]
     ledger.call("PATCH", "/records/entry/1", {"qty": "0.1234"})
     qty["scale"] = 2
@@ -169,15 +187,23 @@ def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
     book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
     for amount, weight in (("12345678901.23", "1.5"), ("-0.07", None), (None, "0.000001")):
         ledger.call("POST", "/records/entry", {"name": "e", "book": book, "amount": amount,
-                                               "weight": weight}, 201)
+                                               "weight": weight, "qty": "12.5"}, 201)
+    entry = ledger.folder / "objects" / "entry.json"
+    entry.write_text(entry.read_text().replace('"scale": 2', '"scale": 4'))
+    apply_path(ledger.engine, ledger.folder, extensions=ledger.extensions)  # qty: 4 places
     if not db_url.startswith("sqlite"):
         return  # PostgreSQL's NUMERIC was always exact: platform_0006 changes nothing there
     with writer(ledger.engine).begin() as conn:  # as releases before 0.4 stored them
-        for table, columns in (("obj_entry", {"amount": 2, "weight": 6, "qty": 2}),
+        for table, columns in (("obj_entry", {"amount": 2, "weight": 6, "qty": 4}),
                                ("obj_book", {"total": 6, "mean": 6, "heaviest": 6})):
             for column, scale in columns.items():
                 conn.exec_driver_sql(f'UPDATE {table} SET "{column}" = "{column}" / '
                                      f"{10.0 ** scale!r}")
+        # they left a column declared with the scale it was added with
+        conn.exec_driver_sql('ALTER TABLE obj_entry RENAME COLUMN qty TO qty_then')
+        conn.exec_driver_sql('ALTER TABLE obj_entry ADD COLUMN qty NUMERIC(18, 2)')
+        conn.exec_driver_sql('UPDATE obj_entry SET qty = qty_then')
+        conn.exec_driver_sql('ALTER TABLE obj_entry DROP COLUMN qty_then')
         assert conn.exec_driver_sql("SELECT typeof(amount) FROM obj_entry WHERE id = 1"
                                     ).scalar() == "real"
         conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = "
@@ -187,11 +213,33 @@ def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
     assert result.exit_code == 0, result.output
     assert "platform_0006_numbers" in result.output
     entries = json.loads(ledger.call("GET", "/records/entry?sort=id"), parse_float=Decimal)
-    assert [(r["amount"], r["weight"]) for r in entries["records"]] == [
-        (Decimal("12345678901.23"), Decimal("1.5")), (Decimal("-0.07"), None),
-        (None, Decimal("0.000001"))]
+    assert [(r["amount"], r["weight"], r["qty"]) for r in entries["records"]] == [
+        (Decimal("12345678901.23"), Decimal("1.5"), Decimal("12.5")),
+        (Decimal("-0.07"), None, Decimal("12.5")), (None, Decimal("0.000001"), Decimal("12.5"))]
+    with ledger.engine.connect() as conn:
+        declared = {c["name"]: str(c["type"]) for c in inspect(conn).get_columns("obj_entry")}
+    assert declared["qty"] == "NUMERIC(18, 4)"
     got = json.loads(ledger.call("GET", f"/records/book/{book}"), parse_float=Decimal)
     assert (got["total"], got["heaviest"]) == (Decimal("1.500001"), Decimal("1.5"))
     ledger.call("POST", "/records/entry", {"name": "e", "book": book, "weight": "2"}, 201)
     got = json.loads(ledger.call("GET", f"/records/book/{book}"), parse_float=Decimal)
     assert got["total"] == Decimal("3.500001")
+
+
+def test_pages_show_and_save_every_digit(ledger, browser_session):
+    book = json.loads(ledger.call("POST", "/records/book", {"name": "B"}, 201))["id"]
+    entry = json.loads(ledger.call("POST", "/records/entry", {
+        "name": "e", "book": book, "amount": BIG}, 201))["id"]
+    client = ledger.client
+    browser_session(client, "admin")
+    detail = client.get(f"/o/entry/{entry}").get_data(as_text=True)
+    assert "1,234,567,890,123,456.78" in detail
+    form = client.get(f"/o/entry/{entry}/edit").get_data(as_text=True)
+    assert 'value="1234567890123456.78"' in form
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', form)[1]
+    saved = client.post(f"/o/entry/{entry}/edit", data={
+        "csrf_token": token, "version": "1", "name": "e", "book": str(book),
+        "amount": "1234567890123456.79", "weight": "", "qty": "", "share": ""})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    got = json.loads(ledger.call("GET", f"/records/entry/{entry}"), parse_float=Decimal)
+    assert got["amount"] == Decimal("1234567890123456.79")

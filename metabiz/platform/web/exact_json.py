@@ -1,5 +1,5 @@
-"""The app's JSON writer: Flask's, except that a number with more digits than a float keeps
-(an ExactNumber, `1234567890123456.78`) is written with every digit, as a JSON number.
+"""The app's JSON reader and writer: Flask's, except that a number with more digits than a
+float keeps (an ExactNumber, `1234567890123456.78`) is read and written with every digit.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-from metabiz.formulas import ExactNumber
+from metabiz.formulas import ExactNumber, exact_float
 
 #: an exact number stands in the encoded text as this string (with a nonce no text can
 #: guess) until it is unquoted
@@ -26,6 +26,10 @@ class ExactJSONProvider(DefaultJSONProvider):
         marked, found = _marked(obj, _MARK.format(nonce=nonce))
         text = super().dumps(marked, **kwargs)
         return re.sub(_MARKED.format(nonce=nonce), r"\1", text) if found else text
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("parse_float", exact_float)  # 1234567890123456.78 keeps its digits
+        return super().loads(s, **kwargs)
 
 
 def _marked(obj: Any, mark: str) -> tuple[Any, bool]:
