@@ -191,7 +191,8 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     "/builder", "/builder/objects/opportunity", "/builder/objects/opportunity/fields/stage",
     "/builder/objects/opportunity/layout", "/builder/objects/opportunity/views/new",
     "/builder/flows/discount_approval", "/builder/roles/sales_rep", "/builder/versions",
-    "/builder/versions/1"])
+    "/builder/versions/1", "/builder/reports/deals_by_stage", "/builder/dashboards/sales_desk",
+    "/builder/objects/opportunity/pools/new"])
 def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password,
                                                           path, screenshot):
     sign_in_admin(phone, builder_server, password)
