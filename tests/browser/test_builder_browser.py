@@ -71,8 +71,11 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     page.fill("#f-label_en", "Project")
     page.fill("#f-label_zh", "项目")
     expect(page.locator("#f-api_name")).to_have_value("project")
+    page.check("input[name=icon][value=folder]")  # its icon, from the builder's set
     review_and_apply(page, "create object project")
     expect(page.locator("h1")).to_have_text("Project")
+    expect(page.locator("nav.sidebar a[href='/o/project'] svg.object-icon use")).to_have_attribute(
+        "href", re.compile(r"object-icons\.svg#folder$"))
 
     # a lookup to accounts
     page.click("a:has-text('New field')")
