@@ -42,6 +42,7 @@ from metabiz.errors import ConflictError, NotFound
 from metabiz.formulas import FUNCTIONS
 from metabiz.platform.access import Actor
 from metabiz.platform.metadata.store import DEFAULT_APP, split_apps
+from metabiz.platform.metadata.validation import kernel_schemas
 
 Problems = tuple[dict[str, list[str]], list[str], list[dict[str, Any]]]
 
@@ -92,6 +93,19 @@ def editor_context(name: str, doc: dict[str, Any], documents: dict[str, Any]) ->
 # -- objects -------------------------------------------------------------------------------
 
 
+def icons() -> list[str]:
+    """The icons an object may take (object.json's `icon`, one SVG symbol each)."""
+    return list(kernel_schemas()["object"]["properties"]["icon"]["enum"])
+
+
+def _set_icon(doc: dict[str, Any], form: Any) -> None:
+    """The icon picked (none: the object's initial); an unknown name goes to the schema."""
+    doc.pop("icon", None)
+    icon = (form.get("icon") or "").strip()
+    if icon:
+        doc["icon"] = icon
+
+
 @web.route("/objects/new", methods=["GET", "POST"])
 @admin_page
 def new_object(actor: Actor) -> Any:
@@ -105,6 +119,7 @@ def new_object(actor: Actor) -> Any:
                "name_field": "name",
                "fields": [{"api_name": "name", "type": "text", "required": True,
                            "label": {"en": "Name", "zh": "名称"}}]}
+        _set_icon(doc, form)
         try:
             return review(actor, "put", kind="objects", name=name, document=doc,
                           base_version=base_version(), app=form.get("app") or None,
@@ -113,6 +128,7 @@ def new_object(actor: Actor) -> Any:
         except (InvalidDocument, ConversionRefused, ConflictError) as err:
             errors = form_problems(err, "")
     return render_template("builder/object_new.html", form=form, apps=apps, version=version,
+                           icons=icons(),
                            errors=errors[0], general=errors[1]), 422 if errors[1] or \
         errors[0] else 200
 
@@ -135,6 +151,7 @@ def object_page(actor: Actor, name: str) -> Any:
         new.pop("description", None)
         if description:
             new["description"] = description
+        _set_icon(new, form)
         try:
             return review(actor, "put", kind="objects", name=name, document=new,
                           base_version=base_version(),
@@ -150,7 +167,7 @@ def object_page(actor: Actor, name: str) -> Any:
         "builder/object.html", name=name, app=app, doc=doc, version=version,
         label_en=label_en, label_zh=label_zh, plural_en=plural_en, plural_zh=plural_zh,
         removed=removed_fields(name, doc), errors=errors[0], general=errors[1],
-        computed=COMPUTED), 422 if errors[1] or errors[0] else 200
+        computed=COMPUTED, icons=icons()), 422 if errors[1] or errors[0] else 200
 
 
 @web.post("/objects/<name>/delete")

@@ -94,7 +94,9 @@ def _save(actor: Actor, kind: str, name: str | None, new: dict[str, Any],
 
 def _report_page(actor: Actor, name: str | None) -> Any:
     found, version, current = _stored("reports", name)
-    doc = found or {"api_name": "", "object": request.args.get("object", ""), "measures": []}
+    doc = found or {"api_name": "", "object": "", "measures": []}
+    if request.args.get("object"):  # the object picked in the form (it reloads with it)
+        doc["object"] = request.args["object"]
     fields: dict[str, list[str]] = {}
     general: list[str] = []
     if request.method == "POST":

@@ -71,8 +71,11 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     page.fill("#f-label_en", "Project")
     page.fill("#f-label_zh", "项目")
     expect(page.locator("#f-api_name")).to_have_value("project")
+    page.check("input[name=icon][value=folder]")  # its icon, from the builder's set
     review_and_apply(page, "create object project")
     expect(page.locator("h1")).to_have_text("Project")
+    expect(page.locator("nav.sidebar a[href='/o/project'] svg.object-icon use")).to_have_attribute(
+        "href", re.compile(r"object-icons\.svg#folder$"))
 
     # a lookup to accounts
     page.click("a:has-text('New field')")
@@ -191,7 +194,8 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     "/builder", "/builder/objects/opportunity", "/builder/objects/opportunity/fields/stage",
     "/builder/objects/opportunity/layout", "/builder/objects/opportunity/views/new",
     "/builder/flows/discount_approval", "/builder/roles/sales_rep", "/builder/versions",
-    "/builder/versions/1"])
+    "/builder/versions/1", "/builder/reports/deals_by_stage", "/builder/dashboards/sales_desk",
+    "/builder/objects/opportunity/pools/new"])
 def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password,
                                                           path, screenshot):
     sign_in_admin(phone, builder_server, password)

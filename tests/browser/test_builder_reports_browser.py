@@ -72,6 +72,9 @@ def test_admin_builds_a_report_and_puts_it_on_a_dashboard(page, report_builder_s
     row.locator("select[name=measure_field]").select_option("amount")
     row.locator("input[name=measure_label_en]").fill("Amount")
     page.select_option("#f-chart_type", "bar")
+    # the chart offers the grouping and the measures as they are typed
+    expect(page.locator("#f-chart_x option[value=stage]")).to_have_count(1)
+    page.check("[data-chart-y] input[value=amount]")
 
     # the live preview runs the report on the records and draws its chart
     preview = page.locator("#report-preview")

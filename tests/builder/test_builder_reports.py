@@ -94,6 +94,8 @@ def test_a_report_is_saved_through_the_plan_and_runs(client, browser_session):
     result = client.get("/api/v1/reports/deals_by_stage").get_json()
     assert result["columns"] == ["stage", "deals", "amount"]
     assert result["rows"][0][0] == "negotiation" and result["totals"]["deals"] == 3
+    other = client.get("/builder/reports/deals_by_stage?object=account").get_data(as_text=True)
+    assert 'value="account" selected' in other and 'value="credit_limit"' in other
     doc = client.get("/builder/reports/deals_by_stage").get_data(as_text=True)
     assert 'value="deals_by_stage"' in doc and "readonly" in doc  # a saved report keeps its name
     assert "/reports/deals_by_stage" in doc  # "Open report"

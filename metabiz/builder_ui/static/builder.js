@@ -116,6 +116,54 @@
     }, form);
   });
 
+  // a report's chart offers the groupings and measures as they are typed
+  function chartChoices(form) {
+    var x = form.querySelector("select[name=chart_x]");
+    var y = form.querySelector("[data-chart-y]");
+    if (!x || !y) { return; }
+    var keys = [];
+    each("[data-group]", function (row) {
+      var formula = row.querySelector("input[name$=_formula]");
+      var field = row.querySelector("select[name$=_field]");
+      var column = row.querySelector("input[name$=_api_name]");
+      var key = formula && formula.value.trim() ? (column ? column.value.trim() : "")
+                                                : (field ? field.value : "");
+      if (key) { keys.push(key); }
+    }, form);
+    var chosenX = x.value;
+    Array.prototype.slice.call(x.options, 1).forEach(function (o) { o.remove(); });
+    keys.forEach(function (key) {
+      var option = new Option(key, key, false, key === chosenX);
+      x.add(option);
+    });
+    var checked = {};
+    each("input[name=chart_y]", function (box) { checked[box.value] = box.checked; }, y);
+    var names = [];
+    each("input[name=measure_api_name]", function (input) {
+      var name = input.value.trim();
+      if (name && names.indexOf(name) < 0) { names.push(name); }
+    }, form);
+    y.textContent = "";
+    names.forEach(function (name) {
+      var label = document.createElement("label");
+      label.className = "check-row";
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "chart_y";
+      box.value = name;
+      box.checked = !!checked[name];
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + name));
+      y.appendChild(label);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("[data-report-form]");
+    if (form && !event.target.matches("input[name=chart_y], select[name=chart_x]")) {
+      chartChoices(form);
+    }
+  });
+
   // a report preview swapped in: the reports' own script draws its chart (it draws the
   // charts present when it runs, so it runs again for the new one)
   function drawPreviewCharts(event) {

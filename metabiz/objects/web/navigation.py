@@ -37,7 +37,9 @@ def object_links(actor: Actor) -> list[NavLink]:
     lang = i18n.language()
     with unit_of_work(actor) as ctx:
         return [NavLink(href=url_for("objects_web.list_page", object_name=o.name),
-                        label=plural(o, lang)) for o in readable(ctx)]
+                        label=plural(o, lang),
+                        icon=f"object:{o.odef.icon}" if o.odef.icon else None)
+                for o in readable(ctx)]
 
 
 def home_tiles(actor: Actor) -> str:

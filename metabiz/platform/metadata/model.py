@@ -283,6 +283,12 @@ class ObjectDef:
     def table_name(self) -> str:
         return f"obj_{self.api_name}"
 
+    @property
+    def icon(self) -> str | None:
+        """The optional icon's name (object.json's `icon`)."""
+        icon = self.raw.get("icon")
+        return icon if isinstance(icon, str) else None
+
     def field(self, api_name: str) -> FieldDef | None:
         for f in self.fields:
             if f.api_name == api_name:
