@@ -41,6 +41,8 @@ class CompiledFlows:
         self._by_name: dict[str, Any] = {}
         #: problems of the flows that did not compile, by object
         self.problems: dict[str, list[str]] = {}
+        self._active: dict[str, list[AutomationRule]] = {}
+        self._time_based: list[AutomationRule] | None = None
         for fdef in schema.bundle.definitions(FLOW):
             try:
                 compiled = _compile(fdef, schema)
@@ -66,13 +68,21 @@ class CompiledFlows:
         return [f for f in self.approvals.get(object_name, []) if f.active]
 
     def automation_rules(self, object_name: str) -> list[AutomationRule]:
+        """The object's active automation rules (worked out once: every record write of the
+        object asks, twice)."""
         self._healthy(object_name)
-        return [r for r in self.automations.get(object_name, []) if r.active]
+        found = self._active.get(object_name)
+        if found is None:
+            found = [r for r in self.automations.get(object_name, []) if r.active]
+            self._active[object_name] = found
+        return found
 
     def time_based_rules(self) -> list[AutomationRule]:
-        """The active time-based rules of every object."""
-        return [r for rules in self.automations.values() for r in rules
-                if r.active and r.trigger.scheduled]
+        """The active time-based rules of every object (worked out once)."""
+        if self._time_based is None:
+            self._time_based = [r for rules in self.automations.values() for r in rules
+                                if r.active and r.trigger.scheduled]
+        return self._time_based
 
     def assignment_rules(self, object_name: str) -> list[AssignmentRule]:
         self._healthy(object_name)

@@ -1,12 +1,14 @@
 """The record service's batch path for creating records: per-object plans and the insert.
 
-A `WritePlan` is what creating records of one object needs, worked out once per unit of work
-(field loaders, defaults, required fields, columns); `insert_rows` writes a batch and returns
-its ids in input order (on SQLite with one executemany instead of a statement per row).
+A `WritePlan` is what creating records of one object needs, worked out once per metadata
+version (field loaders, defaults, columns); `insert_rows` writes a batch and returns its ids
+in input order (one executemany, without a statement per row or a sentinel to order by).
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -19,7 +21,7 @@ from metabiz.objects.fields.base import NOT_PLAIN, FieldType
 from metabiz.objects.fields.number import PRECISION, Number
 from metabiz.objects.fields.picklist import Picklist
 from metabiz.objects.fields.text import Text
-from metabiz.objects.schema import CompiledField, CompiledObject
+from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 
 #: a field's input value → its normalised Python value, or NOT_PLAIN when the value needs the
 #: general reading (record_input.read_input, which also words every error)
@@ -40,10 +42,17 @@ class WritePlan:
     columns: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
 
+#: the plans of each schema version, by object and the fields the actor may not set
+_PLANS: weakref.WeakKeyDictionary[RuntimeSchema, dict[tuple[str, frozenset[str]], WritePlan]] \
+    = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
 def plan_for(ctx: Context, obj: CompiledObject, refusals: dict[str, str]) -> WritePlan:
-    """The plan of `obj` for the context's actor, made once per unit of work."""
-    key = ("write_plan", obj.name, ctx.actor.name)
-    plan = ctx.cache.get(key)
+    """The plan of `obj` for an actor with these refusals, made once per metadata version."""
+    key = (obj.name, frozenset(refusals))
+    plans = _PLANS.get(ctx.schema)
+    plan = None if plans is None else plans.get(key)
     if plan is None:
         plan = WritePlan(
             blank=dict.fromkeys(obj.fields),
@@ -51,8 +60,9 @@ def plan_for(ctx: Context, obj: CompiledObject, refusals: dict[str, str]) -> Wri
                      if name not in refusals},
             defaulted=frozenset(cf.name for cf in obj.fields.values() if cf.default),
             columns=tuple((cf.name, _to_db(cf)) for cf in obj.stored_fields()))
-        ctx.cache[key] = plan
-    return plan  # type: ignore[no-any-return]
+        with _LOCK:
+            _PLANS.setdefault(ctx.schema, {})[key] = plan
+    return plan
 
 
 def read_plain(plan: WritePlan, data: Any) -> dict[str, Any] | None:

@@ -281,8 +281,7 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
             for record in prepared:
                 record[cf.name] = Decimal(0) if cf.fdef.function in ("count", "sum") else None
     stamp = ctx.naive_now()
-    rows = db_rows(plan, prepared, {**system, "created_at": stamp,
-                                                "updated_at": stamp})
+    rows = db_rows(plan, prepared, {**system, "created_at": stamp, "updated_at": stamp})
     # Creation is recorded by created_at/created_by; history starts with the first change.
     ids = _insert(ctx, obj, rows)
     for record, record_id in zip(prepared, ids, strict=True):
