@@ -191,3 +191,27 @@ def test_the_served_records_follow_metadata_field_security_and_roles(engine, app
         conn.execute(delete(user_roles).where(user_roles.c.user_name == "vic"))
     listed, got = _first(api, "admin")
     assert got["count"] == 7
+
+
+def test_a_checked_filter_is_reused_but_never_past_a_role_or_a_metadata_change(
+        engine, app_dir, things):
+    from metabiz.errors import BadRequest, PermissionDenied
+
+    def listed(user: str, where: str) -> list[str]:
+        with engine.connect() as conn:
+            ctx = Context(conn, things.schema(conn), load_actor(conn, user))
+            return [r["title"] for r in query.list_records(ctx, "thing", filter=where).records]
+
+    assert listed("admin", "money > 0") == ["Full 好"]
+    assert listed("admin", "money > 0") == ["Full 好"]
+    with pytest.raises(PermissionDenied):  # the same filter: money is hidden from vic
+        listed("vic", "money > 0")
+    assert listed("vic", 'colour = "blue"') == ["Some"]
+    path = app_dir / "objects" / "thing.json"
+    thing = json.loads(path.read_text())
+    thing["fields"] = [f for f in thing["fields"] if f["api_name"] != "colour"]
+    next(f for f in thing["fields"] if f["api_name"] == "summary")["formula"] = "title"
+    path.write_text(json.dumps(thing))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    with pytest.raises(BadRequest):
+        listed("vic", 'colour = "blue"')
