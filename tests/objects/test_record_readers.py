@@ -215,3 +215,22 @@ def test_a_checked_filter_is_reused_but_never_past_a_role_or_a_metadata_change(
     apply_path(engine, app_dir, extensions=things.extensions)
     with pytest.raises(BadRequest):
         listed("vic", 'colour = "blue"')
+
+
+def test_the_served_openapi_document_follows_roles_and_metadata(engine, app_dir, api, things):
+    from metabiz.objects.openapi import openapi_document
+
+    def fields(user: str) -> set[str]:
+        doc = api(user, "/openapi.json")
+        return set(doc["components"]["schemas"]["thing"]["properties"])
+
+    assert "money" not in fields("vic") and "money" in fields("admin")
+    assert "money" not in fields("vic")  # served again: the same
+    with engine.connect() as conn:
+        schema = things.schema(conn)
+        assert api("admin", "/openapi.json") == json.loads(json.dumps(
+            openapi_document(schema, load_actor(conn, "admin"))))
+    role = {**VIEWER, "fields": {"thing.count": "hidden"}}
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    assert "money" in fields("vic") and "count" not in fields("vic")
