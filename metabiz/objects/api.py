@@ -178,5 +178,5 @@ def openapi() -> Any:
     served: dict[Any, bytes] = schema.compiled.setdefault("openapi", {})
     key = None if actor is None else (actor.roles, actor.is_system)
     if key not in served:
-        served[key] = current_app.json.response(openapi_document(schema, actor)).get_data()
+        served[key] = jsonify(openapi_document(schema, actor)).get_data()
     return current_app.response_class(served[key], mimetype="application/json")
