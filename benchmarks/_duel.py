@@ -39,12 +39,37 @@ Maker = Callable[[random.Random], Request]
 
 
 @dataclass(frozen=True)
-class Side:
-    """One side of a comparison: its port and how it builds its next request."""
+class Server:
+    """A gunicorn serving one side: its port and its master's process id."""
 
     port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time its workers have used so far (Linux /proc; 0 elsewhere)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            for pid in children:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            return 0.0
+        return total
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: its server and how it builds its next request."""
+
+    server: Server
     make: Maker
     expect: int = 200
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
 
 def options(doc: str | None, quick_help: str) -> argparse.Namespace:
@@ -90,8 +115,8 @@ def _serve(app: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.
 
 
 @contextmanager
-def servers(engine: Engine) -> Iterator[tuple[int, int]]:
-    """The generic app and the hand-written one on the database; their ports."""
+def servers(engine: Engine) -> Iterator[tuple[Server, Server]]:
+    """The generic app and the hand-written one on the database."""
     url = engine.url.render_as_string(hide_password=False)
     env = {**os.environ, "METABIZ_DATABASE_URL": url, "METABIZ_SECRET_KEY": "bench",
            "PYTHONPATH": str(ROOT)}
@@ -99,7 +124,7 @@ def servers(engine: Engine) -> Iterator[tuple[int, int]]:
     started = [_serve("metabiz.app:create_app()", generic_port, env, ROOT),
                _serve("handwritten_app:app", hand_port, env, ROOT / "benchmarks")]
     try:
-        yield generic_port, hand_port
+        yield Server(generic_port, started[0].pid), Server(hand_port, started[1].pid)
     finally:
         for server in started:
             server.terminate()
@@ -141,25 +166,41 @@ def drive(side: Side, token: str, requests: int, threads: int = 4) -> float:
     return sum(counts) / elapsed
 
 
+def _measured(side: Side, token: str, requests: int) -> tuple[float, float]:
+    """(requests per second, server CPU milliseconds per request) of one round."""
+    before = side.server.cpu_seconds()
+    rate = drive(side, token, requests)
+    return rate, 1000 * (side.server.cpu_seconds() - before) / requests
+
+
 def duel(name: str, generic: Side, handwritten: Side, token: str, *, requests: int,
          rounds: int) -> float:
-    """Both sides in turn, `rounds` times (who goes first alternates); prints the medians
-    and returns the ratio generic / hand-written of the median rates."""
+    """Both sides in turn, `rounds` times (who goes first alternates). The ratio is the
+    median of the rounds' ratios generic / hand-written of requests per second, so a
+    neighbour's load that comes and goes shifts both halves of a round alike. The servers'
+    CPU time per request (the database server's not included) is printed beside it: on a
+    busy machine it is the steadier figure."""
     drive(generic, token, 40)  # warm up both (imports, caches, connection pools)
     drive(handwritten, token, 40)
-    ours: list[float] = []
-    theirs: list[float] = []
+    ratios: list[float] = []
+    ours: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
     for turn in range(rounds):
         if turn % 2:
-            theirs.append(drive(handwritten, token, requests))
-            ours.append(drive(generic, token, requests))
+            theirs.append(_measured(handwritten, token, requests))
+            ours.append(_measured(generic, token, requests))
         else:
-            ours.append(drive(generic, token, requests))
-            theirs.append(drive(handwritten, token, requests))
-    mine, base = statistics.median(ours), statistics.median(theirs)
-    ratio = mine / base
+            ours.append(_measured(generic, token, requests))
+            theirs.append(_measured(handwritten, token, requests))
+        ratios.append(ours[-1][0] / theirs[-1][0])
+    ratio = statistics.median(ratios)
+    mine, base = (statistics.median(r for r, _ in ours), statistics.median(r for r, _ in theirs))
+    cpu_mine, cpu_base = (statistics.median(c for _, c in ours),
+                          statistics.median(c for _, c in theirs))
+    cpu = f"{cpu_base / cpu_mine:.2f}" if cpu_mine else "n/a"
     print(f"[{name}] generic_requests_per_second={mine:.1f} "
           f"handwritten_requests_per_second={base:.1f} ratio={ratio:.2f} "
+          f"cpu_ms_per_request={cpu_mine:.2f}/{cpu_base:.2f} cpu_ratio={cpu} "
           f"(rounds={rounds} x {requests} requests)")
     return ratio
 

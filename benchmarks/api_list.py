@@ -15,11 +15,11 @@ from _duel import Side, duel, options, prepared, report, servers
 def scenario(name: str, url: str | None, rows: int, sort: str, pages: int, requests: int,
              rounds: int) -> float:
     engine, token = prepared(url, rows)
-    with servers(engine) as (generic_port, hand_port):
-        generic = Side(generic_port, lambda rng: (
+    with servers(engine) as (generic_server, hand_server):
+        generic = Side(generic_server, lambda rng: (
             "GET", f"/api/v1/records/deal?sort={sort}&limit=50&offset="
                    f"{50 * rng.randrange(pages)}", None))
-        handwritten = Side(hand_port, lambda rng: (
+        handwritten = Side(hand_server, lambda rng: (
             "GET", f"/deals?sort={sort}&limit=50&offset={50 * rng.randrange(pages)}", None))
         ratio = duel(f"{name}: {rows} rows, sort={sort}", generic, handwritten, token,
                      requests=requests, rounds=rounds)

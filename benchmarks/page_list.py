@@ -16,10 +16,10 @@ def main() -> None:
     rounds = args.rounds or (2 if args.quick else 5)
     rows, requests = (1_000, 80) if args.quick else (2_000, 400)
     engine, token = prepared(args.database_url, rows)
-    with servers(engine) as (generic_port, hand_port):
-        generic = Side(generic_port, lambda rng: (
+    with servers(engine) as (generic_server, hand_server):
+        generic = Side(generic_server, lambda rng: (
             "GET", f"/o/deal?page={1 + rng.randrange(3)}", None))
-        handwritten = Side(hand_port, lambda rng: (
+        handwritten = Side(hand_server, lambda rng: (
             "GET", f"/page/deals?page={1 + rng.randrange(3)}", None))
         ratio = duel("list page", generic, handwritten, token, requests=requests,
                      rounds=rounds)

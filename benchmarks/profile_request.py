@@ -28,6 +28,13 @@ REQUESTS = {
     "create": lambda rng: ("POST", "/api/v1/records/deal", random_deal(rng)),
     "page": lambda rng: ("GET", f"/o/deal?page={1 + rng.randrange(3)}", None),
 }
+#: the same requests to the hand-written twin (handwritten_app.py)
+HANDWRITTEN = {
+    "list": lambda rng: ("GET", f"/deals?limit=50&offset={50 * rng.randrange(3)}", None),
+    "get": lambda rng: ("GET", f"/deals/{rng.randrange(1, 1001)}", None),
+    "create": lambda rng: ("POST", "/deals", random_deal(rng)),
+    "page": lambda rng: ("GET", f"/page/deals?page={1 + rng.randrange(3)}", None),
+}
 
 
 def main() -> None:
@@ -36,17 +43,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--handwritten", action="store_true",
+                        help="profile the hand-written twin instead")
     parser.add_argument("--time", action="store_true",
                         help="no profile: the mean CPU milliseconds per request (best of 3)")
     args = parser.parse_args()
     engine = database(args.database_url)
     token = fill(engine, 2_000)
     os.environ.setdefault("METABIZ_SECRET_KEY", "bench")
-    app = create_app(Config.from_env(engine.url.render_as_string(hide_password=False)))
-    client = app.test_client()
+    url = engine.url.render_as_string(hide_password=False)
+    if args.handwritten:
+        os.environ["METABIZ_DATABASE_URL"] = url
+        from handwritten_app import app as twin
+        client = twin.test_client()
+    else:
+        client = create_app(Config.from_env(url)).test_client()
     headers = {"Authorization": f"Bearer {token}"}
     rng = random.Random(1)
-    make = REQUESTS[args.kind]
+    make = (HANDWRITTEN if args.handwritten else REQUESTS)[args.kind]
 
     def run(count: int) -> None:
         for _ in range(count):
@@ -62,6 +76,8 @@ def main() -> None:
         return
     profile = cProfile.Profile()
     profile.runcall(run, args.requests)
+    if os.environ.get("PROFILE_OUT"):
+        profile.dump_stats(os.environ["PROFILE_OUT"])
     stats = pstats.Stats(profile).strip_dirs()
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)

@@ -16,10 +16,10 @@ def main() -> None:
     rounds = args.rounds or (2 if args.quick else 5)
     requests = 80 if args.quick else 400
     engine, token = prepared(args.database_url, 1_000)
-    with servers(engine) as (generic_port, hand_port):
-        generic = Side(generic_port, lambda rng: ("POST", "/api/v1/records/deal",
+    with servers(engine) as (generic_server, hand_server):
+        generic = Side(generic_server, lambda rng: ("POST", "/api/v1/records/deal",
                                                   random_deal(rng)), expect=201)
-        handwritten = Side(hand_port, lambda rng: ("POST", "/deals", random_deal(rng)),
+        handwritten = Side(hand_server, lambda rng: ("POST", "/deals", random_deal(rng)),
                            expect=201)
         ratio = duel("create", generic, handwritten, token, requests=requests,
                      rounds=rounds)

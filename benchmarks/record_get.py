@@ -15,10 +15,10 @@ def main() -> None:
     rounds = args.rounds or (2 if args.quick else 5)
     rows, requests = (1_000, 80) if args.quick else (2_000, 800)
     engine, token = prepared(args.database_url, rows)
-    with servers(engine) as (generic_port, hand_port):
-        generic = Side(generic_port, lambda rng: (
+    with servers(engine) as (generic_server, hand_server):
+        generic = Side(generic_server, lambda rng: (
             "GET", f"/api/v1/records/deal/{rng.randrange(1, rows + 1)}", None))
-        handwritten = Side(hand_port, lambda rng: (
+        handwritten = Side(hand_server, lambda rng: (
             "GET", f"/deals/{rng.randrange(1, rows + 1)}", None))
         ratio = duel(f"get: {rows} rows", generic, handwritten, token, requests=requests,
                      rounds=rounds)

@@ -25,4 +25,7 @@ lint-imports --no-cache --no-logo >/dev/null || { echo "import-linter: a layer i
 python -m pytest -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" "$@"
 rc=$?
 if [ $rc -eq 5 ]; then echo "pytest ran no test: failing" >&2; exit 1; fi
+# the benchmarks' quick forms must run (their ratios are printed, not judged); a run of
+# chosen tests (`make test` with arguments) skips them
+if [ $rc -eq 0 ] && [ $# -eq 0 ]; then VENV="$VENV" bash scripts/benchmarks.sh || rc=1; fi
 exit $rc

@@ -175,4 +175,10 @@ def openapi() -> Any:
     services = current_app.extensions["metabiz"]
     with services.engine.connect() as conn:
         schema = services.runtime.schema(conn)
-    return jsonify(openapi_document(schema, actor, services.runtime.extensions.openapi_paths))
+    # made once per metadata version and set of roles, kept as the JSON it is served as
+    served: dict[Any, bytes] = schema.compiled.setdefault("openapi", {})
+    key = None if actor is None else (actor.roles, actor.is_system)
+    if key not in served:
+        served[key] = jsonify(openapi_document(
+            schema, actor, services.runtime.extensions.openapi_paths)).get_data()
+    return current_app.response_class(served[key], mimetype="application/json")

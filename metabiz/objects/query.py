@@ -81,14 +81,32 @@ def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:
 def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElement[bool]:
     """A filter formula as SQL; a 400 naming line and column when it does not check."""
     try:
-        checked = check(source, ctx.schema.catalog, obj.name, context="filter",
-                        expected=FType.BOOLEAN)
+        checked = _checked_filter(ctx, obj, source)
         ctx.schema.access.refuse_hidden(ctx.actor, obj.name,
                                         ctx.schema._dependencies(obj.name, checked))
         return ctx.schema.formula_sql(checked, obj.name, now=ctx.now,
                                       rows=readable_rows(ctx.schema, ctx.actor))
     except FormulaError as err:
         raise BadRequest.from_formula("filter", err) from None
+
+
+#: how many checked filters a metadata version keeps (list views and drill-downs repeat)
+CHECKED_FILTERS = 512
+
+
+def _checked_filter(ctx: Context, obj: CompiledObject, source: str) -> Any:
+    """The filter parsed and type-checked once per metadata version (parsing is the dear
+    part; who may read what is still checked on every use)."""
+    cache: dict[tuple[str, str], Any] = ctx.schema.compiled.setdefault("filters", {})
+    key = (obj.name, source)
+    checked = cache.get(key)
+    if checked is None:
+        checked = check(source, ctx.schema.catalog, obj.name, context="filter",
+                        expected=FType.BOOLEAN)
+        if len(cache) >= CHECKED_FILTERS:
+            cache.clear()
+        cache[key] = checked
+    return checked
 
 
 def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:

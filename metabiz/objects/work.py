@@ -9,14 +9,17 @@ files its writes left behind are deleted; once it has rolled back, the files it 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from typing import Any
 
 from flask import current_app, g
+from sqlalchemy import Connection
 
 from metabiz.objects import files
 from metabiz.objects.context import Context
 from metabiz.objects.file_storage import FileStorage, storage_for
 from metabiz.platform.access import Actor
+from metabiz.platform.api import request_connection
 from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import versions_saved_here
 
@@ -28,14 +31,18 @@ _SCHEMA = "metabiz_schema"
 def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     """A transaction with the current schema: committed when the block ends cleanly."""
     services = current_app.extensions["metabiz"]
-    engine = writer(services.engine) if write else services.engine
     saves = versions_saved_here()
     checked = g.get(_SCHEMA)  # (saves, schema): a page's panels share one version check
+    schema = checked[1] if checked and checked[0] == saves else None
+    if write:
+        transaction: Any = writer(services.engine).begin()
+    else:  # reads share the request's connection; one inside another shares its transaction
+        shared = request_connection()
+        transaction = nullcontext(shared) if shared.in_transaction() else _begun(shared)
     ctx: Context | None = None
     try:
-        with engine.begin() as conn:
-            ctx = services.runtime.context(
-                conn, actor, schema=checked[1] if checked and checked[0] == saves else None)
+        with transaction as conn:
+            ctx = services.runtime.context(conn, actor, schema=schema)
             setattr(g, _SCHEMA, (saves, ctx.schema))
             yield ctx
     except BaseException:  # rolled back (or the commit failed): its new blobs are orphans
@@ -44,6 +51,12 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
         raise
     if ctx.cache.get(files.OBSOLETE):
         files.delete_obsolete(ctx.cache, app_storage())
+
+
+@contextmanager
+def _begun(conn: Connection) -> Iterator[Connection]:
+    with conn.begin():
+        yield conn
 
 
 def app_storage() -> FileStorage:

@@ -22,10 +22,31 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 kernel = Blueprint("platform_api", __name__, url_prefix=API_PREFIX)
+_CONNECTION = "metabiz_connection"
 
 
 def engine() -> Engine:
     return current_app.extensions["metabiz"].engine  # type: ignore[no-any-return]
+
+
+def request_connection() -> Connection:
+    """The request's reading connection, checked out once (who is calling, then the read
+    units of work) and returned to the pool when the request ends; no transaction is left
+    open on it between uses, so each use sees what the request wrote before it."""
+    conn = g.get(_CONNECTION)
+    if conn is None or conn.closed:
+        conn = engine().connect()
+        setattr(g, _CONNECTION, conn)
+    return conn  # type: ignore[no-any-return]
+
+
+@kernel.record_once
+def _return_connection_at_end(state: Any) -> None:
+    @state.app.teardown_appcontext
+    def close(_error: BaseException | None) -> None:
+        conn = g.pop(_CONNECTION, None)
+        if conn is not None:
+            conn.close()
 
 
 def current_actor(optional: bool = False) -> Actor | None:
@@ -34,7 +55,9 @@ def current_actor(optional: bool = False) -> Actor | None:
         return g.actor  # type: ignore[no-any-return]
     actor: Actor | None = None
     header = request.headers.get("Authorization", "")
-    with engine().connect() as conn:
+    conn = request_connection()
+    inside = conn.in_transaction()  # asked within a unit of work: leave its transaction be
+    try:
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
@@ -44,6 +67,9 @@ def current_actor(optional: bool = False) -> Actor | None:
             actor = _session_actor(conn)
             if actor is None:
                 session.clear()  # ended (signed out elsewhere, a new password): drop it
+    finally:
+        if not inside:
+            conn.rollback()  # it only read: end its transaction, keep the connection
     if actor is None and not optional:
         raise Unauthorized("sign in or send an API token")
     g.actor = actor

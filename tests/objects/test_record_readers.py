@@ -191,3 +191,46 @@ def test_the_served_records_follow_metadata_field_security_and_roles(engine, app
         conn.execute(delete(user_roles).where(user_roles.c.user_name == "vic"))
     listed, got = _first(api, "admin")
     assert got["count"] == 7
+
+
+def test_a_checked_filter_is_reused_but_never_past_a_role_or_a_metadata_change(
+        engine, app_dir, things):
+    from metabiz.errors import BadRequest, PermissionDenied
+
+    def listed(user: str, where: str) -> list[str]:
+        with engine.connect() as conn:
+            ctx = Context(conn, things.schema(conn), load_actor(conn, user))
+            return [r["title"] for r in query.list_records(ctx, "thing", filter=where).records]
+
+    assert listed("admin", "money > 0") == ["Full 好"]
+    assert listed("admin", "money > 0") == ["Full 好"]
+    with pytest.raises(PermissionDenied):  # the same filter: money is hidden from vic
+        listed("vic", "money > 0")
+    assert listed("vic", 'colour = "blue"') == ["Some"]
+    path = app_dir / "objects" / "thing.json"
+    thing = json.loads(path.read_text())
+    thing["fields"] = [f for f in thing["fields"] if f["api_name"] != "colour"]
+    next(f for f in thing["fields"] if f["api_name"] == "summary")["formula"] = "title"
+    path.write_text(json.dumps(thing))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    with pytest.raises(BadRequest):
+        listed("vic", 'colour = "blue"')
+
+
+def test_the_served_openapi_document_follows_roles_and_metadata(engine, app_dir, api, things):
+    from metabiz.objects.openapi import openapi_document
+
+    def fields(user: str) -> set[str]:
+        doc = api(user, "/openapi.json")
+        return set(doc["components"]["schemas"]["thing"]["properties"])
+
+    assert "money" not in fields("vic") and "money" in fields("admin")
+    assert "money" not in fields("vic")  # served again: the same
+    with engine.connect() as conn:
+        schema = things.schema(conn)
+        assert api("admin", "/openapi.json") == json.loads(json.dumps(
+            openapi_document(schema, load_actor(conn, "admin"))))
+    role = {**VIEWER, "fields": {"thing.count": "hidden"}}
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    assert "money" in fields("vic") and "count" not in fields("vic")
