@@ -4,7 +4,8 @@ access and field security inside it, and exact decimals on SQLite and PostgreSQL
 The query: an inner SELECT of each record's keys and measure inputs (the actor's scope, the
 report's filter and `?filter=` in its WHERE), grouped by an outer SELECT whose window
 aggregates carry the totals of every group (before LIMIT), so no record is read twice
-(a distinct count's total is the one scalar subquery over the same records).
+(a distinct count's total is the one scalar subquery over the same records). Text keys are
+grouped as stored first and made blank on the groups (`_regrouped`).
 """
 
 from __future__ import annotations
