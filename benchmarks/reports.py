@@ -3,22 +3,26 @@
 The report groups 100k deals by stage and close month (count, sum, average of the amount).
 The API run goes through the whole stack in-process (bearer token, access check, compiled
 report, one SQL query, JSON); the baseline is the same GROUP BY written by hand, serialised to
-JSON the same way. Both outputs are compared before timing. Last line:
-`report_vs_sql=<ratio>` (runs per second; goal >= 0.8).
-`python benchmarks/reports.py [--quick] [--database-url URL]`
+JSON the same way. Both outputs are compared before timing, then the two run alternately,
+round after round, so a machine busy with other work slows both alike; the ratio is the
+median of the rounds' ratios. Last line: `report_vs_sql=<ratio>` (goal >= 0.8).
+`--plans` prints both queries' plans (the report's as the API ran it).
+`python benchmarks/reports.py [--quick] [--rows N] [--rounds N] [--plans] [--database-url URL]`
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import tempfile
 import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from _setup import ROOT, database, deal_input
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from metabiz.app import build_runtime, create_app
 from metabiz.objects import records
@@ -88,26 +92,55 @@ def same_rows(api_rows: list, hand_rows: list) -> bool:
     return canonical(api_rows) == canonical(hand_rows)
 
 
-def timed(runs: dict, repeat: int) -> dict[str, float]:
-    """Runs per second of each, from the median of `repeat` turns taken alternately (so a
-    busy machine slows both alike)."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for run in runs.values():
-        run()  # warm up (compiled report cache, SQLite page cache)
-    for _ in range(repeat):
-        for name, run in runs.items():
+def timed(report, handwritten, rounds: int) -> tuple[float, float, float]:
+    """Runs per second of each (the median of its rounds) and the median of the rounds'
+    ratios: each round runs both back to back, the first of the two alternating, so each
+    ratio compares runs made under the same load."""
+    report()  # warm up (compiled report cache, SQLite page cache)
+    handwritten()
+    spent: dict[str, list[float]] = {"report": [], "handwritten": []}
+    for turn in range(rounds):
+        pair = [("report", report), ("handwritten", handwritten)]
+        for name, run in pair if turn % 2 == 0 else reversed(pair):
             started = time.perf_counter()
             run()
-            times[name].append(time.perf_counter() - started)
-    return {name: 1 / sorted(spent)[len(spent) // 2] for name, spent in times.items()}
+            spent[name].append(time.perf_counter() - started)
+    ratios = [h / r for r, h in zip(spent["report"], spent["handwritten"], strict=True)]
+    return (1 / statistics.median(spent["report"]),
+            1 / statistics.median(spent["handwritten"]), statistics.median(ratios))
+
+
+def plans(engine, api_engine, through_api) -> None:
+    """Each query's plan: the hand-written one's, and the report's as the API sent it."""
+    sent: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(api_engine, "before_cursor_execute", capture)
+    through_api()
+    event.remove(api_engine, "before_cursor_execute", capture)
+    report_sql, parameters = next(s for s in reversed(sent) if "GROUP BY" in s[0])
+    explain = ("EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite"
+               else "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ")
+    with engine.connect() as conn:
+        for name, sql, args in (("handwritten", HANDWRITTEN[engine.dialect.name], ()),
+                                ("report", report_sql, parameters)):
+            print(f"-- {name}:\n{sql.strip()}")
+            for line in conn.exec_driver_sql(explain + sql, args).all():
+                print("   ", " ".join(str(part) for part in line))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10k rows, fewer runs")
+    parser.add_argument("--quick", action="store_true", help="10k rows, fewer rounds")
+    parser.add_argument("--rows", type=int, help="how many deals (default 100k; quick 10k)")
+    parser.add_argument("--rounds", type=int, help="timed rounds (default 15; quick 9)")
+    parser.add_argument("--plans", action="store_true", help="print both queries' plans")
     parser.add_argument("--database-url", help="a PostgreSQL server (default: SQLite)")
     args = parser.parse_args()
-    rows, repeat = (10_000, 9) if args.quick else (100_000, 15)
+    rows, rounds = (10_000, 9) if args.quick else (100_000, 15)
+    rows, rounds = args.rows or rows, args.rounds or rounds
     engine = database(args.database_url)
     token = fill(engine, rows)
     add_report(engine)
@@ -126,12 +159,15 @@ def main() -> None:
     hand_rows = json.loads(by_hand(engine))["rows"]
     if not same_rows(api_rows, hand_rows):
         raise SystemExit("the report and the hand-written GROUP BY disagree")
-    speeds = timed({"report": through_api, "handwritten": lambda: by_hand(engine)}, repeat)
-    report, handwritten = speeds["report"], speeds["handwritten"]
+    if args.plans:
+        plans(engine, app.extensions["metabiz"].engine, through_api)
+    load = os.getloadavg()[0]
+    report, handwritten, ratio = timed(through_api, lambda: by_hand(engine), rounds)
     print(f"rows={rows} groups={len(api_rows)} database={engine.dialect.name} root={ROOT.name}")
+    print(f"load_average={load:.2f}..{os.getloadavg()[0]:.2f} cpus={os.cpu_count()}")
     print(f"report_runs_per_second={report:.2f}")
     print(f"handwritten_runs_per_second={handwritten:.2f}")
-    print(f"report_vs_sql={report / handwritten:.2f}")
+    print(f"report_vs_sql={ratio:.2f}")
 
 
 if __name__ == "__main__":

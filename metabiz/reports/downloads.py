@@ -17,13 +17,15 @@ from metabiz.errors import BadRequest
 from metabiz.formulas import ExactNumber
 from metabiz.reports.engine import ReportResult
 from metabiz.reports.presenting import TOTAL, key_text
+from metabiz.reports.texts import text
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def table(result: ReportResult, lang: str) -> tuple[list[str], list[list[Any]]]:
-    """The header and the rows of a download (the totals row last)."""
+    """The header and the rows of a download (the totals row last, saying so when the rows
+    stop at the report's limit)."""
     report = result.report
     header = [k.label(lang) for k in report.keys] + [m.label(lang) for m in report.measures]
     width = len(report.keys)
@@ -31,7 +33,8 @@ def table(result: ReportResult, lang: str) -> tuple[list[str], list[list[Any]]]:
              for k, v in zip(report.keys, raw[:width], strict=True)]
             + [_number(v) for v in raw[width:]] for raw in result.rows]
     if report.keys:
-        label = TOTAL.get(lang, TOTAL["en"])
+        label = TOTAL.get(lang, TOTAL["en"]) if not result.truncated else text(
+            "total_of_all", lang, total=result.groups, shown=len(result.rows))
         rows.append([label] + [""] * (width - 1)
                     + [_number(result.totals.get(m.name)) for m in report.measures])
     return header, rows

@@ -4,7 +4,8 @@ access and field security inside it, and exact decimals on SQLite and PostgreSQL
 The query: an inner SELECT of each record's keys and measure inputs (the actor's scope, the
 report's filter and `?filter=` in its WHERE), grouped by an outer SELECT whose window
 aggregates carry the totals of every group (before LIMIT), so no record is read twice
-(a distinct count's total is the one scalar subquery over the same records).
+(a distinct count's total is the one scalar subquery over the same records). Text keys are
+grouped as stored first and made blank on the groups (`_regrouped`).
 """
 
 from __future__ import annotations
@@ -118,7 +119,6 @@ class _Query:
         stay below about 1e12); its datetimes are Julian day numbers."""
         report = self.report
         columns = [key.label(f"k{i}") for i, key in enumerate(keys)]
-        columns += [self.sql(report.keys[i].name).label(f"n{i}") for i in self.lookups]
         columns += [self.sql(report.measures[i].checked).label(f"m{i}")
                     for i in sorted(set(self.inputs.values()))]
         if not columns:
@@ -161,7 +161,7 @@ class _Query:
                 totals.extend(_window_total(m, part, self.ctx.schema.dialect)
                               for part in parts)
         self.width = len(aggregates)
-        names: list[Any] = [func.max(source.c[f"n{i}"]) for i in self.lookups]
+        names: list[Any] = [self.record_name(report.keys[i], keys[i]) for i in self.lookups]
         names += [select(users.c.display_name).where(users.c.name == keys[i])
                   .scalar_subquery() for i in self.people]
         statement: Any = select(*keys, *aggregates, *totals, *names,
@@ -171,6 +171,15 @@ class _Query:
                          .order_by(*_order(report, keys, aggregates, dialect))
                          .limit(report.rdef.limit or DEFAULT_LIMIT))
         return statement
+
+    def record_name(self, key: CompiledKey, value: Any) -> Any:
+        """The name of the record a lookup key's group is of: read once per group, not once
+        per record."""
+        assert key.name_of is not None
+        target, field_name = key.name_of
+        alias = self.ctx.schema.object(target).table.alias()
+        name = self.ctx.schema.sql_columns(target, alias, rows=self.rows_of)((field_name,))
+        return select(name).where(alias.c.id == value).scalar_subquery()
 
     def _regrouped(self, rows_in: Any) -> Any:
         """The records grouped by their keys as stored, with what each measure adds up."""
@@ -186,7 +195,6 @@ class _Query:
                 columns.setdefault(f"{part}{j}", exact_sum(value, self.ctx.schema.dialect)
                                    if part == "sum" else getattr(func, part)(value))
         return (select(*(k.label(f"k{i}") for i, k in enumerate(keys)),
-                       *(func.max(rows_in.c[f"n{i}"]).label(f"n{i}") for i in self.lookups),
                        *(c.label(name) for name, c in columns.items()))
                 .group_by(*keys).subquery())
 

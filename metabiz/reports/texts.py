@@ -40,6 +40,8 @@ TEXTS: dict[str, dict[str, str]] = {
                         "zh": "无法向您显示此图表：{message}"},
     "my_dashboard": {"en": "My dashboard", "zh": "我的仪表盘"},
     "total": {"en": "Total", "zh": "合计"},
+    "total_of_all": {"en": "Total of all {total} groups (the first {shown} are listed)",
+                     "zh": "全部 {total} 组的合计（仅列出前 {shown} 组）"},
     "chart_hint": {"en": "Click a bar, slice or row to see its records.",
                    "zh": "点击柱形、扇区或行可查看对应记录。"},
     "groups": {"en": "{n} groups", "zh": "{n} 组"},

@@ -39,6 +39,7 @@ def test_template_reports_and_dashboards_on_the_demo_data(templates):
     every_dashboard_runs_for_its_roles(templates)
     every_report_runs(templates)
     pipeline_agrees_with_the_records_a_rep_may_read(templates)
+    tasks_due_are_the_open_tasks_a_rep_owns(templates)
     the_leaderboard_is_sorted_by_won_amount(templates)
 
 
@@ -83,3 +84,17 @@ def the_leaderboard_is_sorted_by_won_amount(templates):
         rows = library.result(ctx, "won_by_rep_this_quarter").rows
     won = [row[1] for row in rows]
     assert won == sorted(won, reverse=True)
+
+
+def tasks_due_are_the_open_tasks_a_rep_owns(templates):
+    """The rep's "My tasks due" beside her pipeline: her open tasks due today or before."""
+    due = ('NOT(ISPICKVAL(status, "completed")) && NOT(ISPICKVAL(status, "deferred")) '
+           "&& due_date <= TODAY()")
+    with templates("alice") as ctx:
+        result = library.result(ctx, "tasks_due").to_json()
+        tasks = query.list_records(ctx, "task", limit=1000, filter=due).records
+        overdue = query.list_records(ctx, "task", limit=1000, filter=due + " && overdue")
+    assert tasks and {t["owner"] for t in tasks} == {"alice"}
+    assert result["rows"] == [["alice", len(tasks), overdue.total]]
+    assert result["labels"]["owner"]["alice"]
+

@@ -149,3 +149,17 @@ def test_the_report_command(dealapp, db_url, tmp_path, monkeypatch):
     assert hidden.exit_code == 1 and "hidden for your role" in hidden.output
     bad = run("pipeline", "--filter", "amount >")
     assert bad.exit_code == 1 and "1:" in bad.output
+
+
+def test_a_download_cut_at_the_limit_says_its_totals_cover_every_group(work):
+    from metabiz.reports.compiled import compile_report
+    from metabiz.reports.definitions import build_report
+    from metabiz.reports.downloads import table
+    from metabiz.reports.engine import run
+
+    doc = {"api_name": "top_stages", "object": "deal", "group_by": [{"field": "stage"}],
+           "measures": [{"api_name": "n", "function": "count"}], "sort": "-n", "limit": 2}
+    with work() as ctx:
+        result = run(ctx, compile_report(build_report(doc), ctx.schema, "UTC", []))
+    assert table(result, "en")[1][-1] == ["Total of all 4 groups (the first 2 are listed)", 7]
+    assert table(result, "zh")[1][-1] == ["全部 4 组的合计（仅列出前 2 组）", 7]
