@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -183,25 +183,36 @@ def set_password(conn: Connection, name: str, password: str, *, by: By = None) -
     audit.record(conn, audit.PASSWORD_SET, name, {"by": audit.name_of(by)})
 
 
-#: a user and their roles in one query, one row per role (built once: every request runs it)
-_USER_AND_ROLES = select(users, user_roles.c.role.label("role_of_user")).select_from(
+# What an actor is made of, with the user's roles: one row per role. Built once (every
+# request runs one of them); a token's query brings its user along.
+_ACTOR_COLUMNS = [users.c[name].label(f"actor_{name}") for name in (
+    "name", "display_name", "email", "manager", "language", "timezone", "active")]
+_ROLE = user_roles.c.role.label("role_of_user")
+_USER_AND_ROLES = select(*_ACTOR_COLUMNS, _ROLE).select_from(
     users.outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     users.c.name == bindparam("name"))
-_TOKEN = select(tokens).where(tokens.c.token_hash == bindparam("token_hash"))
+_TOKEN_AND_USER = select(tokens, *_ACTOR_COLUMNS, _ROLE).select_from(
+    tokens.outerjoin(users, users.c.name == tokens.c.user_name)
+    .outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
+    tokens.c.token_hash == bindparam("token_hash"))
 
 
 def load_actor(conn: Connection, name: str) -> Actor:
     """The actor for an active user, with roles and the whole team below them."""
-    found = conn.execute(_USER_AND_ROLES, {"name": name}).mappings().all()
+    return _actor_of(conn, name, conn.execute(_USER_AND_ROLES, {"name": name}).mappings().all())
+
+
+def _actor_of(conn: Connection, name: str, found: Sequence[RowMapping]) -> Actor:
+    """The actor from the rows of `_USER_AND_ROLES` (or a token's); NotFound unless active."""
     row = found[0] if found else None
-    if row is None or not row["active"]:
+    if row is None or row["actor_name"] is None or not row["actor_active"]:
         raise NotFound(f"no active user named {name!r}")
     roles = frozenset(r["role_of_user"] for r in found if r["role_of_user"] is not None)
     # Admins see every record: no need to walk the reporting chain for them.
     team = frozenset({name}) if ADMIN_ROLE in roles else team_of(conn, name)
-    return Actor(name=row["name"], roles=roles, display_name=row["display_name"],
-                 email=row["email"], manager=row["manager"], language=row["language"],
-                 timezone=row["timezone"], team=team)
+    return Actor(name=row["actor_name"], roles=roles, display_name=row["actor_display_name"],
+                 email=row["actor_email"], manager=row["actor_manager"],
+                 language=row["actor_language"], timezone=row["actor_timezone"], team=team)
 
 
 def team_of(conn: Connection, name: str) -> frozenset[str]:
@@ -432,7 +443,8 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
     TOKEN_USE_INTERVAL per token, so busy clients do not turn reads into writes.
     """
     now = now or utcnow()
-    row = conn.execute(_TOKEN, {"token_hash": token_hash(token)}).mappings().first()
+    found = conn.execute(_TOKEN_AND_USER, {"token_hash": token_hash(token)}).mappings().all()
+    row = found[0] if found else None
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")
     actor: Actor | None = None
@@ -442,7 +454,7 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
         reason = "expired"
     else:
         try:
-            actor = load_actor(conn, row["user_name"])
+            actor = _actor_of(conn, row["user_name"], found)
         except NotFound:
             reason = "user deactivated"
     detail = {"token": row["id"], "prefix": row["prefix"]}
