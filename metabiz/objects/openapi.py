@@ -47,9 +47,7 @@ def _required_value(prop: dict[str, Any]) -> dict[str, Any]:
         if prop.get("type") == "string" else prop
 
 
-def responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
-    """An operation's responses: `ok` and the error responses of `codes` (the contract's
-    error document)."""
+def _responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
     texts = {400: "bad request", 401: "no or bad credentials", 403: "forbidden",
              404: "not found", 405: "method not allowed", 409: "conflict", 413: "too large",
              422: "validation failed"}
@@ -60,14 +58,8 @@ def responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
     return out
 
 
-def json_response(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    """A JSON response whose body `schema` describes."""
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def ok(schema: dict[str, Any], status: str = "200", description: str = "OK") -> dict[str, Any]:
-    """An operation's success response, for `responses`: a JSON body `schema` describes."""
-    return {status: json_response(schema, description)}
 
 
 def openapi_document(schema: RuntimeSchema, actor: Actor | None,
@@ -88,18 +80,18 @@ def openapi_document(schema: RuntimeSchema, actor: Actor | None,
                        "additionalProperties": {"type": "array", "items": {"type": "string"}}},
             "line": {"type": "integer"}, "column": {"type": "integer"}}}}})
     spec.path(path="/me", operations={"get": {
-        "summary": "The current user", "responses": responses(
-            {"200": json_response({"type": "object"})}, 401)}})
+        "summary": "The current user", "responses": _responses(
+            {"200": _json({"type": "object"})}, 401)}})
     spec.path(path="/meta/objects", operations={"get": {
         "summary": "The objects the current user may read",
-        "responses": responses({"200": json_response({"type": "object"})}, 401)}})
+        "responses": _responses({"200": _json({"type": "object"})}, 401)}})
     spec.path(path="/formulas/evaluate", operations={"post": {
         "summary": "Check and evaluate a formula on a record",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["formula"], "properties": {
                 "object": {"type": "string"}, "formula": {"type": "string"},
                 "record": {"type": "object"}}}}}},
-        "responses": responses({"200": json_response({"type": "object", "properties": {
+        "responses": _responses({"200": _json({"type": "object", "properties": {
             "type": {"type": "string"}, "value": {}}})}, 400, 401, 404)}})
     for obj in schema.objects.values():
         if actor is not None and schema.access.allowed(actor, obj.name, "read"):
@@ -170,25 +162,25 @@ def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
     ]
     spec.path(path=f"/records/{name}", operations={
         "get": {"summary": f"List {label} records", "tags": [name], "parameters": params,
-                "responses": responses({"200": json_response({"type": "object", "properties": {
+                "responses": _responses({"200": _json({"type": "object", "properties": {
                     "records": {"type": "array", "items": ref},
                     "total": {"type": "integer"}}})}, 400, 401, 403, 404)},
         "post": {"summary": f"Create a {label} record", "tags": [name], "requestBody": body,
-                 "responses": responses({"201": json_response(ref, "Created")},
+                 "responses": _responses({"201": _json(ref, "Created")},
                                          400, 401, 403, 404, 409, 422)}})
     id_param = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
     spec.path(path=f"/records/{name}/{{id}}", parameters=id_param, operations={
         "get": {"summary": f"Get a {label} record", "tags": [name],
-                "responses": responses({"200": json_response(ref)}, 401, 403, 404)},
+                "responses": _responses({"200": _json(ref)}, 401, 403, 404)},
         "patch": {"summary": f"Update a {label} record", "tags": [name],
                   "requestBody": patch_body,
-                  "responses": responses({"200": json_response(ref)}, 400, 401, 403, 404, 409, 422)},
+                  "responses": _responses({"200": _json(ref)}, 400, 401, 403, 404, 409, 422)},
         "delete": {"summary": f"Delete a {label} record", "tags": [name],
-                   "responses": responses({"204": {"description": "Deleted"}},
+                   "responses": _responses({"204": {"description": "Deleted"}},
                                            401, 403, 404, 409)}})
     spec.path(path=f"/records/{name}/{{id}}/history", parameters=id_param, operations={
         "get": {"summary": f"Field history of a {label} record", "tags": [name],
-                "responses": responses({"200": json_response({"type": "object"})}, 401, 403, 404)}})
+                "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404)}})
     _owner_paths(spec, obj, id_param)
 
 
@@ -206,20 +198,20 @@ def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, An
         "summary": f"Transfer {label} records to another owner (all or nothing)",
         "tags": [name], "requestBody": body(ids={"type": "array", "items": {"type": "integer"}},
                                             owner=owner),
-        "responses": responses({"200": json_response({"type": "object"})}, 400, 401, 403, 404, 409,
+        "responses": _responses({"200": _json({"type": "object"})}, 400, 401, 403, 404, 409,
                                 422)}})
     spec.path(path=f"/records/{name}/{{id}}/transfer", parameters=id_param, operations={
         "post": {"summary": f"Transfer a {label} record to another owner", "tags": [name],
                  "requestBody": body(owner=owner),
-                 "responses": responses({"200": json_response(ref)}, 400, 401, 403, 404, 409, 422)}})
+                 "responses": _responses({"200": _json(ref)}, 400, 401, 403, 404, 409, 422)}})
     spec.path(path=f"/records/{name}/{{id}}/timeline", parameters=id_param, operations={
         "get": {"summary": f"The activity timeline of a {label} record, newest first",
                 "tags": [name],
-                "responses": responses({"200": json_response({"type": "object"})}, 401, 403, 404)}})
+                "responses": _responses({"200": _json({"type": "object"})}, 401, 403, 404)}})
     spec.path(path=f"/records/{name}/{{id}}/follow-ups", parameters=id_param, operations={
         "post": {"summary": f"Log a follow-up on a {label} record", "tags": [name],
                  "requestBody": body(text={"type": "string"}),
-                 "responses": responses({"201": json_response({"type": "object"}, "Created")},
+                 "responses": _responses({"201": _json({"type": "object"}, "Created")},
                                          400, 401, 403, 404, 422)}})
     if not obj.odef.pools:
         return
@@ -230,8 +222,19 @@ def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, An
             ("assign", "Assign a pooled {} record (pool admins)", {"owner": owner},
              (403, 404, 409, 422))):
         operation: dict[str, Any] = {"summary": summary.format(label), "tags": [name],
-                                     "responses": responses({"200": json_response(ref)}, 400, 401, *codes)}
+                                     "responses": _responses({"200": _json(ref)}, 400, 401, *codes)}
         if props:
             operation["requestBody"] = body(**props)
         spec.path(path=f"/records/{name}/{{id}}/{action}", parameters=id_param,
                   operations={"post": operation})
+
+
+# -- for the paths other packages add (Extensions.add_openapi) ----------------------------
+
+#: an operation's responses: `ok` (`{"200": …}`) and the error responses of `codes`
+responses = _responses
+
+
+def ok(schema: dict[str, Any], status: str = "200", description: str = "OK") -> dict[str, Any]:
+    """An operation's success response, for `responses`: a JSON body `schema` describes."""
+    return {status: _json(schema, description)}
