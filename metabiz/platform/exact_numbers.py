@@ -47,7 +47,6 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision, scale, asdecimal=True)
         self.precision, self.scale = precision, scale
-        self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":

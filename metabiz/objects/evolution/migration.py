@@ -371,9 +371,9 @@ class Migration:
             change.details.append(f"{plural(blanked, 'value')} blanked ({LOSSES_NOTE})")
         if change is not None and before.scale != cf.fdef.scale \
                 and isinstance(scale := getattr(column.type, "stored_scale", None), int):
-            kept = self.conn.execute(select(func.count()).where(column.is_not(None))).scalar()
-            change.details.append(f"{plural(kept or 0, 'value')} kept exactly at {scale} "
-                                  "decimal places")
+            values = self.conn.execute(select(func.count()).where(column.is_not(None)))
+            change.details.append(f"{plural(values.scalar() or 0, 'value')} kept exactly at "
+                                  f"{scale} decimal places")
 
     def _retype(self, obj: CompiledObject, cf: CompiledField, before: FieldDef) -> None:
         """PostgreSQL enforces lengths and scales: give the column its new type (SQLite
