@@ -233,6 +233,7 @@ def test_an_approval_flow_runs_actions_on_submit_approval_and_rejection(client,
     data = {"csrf_token": token, "api_name": "discount", "object": "opportunity",
             "label_en": "Discount", "active": "1", "entry_condition": "discount > 10",
             "lock_record": "1", "lock_after_approval": "1", "step_count": "1",
+            "resubmit_on_change": ["amount", "discount"], "submitter_approver": "manager",
             "step0_api_name": "manager", "step0_mode": "any",
             "step0_approver_kind": ["manager_of"], "step0_approver_value": ["owner"],
             "on_submit_count": "1", "on_submit0_kind": "notify",
@@ -253,6 +254,8 @@ def test_an_approval_flow_runs_actions_on_submit_approval_and_rejection(client,
                                             "message": '"Please review " & name'}}]
     assert doc["on_reject"] == [{"update": {"discount": "0"}}]
     assert doc["lock_after_approval"] is True and "on_recall" not in doc
+    assert doc["resubmit_on_change"] == ["amount", "discount"]
+    assert doc["submitter_approver"] == "manager"
     page = client.get("/builder/flows/discount").get_data(as_text=True)
     assert "flow-rejected" in page and "discount = 0" in page
     assert "Please review" in html.unescape(page)
