@@ -62,9 +62,11 @@ def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -
         actions = actions_from_form(form, key)
         if actions:
             doc[key] = actions
-    for key in ("resubmit_on_change", "submitter_approver"):
-        if key in original:
-            doc[key] = original[key]
+    resubmit = [f for f in form.getlist("resubmit_on_change") if f]
+    if resubmit:
+        doc["resubmit_on_change"] = resubmit
+    if form.get("submitter_approver") == "manager":
+        doc["submitter_approver"] = "manager"
     return doc
 
 

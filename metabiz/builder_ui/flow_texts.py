@@ -130,4 +130,15 @@ FLOW_TEXTS: dict[str, dict[str, str]] = {
     "return_reasons_help": {"en": "Offered when someone returns a record; drag to order them.",
                             "zh": "退回记录时可选择的原因；拖动调整顺序。"},
     "add_reason": {"en": "Add reason", "zh": "添加原因"},
+    "resubmit_on_change": {"en": "Needs approval again when these fields change",
+                           "zh": "以下字段变更后需重新审批"},
+    "resubmit_on_change_help": {"en": "Editing one of them after approval sets the record's "
+                                      "approval status back to none.",
+                                "zh": "审批通过后修改其中任一字段，记录的审批状态将恢复为未提交。"},
+    "submitter_approver": {"en": "When the submitter is an approver", "zh": "提交人同时是审批人时"},
+    "submitter_allow": {"en": "They approve like anyone else", "zh": "与其他审批人相同"},
+    "submitter_manager": {"en": "Their manager approves instead", "zh": "改由其上级审批"},
+    "submitter_approver_help": {"en": "Their manager takes their place in that step (when "
+                                      "they have an active manager).",
+                                "zh": "在该步骤中由其上级代替审批（若其有在职上级）。"},
 }

@@ -136,15 +136,18 @@ def report_view(doc: Mapping[str, Any]) -> dict[str, Any]:
             "measure_names": [m["api_name"] for m in measures if m["api_name"]]}
 
 
-def dashboard_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
-    """The dashboard document: its roles and the component rows in the order posted (the
-    order the admin dragged them into)."""
+def dashboard_from_form(form: MultiDict[str, str],
+                        original: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The dashboard document: its roles (in the order it had them, new ones after) and the
+    component rows in the order posted (the order the admin dragged them into)."""
     doc: dict[str, Any] = {"api_name": _text(form, "api_name")}
     _with_label(doc, label_from(form, "label"))
     description = label_from(form, "description")
     if description is not None:
         doc["description"] = description
-    roles = [r for r in form.getlist("roles") if r]
+    before = list((original or {}).get("roles") or [])
+    roles = sorted((r for r in form.getlist("roles") if r),
+                   key=lambda r: before.index(r) if r in before else len(before))
     if roles:
         doc["roles"] = roles
     components = []

@@ -187,7 +187,7 @@ def _dashboard_page(actor: Actor, name: str | None) -> Any:
     fields: dict[str, list[str]] = {}
     general: list[str] = []
     if request.method == "POST":
-        new = dashboard_from_form(request.form)
+        new = dashboard_from_form(request.form, found)
         if name is not None:
             new["api_name"] = name
         plan, fields, general = _save(actor, "dashboards", name, new,

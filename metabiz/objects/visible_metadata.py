@@ -26,6 +26,8 @@ def describe(ctx: Context, obj: CompiledObject, *, brief: bool = False) -> dict[
               if access.allowed(ctx.actor, obj.name, r)]
     out: dict[str, Any] = {"api_name": obj.name, "label": obj.odef.label.to_json(),
                            "name_field": obj.odef.name_field, "permissions": rights}
+    if obj.odef.icon:
+        out["icon"] = obj.odef.icon
     if brief:
         return out
     hidden = access.hidden_fields(ctx.actor, obj.name, obj.fields)

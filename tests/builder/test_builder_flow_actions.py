@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 import pytest
 
@@ -34,67 +33,6 @@ def confirm(client, plan_page: str):
     data = {name: html.unescape(value) for name, value in
             re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
     return client.post("/builder/apply", data=data)
-
-
-class FormControls(HTMLParser):
-    """What a browser posts for the first form with `novalidate` (the page's own form)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: list[tuple[str, str]] = []
-        self.depth = 0  # inside the form
-        self.select: str | None = None
-        self.chosen: list[str] = []
-        self.first: str | None = None
-        self.textarea: str | None = None
-        self.done = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and "novalidate" in a and not self.done:
-            self.depth = 1
-        if not self.depth or tag == "template":
-            return
-        if tag == "input" and a.get("name"):
-            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
-                return
-            self.data.append((a["name"], a.get("value") or ""))
-        elif tag == "select" and a.get("name"):
-            self.select, self.chosen, self.first = a["name"], [], None
-        elif tag == "option" and self.select is not None:
-            if self.first is None:
-                self.first = a.get("value", "")
-            if "selected" in a:
-                self.chosen.append(a.get("value", ""))
-        elif tag == "textarea":
-            self.textarea = a.get("name")
-            self.data.append((self.textarea or "", ""))
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            name, value = self.data[-1]
-            self.data[-1] = (name, value + data)
-
-    def handle_endtag(self, tag):
-        if tag == "textarea":
-            self.textarea = None
-        elif tag == "select" and self.select is not None:
-            for value in self.chosen or ([self.first] if self.first is not None and
-                                         self.select and not self.select.endswith(
-                                             ("_fields", "trigger_fields")) else []):
-                self.data.append((self.select, value))
-            self.select = None
-        elif tag == "form" and self.depth:
-            self.depth, self.done = 0, True
-
-
-def posted(page: str) -> dict[str, list[str]]:
-    parser = FormControls()
-    parser.feed(page)
-    out: dict[str, list[str]] = {}
-    for name, value in parser.data:
-        out.setdefault(name, []).append(value)
-    return out
 
 
 EVERY_KIND = {
@@ -172,7 +110,7 @@ def test_an_automation_rule_takes_actions_of_every_kind(client, browser_session)
     assert "新建记录（任务、跟进等）" in zh and "调用 Webhook" in zh
 
 
-def test_a_flow_saved_again_unchanged_keeps_every_action(client, browser_session):
+def test_a_flow_saved_again_unchanged_keeps_every_action(client, browser_session, posted):
     token = signed_in(client, "admin", browser_session)
     flow = {**EVERY_KIND, "actions": [*EVERY_KIND["actions"],
                                       {"return_to_pool": {"pool": "lead_pool",
@@ -190,6 +128,33 @@ def test_a_flow_saved_again_unchanged_keeps_every_action(client, browser_session
     text = again.get_data(as_text=True)
     assert again.status_code == 200, text
     assert "No changes: the metadata already says this." in text
+
+
+APPROVAL = {
+    "api_name": "discount", "kind": "approval", "object": "opportunity",
+    "label": {"en": "Discount", "zh": "折扣"}, "entry_condition": "discount > 10",
+    "lock_record": True, "lock_after_approval": True, "resubmit_on_change": ["discount"],
+    "submitter_approver": "manager",
+    "steps": [{"api_name": "manager", "label": {"en": "Manager", "zh": "经理"},
+               "approvers": [{"manager_of": "owner"}], "mode": "any"},
+              {"api_name": "finance", "condition": "discount > 20",
+               "approvers": [{"role": "sales_rep"}, {"user": "admin"}], "mode": "all"}],
+    "on_submit": [{"notify": {"to": [{"field": "owner"}], "message": '"Submitted"'}}],
+    "on_approve": [{"update": {"stage": '"negotiation"'}},
+                   {"webhook": {"url": "https://hooks.example.com/ok"}}],
+    "on_reject": [{"update": {"discount": "0"}}],
+    "on_recall": [{"assign": {"user": "alice"}}]}
+
+
+def test_an_approval_flow_saved_again_unchanged_keeps_every_key(client, browser_session,
+                                                                posted):
+    token = signed_in(client, "admin", browser_session)
+    assert client.put("/api/v1/meta/flows/discount", json=APPROVAL,
+                      headers={"X-CSRF-Token": token}).status_code == 200
+    page = client.get("/builder/flows/discount").get_data(as_text=True)
+    again = client.post("/builder/flows/discount", data=posted(page))
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert "No changes: the metadata already says this." in again.get_data(as_text=True)
 
 
 def test_action_problems_show_beside_their_action(client, browser_session):
@@ -233,6 +198,7 @@ def test_an_approval_flow_runs_actions_on_submit_approval_and_rejection(client,
     data = {"csrf_token": token, "api_name": "discount", "object": "opportunity",
             "label_en": "Discount", "active": "1", "entry_condition": "discount > 10",
             "lock_record": "1", "lock_after_approval": "1", "step_count": "1",
+            "resubmit_on_change": ["amount", "discount"], "submitter_approver": "manager",
             "step0_api_name": "manager", "step0_mode": "any",
             "step0_approver_kind": ["manager_of"], "step0_approver_value": ["owner"],
             "on_submit_count": "1", "on_submit0_kind": "notify",
@@ -253,6 +219,8 @@ def test_an_approval_flow_runs_actions_on_submit_approval_and_rejection(client,
                                             "message": '"Please review " & name'}}]
     assert doc["on_reject"] == [{"update": {"discount": "0"}}]
     assert doc["lock_after_approval"] is True and "on_recall" not in doc
+    assert doc["resubmit_on_change"] == ["amount", "discount"]
+    assert doc["submitter_approver"] == "manager"
     page = client.get("/builder/flows/discount").get_data(as_text=True)
     assert "flow-rejected" in page and "discount = 0" in page
     assert "Please review" in html.unescape(page)

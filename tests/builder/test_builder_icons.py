@@ -58,6 +58,8 @@ def test_an_icon_picked_in_the_builder_shows_in_navigation_and_headers(client,
     nav = home[home.index('class="sidebar"'):]
     assert re.search(r'href="/o/opportunity"[^>]*>\s*<svg class="object-icon"[^>]*><use '
                      r'href="/static/object-icons.svg#briefcase"', nav)
+    assert client.get("/api/v1/meta/objects/opportunity").get_json()["icon"] == "briefcase"
+    assert "icon" not in client.get("/api/v1/meta/objects/account").get_json()
     listed = client.get("/o/opportunity").get_data(as_text=True)
     assert re.search(r'<h1><svg class="object-icon"[^>]*><use href="/static/object-icons.svg'
                      r'#briefcase"/></svg>', listed)

@@ -136,3 +136,22 @@ def test_pool_problems_show_by_their_control(client, browser_session):
     assert "pools" not in stored(client, "objects/opportunity.json")
     signed_in(client, "alice", browser_session)
     assert client.get(url).status_code == 404
+
+
+def test_pools_and_assignment_rules_saved_again_unchanged_keep_every_key(
+        client, browser_session, posted):
+    token = signed_in(client, "admin", browser_session)
+    plan = client.post("/builder/objects/opportunity/pools/new", data=pool_form(
+        token, admins=["sales_rep"], reason_value=["no_answer", "lost"],
+        reason_en=["No answer", ""], reason_zh=["未接听", ""]))
+    confirm(client, plan.get_data(as_text=True))
+    rule = {"api_name": "routing", "kind": "assignment", "object": "opportunity",
+            "label": "Routing", "active": False, "on_create": True,
+            "entries": [{"condition": "amount > 10", "assignee": {"user": "alice"}},
+                        {"assignee": {"role": "sales_rep", "strategy": "round_robin"}}]}
+    assert client.put("/api/v1/meta/flows/routing", json=rule,
+                      headers={"X-CSRF-Token": token}).status_code == 200
+    for url in ("/builder/objects/opportunity/pools/lead_pool", "/builder/flows/routing"):
+        again = client.post(url, data=posted(client.get(url).get_data(as_text=True)))
+        assert again.status_code == 200, again.get_data(as_text=True)
+        assert "No changes: the metadata already says this." in again.get_data(as_text=True)

@@ -202,3 +202,36 @@ def test_only_admins_reach_the_report_designer(client, browser_session):
     signed_in(client, "admin", browser_session)
     assert client.get("/builder/reports/missing").status_code == 404
     assert client.get("/builder/dashboards/missing").status_code == 404
+
+
+REPORT = {"api_name": "pipeline", "label": {"en": "Pipeline", "zh": "商机漏斗"},
+          "description": {"en": "Open deals", "zh": "未结商机"}, "object": "opportunity",
+          "filter": 'NOT(ISPICKVAL(stage, "closed_won"))',
+          "group_by": [{"field": "stage", "label": {"en": "Stage", "zh": "阶段"}},
+                       {"field": "close_date", "bucket": "quarter"}],
+          "measures": [{"api_name": "deals", "function": "count"},
+                       {"api_name": "amount", "function": "sum", "field": "amount",
+                        "label": "Amount"},
+                       {"api_name": "weighted", "function": "avg",
+                        "formula": "amount * probability / 100"}],
+          "sort": "-amount", "limit": 50,
+          "chart": {"type": "bar", "x": "stage", "y": ["amount", "weighted"],
+                    "horizontal": True}}
+DASHBOARD = {"api_name": "desk", "label": {"en": "Desk", "zh": "看板"},
+             "roles": ["sales_rep", "admin"],
+             "components": [{"report": "pipeline", "width": 12},
+                            {"report": "pipeline", "title": {"en": "Share", "zh": "占比"},
+                             "chart": {"type": "pie", "y": ["deals"]}, "width": 4}]}
+
+
+def test_reports_and_dashboards_saved_again_unchanged_keep_every_key(client, browser_session,
+                                                                     posted):
+    token = signed_in(client, "admin", browser_session)
+    for kind, doc in (("reports", REPORT), ("dashboards", DASHBOARD)):
+        put = client.put(f"/api/v1/meta/{kind}/{doc['api_name']}", json=doc,
+                         headers={"X-CSRF-Token": token})
+        assert put.status_code == 200, put.get_json()
+        url = f"/builder/{kind}/{doc['api_name']}"
+        again = client.post(url, data=posted(client.get(url).get_data(as_text=True)))
+        assert again.status_code == 200, again.get_data(as_text=True)
+        assert "No changes: the metadata already says this." in again.get_data(as_text=True)
