@@ -165,7 +165,8 @@ def _to_db(cf: CompiledField) -> Callable[[Any], Any] | None:
 
 def db_rows(plan: WritePlan, records: list[dict[str, Any]],
             system: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows to insert: every stored field in its stored form, then the system columns."""
+    """The rows to insert: every stored field in its stored form, the system columns and
+    each record's own owner (hooks may have set it)."""
     plain = [name for name, to_db in plan.columns if to_db is None]
     converted = [(name, to_db) for name, to_db in plan.columns if to_db is not None]
     rows = []
@@ -173,8 +174,8 @@ def db_rows(plan: WritePlan, records: list[dict[str, Any]],
         row = {name: record[name] for name in plain}
         for name, to_db in converted:
             row[name] = to_db(record[name])
-        row["owner"] = record["owner"]
         row.update(system)
+        row["owner"] = record["owner"]
         rows.append(row)
     return rows
 

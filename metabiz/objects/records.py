@@ -242,7 +242,7 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "create")
     plan = plan_for(ctx, obj, field_refusals(ctx, obj))
-    system = {"approval_status": "none", "version": 1, "locked": False,
+    system = {"owner": ctx.actor.name, "approval_status": "none", "version": 1, "locked": False,
               "created_by": ctx.actor.name, "updated_by": ctx.actor.name,
               "created_at": ctx.now, "updated_at": ctx.now}
     prepared: list[dict[str, Any]] = []
@@ -254,7 +254,6 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
             record = {**plan.blank, **plain}
             if not plan.defaulted <= plain.keys():
                 _apply_defaults(ctx, obj, record, given=set(plain))
-            record["owner"] = ctx.actor.name
             record.update(system)
             if ctx.before_save:
                 draft = Draft(obj, record, None, set(obj.fields), problems)
