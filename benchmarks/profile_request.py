@@ -22,7 +22,7 @@ from metabiz.app import create_app
 from metabiz.platform.config import Config
 
 REQUESTS = {
-    "list": lambda rng: ("GET", f"/api/v1/records/deal?limit=50&offset={50 * rng.randrange(3)}",
+    "list": lambda rng: ("GET", f"/api/v1/records/deal?sort=-id&limit=50&offset={50 * rng.randrange(3)}",
                          None),
     "get": lambda rng: ("GET", f"/api/v1/records/deal/{rng.randrange(1, 1001)}", None),
     "create": lambda rng: ("POST", "/api/v1/records/deal", random_deal(rng)),

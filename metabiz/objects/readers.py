@@ -55,18 +55,18 @@ class RecordReader:
         plain = {key for _, key, convert in self.decoding
                  if convert is None and _python_type(obj.table.c[key]) in (str, int, bool)}
         hidden = schema.access.hidden_fields(actor, obj.name, obj.fields)
-        #: (JSON key, conversion of its Python value)
-        self.output: list[tuple[str, Convert]] = [
-            (key, _same if key in plain else to_json_value) for key in SYSTEM_KEYS]
+        #: (JSON key, conversion of its Python value or None: it is JSON as it is)
+        self.output: list[tuple[str, Convert | None]] = [
+            (key, None if key in plain else to_json_value) for key in SYSTEM_KEYS]
         if obj.odef.pools:
-            self.output.append(("pool", _same))
+            self.output.append(("pool", None))
         for name, cf in obj.fields.items():
             if name in hidden:
                 continue
             if type(cf.ftype).to_json is not FieldType.to_json:
                 self.output.append((name, partial(cf.ftype.to_json, cf.fdef)))
             else:
-                self.output.append((name, _same if name in plain else to_json_value))
+                self.output.append((name, None if name in plain else to_json_value))
         #: the record by id, for actors who may read every record (bound: `record_id`)
         self.by_id: Select[Any] = select(obj.table).where(
             obj.table.c.id == bindparam("record_id"))
@@ -83,16 +83,14 @@ class RecordReader:
         """The JSON record, as `records.serialise` gives (hidden fields left out)."""
         get = values.get
         if not rich:
-            return {key: convert(get(key)) for key, convert in self.output}
+            return {key: get(key) if convert is None else convert(get(key))
+                    for key, convert in self.output}
         out: dict[str, Any] = {}
         for key, convert in self.output:
             value = get(key)
-            out[key] = value if isinstance(value, Link | Image) else convert(value)
+            out[key] = value if convert is None or isinstance(value, Link | Image) \
+                else convert(value)
         return out
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _python_type(column: Any) -> type | None:

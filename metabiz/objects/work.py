@@ -9,17 +9,16 @@ files its writes left behind are deleted; once it has rolled back, the files it 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Connection
 
 from metabiz.objects import files
 from metabiz.objects.context import Context
 from metabiz.objects.file_storage import FileStorage, storage_for
 from metabiz.platform.access import Actor
-from metabiz.platform.api import request_connection
+from metabiz.platform.api import read_transaction
 from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import versions_saved_here
 
@@ -34,11 +33,8 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     saves = versions_saved_here()
     checked = g.get(_SCHEMA)  # (saves, schema): a page's panels share one version check
     schema = checked[1] if checked and checked[0] == saves else None
-    if write:
-        transaction: Any = writer(services.engine).begin()
-    else:  # reads share the request's connection; one inside another shares its transaction
-        shared = request_connection()
-        transaction = nullcontext(shared) if shared.in_transaction() else _begun(shared)
+    # reads share the request's connection (platform.api.read_transaction)
+    transaction: Any = writer(services.engine).begin() if write else read_transaction()
     ctx: Context | None = None
     try:
         with transaction as conn:
@@ -51,12 +47,6 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
         raise
     if ctx.cache.get(files.OBSOLETE):
         files.delete_obsolete(ctx.cache, app_storage())
-
-
-@contextmanager
-def _begun(conn: Connection) -> Iterator[Connection]:
-    with conn.begin():
-        yield conn
 
 
 def app_storage() -> FileStorage:

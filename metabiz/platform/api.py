@@ -7,10 +7,12 @@ runs (platform/web/csrf.py) and errors are mapped in platform/web/errors.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request, session
-from sqlalchemy import Connection, Engine
+from flask import Blueprint, current_app, g, has_app_context, jsonify, request, session
+from sqlalchemy import Connection, Engine, event
 
 from metabiz.errors import BadRequest, Unauthorized
 from metabiz.platform.access import Actor
@@ -23,6 +25,8 @@ API_PREFIX = "/api/v1"
 
 kernel = Blueprint("platform_api", __name__, url_prefix=API_PREFIX)
 _CONNECTION = "metabiz_connection"
+_DEPTH = "metabiz_read_depth"
+_WROTE = "metabiz_wrote"
 
 
 def engine() -> Engine:
@@ -31,13 +35,36 @@ def engine() -> Engine:
 
 def request_connection() -> Connection:
     """The request's reading connection, checked out once (who is calling, then the read
-    units of work) and returned to the pool when the request ends; no transaction is left
-    open on it between uses, so each use sees what the request wrote before it."""
+    units of work) and returned to the pool when the request ends."""
     conn = g.get(_CONNECTION)
     if conn is None or conn.closed:
         conn = engine().connect()
         setattr(g, _CONNECTION, conn)
     return conn  # type: ignore[no-any-return]
+
+
+@contextmanager
+def read_transaction() -> Iterator[Connection]:
+    """A reading transaction on the request's connection, committed when the block ends.
+
+    The first one goes on with the transaction that found out who is calling, unless the
+    request has committed a write since (SQLite would still show it the data of before);
+    one inside another shares the outer one's transaction."""
+    conn = request_connection()
+    depth = g.get(_DEPTH, 0)
+    setattr(g, _DEPTH, depth + 1)
+    try:
+        if depth:
+            yield conn
+            return
+        transaction = conn.get_transaction()
+        if transaction is not None and g.get(_WROTE):
+            transaction.rollback()
+            transaction = None
+        with transaction or conn.begin():
+            yield conn
+    finally:
+        setattr(g, _DEPTH, depth)
 
 
 @kernel.record_once
@@ -48,6 +75,16 @@ def _return_connection_at_end(state: Any) -> None:
         if conn is not None:
             conn.close()
 
+    services = state.app.extensions.get("metabiz")
+    if services is not None:
+        event.listen(services.engine, "commit", _mark_written)
+
+
+def _mark_written(conn: Connection) -> None:
+    """A commit within a request: its later reads start a transaction of their own."""
+    if has_app_context() and g.get(_CONNECTION) is not conn:
+        setattr(g, _WROTE, True)
+
 
 def current_actor(optional: bool = False) -> Actor | None:
     """The caller: `Authorization: Bearer <token>` or the browser session (CSRF is checked before the view)."""
@@ -55,21 +92,17 @@ def current_actor(optional: bool = False) -> Actor | None:
         return g.actor  # type: ignore[no-any-return]
     actor: Actor | None = None
     header = request.headers.get("Authorization", "")
+    # the transaction it opens goes on as the request's first read (read_transaction)
     conn = request_connection()
-    inside = conn.in_transaction()  # asked within a unit of work: leave its transaction be
-    try:
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("use 'Authorization: Bearer <token>'")
-            actor = authenticate_token(conn, token.strip(), client=request.remote_addr)
-        elif session.get("user"):
-            actor = _session_actor(conn)
-            if actor is None:
-                session.clear()  # ended (signed out elsewhere, a new password): drop it
-    finally:
-        if not inside:
-            conn.rollback()  # it only read: end its transaction, keep the connection
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("use 'Authorization: Bearer <token>'")
+        actor = authenticate_token(conn, token.strip(), client=request.remote_addr)
+    elif session.get("user"):
+        actor = _session_actor(conn)
+        if actor is None:
+            session.clear()  # ended (signed out elsewhere, a new password): drop it
     if actor is None and not optional:
         raise Unauthorized("sign in or send an API token")
     g.actor = actor
