@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from metabiz.objects import forms
+from metabiz.objects import forms, record_scope
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.platform.db import recent_views, utcnow
 
@@ -69,6 +69,8 @@ def recent(ctx: Context, limit: int = SHOWN) -> list[RecentRecord]:
         if row.object in ctx.schema.objects:
             wanted.setdefault(row.object, set()).add(row.record_id)
     names = forms.lookup_names(ctx, wanted, scoped=True)
+    for object_name, ids in wanted.items():
+        names.update(_unnamed(ctx, object_name, ids))
     out: list[RecentRecord] = []
     for row in rows:
         name = names.get((row.object, row.record_id))
@@ -80,6 +82,21 @@ def recent(ctx: Context, limit: int = SHOWN) -> list[RecentRecord]:
         if len(out) == limit:
             break
     return out
+
+
+def _unnamed(ctx: Context, object_name: str, ids: set[Any]) -> dict[tuple[str, Any], str]:
+    """The records of an object whose name field is hidden from the actor (lookup_names
+    leaves them out): still listed, as "Label #id", when the actor may read them."""
+    obj = ctx.schema.objects[object_name]
+    access = ctx.schema.access
+    if not obj.odef.name_field or not access.allowed(ctx.actor, obj.name, "read") or \
+            access.field_rule(ctx.actor, obj.name, obj.odef.name_field) != "hidden":
+        return {}
+    found = ctx.conn.execute(select(obj.table.c.id).where(
+        obj.table.c.id.in_(sorted(ids)),
+        *record_scope.conditions(ctx.schema, ctx.actor, obj))).scalars()
+    return {(obj.name, record_id): forms.record_name(obj, {"id": record_id}, ctx.language)
+            for record_id in found}
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from metabiz.app import build_runtime, create_app
 from metabiz.objects import recent_views, records
+from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import load_actor
 from metabiz.platform.config import Config
 from metabiz.platform.db import recent_views as recent_table
@@ -78,6 +79,17 @@ def test_a_record_the_user_can_no_longer_read_drops_out(sales, work):
         records.update(ctx, "account", moved, {"owner": "admin"})
     assert [r[1] for r in listed(sales, "eve")] == [mine]
     assert [r[1] for r in listed(sales, "admin")] == []  # other users' views are their own
+
+
+def test_a_record_whose_name_is_hidden_shows_by_its_id(sales, sales_dir, work, extensions):
+    (mine,) = accounts(work, 1, owner="eve")
+    view(sales, "eve", "account", mine, 1)
+    role = sales_dir / "roles" / "sales_rep.json"
+    role.write_text(role.read_text().replace('"account.credit_limit": "hidden"',
+                                             '"account.name": "hidden"'))
+    apply_path(sales, sales_dir, extensions=extensions)
+    assert listed(sales, "eve") == [("account", mine, f"Account #{mine}", "Account")]
+    assert listed(sales, "alice") == []
 
 
 def test_a_deleted_record_drops_out_with_its_rows(sales, work):
