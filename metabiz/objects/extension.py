@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from metabiz.objects import backups, commands, file_sweep, files, search_index
+from metabiz.objects import (
+    backups,
+    commands,
+    file_sweep,
+    files,
+    recent_views,
+    search_index,
+)
 from metabiz.objects import web as pages
 from metabiz.objects.activity_api import api as activity_api
 from metabiz.objects.api import RecordIdConverter, api
@@ -20,6 +27,7 @@ from metabiz.platform.extensions import Extensions
 def register(ext: Extensions) -> None:
     pages.register(ext)
     ext.add_listener(files.on_write)
+    ext.add_listener(recent_views.on_write)
     ext.add_upgrade_step(search_index.upgrade)
     for command in (commands.apply, commands.versions, commands.restore, commands.losses,
                     commands.purge, commands.recompute, commands.formula, commands.template,

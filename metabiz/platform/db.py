@@ -1,5 +1,5 @@
 """Database engines, the UTC datetime column type and the fixed system tables (users, tokens,
-sessions, metadata versions, history, audit).
+sessions, recent views, metadata versions, history, audit).
 
 Object tables are built at run time by metabiz.objects; these tables are created and changed
 only by the Alembic revisions in metabiz/platform/migrations/versions/ (keep the two in step:
@@ -118,6 +118,19 @@ sessions = Table(
            nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_sys_sessions_user", "user_name"),
+)
+
+#: the records each user opened last ("recently viewed" on home): one row per user and
+#: record, its time moved on each view, at most RECENT_VIEWS_KEPT per user (platform_0007_recent)
+recent_views = Table(
+    "sys_recent_views", system_metadata,
+    Column("user_name", String(64), ForeignKey("sys_users.name", ondelete="CASCADE"),
+           primary_key=True),
+    Column("object", String(64), primary_key=True),
+    Column("record_id", BigInteger, primary_key=True),
+    Column("viewed_at", UTCDateTime(), nullable=False),
+    Index("ix_sys_recent_views_user", "user_name", "viewed_at"),
+    Index("ix_sys_recent_views_record", "object", "record_id"),
 )
 
 metadata_versions = Table(

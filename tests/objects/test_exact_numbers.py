@@ -206,8 +206,9 @@ def test_upgrade_turns_an_old_sqlite_databases_doubles_into_exact_amounts(
         conn.exec_driver_sql('ALTER TABLE obj_entry DROP COLUMN qty_then')
         assert conn.exec_driver_sql("SELECT typeof(amount) FROM obj_entry WHERE id = 1"
                                     ).scalar() == "real"
+        conn.exec_driver_sql("DROP TABLE sys_recent_views")  # platform_0007_recent's
         conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = "
-                             "'platform_0005_people' WHERE version_num = 'platform_0006_numbers'")
+                             "'platform_0005_people' WHERE version_num = 'platform_0007_recent'")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["upgrade", "--database-url", db_url])
     assert result.exit_code == 0, result.output

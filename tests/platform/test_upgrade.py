@@ -52,7 +52,7 @@ from metabiz.spreadsheets.store import sheet_metadata
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release_0_1" / "metabiz.db.gz"
 FOLDERS = [FLOW_MIGRATIONS, SHEET_MIGRATIONS]
 #: the newest revision of the kernel's branch
-PLATFORM_HEAD = "platform_0006_numbers"
+PLATFORM_HEAD = "platform_0007_recent"
 #: the first revision of each branch: release 0.1's tables
 BASELINES = ("platform_0001", "flows_0001")
 MESSAGE = "the database is at an older schema; run `metabiz upgrade`"
@@ -174,7 +174,8 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
     # independent branches come in no particular order
     assert sorted(pending(make_engine(release_0_1), FOLDERS)) == [
         "flows_0001", "platform_0001", "platform_0002", "platform_0003", "platform_0004_pools",
-        "platform_0005_people", "platform_0006_numbers", "spreadsheets_0001"]
+        "platform_0005_people", "platform_0006_numbers", "platform_0007_recent",
+        "spreadsheets_0001"]
 
     result = run(command)
     assert result.exit_code == 0, result.output
@@ -189,9 +190,10 @@ def test_a_release_0_1_database_upgrades_keeping_every_row(release_0_1: str, run
         assert len(after["search_opportunity_fts"]) == 50
     for name in index:
         after.pop(name)
-    # platform_0003's and spreadsheets_0001's, empty
-    assert set(after) == set(before) | {"sys_sessions", "sheet_imports"}
+    # platform_0003's, platform_0007_recent's and spreadsheets_0001's, empty
+    assert set(after) == set(before) | {"sys_sessions", "sys_recent_views", "sheet_imports"}
     assert after.pop("sys_sessions") == [] and after.pop("sheet_imports") == []
+    assert after.pop("sys_recent_views") == []
     # platform_0004_pools adds two empty columns (kind, note) to the field history
     after["sys_field_history"] = [row[:-2] for row in after["sys_field_history"]
                                   if row[-2:] == (None, None)]
@@ -250,12 +252,14 @@ def test_a_database_at_an_older_revision_is_refused_then_upgraded(db_url: str, r
     upgrade(engine, FOLDERS)
     with engine.begin() as conn:  # as platform_0001 left it
         conn.execute(text("DROP TABLE sys_sessions"))
+        conn.execute(text("DROP TABLE sys_recent_views"))
         conn.execute(text("DROP TABLE sys_conversion_losses"))
         conn.execute(text("ALTER TABLE sys_users DROP COLUMN timezone"))
         conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'platform_0001' "
                           f"WHERE version_num = '{PLATFORM_HEAD}'"))
     assert pending(engine, FOLDERS) == ["platform_0002", "platform_0003", "platform_0004_pools",
-                                        "platform_0005_people", "platform_0006_numbers"]
+                                        "platform_0005_people", "platform_0006_numbers",
+                                        "platform_0007_recent"]
     assert refused(run("worker", "--once"))
     result = run("upgrade")
     assert result.exit_code == 0 and "platform_0002" in result.output, result.output
@@ -318,7 +322,7 @@ def test_two_processes_upgrading_a_blank_database_at_once(db_url: str) -> None:
     assert [sorted(moved) for moved in sorted(outcomes, key=len)] == [
         [], ["flows_0001", "platform_0001", "platform_0002", "platform_0003",
              "platform_0004_pools", "platform_0005_people", "platform_0006_numbers",
-             "spreadsheets_0001"]]
+             "platform_0007_recent", "spreadsheets_0001"]]
     for engine in engines:
         engine.dispose()
 

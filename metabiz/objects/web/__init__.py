@@ -14,6 +14,7 @@ from metabiz.objects.web import (  # noqa: F401 - their routes
     form_defaults,
     lists,
     pools,
+    recent,
     search,
     timeline,
 )
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
 def register(ext: Extensions) -> None:
     ext.add_nav(NavSection("home", home_link, order=0))
     ext.add_nav(NavSection("objects", object_links, heading="your_objects", order=50))
+    ext.add_panel(Panel("recently_viewed", "home", recent.home_panel, order=30))
     ext.add_panel(Panel("object_tiles", "home", home_tiles, order=50))
     ext.add_nav(NavSection("pools", pools.nav_links, heading="pools", order=40))
     ext.add_panel(Panel("owner", "record", pools.owner_panel, order=5))

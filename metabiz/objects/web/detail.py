@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 
-from metabiz.objects import forms, query, records
+from metabiz.objects import forms, query, recent_views, records
 from metabiz.objects.context import Context
 from metabiz.objects.forms import SectionView
 from metabiz.objects.schema import CompiledObject
@@ -20,6 +20,7 @@ from metabiz.objects.web.navigation import plural, readable
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.db import writer
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
 from metabiz.platform.web.shell import render_panels
@@ -35,6 +36,7 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "read")
         values = records.load(ctx, obj, record_id)
+        _viewed(actor, obj.name, values["id"])
         record = records.serialise(ctx, obj, values, rich=True)
         names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], obj.fields))
         readable_names = [o.name for o in readable(ctx)]
@@ -62,6 +64,13 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
                                  widget="approval_status"),
             can_edit=access.allowed(actor, obj.name, "edit") and not locked,
             can_delete=access.allowed(actor, obj.name, "delete") and not locked)
+
+
+def _viewed(actor: Actor, object_name: str, record_id: int) -> None:
+    """Note the view for "recently viewed" on home: a short write of its own, since the page
+    reads in a deferred SQLite transaction that cannot take the write lock once it has read."""
+    with writer(current_app.extensions["metabiz"].engine).begin() as conn:
+        recent_views.record_view(conn, actor.name, object_name, record_id)
 
 
 def _help(obj: CompiledObject, name: str, lang: str) -> str | None:

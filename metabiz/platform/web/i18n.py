@@ -47,6 +47,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "pending_approvals": {"en": "Pending approvals", "zh": "待我审批"},
     "no_pending": {"en": "Nothing is waiting for your approval.", "zh": "没有待您审批的事项。"},
     "view_all": {"en": "View all", "zh": "查看全部"},
+    "recently_viewed": {"en": "Recently viewed", "zh": "最近查看"},
+    "no_recent": {"en": "Records you open will show here.", "zh": "您打开过的记录会显示在这里。"},
     # lists
     "new": {"en": "New", "zh": "新建"},
     "new_object": {"en": "New {object}", "zh": "新建{object}"},
