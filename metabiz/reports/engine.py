@@ -358,7 +358,7 @@ def _window_total(m: CompiledMeasure, part: Any, dialect: str) -> ColumnElement[
     """The total over every group of one aggregate (computed before LIMIT)."""
     if m.function in ("min", "max"):
         return getattr(func, m.function)(part).over()
-    return exact_sum(part, dialect).over()
+    return exact_sum(part, dialect, window=True)
 
 
 def _measure_values(measures: tuple[CompiledMeasure, ...], raw: Any) -> list[Any]:
