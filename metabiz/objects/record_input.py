@@ -6,6 +6,7 @@ field type's marshmallow field and is normalised; an owner must name an active u
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import marshmallow
@@ -16,6 +17,7 @@ from metabiz.objects.context import Context
 from metabiz.objects.fields.base import NOT_PLAIN
 from metabiz.objects.schema import SYSTEM_COLUMN_NAMES, CompiledObject
 from metabiz.platform.db import users
+from metabiz.platform.request_input import whole_number
 
 
 def deserialise(ctx: Context, obj: CompiledObject, data: dict[str, Any], *,
@@ -110,3 +112,23 @@ def _user_exists(conn: Connection, name: Any) -> bool:
         return False
     return conn.execute(select(users.c.id).where(users.c.name == name,
                                                  users.c.active.is_(True))).first() is not None
+
+
+#: the largest id a record can have (a signed 64-bit integer column)
+MAX_RECORD_ID = 2**63 - 1
+
+
+def record_key(raw: Any) -> int | None:
+    """A record id from a URL or JSON value: ASCII digits (or an int) from 1 to 2^63 - 1;
+    None for anything else (Unicode digits, signs, floats, ids no column can hold)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
+        value = int(raw)
+    elif isinstance(raw, str) and (number := whole_number(raw)) is not None:
+        value = number
+    else:
+        return None
+    return value if 1 <= value <= MAX_RECORD_ID else None

@@ -34,10 +34,9 @@ from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
 from metabiz.objects.fields import json_value
 from metabiz.objects.readers import SYSTEM_KEYS, reader
-from metabiz.objects.record_input import field_refusals, read_input
+from metabiz.objects.record_input import field_refusals, read_input, record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history, users
-from metabiz.platform.request_input import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -63,26 +62,6 @@ def get(ctx: Context, object_name: str, record_id: Any, *,
     if row is None:
         raise NotFound(f"no {obj.name} record with id {key}")
     return plan.to_json(compute(ctx, obj, plan.decode(row)), rich=rich)
-
-
-#: the largest id a record can have (a signed 64-bit integer column)
-MAX_RECORD_ID = 2**63 - 1
-
-
-def record_key(raw: Any) -> int | None:
-    """A record id from a URL or JSON value: ASCII digits (or an int) from 1 to 2^63 - 1;
-    None for anything else (Unicode digits, signs, floats, ids no column can hold)."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        value = raw
-    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
-        value = int(raw)
-    elif isinstance(raw, str) and (number := whole_number(raw)) is not None:
-        value = number
-    else:
-        return None
-    return value if 1 <= value <= MAX_RECORD_ID else None
 
 
 def load(ctx: Context, obj: CompiledObject, record_id: Any, *,

@@ -129,8 +129,8 @@ def exact_sum(expr: Any, dialect: str, *, window: bool = False) -> Any:
         total = func.sum(expr)
         return total.over() if window else total
     raw, split = plain(expr), literal(_SPLIT, BigInteger())
-    high = func.sum(raw.op("/", return_type=BigInteger())(split))
-    low = func.sum(raw.op("%", return_type=BigInteger())(split))
+    high: Any = func.sum(raw.op("/", return_type=BigInteger())(split))
+    low: Any = func.sum(raw.op("%", return_type=BigInteger())(split))
     if window:
         high, low = high.over(), low.over()
     joined = high.op("*", return_type=BigInteger())(split).op("+", return_type=BigInteger())(low)

@@ -28,6 +28,7 @@ from metabiz.flows.formula import Subject, load_record
 from metabiz.flows.store import approval_history, approval_requests, work_items
 from metabiz.objects import records
 from metabiz.objects.context import Context, WriteEvent
+from metabiz.objects.record_input import record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.access import SYSTEM
 
@@ -278,7 +279,7 @@ def _reassign(ctx: Context, request: Any, item: Any, to: Any, comment: str | Non
 
 def lock_request(conn: Connection, request_id: Any) -> Any:
     """The request row, locked until commit (so two approvers act one after the other)."""
-    wanted = records.record_key(request_id)
+    wanted = record_key(request_id)
     if wanted is None:
         raise NotFound(f"no approval request {request_id!r}")
     query = select(approval_requests).where(approval_requests.c.id == wanted)

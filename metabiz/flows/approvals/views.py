@@ -18,6 +18,7 @@ from metabiz.flows.store import approval_history, approval_requests, work_items
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
+from metabiz.objects.record_input import record_key
 
 INBOX_STATUSES = ("pending", "approved", "rejected", "reassigned", "cancelled", "all")
 
@@ -123,7 +124,7 @@ def _allowed(ctx: Context, request: Any, pending: list[str]) -> list[str]:
 def get_request(ctx: Context, request_id: Any) -> dict[str, Any]:
     """A request, for its submitter, anyone who approves or approved it, an administrator
     or anyone who may read the record; otherwise 404."""
-    wanted = records.record_key(request_id)
+    wanted = record_key(request_id)
     if wanted is None:
         raise NotFound(f"no approval request {request_id!r}")
     row = ctx.conn.execute(select(approval_requests)

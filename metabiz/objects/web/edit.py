@@ -23,6 +23,7 @@ from metabiz.objects import files, forms, record_scope, records
 from metabiz.objects.api import evaluate
 from metabiz.objects.context import Context
 from metabiz.objects.forms import FieldView, SectionView
+from metabiz.objects.record_input import record_key
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
@@ -199,7 +200,7 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
         cf = obj.fields[name]
         raw = str(values.get(name) if editable(ctx, obj, name) else
                   (record or {}).get(name) or "")
-        key = records.record_key(raw)
+        key = record_key(raw)
         if cf.ftype.widget == "lookup" and cf.fdef.target and key is not None:
             stored = record is not None and str((record or {}).get(name)) == raw
             (lookups if stored else given).setdefault(cf.fdef.target, set()).add(key)
@@ -215,7 +216,7 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
             if editable(ctx, obj, name):
                 value = values.get(name, forms.to_input(cf, None))
                 text = ""
-                key = records.record_key(str(value or ""))
+                key = record_key(str(value or ""))
                 if cf.ftype.widget == "lookup" and key is not None:
                     text = names.get((cf.fdef.target or "", key), f"#{value}")
                 fields.append(forms.field_view(ctx, obj, cf, value, errors=errors,

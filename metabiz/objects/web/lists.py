@@ -12,8 +12,9 @@ from typing import Any
 from flask import render_template, request, url_for
 
 from metabiz.errors import NotFound
-from metabiz.objects import board, forms, query, records, reference_rules
+from metabiz.objects import board, forms, query, reference_rules
 from metabiz.objects.context import Context
+from metabiz.objects.record_input import record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import board_page
@@ -103,7 +104,7 @@ def _parent_filters(ctx: Context, obj: CompiledObject) -> tuple[list[dict[str, A
     conditions: list[str] = []
     for name, raw in request.args.items():
         cf = obj.fields.get(name)
-        value = records.record_key(raw)
+        value = record_key(raw)
         if cf is None or cf.ftype.widget != "lookup" or value is None:
             continue
         target = cf.fdef.target or ""
