@@ -50,6 +50,12 @@ TEXTS: dict[str, dict[str, str]] = {
                   "zh": "修改类型会转换已有数据；无法转换的记录会在任何修改之前列出。"},
     "required": {"en": "Required", "zh": "必填"},
     "unique": {"en": "Unique", "zh": "唯一"},
+    "indexed": {"en": "Indexed (fast sorting and filtering)", "zh": "建立索引（加快排序和筛选）"},
+    "indexed_help": {"en": "Adds a database index on this field, so lists sorted or filtered "
+                           "by it stay fast as records grow. Lookups, users and unique fields "
+                           "have one already.",
+                     "zh": "为该字段建立数据库索引，记录增多时按它排序或筛选的列表依然快速。"
+                           "查找、用户和唯一字段已自带索引。"},
     "default": {"en": "Default value (formula)", "zh": "默认值（公式）"},
     "help_en": {"en": "Help text (English)", "zh": "帮助文本（英文）"},
     "help_zh": {"en": "Help text (Chinese)", "zh": "帮助文本（中文）"},
