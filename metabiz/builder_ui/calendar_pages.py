@@ -7,13 +7,13 @@ refused when listed twice before anything is planned.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import render_template, request, url_for
 
 from metabiz.builder_ui.calendars import (
     DATE_KEYS,
+    NAME,
     calendar_from_form,
     calendars_of,
     manifest_apps,
@@ -23,8 +23,6 @@ from metabiz.builder_ui.texts import b
 from metabiz.builder_ui.web import admin_page, base_version, review, stored, web
 from metabiz.errors import ConflictError, NotFound
 from metabiz.platform.access import Actor
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 @web.get("/calendars")
@@ -61,7 +59,7 @@ def _page(actor: Actor, name: str | None) -> Any:
         found = {**found, "name": target}
         calendar, errors = calendar_from_form(form, found["calendar"])
         if name is None:
-            if not _NAME.match(target):
+            if not NAME.match(target):
                 errors["name"] = [b("calendar_name_help")]
             elif any(c["name"] == target for c in calendars_of(documents)):
                 errors["name"] = [b("calendar_taken", name=target)]

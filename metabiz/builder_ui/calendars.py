@@ -26,6 +26,8 @@ from metabiz.platform.metadata.store import load_documents as stored_documents
 DATE_KEYS = ("holidays", "workdays")
 #: what separates dates typed in a box: new lines, commas (also the Chinese ones), spaces
 _SEPARATORS = re.compile(r"[\s,，、;；]+")
+#: a calendar's name (an api_name: formulas name the calendar)
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 

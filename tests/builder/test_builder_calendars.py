@@ -10,7 +10,9 @@ import pytest
 
 from metabiz.app import create_app
 from metabiz.builder_ui.calendars import calendar_from_form, parse_dates
+from metabiz.platform.auth import create_token
 from metabiz.platform.config import Config
+from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import load_documents
 
 
@@ -142,3 +144,40 @@ def test_dates_are_sorted_and_other_keys_of_a_calendar_are_kept():
     assert problems == {} and calendar == {"workdays": ["2026-01-04"],
                                            "hours": {"start": "09:00", "end": "18:00"}}
     assert original["holidays"] == ["2026-01-01"]  # the stored copy is not touched
+
+
+def test_the_metadata_api_puts_and_deletes_one_calendar_of_an_app(client, sales):
+    with writer(sales).begin() as conn:
+        tokens = {name: create_token(conn, name) for name in ("admin", "alice")}
+
+    def call(method, path, body=None, user="admin"):
+        return client.open(f"/api/v1{path}", method=method, json=body,
+                           headers={"Authorization": f"Bearer {tokens[user]}"})
+
+    cn = {"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}
+    assert call("PUT", "/meta/apps/sales/calendars/cn", cn, user="alice").status_code == 404
+    dry = call("PUT", "/meta/apps/sales/calendars/cn?dry_run=1", cn).get_json()
+    assert dry["dry_run"] and "~ change app sales" in dry["plan"] and "version" not in dry
+    assert dry["changes"][0]["details"] == ["calendar cn: holidays + 2026-10-01",
+                                            "calendar cn: workdays + 2026-10-10"]
+    assert "calendars" not in manifest(sales)
+    done = call("PUT", "/meta/apps/sales/calendars/cn", cn).get_json()
+    assert done["version"] == dry["base"] + 1
+    apps = call("GET", "/meta/apps").get_json()["apps"]
+    assert next(a for a in apps if a["name"] == "sales")["calendars"] == {"cn": cn}
+    # bad input: typed errors by JSON pointer into app.json, never a 500
+    bad = call("PUT", "/meta/apps/sales/calendars/cn", {"holidays": ["2026-02-30"]})
+    assert bad.status_code == 422
+    assert "/calendars/cn/holidays/0" in bad.get_json()["error"]["fields"]
+    assert call("PUT", "/meta/apps/sales/calendars/cn", ["2026-01-01"]).status_code == 400
+    assert call("PUT", "/meta/apps/sales/calendars/CN!", cn).status_code == 400
+    assert call("PUT", "/meta/apps/nowhere/calendars/cn", cn).status_code == 404
+    stale = client.open("/api/v1/meta/apps/sales/calendars/cn", method="PUT", json=cn,
+                        headers={"Authorization": f"Bearer {tokens['admin']}",
+                                 "If-Match": str(dry["base"])})
+    assert stale.status_code == 409
+    assert call("DELETE", "/meta/apps/sales/calendars/us").status_code == 404
+    gone = call("DELETE", "/meta/apps/sales/calendars/cn").get_json()
+    assert gone["changes"][0]["details"] == ["calendar cn: holidays − 2026-10-01",
+                                             "calendar cn: workdays − 2026-10-10"]
+    assert "calendars" not in manifest(sales)
