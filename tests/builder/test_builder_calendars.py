@@ -4,6 +4,7 @@ refused), saved into the app's app.json after the plan, other keys of a calendar
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -177,6 +178,15 @@ def test_the_metadata_api_puts_and_deletes_one_calendar_of_an_app(client, sales)
                                  "If-Match": str(dry["base"])})
     assert stale.status_code == 409
     assert call("DELETE", "/meta/apps/sales/calendars/us").status_code == 404
+    with sales.connect() as conn:  # a formula naming the calendar holds it
+        doc = load_documents(conn)["sales/objects/account.json"]
+    doc["fields"].append({"api_name": "days_open", "type": "formula", "return_type": "number",
+                          "formula": 'NETWORKDAYS(DATE(2026, 1, 1), TODAY(), "cn")'})
+    assert call("PUT", "/meta/objects/account", doc).status_code == 200
+    held = call("DELETE", "/meta/apps/sales/calendars/cn")
+    assert held.status_code == 422 and "unknown calendar 'cn'" in json.dumps(held.get_json())
+    doc["fields"].pop()
+    assert call("PUT", "/meta/objects/account", doc).status_code == 200
     gone = call("DELETE", "/meta/apps/sales/calendars/cn").get_json()
     assert gone["changes"][0]["details"] == ["calendar cn: holidays − 2026-10-01",
                                              "calendar cn: workdays − 2026-10-10"]
