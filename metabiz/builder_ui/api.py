@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from metabiz.builder_ui import documents, versions
+from metabiz.builder_ui import calendars, documents, versions
 from metabiz.builder_ui.formula_check import check_formula
 from metabiz.errors import BadRequest, NotFound
 from metabiz.objects.evolution import Plan
@@ -82,7 +82,8 @@ def apps() -> Any:
             if folder in listed and file_name.endswith(".json"):
                 listed[folder].append(file_name.removesuffix(".json"))
         out.append({"name": name, "label": manifest.get("label", name),
-                    "version": manifest.get("version"), "documents": listed})
+                    "version": manifest.get("version"), "documents": listed,
+                    "calendars": manifest.get("calendars") or {}})
     return jsonify({"apps": out, "metadata_version": version})
 
 
@@ -106,6 +107,33 @@ def delete_document(kind: str, name: str) -> Any:
     edit = documents.Edit(kind, name, base_version())
     plan = documents.delete_document(engine, extensions, edit, dry_run=_flag("dry_run"),
                                      applied_by=actor.name)
+    return jsonify(plan_json(plan))
+
+
+@api.put("/meta/apps/<app>/calendars/<name>")
+def put_calendar(app: str, name: str) -> Any:
+    """One business calendar of an app's app.json: the body is the calendar as in the file."""
+    actor = require_admin()
+    engine, extensions = _services()
+    body = json_body()
+    if not isinstance(body, dict):
+        raise BadRequest('send the calendar: {"holidays": [dates], "workdays": [dates]}')
+    if not calendars.NAME.match(name):
+        raise BadRequest(f"{name!r} is not a calendar name", fields={"name": [
+            "lower-case letters, digits and _, starting with a letter"]})
+    plan = calendars.put_calendar(engine, extensions, app, name, body,
+                                  base_version=base_version(), dry_run=_flag("dry_run"),
+                                  applied_by=actor.name)
+    return jsonify(plan_json(plan))
+
+
+@api.delete("/meta/apps/<app>/calendars/<name>")
+def delete_calendar(app: str, name: str) -> Any:
+    actor = require_admin()
+    engine, extensions = _services()
+    plan = calendars.put_calendar(engine, extensions, app, name, None,
+                                  base_version=base_version(), dry_run=_flag("dry_run"),
+                                  applied_by=actor.name)
     return jsonify(plan_json(plan))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from metabiz.platform.metadata.crosscheck import UNINDEXED_TYPES
 from metabiz.platform.request_input import whole_number
 
 #: every field type, in the order the type picker shows them
@@ -31,6 +32,8 @@ COMPUTED = ("formula", "rollup", "auto_number")
 RETURN_TYPES = ("number", "currency", "percent", "text", "boolean", "date", "datetime", "time",
                 "location", "link", "image")
 ROLLUP_FUNCTIONS = ("count", "sum", "min", "max", "avg")
+#: types that take `"indexed": true` (a column a list can sort and filter on)
+INDEXABLE = tuple(t for t in FIELD_TYPES if t not in UNINDEXED_TYPES)
 _INTEGERS = ("max_length", "scale")
 _NUMBERS = ("min", "max")
 
@@ -114,6 +117,8 @@ def field_from_form(form: MultiDict[str, str], original: Mapping[str, Any] | Non
         default = (form.get("default") or "").strip()
         if default:
             doc["default"] = default
+    if form.get("indexed") and kind in INDEXABLE:
+        doc["indexed"] = True
     help_text = label_from(form, "help")
     if help_text is not None:
         doc["help"] = help_text

@@ -15,6 +15,7 @@ from flask import render_template, request, url_for
 from metabiz.builder_ui.field_form import (
     COMPUTED,
     FIELD_TYPES,
+    INDEXABLE,
     RETURN_TYPES,
     ROLLUP_FUNCTIONS,
     TYPE_KEYS,
@@ -226,6 +227,7 @@ def _field_page(actor: Actor, name: str, field_name: str | None) -> Any:
     return render_template(
         "builder/field.html", name=name, doc=doc, view=view, original=original,
         version=version, types=FIELD_TYPES, type_keys=TYPE_KEYS, computed=COMPUTED,
+        indexable=INDEXABLE,
         return_types=RETURN_TYPES, rollup_functions=ROLLUP_FUNCTIONS, errors=errors[0],
         general=errors[1], refused=errors[2], expected=EXPECTED,
         **editor_context(name, doc, documents)), 422 if errors[1] or errors[0] else 200

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, Response, flash, redirect, render_template, request, url_for
 
 from metabiz.builder_ui import (
+    calendar_pages,
     document_pages,
     documents,
     flow_pages,
@@ -46,8 +47,8 @@ from metabiz.platform.metadata.store import split_apps
 from metabiz.platform.request_input import whole_number
 from metabiz.platform.web.session import safe_next
 
-__all__ = ["document_pages", "flow_pages", "init_app", "list_view_pages", "nav_links", "object_pages",
-           "pool_pages", "report_pages", "role_pages"]
+__all__ = ["calendar_pages", "document_pages", "flow_pages", "init_app", "list_view_pages",
+           "nav_links", "object_pages", "pool_pages", "report_pages", "role_pages"]
 #: document kinds with forms of their own (the rest are edited as JSON)
 FORM_KINDS = ("objects", "roles", "reports", "dashboards")
 

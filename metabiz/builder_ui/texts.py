@@ -50,6 +50,49 @@ TEXTS: dict[str, dict[str, str]] = {
                   "zh": "修改类型会转换已有数据；无法转换的记录会在任何修改之前列出。"},
     "required": {"en": "Required", "zh": "必填"},
     "unique": {"en": "Unique", "zh": "唯一"},
+    "calendars": {"en": "Business calendars", "zh": "工作日历"},
+    "calendars_lead": {"en": "Holidays and working weekend days that NETWORKDAYS and WORKDAY "
+                             "count with, so SLAs count real working days.",
+                       "zh": "NETWORKDAYS 和 WORKDAY 所用的节假日和调休上班日，使时效按实际工作日计算。"},
+    "calendar": {"en": "Calendar", "zh": "日历"},
+    "open_calendars": {"en": "Open", "zh": "打开"},
+    "new_calendar": {"en": "New calendar", "zh": "新建日历"},
+    "calendar_lead": {"en": "A working day is a Monday to Friday that is not a holiday, or a "
+                            "Saturday or Sunday listed as a working day. Formulas name the "
+                            "calendar: NETWORKDAYS(start, end, \"cn\").",
+                      "zh": "工作日为非节假日的周一至周五，或被列为调休上班的周六、周日。"
+                            "公式中写明日历名称：NETWORKDAYS(start, end, \"cn\")。"},
+    "calendar_app": {"en": "App", "zh": "应用"},
+    "calendar_app_help": {"en": "The app whose app.json holds the calendar.",
+                          "zh": "保存该日历的应用（其 app.json）。"},
+    "calendar_name_help": {"en": "Lower-case letters, digits and _, starting with a letter; "
+                                 "formulas refer to the calendar by it.",
+                           "zh": "小写字母、数字和下划线，以字母开头；公式用它引用日历。"},
+    "calendar_name_kept": {"en": "Formulas refer to the calendar by this name; it cannot "
+                                 "change.",
+                           "zh": "公式用此名称引用日历，不可修改。"},
+    "calendar_taken": {"en": "A calendar named {name} exists already.",
+                       "zh": "已存在名为 {name} 的日历。"},
+    "holidays": {"en": "Holidays", "zh": "节假日"},
+    "holidays_help": {"en": "Days off that fall Monday to Friday, as YYYY-MM-DD, one a line "
+                            "(or separated by commas). They are sorted when saved.",
+                      "zh": "落在周一至周五的休息日，格式 YYYY-MM-DD，每行一个（或用逗号分隔），保存时自动排序。"},
+    "workdays": {"en": "Working weekend days", "zh": "调休上班日"},
+    "workdays_help": {"en": "Saturdays and Sundays that are working days (China's 调休), as "
+                            "YYYY-MM-DD, one a line.",
+                      "zh": "需要上班的周六、周日（调休），格式 YYYY-MM-DD，每行一个。"},
+    "no_calendars": {"en": "No business calendar yet: NETWORKDAYS and WORKDAY count Monday "
+                           "to Friday.",
+                     "zh": "尚无工作日历：NETWORKDAYS 和 WORKDAY 按周一至周五计算。"},
+    "no_calendar_apps": {"en": "No app has a manifest (app.json) to hold a calendar: import "
+                               "or apply an app first.",
+                         "zh": "没有带清单（app.json）的应用可保存日历：请先导入或应用一个应用。"},
+    "indexed": {"en": "Indexed (fast sorting and filtering)", "zh": "建立索引（加快排序和筛选）"},
+    "indexed_help": {"en": "Adds a database index on this field, so lists sorted or filtered "
+                           "by it stay fast as records grow. Lookups, users and unique fields "
+                           "have one already.",
+                     "zh": "为该字段建立数据库索引，记录增多时按它排序或筛选的列表依然快速。"
+                           "查找、用户和唯一字段已自带索引。"},
     "default": {"en": "Default value (formula)", "zh": "默认值（公式）"},
     "help_en": {"en": "Help text (English)", "zh": "帮助文本（英文）"},
     "help_zh": {"en": "Help text (Chinese)", "zh": "帮助文本（中文）"},

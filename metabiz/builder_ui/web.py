@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import NoSuchTableError
 
-from metabiz.builder_ui import documents, template_files, versions
+from metabiz.builder_ui import calendars, documents, template_files, versions
 from metabiz.builder_ui.field_form import label_parts
 from metabiz.builder_ui.texts import b, type_label
 from metabiz.errors import NotFound
@@ -140,6 +140,10 @@ def run(op: str, *, kind: str = "", name: str = "", document: Any = None,
     if op == "import":
         return template_files.apply_template(engine(), extensions(), document, dry_run=dry_run,
                                              applied_by=actor.name)
+    if op == "calendar":  # document: the calendar, or None to remove it
+        return calendars.put_calendar(engine(), extensions(), app or "", name, document,
+                                      base_version=base_version, dry_run=dry_run,
+                                      applied_by=actor.name)
     if op == "revert":
         return versions.revert(engine(), extensions(), version, dry_run=dry_run,
                                applied_by=actor.name)

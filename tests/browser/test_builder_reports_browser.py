@@ -116,3 +116,30 @@ def test_admin_builds_a_report_and_puts_it_on_a_dashboard(page, report_builder_s
     expect(page.locator("[data-report-chart][data-drawn=true]")).to_have_count(2)
     expect(page.locator("main")).to_contain_text("Share by stage")
     screenshot(page, "builder-dashboard-opened")
+
+
+def test_grouping_and_measure_formulas_are_checked_as_they_are_typed(
+        page, report_builder_server, password):
+    server = report_builder_server
+    page.goto(f"{server}/login")
+    page.fill("#username", "admin")
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.goto(f"{server}/builder/reports/new?object=opportunity")
+    # a grouping formula: pickers insert at the cursor, the check names line and column
+    group = page.locator("#f-group0_formula")
+    group.fill("TEXT(")
+    page.locator("[data-insert-into=f-group0_formula]").first.select_option("stage")
+    group.press("End")
+    group.type(")")
+    expect(group).to_have_value("TEXT(stage)")
+    expect(page.locator("#fc-group0_formula")).to_contain_text("Text")
+    # each measure row checks its own formula, not the first row's
+    third = page.locator("#f-measure_formula2")
+    third.fill("amount /\n  amout")
+    result = page.locator("#fc-measure_formula2")
+    expect(result).to_contain_text("Line 2, column 3")
+    expect(result).to_contain_text("amout")
+    third.fill("amount / 2")
+    expect(result).to_contain_text("Number")
+    expect(page.locator("#fc-measure_formula0")).to_be_empty()

@@ -335,3 +335,35 @@ def test_a_type_change_rows_cannot_take_lists_them_in_the_form_and_changes_nothi
     assert "These records cannot take the change; nothing was changed" in page
     assert re.search(rf'<td>#{bad["id"]}</td><td><code>A-1</code></td>', page)
     assert client.get("/api/v1/meta/versions").get_json()["versions"][0]["version"] == 1
+
+
+def test_indexed_is_offered_to_types_that_take_it_and_the_plan_shows_the_index(
+        client, browser_session, posted):
+    token = signed_in(client, "admin", browser_session)
+    form = client.get("/builder/objects/account/fields/industry").get_data(as_text=True)
+    box = re.search(r'<fieldset class="type-keys" data-types="([^"]+)">\s*<label class="check-row">'
+                    r'<input type="checkbox" name="indexed"', form)
+    assert box and "picklist" in box[1].split() and "rollup" in box[1].split()
+    assert not {"formula", "long_text", "multi_picklist"} & set(box[1].split())
+    assert "建立索引" in client.get("/builder/objects/account/fields/industry?lang=zh") \
+        .get_data(as_text=True)
+    data = {**posted(form), "csrf_token": [token], "indexed": ["1"]}
+    plan = client.post("/builder/objects/account/fields/industry", data=data)
+    text = plan.get_data(as_text=True)
+    assert plan.status_code == 200 and "index account.industry" in text
+    confirm(client, text)
+    field = client.get("/api/v1/meta/objects/account").get_json()["fields"][1]
+    assert field["api_name"] == "industry" and field["indexed"] is True
+    form = client.get("/builder/objects/account/fields/industry").get_data(as_text=True)
+    assert re.search(r'name="indexed" value="1" aria-describedby="h-indexed" checked', form)
+    data = {**posted(form), "csrf_token": [token]}
+    data.pop("indexed")
+    text = client.post("/builder/objects/account/fields/industry", data=data) \
+        .get_data(as_text=True)
+    assert "drop the index on account.industry" in text
+    # a type that has no column to index: a ticked box (hidden by the page) is not saved
+    plan = client.post("/builder/objects/account/fields/new", data={
+        "csrf_token": token, "type": "long_text", "api_name": "notes2", "label_en": "Notes",
+        "indexed": "1"})
+    assert plan.status_code == 200 and "add field account.notes2" in plan.get_data(as_text=True)
+    assert "index account.notes2" not in plan.get_data(as_text=True)

@@ -235,3 +235,44 @@ def test_reports_and_dashboards_saved_again_unchanged_keep_every_key(client, bro
         again = client.post(url, data=posted(client.get(url).get_data(as_text=True)))
         assert again.status_code == 200, again.get_data(as_text=True)
         assert "No changes: the metadata already says this." in again.get_data(as_text=True)
+
+
+def test_grouping_and_measure_formulas_use_the_formula_editor(client, browser_session, posted):
+    token = signed_in(client, "admin", browser_session)
+    deals(client, token)
+    plan = client.post("/builder/reports/new", data=report_form(
+        token, group0_field="", group0_formula='IF(amount > 500, "big", "small")',
+        group0_api_name="size", measure_formula=["", "", "amount / 2"],
+        measure_field=["", "amount", ""], measure_api_name=["deals", "amount", "half"]))
+    confirm(client, plan.get_data(as_text=True))
+    page = client.get("/builder/reports/deals_by_stage").get_data(as_text=True)
+    # the grouping's formula: an editor with the field and function pickers and a live check
+    group = re.search(r'<textarea id="f-group0_formula" name="group0_formula"[^>]*>([^<]*)<',
+                      page)
+    assert group and html.unescape(group[1]) == 'IF(amount > 500, "big", "small")'
+    assert 'data-insert-into="f-group0_formula"' in page
+    assert 'name="fc_object__group0_formula" value="opportunity"' in page
+    # each measure row has its own editor (own id, its own text checked)
+    ids = re.findall(r'<textarea id="f-(measure_formula\d)" name="measure_formula"', page)
+    assert ids[:3] == ["measure_formula0", "measure_formula1", "measure_formula2"]
+    assert len(set(ids)) == len(ids) == page.count("data-formula-own")  # blank rows too
+    assert 'data-insert-into="f-measure_formula2"' in page and ">AVERAGE()<" in page
+    # the live check: line, column and caret; the result type
+    bad = client.post("/builder/formula-check", data={
+        **posted(page), "measure_formula": "amount /\n  amout"},
+        headers={"X-CSRF-Token": token, "HX-Trigger-Name": "measure_formula"})
+    text = bad.get_data(as_text=True)
+    assert "Line 2, column 3" in text and "amout" in text and "^" in text
+    good = client.post("/builder/formula-check", data={
+        **posted(page), "group0_formula": "TEXT(stage)"},
+        headers={"X-CSRF-Token": token, "HX-Trigger-Name": "group0_formula"})
+    assert "result type: Text" in good.get_data(as_text=True)
+    # saved again as shown: nothing changes, the formulas stay in their rows
+    again = client.post("/builder/reports/deals_by_stage",
+                        data={**posted(page), "csrf_token": [token]})
+    assert again.status_code == 200
+    confirm(client, again.get_data(as_text=True))
+    result = client.get("/api/v1/reports/deals_by_stage").get_json()
+    assert result["columns"] == ["size", "deals", "amount", "half"]
+    rows = {r[0]: r for r in result["rows"]}
+    assert set(rows) == {"big", "small"} and float(rows["big"][3]) == 500

@@ -123,7 +123,7 @@
     if (!x || !y) { return; }
     var keys = [];
     each("[data-group]", function (row) {
-      var formula = row.querySelector("input[name$=_formula]");
+      var formula = row.querySelector("textarea[name$=_formula]");
       var field = row.querySelector("select[name$=_field]");
       var column = row.querySelector("input[name$=_api_name]");
       var key = formula && formula.value.trim() ? (column ? column.value.trim() : "")
@@ -176,6 +176,13 @@
     document.body.appendChild(script);
   }
 
+  // an editor sharing its name with other rows' (a report's measures) checks its own text
+  document.addEventListener("htmx:configRequest", function (event) {
+    var source = event.detail.elt;
+    if (source && source.matches && source.matches("[data-formula-own]")) {
+      event.detail.parameters[source.name] = source.value;
+    }
+  });
   document.addEventListener("htmx:afterSettle", setup);
   document.addEventListener("htmx:afterSettle", drawPreviewCharts);
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); }
