@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 from metabiz.app import create_app, wiring
 from metabiz.platform.cli import CliEnv, command
 from metabiz.platform.extensions import Wiring
+from metabiz.platform.long_lived import settle_long_lived
 
 
 class _Group(click.Group):
@@ -57,7 +58,9 @@ def serve(env: CliEnv, host: str, port: int, workers: int, no_worker: bool) -> N
             self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:
-            return create_app(env.config)
+            app = create_app(env.config)
+            settle_long_lived()  # full collections skip the loaded app from now on
+            return app
 
     try:
         Server().run()

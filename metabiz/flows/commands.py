@@ -18,6 +18,7 @@ from metabiz.flows import supervisor
 from metabiz.flows.worker import run_worker
 from metabiz.platform.cli import CliEnv, command
 from metabiz.platform.db import writer
+from metabiz.platform.long_lived import settle_long_lived
 
 
 @command(name="worker")
@@ -34,7 +35,10 @@ def worker(env: CliEnv, once: bool, now_text: str | None, supervise: bool) -> No
         sys.exit(supervisor.supervise(
             [sys.executable, "-m", "metabiz.cli", "worker", "--database-url",
              env.config.database_url], say=lambda line: click.echo(line, err=True)))
-    done = run_worker(env.serving_engine(), runtime=env.runtime(), secret=env.config.secret_key,
+    engine = env.serving_engine()
+    runtime = env.runtime()
+    settle_long_lived()  # the loaded code stays out of full collections (imports run here)
+    done = run_worker(engine, runtime=runtime, secret=env.config.secret_key,
                       smtp=env.config.smtp, once=once, now=_moment(now_text))
     click.echo(f"ran {done} jobs")
 

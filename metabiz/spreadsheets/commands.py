@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from metabiz.platform.access import SYSTEM, Actor
 from metabiz.platform.auth import load_actor
 from metabiz.platform.cli import CliEnv, command
+from metabiz.platform.long_lived import settle_long_lived
 from metabiz.spreadsheets.exporter import ExportRequest, export
 from metabiz.spreadsheets.importer import ImportOptions, ImportResult, import_file
 from metabiz.spreadsheets.sheets import SheetRejected, format_of
@@ -56,6 +57,8 @@ def _import(env: CliEnv, object_name: str, path: Path, data: bytes, key: str | N
     actor = _actor(env, as_user)
     options = ImportOptions(key=key, dry_run=dry_run, skip_bad_rows=skip_bad_rows)
     engine, runtime = env.engine(), env.runtime()
+    runtime.schema()
+    settle_long_lived()  # full collections during the import skip what is loaded by now
     if sys.stderr.isatty():
         console = Console(stderr=True)
         with Progress(TextColumn("[bold]importing[/] {task.description}"), BarColumn(),
