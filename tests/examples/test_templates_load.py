@@ -345,9 +345,10 @@ def test_service_objects(service: MetadataBundle) -> None:
     assert squash(sla.formula).startswith('CASE(priority, "urgent", 4, "high", 8, "medium", 24')
     due = field(service, "ticket.sla_due")
     assert due.return_type == "datetime"
-    assert 'WORKDAY(DATEVALUE(created_at + 8 / 24), FLOOR(sla_hours / 24), "cn")' in squash(
-        due.formula)
+    assert 'ADDWORKHOURS(created_at, sla_hours, "cn")' in squash(due.formula)
     assert service.app is not None and [c.name for c in service.app.calendars] == ["cn"]
+    cn = service.app.calendars[0]  # open 09:00-18:00 China time
+    assert (cn.hours, cn.offset) == ((9 * 3_600_000, 18 * 3_600_000), 8 * 3_600_000)
     assert field(service, "ticket.account").target == "account"
     assert field(service, "ticket_comment.ticket").type == "master_detail"
     assert field(service, "feedback.ticket").type == "master_detail"

@@ -95,10 +95,11 @@ ACCOUNT_FIELDS: dict[str, FieldSpec] = {
     "parent": FieldSpec("parent", N, target="account"),
 }
 #: China's 2026 National Day: 1-7 October off, Sunday 20 September and Saturday 10 October
-#: worked (调休); the weekend of 3-4 October is listed among the holidays, changing nothing
+#: worked (调休); the weekend of 3-4 October is listed among the holidays, changing nothing;
+#: open 09:00-18:00 Shanghai time (ADDWORKHOURS)
 CN = Calendar.from_json("cn", {
     "holidays": [f"2026-10-0{day}" for day in range(1, 8)],
-    "workdays": ["2026-09-20", "2026-10-10"]})
+    "workdays": ["2026-09-20", "2026-10-10"], "hours": ["09:00", "18:00"]}, "Asia/Shanghai")
 CATALOG = DictCatalog({"deal": DEAL_FIELDS, "account": ACCOUNT_FIELDS}, calendars={"cn": CN})
 
 

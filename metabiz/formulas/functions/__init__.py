@@ -1,7 +1,7 @@
 """The function library: importing the families registers every function in FUNCTIONS.
 
 One registered entry per function (registry.py); grouped by family: logic, math, text
-(characters, text_format, web), dates (times, workdays), geo and lookups.
+(characters, text_format, web), dates (times, workdays, workhours), geo and lookups.
 """
 
 from metabiz.formulas.functions import (  # noqa: F401  (registers)
@@ -15,6 +15,7 @@ from metabiz.formulas.functions import (  # noqa: F401  (registers)
     times,
     web,
     workdays,
+    workhours,
 )
 from metabiz.formulas.functions.registry import FUNCTIONS, Function
 

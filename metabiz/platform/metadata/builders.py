@@ -115,7 +115,7 @@ def build_app(d: Mapping[str, Any]) -> AppDef:
     """The app; its calendars must have passed `crosscheck.calendar_problems`."""
     return AppDef(d["name"], d["version"], Label.of(d.get("label"), d["name"]),
                   d.get("description"), tuple(d.get("depends", ())),
-                  tuple(Calendar.from_json(name, raw)
+                  tuple(Calendar.from_json(name, raw, d.get("timezone"))
                         for name, raw in d.get("calendars", {}).items()),
                   d.get("timezone"))
 

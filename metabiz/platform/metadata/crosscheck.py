@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from metabiz.formulas import Calendar
+from metabiz.formulas.calendars import parse_hours, zone_offset
+from metabiz.platform import zones
 from metabiz.platform.metadata.documents import Doc
 from metabiz.platform.metadata.model import FieldDef, FollowUpDef, ObjectDef, RoleDef, UserDef
 from metabiz.platform.metadata.problems import JsonPath, pointer
@@ -328,11 +330,21 @@ _BAD_ENTRY = re.compile(r"^calendar '[^']*': (holidays|workdays)\[(\d+)\]: (.*)$
 _BOTH = re.compile(r"^calendar '[^']*': (\S+) is both")
 
 
-def calendar_problems(calendars: Mapping[str, Any]) -> Iterator[tuple[JsonPath, str]]:
-    """The dates of app.json's `calendars` that are not dates, and the dates listed both as
-    holidays and as working days, each at its JSON path (the schema checked the shape)."""
+def calendar_problems(calendars: Mapping[str, Any], timezone: Any = None
+                      ) -> Iterator[tuple[JsonPath, str]]:
+    """The dates of app.json's `calendars` that are not dates, the dates listed both as
+    holidays and as working days, and working hours that are not a start before an end or
+    that a time zone with daylight saving time would shift, each at its JSON path (the
+    schema checked the shape)."""
     for name, raw in calendars.items():
         where: JsonPath = ("calendars", name)
+        if "hours" in raw:
+            try:
+                parse_hours(raw["hours"])
+                if timezone is None or isinstance(timezone, str) and zones.is_zone(timezone):
+                    zone_offset(timezone)
+            except ValueError as err:
+                yield where + ("hours",), str(err)
         dates: dict[str, list[str]] = {}
         for key in ("holidays", "workdays"):
             dates[key] = []

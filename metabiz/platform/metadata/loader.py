@@ -105,7 +105,8 @@ def _load(docs: list[Doc], known_objects: KnownObjects, kinds: Kinds, *,
     for doc in (d for d in docs if d.valid):
         content = doc.content
         if doc.kind == "app":
-            for path, message in calendar_problems(content.get("calendars", {})):
+            for path, message in calendar_problems(content.get("calendars", {}),
+                                                    content.get("timezone")):
                 doc.problem(path, message)
             if "timezone" in content and not zones.is_zone(content["timezone"]):
                 doc.problem(("timezone",), f"unknown time zone {content['timezone']!r} "

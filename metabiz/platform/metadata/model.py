@@ -404,6 +404,8 @@ def calendar_json(calendar: Calendar) -> dict[str, list[str]]:
     for key, days in (("holidays", calendar.holidays), ("workdays", calendar.workdays)):
         if days:
             out[key] = [d.isoformat() for d in sorted(days)]
+    if calendar.hours is not None:
+        out["hours"] = [f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}" for ms in calendar.hours]
     return out
 
 
