@@ -239,6 +239,25 @@ def password() -> str:
 
 
 @pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of the test module's own on a freshly seeded sales app (for tests whose
+    metadata or data changes would leak into the other browser tests)."""
+    root = tmp_path_factory.mktemp("own-server")
+    url = f"sqlite:///{root}/metabiz.db"
+    _seed(url, _app_folder(root))
+    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        app.extensions["metabiz"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
 def sheet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of its own (imports change the data) with a job worker polling every 0.2 s."""
     root = tmp_path_factory.mktemp("sheets-browser")

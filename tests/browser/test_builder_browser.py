@@ -8,37 +8,13 @@ Runs its own server (the metadata changes would leak into the other browser test
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
-
-from metabiz.app import create_app
-from metabiz.platform.config import Config
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def builder_server(tmp_path_factory: pytest.TempPathFactory,
-                   seed_sales_app: Any) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("builder")
-    url = f"sqlite:///{root}/metabiz.db"
-    seed_sales_app(url, root)
-    app = create_app(Config(database_url=url, secret_key="builder-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["metabiz"].engine.dispose()
 
 
 def sign_in_admin(page: Any, server: str, password: str) -> None:
@@ -58,9 +34,9 @@ def review_and_apply(page: Any, expected_line: str) -> None:
     expect(page.locator(".alert-success")).to_contain_text("Applied as metadata version")
 
 
-def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_server, password,
+def test_admin_builds_an_object_then_a_user_creates_a_record(page, own_server, password,
                                                             screenshot):
-    server = builder_server
+    server = own_server
     sign_in_admin(page, server, password)
     page.click("nav.sidebar a:has-text('Builder')")
     expect(page.locator("h1")).to_have_text("Builder")
@@ -196,10 +172,10 @@ def test_admin_builds_an_object_then_a_user_creates_a_record(page, builder_serve
     "/builder/flows/discount_approval", "/builder/roles/sales_rep", "/builder/versions",
     "/builder/versions/1", "/builder/reports/deals_by_stage", "/builder/dashboards/sales_desk",
     "/builder/objects/opportunity/pools/new"])
-def test_builder_pages_read_at_phone_width_and_in_chinese(phone, builder_server, password,
+def test_builder_pages_read_at_phone_width_and_in_chinese(phone, own_server, password,
                                                           path, screenshot):
-    sign_in_admin(phone, builder_server, password)
-    phone.goto(f"{builder_server}{path}?lang=zh")
+    sign_in_admin(phone, own_server, password)
+    phone.goto(f"{own_server}{path}?lang=zh")
     expect(phone.locator("h1")).to_be_visible()
     expect(phone.locator(".breadcrumbs, .eyebrow").first).to_contain_text(
         re.compile("设计器|元数据版本|商机|折扣审批|审批流|角色"))

@@ -7,37 +7,13 @@ Runs its own server (the metadata changes would leak into the other browser test
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
-
-from metabiz.app import create_app
-from metabiz.platform.config import Config
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def report_builder_server(tmp_path_factory: pytest.TempPathFactory,
-                          seed_sales_app: Any) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("report-builder")
-    url = f"sqlite:///{root}/metabiz.db"
-    seed_sales_app(url, root)
-    app = create_app(Config(database_url=url, secret_key="builder-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["metabiz"].engine.dispose()
 
 
 def review_and_apply(page: Any, expected: str) -> None:
@@ -48,9 +24,9 @@ def review_and_apply(page: Any, expected: str) -> None:
     expect(page.locator(".alert-success")).to_contain_text("Applied as metadata version")
 
 
-def test_admin_builds_a_report_and_puts_it_on_a_dashboard(page, report_builder_server,
+def test_admin_builds_a_report_and_puts_it_on_a_dashboard(page, own_server,
                                                          password, screenshot):
-    server = report_builder_server
+    server = own_server
     page.goto(f"{server}/login")
     page.fill("#username", "admin")
     page.fill("#password", password)
@@ -119,8 +95,8 @@ def test_admin_builds_a_report_and_puts_it_on_a_dashboard(page, report_builder_s
 
 
 def test_grouping_and_measure_formulas_are_checked_as_they_are_typed(
-        page, report_builder_server, password):
-    server = report_builder_server
+        page, own_server, password):
+    server = own_server
     page.goto(f"{server}/login")
     page.fill("#username", "admin")
     page.fill("#password", password)
