@@ -85,21 +85,14 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 def to_scaled(value: Any, scale: int) -> int:
     """`value` (a Decimal, int, float or numeric text) as the integer SQLite stores."""
-    number = value if isinstance(value, Decimal) else Decimal(
-        repr(value) if isinstance(value, float) else str(value))
-    return int(number.scaleb(scale).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(_exact(value).scaleb(scale).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def from_scaled(value: Any, scale: int) -> Decimal:
     """What SQLite stored (an integer; a float only past 64 bits or in legacy data) as the
     Decimal it means."""
-    if isinstance(value, float):
-        number = Decimal(repr(value))
-    elif isinstance(value, bytes):
-        number = Decimal(value.decode("ascii"))
-    else:
-        number = Decimal(value)
-    return number.scaleb(-scale).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    return _exact(value).scaleb(-scale).quantize(Decimal(1).scaleb(-scale),
+                                                 rounding=ROUND_HALF_UP)
 
 
 def stored_scale(expr: Any) -> int | None:
@@ -138,7 +131,15 @@ def exact_sum(expr: Any, dialect: str, *, window: bool = False) -> Any:
 
 
 def _exact(value: Any) -> Decimal:
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    """A number as the Decimal it means: a float by its shortest repr (0.1, not
+    0.1000000000000000055…), SQLite's text or bytes by their digits."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, bytes):
+        return Decimal(value.decode("ascii"))
+    return Decimal(str(value))
 
 
 def _stored(number: Decimal) -> int | float:
