@@ -42,17 +42,26 @@
     }, form);
   }
 
+  // a report's object: the form comes back with that object's fields
+  function reloadWith(select) {
+    var params = new URLSearchParams(window.location.search);
+    params.set(select.getAttribute("data-reload-with"), select.value);
+    window.location.search = params.toString();
+  }
+  // an object chosen before this script ran counts too
+  each("select[data-reload-with]", function (select) {
+    var rendered = Array.prototype.filter.call(select.options, function (o) {
+      return o.defaultSelected;
+    });
+    var initial = rendered.length ? rendered[0].value : (select.options[0] || {}).value;
+    if (select.value !== initial) { reloadWith(select); }
+  });
+
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target.matches("[data-type-select]")) { showTypeKeys(target); return; }
     if (target.matches("[data-action-kind]")) { showActionKeys(target); return; }
-    if (target.matches("[data-reload-with]")) {
-      // a report's object: the form comes back with that object's fields
-      var params = new URLSearchParams(window.location.search);
-      params.set(target.getAttribute("data-reload-with"), target.value);
-      window.location.search = params.toString();
-      return;
-    }
+    if (target.matches("[data-reload-with]")) { reloadWith(target); return; }
     if (target.matches("[data-insert-into]") && target.value) {
       var area = document.getElementById(target.getAttribute("data-insert-into"));
       var text = target.value + (target.hasAttribute("data-function") ? "(" : "");
