@@ -5,4 +5,4 @@ Sub-packages: platform (kernel), formulas (the formula language), objects
 dashboards), spreadsheets (import and export), builder_ui (the administrators' builder).
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
