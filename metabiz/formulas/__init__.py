@@ -11,7 +11,7 @@ from metabiz.formulas.graph import DependencyGraph
 from metabiz.formulas.links import Image, Link
 from metabiz.formulas.parser import parse
 from metabiz.formulas.python import EvalContext, compile_python
-from metabiz.formulas.sql import compile_sql
+from metabiz.formulas.sql import SQLITE_HEADROOM, SQLITE_LIST_HEADROOM, compile_sql
 from metabiz.formulas.values import (
     ExactNumber,
     Location,
@@ -21,7 +21,7 @@ from metabiz.formulas.values import (
 )
 
 __all__ = [
-    "FUNCTIONS", "Calendar", "CalendarCatalog", "Catalog", "CheckedFormula", "DependencyGraph",
+    "FUNCTIONS", "SQLITE_HEADROOM", "SQLITE_LIST_HEADROOM", "Calendar", "CalendarCatalog", "Catalog", "CheckedFormula", "DependencyGraph",
     "DictCatalog", "EvalContext", "ExactNumber", "FType", "FieldSpec", "Function", "Image",
     "Link", "Location", "check", "compile_python", "compile_sql", "exact_float",
     "from_json_value", "parse",

@@ -375,15 +375,21 @@ class _Source(Inlined):
         self.emit(f"{var} = not {self.truth(value)}")
         return var
 
+    def _blank_test(self, node: n.Expr, value: str) -> str:
+        """Python testing `value` for blank: empty text is blank too (TEXT() may give "")."""
+        if node.ftype in (FType.TEXT, FType.PICKLIST, FType.MULTI_PICKLIST):
+            return f"not {value}"
+        return f"{value} is None"
+
     def call_ISBLANK(self, node: n.Call) -> str:
         value, var = self.value(node.args[0]), self.temp(boolean=True)
-        self.emit(f"{var} = {value} is None")
+        self.emit(f"{var} = {self._blank_test(node.args[0], value)}")
         return var
 
     def call_BLANKVALUE(self, node: n.Call) -> str:
         value, var = self.value(node.args[0]), self.temp()
         self.emit(f"{var} = {value}")
-        with self.block(f"if {var} is None:"):
+        with self.block(f"if {self._blank_test(node.args[0], var)}:"):
             self.emit(f"{var} = {self.value(node.args[1])}")
         return var
 

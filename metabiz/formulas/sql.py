@@ -30,13 +30,32 @@ from metabiz.formulas.functions.registry import SqlCall
 Resolver = Callable[[tuple[str, ...]], ColumnElement[Any]]
 
 
+#: the most parts (SQLAlchemy elements) a formula's SQL may have once written out: parts
+#: shared by reference are written once each time they are read, so a few nested calls of
+#: functions that read an argument three times would otherwise make gigabytes of SQL
+MAX_SQL_ELEMENTS = 25_000
+#: the most parts a "simple" operand's SQL has (a column read exactly, a signed literal)
+SIMPLE_SQL_ELEMENTS = 8
+#: parentheses around the expression when SQLite's parser (a stack of 100 entries: a
+#: parenthesis takes one, a CAST two, a function call three to five) is tried on it: room
+#: for the statement it will stand in. Measured: a list's WHERE (the access conditions
+#: included) and ORDER BY take one more than a bare SELECT; a report's grouped statement
+#: up to 12; a roll-up's UPDATE ... (SELECT ... WHERE) 12, which `metabiz apply` runs once
+#: for every roll-up, so a filter past it fails there, not later.
+SQLITE_HEADROOM = 13
+SQLITE_LIST_HEADROOM = 2
+
+
 def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
                 now: dt.datetime | None = None,
-                resolve_object: Callable[[str], Resolver] | None = None) -> ColumnElement[Any]:
+                resolve_object: Callable[[str], Resolver] | None = None,
+                sqlite_headroom: int | None = SQLITE_HEADROOM) -> ColumnElement[Any]:
     """The formula as a SQL expression; FormulaError(kind="sql") if SQL cannot express it.
 
     `resolve_object(name)` gives a resolver over a fresh alias of another object's table
-    (VLOOKUP reads it in a correlated subquery); without it VLOOKUP cannot run in SQL."""
+    (VLOOKUP reads it in a correlated subquery); without it VLOOKUP cannot run in SQL.
+    `sqlite_headroom`: the room the statement it will stand in takes in SQLite's parser
+    (None: not tried, for a part of a larger formula that is tried as a whole)."""
     if dialect not in ("sqlite", "postgresql"):
         raise FormulaError(f"formulas cannot run in {dialect} databases", kind="sql")
     compiler = _SqlCompiler(checked, resolve, dialect, now or dt.datetime.now(dt.UTC),
@@ -52,7 +71,8 @@ def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
                                "that read an argument several times multiply it when "
                                "nested)", kind="sql", line=checked.expr.span.line,
                                column=checked.expr.span.column)
-        if dialect == "sqlite" and not sqlite_can_parse(built):
+        if dialect == "sqlite" and sqlite_headroom is not None \
+                and not sqlite_can_parse(built, sqlite_headroom):
             deepest = _deepest(checked.expr)
             raise FormulaError("the formula nests functions and operators too deeply for the "
                                "database (SQLite cannot read SQL this deep); nest fewer of "
@@ -65,15 +85,6 @@ def compile_sql(checked: CheckedFormula, resolve: Resolver, dialect: str, *,
         raise
 
 
-#: the most parts (SQLAlchemy elements) a formula's SQL may have once written out: parts
-#: shared by reference are written once each time they are read, so a few nested calls of
-#: functions that read an argument three times would otherwise make gigabytes of SQL
-MAX_SQL_ELEMENTS = 25_000
-#: parentheses around the expression when SQLite's parser is tried on it: room for the
-#: statement it will stand in (of the parser's 100 levels, a list's WHERE and ORDER BY take
-#: up to 10 more than a bare SELECT; a roll-up's UPDATE ... (SELECT ... WHERE) 12, which
-#: `metabiz apply` runs once for every roll-up, so a filter past it fails there, not later)
-SQLITE_HEADROOM = 10
 
 
 def expanded_size(expr: Any) -> int:
@@ -106,12 +117,12 @@ def expanded_size(expr: Any) -> int:
     return sizes[id(expr)]
 
 
-def sqlite_can_parse(expr: ColumnElement[Any]) -> bool:
+def sqlite_can_parse(expr: ColumnElement[Any], headroom: int = SQLITE_HEADROOM) -> bool:
     """Whether SQLite's parser, whose stack has a fixed depth (100 in most builds), can read
     the expression: tried on an empty in-memory database, where a statement that parses
     fails later for its unknown tables instead ("parser stack overflow" otherwise)."""
     sql = str(select(expr).compile(dialect=_SQLITE))
-    wrapped = "SELECT " + "(" * SQLITE_HEADROOM + "(" + sql + ")" + ")" * SQLITE_HEADROOM
+    wrapped = "SELECT " + "(" * headroom + "(" + sql + ")" + ")" * headroom
     probe = sqlite3.connect(":memory:")
     try:
         probe.execute("EXPLAIN " + wrapped)
@@ -259,7 +270,13 @@ class _SqlCompiler:
         if op == "*":
             return s.exact(left * right, d)
         return s.exact_sum([left, right], [1, 1 if op == "+" else -1], d,
-                           simple=n.is_leaf(node.left) and n.is_leaf(node.right))
+                           simple=self._simple(node.left, left) and self._simple(node.right, right))
+
+    @staticmethod
+    def _simple(node: n.Expr, built: Any) -> bool:
+        """A literal or a stored column: cheap to write twice. A formula field read by this
+        formula is a leaf here but its SQL is its whole formula, inlined."""
+        return n.is_leaf(node) and expanded_size(built) <= SIMPLE_SQL_ELEMENTS
 
     # -- functions ----------------------------------------------------------------------
     def build_Call(self, node: n.Call) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
-from metabiz.formulas import FType, check
+from metabiz.formulas import SQLITE_LIST_HEADROOM, FType, check
 from metabiz.objects import record_scope
 from metabiz.objects.context import Context
 from metabiz.objects.readers import reader
@@ -78,14 +78,17 @@ def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:
     return record_scope.conditions(ctx.schema, ctx.actor, obj)
 
 
-def compile_filter(ctx: Context, obj: CompiledObject, source: str) -> ColumnElement[bool]:
-    """A filter formula as SQL; a 400 naming line and column when it does not check."""
+def compile_filter(ctx: Context, obj: CompiledObject, source: str, *,
+                   sqlite_headroom: int = SQLITE_LIST_HEADROOM) -> ColumnElement[bool]:
+    """A filter formula as SQL; a 400 naming line and column when it does not check.
+    `sqlite_headroom`: what the statement around it takes (a list's by default)."""
     try:
         checked = _checked_filter(ctx, obj, source)
         ctx.schema.access.refuse_hidden(ctx.actor, obj.name,
                                         ctx.schema._dependencies(obj.name, checked))
         return ctx.schema.formula_sql(checked, obj.name, now=ctx.now,
-                                      rows=readable_rows(ctx.schema, ctx.actor))
+                                      rows=readable_rows(ctx.schema, ctx.actor),
+                                      sqlite_headroom=sqlite_headroom)
     except FormulaError as err:
         raise BadRequest.from_formula("filter", err) from None
 
@@ -112,7 +115,8 @@ def _checked_filter(ctx: Context, obj: CompiledObject, source: str) -> Any:
 def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:
     """`-amount,name` → ORDER BY; formula fields sort in SQL; the id breaks ties."""
     keys: list[Any] = []
-    resolve = ctx.schema.sql_columns(obj.name, rows=readable_rows(ctx.schema, ctx.actor))
+    resolve = ctx.schema.sql_columns(obj.name, rows=readable_rows(ctx.schema, ctx.actor),
+                                     sqlite_headroom=SQLITE_LIST_HEADROOM)
     for raw in (sort or "").split(","):
         raw = raw.strip()
         if not raw:

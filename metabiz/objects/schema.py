@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import FormulaError, MetadataError
 from metabiz.formulas import (
+    SQLITE_HEADROOM,
     Calendar,
     CheckedFormula,
     DependencyGraph,
@@ -365,12 +366,15 @@ class RuntimeSchema:
 
     # -- SQL ------------------------------------------------------------------------------
     def sql_columns(self, object_name: str, table: Any = None, *,
-                    rows: RowReader | None = None) -> ColumnResolver:
+                    rows: RowReader | None = None,
+                    sqlite_headroom: int | None = SQLITE_HEADROOM) -> ColumnResolver:
         """A resolver from formula field paths to SQL expressions over `table`.
 
         Dotted paths become correlated scalar subqueries through the lookup; formula
         fields are inlined as their own SQL so they filter and sort in the database;
-        VLOOKUPs inside them read the `rows` of the other object.
+        VLOOKUPs inside them read the `rows` of the other object. A formula field's SQL
+        is tried on SQLite's parser with `sqlite_headroom` (compile_sql); None: not tried
+        (the formula it stands in is tried as a whole).
         """
         obj = self.object(object_name)
         tbl = obj.table if table is None else table
@@ -380,23 +384,30 @@ class RuntimeSchema:
             cf = obj.fields.get(head)
             if not rest:
                 if cf is not None and cf.formula is not None:
-                    return self._inlined(cf.formula.checked, resolve, rows)
+                    return self._inlined(cf.formula.checked, inner, rows, sqlite_headroom)
                 return tbl.c[head]
             if cf is None or cf.fdef.target is None:
                 raise FormulaError(f"{head} is not a lookup", kind="sql")
             target = self.object(cf.fdef.target)
             alias = target.table.alias()
-            inner = self.sql_columns(target.name, alias, rows=rows)(rest)
-            return select(inner).where(alias.c.id == tbl.c[head]).scalar_subquery()
+            through = self.sql_columns(target.name, alias, rows=rows,
+                                       sqlite_headroom=sqlite_headroom)(rest)
+            return select(through).where(alias.c.id == tbl.c[head]).scalar_subquery()
 
+        # what an inlined formula reads is tried as part of it
+        inner = resolve if sqlite_headroom is None else \
+            self.sql_columns(object_name, table, rows=rows, sqlite_headroom=None)
         return resolve
 
     def formula_sql(self, checked: CheckedFormula, object_name: str, *, table: Any = None,
-                    rows: RowReader | None = None, now: Any = None) -> ColumnElement[Any]:
+                    rows: RowReader | None = None, now: Any = None,
+                    sqlite_headroom: int = SQLITE_HEADROOM) -> ColumnElement[Any]:
         """A checked formula on `object_name` as SQL over `table` (FormulaError when it
         cannot be); VLOOKUP reads the `rows` of other objects (every row when None)."""
-        return compile_sql(checked, self.sql_columns(object_name, table, rows=rows),
-                           self.dialect, now=now, resolve_object=self._other_rows(rows))
+        return compile_sql(checked, self.sql_columns(object_name, table, rows=rows,
+                                                     sqlite_headroom=None),
+                           self.dialect, now=now, resolve_object=self._other_rows(rows),
+                           sqlite_headroom=sqlite_headroom)
 
     def compile_filter(self, object_name: str, source: str, *, now: Any = None,
                        table: Any = None) -> ColumnElement[bool]:
@@ -415,10 +426,11 @@ class RuntimeSchema:
         return resolve_object
 
     def _inlined(self, checked: CheckedFormula, resolve: ColumnResolver,
-                 rows: RowReader | None) -> ColumnElement[Any]:
+                 rows: RowReader | None, sqlite_headroom: int | None) -> ColumnElement[Any]:
         """A formula field's SQL, held the way a column of its type is stored (the formula
         back end reads both alike)."""
-        sql = compile_sql(checked, resolve, self.dialect, resolve_object=self._other_rows(rows))
+        sql = compile_sql(checked, resolve, self.dialect, resolve_object=self._other_rows(rows),
+                          sqlite_headroom=sqlite_headroom)
         if checked.type is not FType.TIME:
             return sql
         # the back end computes with milliseconds after midnight, a column holds a time

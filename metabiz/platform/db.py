@@ -280,6 +280,14 @@ def is_statement_timeout(err: BaseException) -> bool:
     return getattr(original, "sqlstate", None) == "57014"  # PostgreSQL's query_canceled
 
 
+def is_parser_overflow(err: BaseException) -> bool:
+    """Whether a database error is SQLite refusing a statement nested past its parser's
+    fixed stack ("parser stack overflow")."""
+    original = getattr(err, "orig", err)
+    return isinstance(original, sqlite3.OperationalError) and \
+        "parser stack overflow" in str(original)
+
+
 def writer(engine: Engine) -> Engine:
     """The same engine, marked so that its transactions take the write lock at BEGIN."""
     return engine.execution_options(metabiz_write=True)

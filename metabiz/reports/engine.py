@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from metabiz.errors import PermissionDenied
-from metabiz.formulas import FType, to_json_value
+from metabiz.formulas import SQLITE_HEADROOM, FType, to_json_value
 from metabiz.objects import query
 from metabiz.objects.context import Context
 from metabiz.objects.vlookups import readable_rows
@@ -96,7 +96,8 @@ class _Query:
         if report.filter is not None:
             self.conditions.append(func.coalesce(self.sql(report.filter), false()))
         if self.filter:
-            self.conditions.append(query.compile_filter(ctx, self.obj, self.filter))
+            self.conditions.append(query.compile_filter(ctx, self.obj, self.filter,
+                                                        sqlite_headroom=SQLITE_HEADROOM))
         self.lookups = [i for i, k in enumerate(report.keys) if _may_name(ctx, k)]
         self.people = [i for i, k in enumerate(report.keys) if k.holds_user]
         # measures over the same source read one column (a sum and an average of the amount)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.security import generate_password_hash
 
+import metabiz.formulas.sql as formula_sql
 from metabiz.app import create_app
 from metabiz.objects.evolution import apply_path
 from metabiz.platform import auth
@@ -263,3 +264,19 @@ def test_a_value_the_database_refuses_is_a_400(app, db_url):
         error = response.get_json()["error"]
         assert error["code"] == "bad_request" and "invalid regular expression" in \
             error["message"]
+
+
+def test_a_statement_too_deep_for_sqlites_parser_is_a_400(app, db_url, monkeypatch):
+    # formulas are tried on SQLite's parser with room for the statement around them; were
+    # one to pass that and still overflow there, the user gets a 400 saying so, not a 500
+    monkeypatch.setattr(formula_sql, "sqlite_can_parse", lambda *_args: True)
+    client = app.test_client()
+    client.post("/api/v1/records/account", json={"name": "Acme"}, headers=bearer(app))
+    deep = "NOT(" * 41 + 'name = "x"' + ")" * 41  # true: an odd number of NOTs
+    response = client.get("/api/v1/records/account", headers=bearer(app),
+                          query_string={"filter": deep})
+    if db_url.startswith("sqlite"):
+        assert response.status_code == 400, response.get_data(as_text=True)
+        assert "too deeply for the database" in response.get_json()["error"]["message"]
+    else:
+        assert [r["name"] for r in response.get_json()["records"]] == ["Acme"]

@@ -144,6 +144,8 @@ def _extreme_sql(name: str) -> Callable[[SqlCall], Any]:
             return c.args[0]
         sqlite_name = {"greatest": "max", "least": "min"}[name]
         fn = getattr(func, name if c.dialect == "postgresql" else sqlite_name)
+        if c.dialect == "sqlite":  # its min()/max() of several are blank when any is
+            return fn(*c.args)
         any_blank = or_(*(a.is_(None) for a in c.args))
         return case((any_blank, None), else_=fn(*c.args))
 

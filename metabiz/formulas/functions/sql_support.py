@@ -87,10 +87,12 @@ def exact(expr: Any, dialect: str) -> Any:
     """A computed number rid of binary-float noise (SQLite; PostgreSQL numerics are exact).
 
     SQLite writes a real as text with 15 significant digits, so the round trip turns
-    0.30000000000000004 back into 0.3; NULL stays NULL.
+    0.30000000000000004 back into 0.3; NULL stays NULL. The text is read back by
+    multiplying it (as CAST(… AS REAL) would, one level of nesting less: SQLite's parser
+    has room for about 30, and formulas over formulas nest these deeply).
     """
     if dialect == "sqlite":
-        return cast(cast(expr, Text()), Float())
+        return type_coerce(cast(expr, Text()) * literal(1.0), Float())
     return expr
 
 
@@ -311,7 +313,9 @@ def field_value(column: Any, ftype: FType | None, dialect: str) -> Any:
         scaled = stored_integers(column)
         if scaled is not None:  # an exact column: integers times 10^scale
             raw, scale = scaled
-            return raw if scale == 0 else raw / literal(float(10 ** scale))
+            # a REAL divisor divides exactly as SQLite's `/` would with `(? + 0.0)`, one
+            # level of nesting less
+            return raw if scale == 0 else raw.op("/")(literal(float(10 ** scale), Float()))
     return column
 
 

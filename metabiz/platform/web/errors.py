@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from metabiz.errors import CSRFRejected, MetabizError, PermissionDenied
 from metabiz.platform import audit
 from metabiz.platform.api import API_PREFIX, current_actor, engine
-from metabiz.platform.db import is_statement_timeout
+from metabiz.platform.db import is_parser_overflow, is_statement_timeout
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import to_login
 
@@ -81,6 +81,12 @@ def _database_error(err: DBAPIError) -> Any:
         log.warning("statement timeout on %s %s", request.method, request.path)
         return _answer(503, "timeout", "the database took too long to answer this request; "
                                        "try again, or ask for less (a narrower filter)")
+    if is_parser_overflow(err):
+        # formulas passed their own check but the statement around them took more room
+        log.warning("SQLite parser stack overflow on %s %s", request.method, request.path)
+        return _answer(400, "bad_request", "the formulas of this request nest functions and "
+                                           "operators too deeply for the database (SQLite "
+                                           "cannot read SQL this deep); nest fewer of them")
     if isinstance(err, DataError):
         said = str(err.orig).strip()
         reason = said.splitlines()[0] if said else "a value out of range"
