@@ -84,18 +84,19 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
              "pool": pool.label.get(lang) if pool is not None else "",
              "rule": compiled_rule.label.get(lang) if compiled_rule else (rule or ""),
              "count": len(batch["names"]), "names": _names(batch["names"], lang)}
+    source = f"assignment rule {rule}" if rule else f"{event.change} by {event.actor.name}"
     subject, one, several = texts[lang]
     message = (one if len(batch["names"]) == 1 else several).format(**words)
     if batch["job"] is None:
         batch["job"] = notifications.send(
             ctx.conn, [owner], now=ctx.now, subject=subject.format(**words), message=message,
             object_name=obj.name, record_id=event.record_id,
-            source=f"{event.change} by {event.actor.name}")
+            source=source)
         return
     # the same unit of work handed them another: one notification names them all
     payload = {"users": [owner], "subject": subject.format(**words), "message": message,
                "object": obj.name, "record_id": None,
-               "source": f"{event.change} by {event.actor.name}"}
+               "source": source}
     ctx.conn.execute(update(jobs).where(jobs.c.id == batch["job"]).values(payload=payload))
 
 
