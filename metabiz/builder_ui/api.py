@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from metabiz.builder_ui import calendars, documents, versions
 from metabiz.builder_ui.formula_check import check_formula
@@ -24,6 +25,18 @@ from metabiz.platform.metadata.store import load_documents as stored_documents
 from metabiz.platform.request_input import whole_number
 
 api = Blueprint("builder_api", __name__, url_prefix=API_PREFIX)
+
+
+class KindConverter(BaseConverter):
+    """A document kind in `/meta/<kind>/<name>`: any folder name but `apps` and `versions`,
+    whose own paths (`/meta/versions/<n>`) a PUT or DELETE must not fall into."""
+
+    regex = r"(?!(?:apps|versions)(?![^/]))[^/]+"
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["document_kind"] = KindConverter
+    app.register_blueprint(api)
 
 
 def require_admin() -> Actor:
@@ -87,7 +100,7 @@ def apps() -> Any:
     return jsonify({"apps": out, "metadata_version": version})
 
 
-@api.put("/meta/<kind>/<name>")
+@api.put("/meta/<document_kind:kind>/<name>")
 def put_document(kind: str, name: str) -> Any:
     actor = require_admin()
     engine, extensions = _services()
@@ -100,7 +113,7 @@ def put_document(kind: str, name: str) -> Any:
     return jsonify(plan_json(plan))
 
 
-@api.delete("/meta/<kind>/<name>")
+@api.delete("/meta/<document_kind:kind>/<name>")
 def delete_document(kind: str, name: str) -> Any:
     actor = require_admin()
     engine, extensions = _services()

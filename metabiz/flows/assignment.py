@@ -118,6 +118,7 @@ class AssignmentRule:
 
     def __init__(self, rdef: AssignmentRuleDef, schema: RuntimeSchema) -> None:
         self.name = rdef.api_name
+        self.label = rdef.label
         self.object = rdef.object
         self.active = rdef.active
         self.on_create = rdef.on_create
@@ -142,11 +143,22 @@ class AssignmentRule:
         return None
 
 
-def set_owner(subject: Subject, user: str) -> bool:
-    """Give the record to `user` through the record service; False when already theirs."""
+#: the history kind of an owner change an assignment rule made (its note: the rule's name)
+RULE_CHANGE = "rule"
+
+
+def set_owner(subject: Subject, user: str, *, rule: AssignmentRule | None = None,
+              acting: str | None = None) -> bool:
+    """Give the record to `user` through the record service; False when already theirs.
+
+    With `rule`, the change is marked as the rule's (history kind `rule`, the new owner is
+    told) unless `user` is `acting`, the person whose write or request ran the rule."""
     if subject.values.get("owner") == user:
         return False
-    records.update(subject.ctx, subject.obj.name, subject.record_id, {"owner": user})
+    marked = rule is not None and user != acting
+    records.update(subject.ctx, subject.obj.name, subject.record_id, {"owner": user},
+                   kind=RULE_CHANGE if marked else None,
+                   note=rule.name if marked and rule is not None else None)
     return True
 
 
@@ -178,6 +190,6 @@ def run_rule(ctx: Context, rule_name: str | None, object_name: str,
     subject = Subject(system, obj, load_record(system, obj, values["id"]))
     user = rule.choose(subject)
     if user is not None:
-        set_owner(subject, user)
+        set_owner(subject, user, rule=rule, acting=ctx.actor.name)
     # the caller may no longer see the record once it is someone else's: show it anyway
     return records.serialise(ctx, obj, load_record(system, obj, values["id"]))

@@ -33,7 +33,7 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
                                   is_new=True)
                 user = rule.choose(subject)
                 if user is not None:
-                    set_owner(subject, user)
+                    set_owner(subject, user, rule=rule, acting=ctx.actor.name)
                 break
     rules = compiled.automation_rules(event.object)
     if rules:

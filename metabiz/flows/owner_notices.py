@@ -1,8 +1,11 @@
-"""Telling people a record became theirs: a pool admin assigned it to them, or a colleague
-transferred it — a notification in the new owner's language, as a write listener.
+"""Telling people a record became theirs: a pool admin assigned it to them, a colleague
+transferred it or an assignment rule gave it to them — a notification in the new owner's
+language, as a write listener.
 
 Several records handed to one person in one go (a bulk transfer or assignment) make one
-notification listing them, not one each. Claims (the user took it) and returns (nobody owns
+notification listing them, not one each. An assignment rule giving a record to the person
+whose write ran it tells no one (flows.assignment.set_owner leaves such a change unmarked).
+Claims (the user took it) and returns (nobody owns
 it) tell no one; the `notify` action of automation covers anything else.
 """
 
@@ -10,11 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from metabiz.flows import directory, notifications
+from metabiz.flows.assignment import RULE_CHANGE
+from metabiz.flows.compiled import flows_of
 from metabiz.flows.store import jobs
 from metabiz.objects.context import Context, WriteEvent
+from metabiz.platform.db import field_history
 from metabiz.platform.metadata.reserved import POOL_COLUMN
 
 #: the records a grouped notification names before "…"
@@ -37,11 +43,20 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
                "{actor}把{object}“{name}”转交给了你。",
                "{actor}把{count}条{object}转交给了你：{names}。"),
     },
+    RULE_CHANGE: {
+        "en": ("{object} assigned to you",
+               "The assignment rule {rule} assigned you {object} {name}.",
+               "The assignment rule {rule} assigned you {count} {object} records: {names}."),
+        "zh": ("{object}已分配给你",
+               "分配规则“{rule}”把{object}“{name}”分配给了你。",
+               "分配规则“{rule}”把{count}条{object}分配给了你：{names}。"),
+    },
 }
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:
-    """Notify the new owner of an assigned or transferred record (not the one who did it)."""
+    """Notify the new owner of a record assigned (by an admin or a rule) or transferred to
+    them (not the one who did it)."""
     texts = TEXTS.get(event.change or "")
     if texts is None or event.before is None or event.after is None:
         return
@@ -54,7 +69,8 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
     name_field = obj.odef.name_field
     name: Any = event.after.get(name_field) if name_field else None
     name = str(name) if name not in (None, "") else f"#{event.record_id}"
-    key = ("owner_notice", event.change, owner, obj.name, pool.api_name if pool else None)
+    rule = _rule_of(ctx, event) if event.change == RULE_CHANGE else None
+    key = ("owner_notice", event.change, owner, obj.name, pool.api_name if pool else rule)
     batch = ctx.cache.get(key)
     if batch is None:
         lang = directory.language_of(ctx.conn, owner)
@@ -62,23 +78,36 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
                                   "job": None}
     batch["names"].append(name)
     lang = batch["lang"]
+    compiled_rule = flows_of(ctx.schema).assignment_rule(rule) if rule else None
     words = {"actor": event.actor.display_name or event.actor.name,
              "object": obj.odef.label.get(lang), "name": name,
              "pool": pool.label.get(lang) if pool is not None else "",
+             "rule": compiled_rule.label.get(lang) if compiled_rule else (rule or ""),
              "count": len(batch["names"]), "names": _names(batch["names"], lang)}
+    source = f"assignment rule {rule}" if rule else f"{event.change} by {event.actor.name}"
     subject, one, several = texts[lang]
     message = (one if len(batch["names"]) == 1 else several).format(**words)
     if batch["job"] is None:
         batch["job"] = notifications.send(
             ctx.conn, [owner], now=ctx.now, subject=subject.format(**words), message=message,
             object_name=obj.name, record_id=event.record_id,
-            source=f"{event.change} by {event.actor.name}")
+            source=source)
         return
     # the same unit of work handed them another: one notification names them all
     payload = {"users": [owner], "subject": subject.format(**words), "message": message,
                "object": obj.name, "record_id": None,
-               "source": f"{event.change} by {event.actor.name}"}
+               "source": source}
     ctx.conn.execute(update(jobs).where(jobs.c.id == batch["job"]).values(payload=payload))
+
+
+def _rule_of(ctx: Context, event: WriteEvent) -> str | None:
+    """The assignment rule that just changed the record's owner (its history row's note)."""
+    return ctx.conn.execute(
+        select(field_history.c.note)
+        .where(field_history.c.object == event.object,
+               field_history.c.record_id == event.record_id,
+               field_history.c.kind == RULE_CHANGE)
+        .order_by(field_history.c.id.desc()).limit(1)).scalar()
 
 
 def _names(names: list[str], lang: str) -> str:

@@ -110,7 +110,7 @@ def columns(ctx: Context, obj: CompiledObject, field: CompiledField,
         conditions.append(query.compile_filter(ctx, obj, filter))
     if q and q.strip():
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
-        conditions.append(query.search(obj, q.strip(), hidden))
+        conditions.append(query.search(ctx.conn, obj, q.strip(), hidden))
     summed = exact_sum(obj.table.c[total_of.name], ctx.schema.dialect) \
         if total_of is not None else None
     selected = [column, func.count()] + ([summed] if summed is not None else [])

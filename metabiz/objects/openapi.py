@@ -184,6 +184,16 @@ def _object_paths(spec: APISpec, obj: CompiledObject, hidden: set[str]) -> None:
     _owner_paths(spec, obj, id_param)
 
 
+#: what an assign answers beside the record: the assignee now above the pool's claim limit
+ABOVE_LIMIT = {"type": "object", "properties": {"_warnings": {
+    "type": "array", "description": "present when the assignee now holds more records from "
+    "the pool than its claim limit lets members claim (admins may assign past it)",
+    "items": {"type": "object", "properties": {
+        "code": {"const": "above_claim_limit"}, "owner": {"type": "string"},
+        "pool": {"type": "string"}, "held": {"type": "integer"}, "limit": {"type": "integer"},
+        "message": {"type": "string"}}}}}}
+
+
 def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, Any]]) -> None:
     """Transfer, the activity timeline and follow-ups; claim, return and assign with pools."""
     name, label = obj.name, obj.odef.label.get("en")
@@ -221,8 +231,10 @@ def _owner_paths(spec: APISpec, obj: CompiledObject, id_param: list[dict[str, An
              {"reason": {"type": "string"}, "pool": {"type": "string"}}, (403, 404, 409, 422)),
             ("assign", "Assign a pooled {} record (pool admins)", {"owner": owner},
              (403, 404, 409, 422))):
+        answer = ref if action != "assign" else {"allOf": [ref, ABOVE_LIMIT]}
         operation: dict[str, Any] = {"summary": summary.format(label), "tags": [name],
-                                     "responses": _responses({"200": _json(ref)}, 400, 401, *codes)}
+                                     "responses": _responses({"200": _json(answer)}, 400, 401,
+                                                             *codes)}
         if props:
             operation["requestBody"] = body(**props)
         spec.path(path=f"/records/{name}/{{id}}/{action}", parameters=id_param,

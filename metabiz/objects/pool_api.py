@@ -41,9 +41,15 @@ def return_record(object_name: str, record_id: str) -> Any:
 
 @api.post("/records/<object_name>/<record_id>/assign")
 def assign(object_name: str, record_id: str) -> Any:
+    """The assigned record; `_warnings` when the assignee now holds more from the pool than
+    its claim limit (an admin may assign past it; members' claims stop there)."""
     data = _body()
     with unit_of_work(require_actor(), write=True) as ctx:
-        return jsonify(pools.assign(ctx, object_name, record_id, data.get("owner")))
+        done = pools.assign_many(ctx, object_name, [record_id], data.get("owner"))
+    [record] = done.records
+    if done.above_limit:
+        record = {**record, "_warnings": [a.to_json() for a in done.above_limit]}
+    return jsonify(record)
 
 
 @api.post("/records/<object_name>/<record_id>/transfer")

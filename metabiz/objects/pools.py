@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, text
+from sqlalchemy import ColumnElement, Text, cast, func, select, text
 
 from metabiz.errors import (
     ClaimLimitReached,
@@ -64,16 +64,28 @@ def my_pools(ctx: Context) -> list[PoolRef]:
 def held_from(ctx: Context, obj: CompiledObject, pool: str, owner: str) -> int:
     """How many records `owner` holds that last left `pool` (claimed or assigned, not
     returned since): what its claim limit counts."""
+    return int(ctx.conn.execute(
+        select(func.count()).select_from(obj.table)
+        .where(obj.table.c.owner == owner, *_from_pool(obj, pool))).scalar_one())
+
+
+def holdings(ctx: Context, obj: CompiledObject, pool: str) -> dict[str, int]:
+    """`held_from` of everyone holding records from `pool`, by user name."""
+    rows = ctx.conn.execute(
+        select(obj.table.c.owner, func.count()).where(*_from_pool(obj, pool))
+        .group_by(obj.table.c.owner))
+    return {str(owner): int(count) for owner, count in rows if owner is not None}
+
+
+def _from_pool(obj: CompiledObject, pool: str) -> list[ColumnElement[bool]]:
+    """The owned records whose pool, the last time it changed, was `pool`."""
     last_pool_row = (select(field_history.c.old_value)
                      .where(field_history.c.object == obj.name,
                             field_history.c.record_id == obj.table.c.id,
                             field_history.c.field == POOL_COLUMN)
                      .order_by(field_history.c.id.desc()).limit(1)
                      .correlate(obj.table).scalar_subquery())
-    return int(ctx.conn.execute(
-        select(func.count()).select_from(obj.table)
-        .where(obj.table.c.owner == owner, obj.table.c[POOL_COLUMN].is_(None),
-               cast(last_pool_row, Text) == json.dumps(pool))).scalar_one())
+    return [obj.table.c[POOL_COLUMN].is_(None), cast(last_pool_row, Text) == json.dumps(pool)]
 
 
 def claim(ctx: Context, object_name: str, record_id: Any) -> dict[str, Any]:
@@ -94,14 +106,73 @@ def claim(ctx: Context, object_name: str, record_id: Any) -> dict[str, Any]:
 
 def assign(ctx: Context, object_name: str, record_id: Any, owner: Any) -> dict[str, Any]:
     """A pool admin gives a pooled record to a user (403 for members, 422 for an unknown or
-    deactivated user)."""
+    deactivated user). The claim limit governs members' claims, not an admin's assigning:
+    `assign_many` also tells who holds more than it afterwards."""
+    return _assign(ctx, object_name, record_id, owner)[0]
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """Records a pool admin assigned, and the assignees now above a pool's claim limit."""
+
+    records: list[dict[str, Any]]
+    above_limit: list[AboveLimit]
+
+
+def assign_many(ctx: Context, object_name: str, ids: Iterable[Any], owner: Any) -> Assigned:
+    """Assign pooled records to one user, all or nothing (as `assign`); the warnings name
+    the assignee once per pool whose claim limit they are now above."""
+    done, touched = [], {}
+    for record_id in dict.fromkeys(str(i) for i in ids):
+        record, pool = _assign(ctx, object_name, record_id, owner)
+        done.append(record)
+        touched[pool.api_name] = pool
+    obj = ctx.schema.object(object_name)
+    return Assigned(done, [a for pool in touched.values()
+                           for a in above_limit(ctx, obj, pool, [owner])])
+
+
+def _assign(ctx: Context, object_name: str, record_id: Any,
+            owner: Any) -> tuple[dict[str, Any], PoolDef]:
     obj, record, pool = _pooled(ctx, object_name, record_id)
     if not ctx.schema.access.pool_admin(ctx.actor, obj.name, pool.api_name):
         raise PermissionDenied(f"only the admins of {pool.label.get(ctx.language)} may "
                                "assign its records")
     _active_user(ctx, owner)
     return records.update(ctx, obj.name, record["id"], {}, kind="assign",
-                          system={"owner": owner, POOL_COLUMN: None})
+                          system={"owner": owner, POOL_COLUMN: None}), pool
+
+
+@dataclass(frozen=True)
+class AboveLimit:
+    """A user who holds more records from a pool than its claim limit lets members claim."""
+
+    owner: str
+    held: int
+    limit: int
+
+    pool: PoolDef
+
+    def to_json(self) -> dict[str, Any]:
+        pool = self.pool
+        return {"code": "above_claim_limit", "owner": self.owner, "pool": pool.api_name,
+                "held": self.held, "limit": self.limit,
+                "message": f"{self.owner} now holds {self.held} records from "
+                           f"{pool.label.get('en')}, above its claim limit of {self.limit}"}
+
+
+def above_limit(ctx: Context, obj: CompiledObject, pool: PoolDef,
+                owners: Iterable[str]) -> list[AboveLimit]:
+    """Which of `owners` hold more records from `pool` than its claim limit (none without a
+    limit), in the order given."""
+    if pool.claim_limit is None:
+        return []
+    out = []
+    for owner in dict.fromkeys(owners):
+        held = held_from(ctx, obj, pool.api_name, owner)
+        if held > pool.claim_limit:
+            out.append(AboveLimit(owner, held, pool.claim_limit, pool))
+    return out
 
 
 def return_to_pool(ctx: Context, object_name: str, record_id: Any, *,

@@ -10,12 +10,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
 from metabiz.formulas import SQLITE_LIST_HEADROOM, FType, check
-from metabiz.objects import record_scope
+from metabiz.objects import record_scope, search_index
 from metabiz.objects.context import Context
 from metabiz.objects.readers import reader
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute
@@ -49,7 +49,7 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
         conditions.append(compile_filter(ctx, obj, filter))
     if q and q.strip():
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
-        conditions.append(search(obj, q.strip(), hidden))
+        conditions.append(search(ctx.conn, obj, q.strip(), hidden))
     query: Select[Any] = select(obj.table).where(*conditions)
     query = query.order_by(*order_by(ctx, obj, sort)).limit(limit_n).offset(offset_n)
     resolver = Resolver(ctx)
@@ -139,16 +139,16 @@ def order_by(ctx: Context, obj: CompiledObject, sort: str | None) -> list[Any]:
     return keys
 
 
-def search(obj: CompiledObject, text: str,
+def search(conn: Connection, obj: CompiledObject, text: str,
            hidden: Collection[str] = ()) -> ColumnElement[bool]:
-    """Case-insensitive substring search over the searchable stored fields not `hidden`
-    (ILIKE: PostgreSQL's trigram search indexes serve it, SQLite gets lower() LIKE)."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    columns = [obj.table.c[cf.name] for cf in obj.fields.values()
-               if cf.ftype.searchable and cf.ftype.stored and cf.name not in hidden]
-    if not columns:
+    """Case-insensitive substring search of the whole text in any searchable stored field
+    not `hidden` (a phone field also by its digits), through the search index where it
+    can help: SQLite's FTS5 trigram table, PostgreSQL's trigram indexes."""
+    fields = [cf.name for cf in obj.fields.values()
+              if cf.ftype.searchable and cf.ftype.stored and cf.name not in hidden]
+    if not fields:
         return obj.table.c.id.is_(None)
-    return or_(*(c.ilike(pattern, escape="\\") for c in columns))
+    return and_(*search_index.matching(conn, obj, fields, [text]))
 
 
 def _refuse_hidden(ctx: Context, obj: CompiledObject, names: set[str]) -> None:

@@ -108,7 +108,7 @@ def _plan(ctx: Context, obj: CompiledObject,
     if formulas:
         conditions.append(query.compile_filter(ctx, obj, " && ".join(formulas)))
     if request.q and request.q.strip():
-        conditions.append(query.search(obj, request.q.strip(), hidden))
+        conditions.append(query.search(ctx.conn, obj, request.q.strip(), hidden))
     sort = request.sort or (view.sort if view is not None else None)
     return names, conditions, sort
 

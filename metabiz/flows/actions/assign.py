@@ -36,6 +36,7 @@ class Assign(Action):
         from metabiz.flows.compiled import flows_of
 
         subject = run.subject
+        rule = None
         if self.rules is not None:
             rule = flows_of(run.ctx.schema).assignment_rule(self.rules)
             if rule is None or not rule.active:
@@ -50,4 +51,4 @@ class Assign(Action):
             log.warning("%s: nobody to assign %s %s to", self.where, subject.obj.name,
                         subject.record_id)
             return
-        assignment.set_owner(subject, user)
+        assignment.set_owner(subject, user, rule=rule)

@@ -127,7 +127,20 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
             pages=max(1, math.ceil(found.total / PAGE_SIZE)),
             headers=[forms.field_label(obj, n, lang) for n in columns],
             can_claim=access.allowed(actor, obj.name, "edit"), admin=admin,
-            people=people(ctx) if admin else [], held=held, limit=pool.claim_limit)
+            people=_with_holdings(ctx, obj, pool) if admin else [], held=held,
+            limit=pool.claim_limit)
+
+
+def _with_holdings(ctx: Context, obj: CompiledObject, pool: PoolDef) -> list[dict[str, str]]:
+    """The people an admin may assign to, each with how many records from the pool they
+    hold against its claim limit (an admin may assign past it; the page then warns)."""
+    choices = people(ctx)
+    if pool.claim_limit is None:
+        return choices
+    held = pools.holdings(ctx, obj, pool.api_name)
+    return [{**person, "label": i18n.text("person_holds", person=person["label"],
+                                          held=held.get(person["name"], 0),
+                                          limit=pool.claim_limit)} for person in choices]
 
 
 @web.post("/pools/<object_name>/<pool_name>/claim")
@@ -166,12 +179,16 @@ def assign(actor: Actor, object_name: str, pool_name: str) -> Any:
     try:
         with unit_of_work(actor, write=True) as ctx:
             obj, _ = pools.pool_of(ctx, object_name, pool_name)
-            for record_id in ids:  # all or nothing: one failure rolls every one back
-                pools.assign(ctx, obj.name, record_id, owner)
+            # all or nothing: one failure rolls every one back
+            done = pools.assign_many(ctx, obj.name, ids, owner)
+            lang = ctx.language
     except MetabizError as err:
         flash(message(err), "error")
     else:
-        flash(i18n.text("assigned", count=len(ids), owner=owner), "success")
+        flash(i18n.text("assigned", count=len(done.records), owner=owner), "success")
+        for above in done.above_limit:  # allowed for admins, but they should know
+            flash(i18n.text("above_claim_limit", owner=above.owner, held=above.held,
+                            limit=above.limit, pool=above.pool.label.get(lang)), "warning")
     return redirect(safe_next(request.form.get("next")) or back)
 
 

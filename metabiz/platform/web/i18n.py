@@ -228,6 +228,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "assign_selected_to": {"en": "Assign the selected records to", "zh": "将选中的记录分配给"},
     "assigned": {"en": "{count} record(s) assigned to {owner}.",
                  "zh": "已将 {count} 条记录分配给 {owner}。"},
+    "above_claim_limit": {
+        "en": "{owner} now holds {held} records from {pool}, above its claim limit of {limit}: "
+              "they cannot claim more until they hold fewer.",
+        "zh": "{owner} 现持有{pool}的 {held} 条记录，已超过领取上限（{limit} 条），"
+              "在持有数降到上限以下之前无法再领取。"},
+    "person_holds": {"en": "{person} — holds {held}/{limit}",
+                     "zh": "{person}（已持有 {held}/{limit}）"},
     "choose_user": {"en": "Choose a user…", "zh": "请选择用户…"},
     "choose_records": {"en": "Choose at least one record first.", "zh": "请先选择至少一条记录。"},
     "return": {"en": "Return to pool", "zh": "退回公海"},
