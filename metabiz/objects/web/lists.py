@@ -20,6 +20,7 @@ from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import board_page
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import can_transfer, people
+from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import header, list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
@@ -71,18 +72,21 @@ def list_page(actor: Actor, object_name: str) -> Any:
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
         headers = [header(obj, name, lang, sort, base) for name in columns]
+        title = plural(obj, lang)
+        transfer = can_transfer(ctx, obj)
         return render_template(
-            "list.html", obj=obj, label=obj.odef.label.get(lang), title=plural(obj, lang),
+            "list.html", obj=obj, label=obj.odef.label.get(lang), title=title,
             views=[(v.api_name, v.label.get(lang)) for v in obj.odef.list_views],
-            view=view.api_name if view else None, headers=headers, rows=rows, q=q,
+            view=view.api_name if view else None, rows=rows, q=q,
+            table=table_markup(headers, rows, caption=title,
+                               select="bulk-transfer" if transfer else None),
             sort=sort, page=page, pages=pages, total=found.total,
             first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
             last=(page - 1) * PAGE_SIZE + len(rows), chips=chips,
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
-            can_transfer=can_transfer(ctx, obj), people=people(ctx) if can_transfer(ctx, obj)
-            else [],
+            can_transfer=transfer, people=people(ctx) if transfer else [],
             new_args={c["field"]: c["value"] for c in chips if c["field"]},
             panels=render_panels("list", ctx, obj, base),  # the packages' actions (import…)
             on_board=False,
