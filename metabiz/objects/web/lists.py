@@ -86,7 +86,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
-            can_transfer=transfer, people=people(ctx) if transfer else [],
+            can_transfer=transfer,
             new_args={c["field"]: c["value"] for c in chips if c["field"]},
             panels=render_panels("list", ctx, obj, base),  # the packages' actions (import…)
             on_board=False,
@@ -94,6 +94,17 @@ def list_page(actor: Actor, object_name: str) -> Any:
             board_href=url_for("objects_web.list_page", object_name=obj.name,
                                board=grouping.name, view=view_name, q=q or None)
             if grouping is not None else None)
+
+
+@web.get("/o/<object_name>/transfer")
+@login_required
+def transfer_people(actor: Actor, object_name: str) -> Any:
+    """The options of a list's bulk transfer (the users one may give records to): loaded
+    when the user is about to transfer, so a list page does not read every user."""
+    with unit_of_work(actor) as ctx:
+        obj = ctx.schema.object(object_name)
+        ctx.schema.access.require(actor, obj.name, "edit")
+        return render_template("transfer_people.html", people=people(ctx))
 
 
 def _page_number(raw: str | None) -> int:
