@@ -72,3 +72,12 @@ def test_the_table_shows_what_a_user_reads(app):
     assert 'aria-sort="ascending"' in html and 'aria-sort="descending"' in html
     assert text("sort_by", "zh", field="Amount") in html
     assert '<span class="pill">Won</span>' in html
+
+
+def test_escaped_is_markupsafes_escape():
+    from markupsafe import escape
+
+    from metabiz.objects.web.table_markup import escaped
+    for value in ["plain", "<a href=\"x\">'&'</a>", "好 & 坏", 42, None, Markup("<b>x</b>"),
+                  Shown("a<b", kind="badge")]:
+        assert escaped(value) == str(escape(value))

@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from markupsafe import Markup, escape
-
 from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.forms import BLANK, NUMBER_WIDGETS, SYSTEM_WIDGETS
 from metabiz.objects.schema import CompiledField, CompiledObject
 from metabiz.objects.web.navigation import readable
+from metabiz.objects.web.table_markup import CellHtml, escaped
 
 #: a compiled cell: the value's markup, or None to let `forms.display` render it
 Cell = Callable[[Any], str | None] | None
-_BLANK_HTML = BLANK.__html__()
+_BLANK_HTML = CellHtml(BLANK.__html__())
 #: widgets `forms.display` shows as their plain text
 _SPECIAL = frozenset({"checkbox", "select", "multiselect", "approval_status", "lookup",
                       "rollup", "datetime", "url", "email", "tel", "textarea", "link",
@@ -43,12 +42,12 @@ def list_rows(ctx: Context, obj: CompiledObject, columns: list[str],
             value = record.get(name)
             cell = cells[index]
             if index and (value is None or value == "" or value == []):
-                shown.append(Markup(_BLANK_HTML))
+                shown.append(_BLANK_HTML)
                 continue
             if index and cell is not None:
                 html = cell(value)
                 if html is not None:
-                    shown.append(Markup(html))
+                    shown.append(CellHtml(html))
                     continue
             if readable_names is None:
                 readable_names = [o.name for o in readable(ctx)]
@@ -56,7 +55,7 @@ def list_rows(ctx: Context, obj: CompiledObject, columns: list[str],
             display = forms.display(cf, value, lang=lang, names=names,
                                     widget=SYSTEM_WIDGETS.get(name) if cf is None else None,
                                     readable=readable_names, zone=zone)
-            shown.append(Markup(display.__html__()) if index else display)
+            shown.append(CellHtml(display.__html__()) if index else display)
         rows.append({"id": record["id"], "href": f"/o/{obj.name}/{record['id']}",
                      "name": forms.record_name(obj, record, lang), "cells": shown})
     return rows
@@ -87,7 +86,7 @@ def _cell(cf: CompiledField | None, name: str, lang: str) -> Cell:
 
 
 def _plain(value: Any) -> str:
-    return str(escape(str(value)))
+    return escaped(value)
 
 
 def _picklist(labels: Mapping[Any, str]) -> Callable[[Any], str | None]:
@@ -95,7 +94,7 @@ def _picklist(labels: Mapping[Any, str]) -> Callable[[Any], str | None]:
         label = labels.get(value) if isinstance(value, str | int | bool) else None
         if label is None:
             return None  # not a value of the list: as forms.display shows it
-        return f'<span class="pill">{escape(label)}</span>'
+        return f'<span class="pill">{escaped(label)}</span>'
     return cell
 
 
@@ -103,10 +102,10 @@ def _number(scale: int | None, percent: bool) -> Callable[[Any], str]:
     suffix = "%" if percent else ""
 
     def cell(value: Any) -> str:
-        return str(escape(forms._decimal_text(value, scale, grouping=True) + suffix))
+        return escaped(forms._decimal_text(value, scale, grouping=True) + suffix)
     return cell
 
 
 def _email(value: Any) -> str:
-    text = escape(str(value))
-    return f'<a href="{escape(f"mailto:{value}")}">{text}</a>'
+    text = escaped(value)
+    return f'<a href="mailto:{text}">{text}</a>'

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import render_template, request
 
 from metabiz.errors import NotFound
 from metabiz.objects import board, forms, query, reference_rules
@@ -27,6 +27,7 @@ from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
+from metabiz.platform.web.page_urls import url_for
 from metabiz.platform.web.session import login_required
 from metabiz.platform.web.shell import render_panels
 

@@ -20,6 +20,24 @@ _BLANK_HTML = BLANK.__html__()
 _ICONS = {"asc": "▲", "desc": "▼"}
 
 
+class CellHtml(str):
+    """A cell's finished markup (list_cells makes them): put in the table as it is."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def escaped(value: Any) -> str:
+    """`markupsafe.escape(value)` as a plain string (markup passes as it is), without
+    making a Markup object per value."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&#34;").replace("'", "&#39;"))
+
+
 def table_markup(headers: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]],
                  caption: str | None = None, select: str | None = None) -> Markup:
     """The `table` macro's markup for `headers` and `rows` (see tables.header/table_rows);
@@ -40,22 +58,23 @@ def table_markup(headers: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[st
         cell_starts.append(f'\n      \n      <td data-label="{escape(h.get("label", ""))}" '
                            f'class="{numeric}{primary}">')
     out.append("\n    </tr>\n  </thead>\n  <tbody>\n    ")
-    checkbox = None
-    if select:
-        checkbox = (f'<td class="select-col"><input type="checkbox" name="ids" value="{{}}" '
-                    f'form="{escape(select)}" aria-label="{{}}"></td>')
+    form = escaped(select) if select else ""
+    select_record = text("select_record")  # "Select {name}", formatted per row
     for row in rows:
         out.append("\n    <tr>\n      ")
-        if checkbox is not None:
-            out.append(checkbox.format(escape(row["id"]),
-                                       escape(text("select_record", name=row["name"]))))
+        if select:
+            out.append(f'<td class="select-col"><input type="checkbox" name="ids" '
+                       f'value="{escaped(row["id"])}" form="{form}" aria-label="'
+                       f'{escaped(select_record.format(name=row["name"]))}"></td>')
         out.append("\n      ")
         for index, cell in enumerate(row["cells"]):
             out.append(cell_starts[index])
             if index == 0:
                 shown = cell.text if cell else row["name"]
-                out.append(f'<a class="row-link" href="{escape(row["href"])}">'
-                           f'{escape(shown)}</a>')
+                out.append(f'<a class="row-link" href="{escaped(row["href"])}">'
+                           f'{escaped(shown)}</a>')
+            elif type(cell) is CellHtml:
+                out.append(cell)
             else:
                 out.append(cell.__html__() if cell is not None else _BLANK_HTML)
             out.append("</td>\n      ")
