@@ -20,7 +20,7 @@ from metabiz.errors import (
     RecordLocked,
     ValidationError,
 )
-from metabiz.flows import approvals, notifications
+from metabiz.flows import approvals, notifications, shell_counts
 from metabiz.flows.compiled import flows_of
 from metabiz.objects import forms
 from metabiz.objects.context import Context
@@ -98,7 +98,7 @@ def _pending(actor: Actor) -> list[dict[str, Any]]:
 
 
 def nav_links(actor: Actor) -> list[NavLink]:
-    pending = len(_pending(actor))
+    pending = shell_counts.for_request(actor).pending_approvals
     return [NavLink(href=url_for("flows_web.inbox"), label=i18n.text("approvals"),
                     badge=pending or None, icon="check")]
 
@@ -214,16 +214,9 @@ def inbox(actor: Actor) -> Any:
 # -- notifications -----------------------------------------------------------------------
 
 
-def _unread(actor: Actor) -> int:
-    if "unread_notifications" not in g:
-        with unit_of_work(actor) as ctx:
-            g.unread_notifications = notifications.unread_count(ctx.conn, actor.name)
-    return int(g.unread_notifications)
-
-
 def notifications_bell(actor: Actor) -> str:
     """The header's bell (a header panel): a link to /notifications with the unread count."""
-    return render_template("notifications_bell.html", unread=_unread(actor))
+    return render_template("notifications_bell.html", unread=shell_counts.for_request(actor).unread_notifications)
 
 
 def notification_items(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -258,8 +251,8 @@ def notifications_page(actor: Actor) -> Any:
                                        limit=NOTIFICATIONS_PAGE + 1,
                                        offset=(page - 1) * NOTIFICATIONS_PAGE)
         items = notification_items(ctx, found[:NOTIFICATIONS_PAGE])
-        unread = notifications.unread_count(ctx.conn, actor.name)
-    g.unread_notifications = unread
+        counts = g.flows_shell_counts = shell_counts.read(ctx.conn, actor.name)
+    unread = counts.unread_notifications
     return render_template("notifications.html", items=items, tab=tab, tabs=NOTIFICATION_TABS,
                            unread=unread, page=page, more=len(found) > NOTIFICATIONS_PAGE)
 

@@ -115,3 +115,23 @@ def test_the_pool_page_fits_a_phone(phone, pool_server: str) -> None:
     phone.wait_for_load_state("load")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= phone.viewport_size["width"], f"page is {width}px wide"
+
+
+def test_transfer_from_the_list_loads_its_users_when_the_bar_is_used(
+        page, pool_server: str) -> None:
+    sign_in(page, pool_server, "rita")
+    page.goto(f"{pool_server}/pools/lead/lead_pool")
+    page.locator("tr", has_text="Zhou Min").locator("button:has-text('Claim')").click()
+    expect(page.locator(".alert-success")).to_contain_text("“Zhou Min” is yours now.")
+    page.goto(f"{pool_server}/o/lead")
+    owner = page.locator("#bulk-owner")
+    expect(owner.locator("option")).to_have_count(1)  # no user read with the page
+    page.locator("tr", has_text="Zhou Min").locator("input[name=ids]").check()
+    page.hover("#bulk-transfer label")
+    expect(owner.locator("option[value=mia]")).to_have_text("Mia Sun (mia)")
+    expect(owner.locator("option[value=rita]")).to_have_count(1)  # loaded once, not twice
+    owner.focus()
+    owner.select_option("mia")
+    page.click("#bulk-transfer button:has-text('Transfer')")
+    expect(page.locator(".alert-success")).to_contain_text("now belong to mia")
+    expect(page.locator("tr", has_text="Zhou Min")).to_have_count(0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import render_template, request
 
 from metabiz.errors import NotFound
 from metabiz.objects import board, forms, query, reference_rules
@@ -18,13 +18,16 @@ from metabiz.objects.record_input import record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import board_page
+from metabiz.objects.web.list_cells import list_rows
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import can_transfer, people
-from metabiz.objects.web.tables import header, list_columns, table_rows
+from metabiz.objects.web.table_markup import table_markup
+from metabiz.objects.web.tables import header, list_columns
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
+from metabiz.platform.web.page_urls import url_for
 from metabiz.platform.web.session import login_required
 from metabiz.platform.web.shell import render_panels
 
@@ -67,22 +70,25 @@ def list_page(actor: Actor, object_name: str) -> Any:
             ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
             sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None,
             rich=True)
-        rows = table_rows(ctx, obj, columns, found.records)
+        rows = list_rows(ctx, obj, columns, found.records)
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
         headers = [header(obj, name, lang, sort, base) for name in columns]
+        title = plural(obj, lang)
+        transfer = can_transfer(ctx, obj)
         return render_template(
-            "list.html", obj=obj, label=obj.odef.label.get(lang), title=plural(obj, lang),
+            "list.html", obj=obj, label=obj.odef.label.get(lang), title=title,
             views=[(v.api_name, v.label.get(lang)) for v in obj.odef.list_views],
-            view=view.api_name if view else None, headers=headers, rows=rows, q=q,
+            view=view.api_name if view else None, rows=rows, q=q,
+            table=table_markup(headers, rows, caption=title,
+                               select="bulk-transfer" if transfer else None),
             sort=sort, page=page, pages=pages, total=found.total,
             first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
             last=(page - 1) * PAGE_SIZE + len(rows), chips=chips,
             page_url=lambda n: url_for("objects_web.list_page", object_name=obj.name,
                                        **{**base, "page": n}),
             can_create=ctx.schema.access.allowed(actor, obj.name, "create"),
-            can_transfer=can_transfer(ctx, obj), people=people(ctx) if can_transfer(ctx, obj)
-            else [],
+            can_transfer=transfer,
             new_args={c["field"]: c["value"] for c in chips if c["field"]},
             panels=render_panels("list", ctx, obj, base),  # the packages' actions (import…)
             on_board=False,
@@ -90,6 +96,17 @@ def list_page(actor: Actor, object_name: str) -> Any:
             board_href=url_for("objects_web.list_page", object_name=obj.name,
                                board=grouping.name, view=view_name, q=q or None)
             if grouping is not None else None)
+
+
+@web.get("/o/<object_name>/transfer")
+@login_required
+def transfer_people(actor: Actor, object_name: str) -> Any:
+    """The options of a list's bulk transfer (the users one may give records to): loaded
+    when the user is about to transfer, so a list page does not read every user."""
+    with unit_of_work(actor) as ctx:
+        obj = ctx.schema.object(object_name)
+        ctx.schema.access.require(actor, obj.name, "edit")
+        return render_template("transfer_people.html", people=people(ctx))
 
 
 def _page_number(raw: str | None) -> int:

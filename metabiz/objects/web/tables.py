@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import url_for
-
 from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.navigation import readable
+from metabiz.platform.web.page_urls import url_for
 
 DEFAULT_COLUMNS = 6
 

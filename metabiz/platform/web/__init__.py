@@ -19,6 +19,7 @@ from metabiz.platform.web import (  # noqa: F401 - settings and admin_users add 
 from metabiz.platform.web.csrf import init_csrf
 from metabiz.platform.web.errors import register_error_handlers
 from metabiz.platform.web.headers import init_headers
+from metabiz.platform.web.page_urls import init_page_urls
 from metabiz.platform.web.pages import web
 from metabiz.platform.web.shell import shell_context
 
@@ -37,3 +38,4 @@ def init_web(app: Flask) -> None:
     app.before_request(i18n.remember_choice)
     app.context_processor(shell_context)
     app.jinja_env.globals.update(t=i18n.text)
+    init_page_urls(app)

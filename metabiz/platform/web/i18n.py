@@ -450,8 +450,9 @@ def remember_choice() -> None:
 
 def language() -> str:
     """The request's language: `?lang=` choice, then user setting, then Accept-Language."""
-    if "lang" in g:
-        return str(g.lang)
+    lang = g.get("lang")  # one look-up of the request's globals: ~70 texts on a page
+    if lang is not None:
+        return str(lang)
     lang = choose(session.get("lang"))
     if lang is None:
         actor = g.get("actor")

@@ -83,6 +83,19 @@
     }
   });
 
+  // a select marked data-load-people gets its users the first time someone is about to
+  // use its form (pointer over it, a touch, keyboard focus): htmx's "people-wanted" trigger
+  ["mouseover", "focusin", "touchstart"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target instanceof Element ? event.target.closest("form") : null;
+      var select = form ? form.querySelector("select[data-load-people]") : null;
+      if (select && !select.hasAttribute("data-people-asked") && window.htmx) {
+        select.setAttribute("data-people-asked", "");
+        window.htmx.trigger(select, "people-wanted");
+      }
+    }, {passive: true});
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var list = event.target;
     if (!list.classList || !list.classList.contains("lookup-options")) { return; }
