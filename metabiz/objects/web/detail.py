@@ -17,6 +17,7 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import stage_path
 from metabiz.objects.web.navigation import plural, readable
+from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
@@ -118,12 +119,13 @@ def _related(ctx: Context, obj: CompiledObject, record: dict[str, Any], child_na
     title = plural(child, lang)
     if sum(1 for c, _ in obj.children if c == child.name) > 1:
         title = f"{title} ({link_label})"
+    headers = [{"label": forms.field_label(child, n, lang),
+                "numeric": forms.widget_of(child.fields[n]) in forms.NUMBER_WIDGETS
+                if n in child.fields else False} for n in columns]
+    rows = table_rows(ctx, child, columns, found.records)
     return {"object": child.name, "link": link, "title": title,
             "label": child.odef.label.get(lang), "total": found.total,
-            "headers": [{"label": forms.field_label(child, n, lang),
-                         "numeric": forms.widget_of(child.fields[n]) in forms.NUMBER_WIDGETS
-                         if n in child.fields else False} for n in columns],
-            "rows": table_rows(ctx, child, columns, found.records),
+            "shown": len(rows), "table": table_markup(headers, rows, caption=title),
             "new_href": url_for("objects_web.new_record", object_name=child.name,
                                 **{link: record["id"]})
             if access.allowed(ctx.actor, child.name, "create") and

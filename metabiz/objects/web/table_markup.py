@@ -1,9 +1,9 @@
-"""The list page's data table as markup, built in Python: macros.html's `table` macro
-without a template call per header, row and cell (a list page has 25 rows of 6 cells).
+"""The data table of list pages and of a record's related lists, as markup built in
+Python (a list page has 25 rows of 6 cells: a template call per header, row and cell
+cost more than the rest of the page).
 
-`table_markup` gives exactly the macro's markup (tests/objects/test_list_table_markup.py
-holds them equal, in English and Chinese); the macro stays for the other tables (related
-lists). Cells are what `tables.table_rows` makes: `Shown` values (None shows as blank).
+Cells are what `tables.table_rows` makes: `Shown` values (None shows as blank), or the
+finished markup `list_cells` compiles (`CellHtml`).
 """
 
 from __future__ import annotations
