@@ -3,7 +3,8 @@
 Rows are read and converted a batch at a time, created with `records.create_many` (updated with
 `records.update` when `key` finds them) inside a savepoint, and a batch the service refuses is
 retried without the rows it named, so one pass reports every bad row of the file. The caller's
-transaction decides: `import_file` commits only when nothing failed (or `skip_bad_rows`).
+transaction decides: `import_file` commits only when nothing failed (or `skip_bad_rows`); it
+fills SQLite's search index for the new records once at the end (`search_index.filled_at_end`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from metabiz.errors import MetabizError, PermissionDenied
-from metabiz.objects import record_scope, records
+from metabiz.objects import record_scope, records, search_index
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import NOT_PLAIN
 from metabiz.objects.schema import CompiledObject
@@ -94,7 +95,8 @@ def import_file(engine: Engine, runtime: Any, actor: Actor, object_name: str, fi
     in the same transaction (a background import records its outcome with its rows)."""
     with writer(engine).connect() as conn, conn.begin() as transaction:
         ctx = runtime.context(conn, actor)
-        result = run_import(ctx, object_name, filename, data, options, progress)
+        with search_index.filled_at_end(conn, ctx.schema.object(object_name)):
+            result = run_import(ctx, object_name, filename, data, options, progress)
         if result.written:
             if before_commit is not None:
                 before_commit(conn, result)
