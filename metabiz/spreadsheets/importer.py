@@ -178,6 +178,9 @@ class _Run:
         #: (cell index, field, reader) of each imported column, in order
         self.cells = [(c.index, str(c.field), self.readers[str(c.field)]) for c in self.columns]
         self.references = References(ctx, obj)
+        #: reference column → its target ("" for users), for the columns resolved per batch
+        self.targets = {name: self.references.target_of(name)
+                        for name, reader in self.readers.items() if reader is None}
         self.keys_seen: dict[Any, int] = {}  # key value → the row that had it first
 
     def error(self, row: int, name: str | None, message: str) -> None:
@@ -234,17 +237,17 @@ class _Run:
         return _Item(row, values, texts, ok)
 
     def _resolve(self, items: list[_Item]) -> list[_Item]:
+        targets, value = self.targets, self.references.value
         by_target: dict[str, set[str]] = {}
         for item in items:
             for name, text in item.texts.items():
-                by_target.setdefault(self.references.target_of(name), set()).add(text)
+                by_target.setdefault(targets[name], set()).add(text)
         for target, texts in by_target.items():
             self.references.resolve(target, texts)
         for item in items:
             for name, text in item.texts.items():
                 try:
-                    item.values[name] = self.references.value(
-                        self.references.target_of(name), text)
+                    item.values[name] = value(targets[name], text)
                 except ValueError as err:
                     item.ok = False
                     self.error(item.row.number, name, str(err))
