@@ -43,8 +43,10 @@ def test_search_finds_every_imported_row(cli, engine, runtime, tmp_path):
 
 
 def test_records_written_after_an_import_are_found(cli, engine, runtime, tmp_path):
-    assert cli("import", "opportunity",
-               write(tmp_path, "a.csv", "Lighthouse,L-1,1\n")).exit_code == 0
+    path = write(tmp_path, "a.csv", "Lighthouse,L-1,1\n")
+    assert cli("import", "opportunity", path).exit_code == 0
+    refused = cli("import", "opportunity", path, "--as", "bob")  # his role may not import
+    assert refused.exit_code != 0 and "may not import" in refused.output
     with writer(engine).begin() as conn:
         records.create(runtime.context(conn, SYSTEM), "opportunity",
                        {"name": "Lighthouse later"})
