@@ -108,8 +108,7 @@ def import_file(engine: Engine, runtime: Any, actor: Actor, object_name: str, fi
 
 def count_rows(filename: str, data: bytes) -> int:
     """How many data rows (not blank) the file holds."""
-    return sum(1 for row in open_sheet(filename, data).rows
-               if any(c is not None and c.strip() for c in row.cells))
+    return sum(1 for row in open_sheet(filename, data).rows if row.cells)
 
 
 def check_rights(ctx: Context, obj: CompiledObject, options: ImportOptions) -> None:
@@ -148,7 +147,7 @@ def run_import(ctx: Context, object_name: str, filename: str, data: bytes,
     check_rights(ctx, obj, options)
     sheet = open_sheet(filename, data)
     columns = plan_columns(ctx, obj, sheet.header, options)
-    rows = [row for row in sheet.rows if any(c is not None and c.strip() for c in row.cells)]
+    rows = [row for row in sheet.rows if row.cells]  # a blank row has no cells left
     if limit is not None:
         rows = rows[:limit]
     result = ImportResult(total=len(rows), notes=[f"column {c.name}: not imported ({c.note})"
