@@ -147,14 +147,17 @@ def run_import(ctx: Context, object_name: str, filename: str, data: bytes,
     check_rights(ctx, obj, options)
     sheet = open_sheet(filename, data)
     columns = plan_columns(ctx, obj, sheet.header, options)
-    rows = [row for row in sheet.rows if row.cells]  # a blank row has no cells left
+    # the rows wait as plain tuples of text (a blank row has no cells left), which the
+    # garbage collector stops tracking: its full passes during the import then skip them
+    rows = [(row.number, tuple(row.cells)) for row in sheet.rows if row.cells]
     if limit is not None:
         rows = rows[:limit]
     result = ImportResult(total=len(rows), notes=[f"column {c.name}: not imported ({c.note})"
                                                   for c in columns if c.note])
     run = _Run(ctx, obj, columns, options, result, len(sheet.header))
     for start in range(0, len(rows), options.batch):
-        run.batch(rows[start:start + options.batch])
+        run.batch([Row(number, list(cells))
+                   for number, cells in rows[start:start + options.batch]])
         result.processed = min(start + options.batch, len(rows))
         if progress is not None:
             progress(result)
