@@ -25,7 +25,7 @@ from metabiz.platform.access import Actor
 from metabiz.platform.db import writer
 from metabiz.spreadsheets.columns import Column, Reader, match_columns, reader_for
 from metabiz.spreadsheets.references import References
-from metabiz.spreadsheets.sheets import MAX_CELL, Row, SheetRejected, column_letter, open_sheet
+from metabiz.spreadsheets.sheets import MAX_CELL, SheetRejected, column_letter, open_sheet
 
 BATCH = 1000
 _INDEXED = re.compile(r"^\[(\d+)\]\.(.+)$")
@@ -78,7 +78,7 @@ Progress = Callable[[ImportResult], None]
 
 @dataclass
 class _Item:
-    row: Row
+    number: int  # the row's number in the sheet
     values: dict[str, Any]
     texts: dict[str, str]  # reference columns' texts, resolved per batch
     ok: bool = True  # False once any of its cells is bad (it is still checked to the end)
@@ -156,8 +156,7 @@ def run_import(ctx: Context, object_name: str, filename: str, data: bytes,
                                                   for c in columns if c.note])
     run = _Run(ctx, obj, columns, options, result, len(sheet.header))
     for start in range(0, len(rows), options.batch):
-        run.batch([Row(number, list(cells))
-                   for number, cells in rows[start:start + options.batch]])
+        run.batch(rows[start:start + options.batch])
         result.processed = min(start + options.batch, len(rows))
         if progress is not None:
             progress(result)
@@ -195,8 +194,9 @@ class _Run:
 
     # -- one batch ----------------------------------------------------------------------
 
-    def batch(self, rows: list[Row]) -> None:
-        items = self._resolve([self._read(row) for row in rows])
+    def batch(self, rows: list[tuple[int, tuple[str | None, ...]]]) -> None:
+        """Read, check and write rows given as (row number, cells)."""
+        items = self._resolve([self._read(number, cells) for number, cells in rows])
         if self.options.key:
             items = self._match_keys(items)
         updates = [i for i in items if i.record_id is not None]
@@ -205,17 +205,16 @@ class _Run:
             self._update(item)
         self._create(creates)
 
-    def _read(self, row: Row) -> _Item:
+    def _read(self, number: int, cells: tuple[str | None, ...]) -> _Item:
         ok = True
-        if len(row.cells) > self.width:
+        width = len(cells)
+        if width > self.width:
             ok = False
             self.result.errors.append(RowError(
-                row.number, column_letter(self.width), None,
-                f"{len(row.cells)} cells but the header has {self.width} columns", self.width))
+                number, column_letter(self.width), None,
+                f"{width} cells but the header has {self.width} columns", self.width))
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
-        cells = row.cells
-        width = len(cells)
         for index, name, reader in self.cells:
             raw = cells[index] if index < width else None
             if raw is None:
@@ -225,8 +224,8 @@ class _Run:
                 continue  # blank: the default on create, unchanged on update
             if len(raw) > MAX_CELL:
                 ok = False
-                self.error(row.number, name, f"the cell holds {len(raw):,} characters; a cell "
-                                             f"may hold at most {MAX_CELL:,}")
+                self.error(number, name, f"the cell holds {len(raw):,} characters; a cell "
+                                         f"may hold at most {MAX_CELL:,}")
                 continue
             if reader is None:
                 texts[name] = stripped
@@ -235,8 +234,8 @@ class _Run:
                 values[name] = reader(stripped if name == "id" else raw)
             except ValueError as err:
                 ok = False
-                self.error(row.number, name, f"{stripped[:60]!r}: {err}")
-        return _Item(row, values, texts, ok)
+                self.error(number, name, f"{stripped[:60]!r}: {err}")
+        return _Item(number, values, texts, ok)
 
     def _resolve(self, items: list[_Item]) -> list[_Item]:
         targets, value = self.targets, self.references.value
@@ -252,7 +251,7 @@ class _Run:
                     item.values[name] = value(targets[name], text)
                 except ValueError as err:
                     item.ok = False
-                    self.error(item.row.number, name, str(err))
+                    self.error(item.number, name, str(err))
         return [item for item in items if item.ok]
 
     def _match_keys(self, items: list[_Item]) -> list[_Item]:
@@ -266,26 +265,26 @@ class _Run:
                 continue
             marker = value if key == "id" else str(value).casefold()
             if marker in self.keys_seen:
-                self.error(item.row.number, key, f"{value!r} is also the key of row "
+                self.error(item.number, key, f"{value!r} is also the key of row "
                                                  f"{self.keys_seen[marker]}")
                 continue
-            self.keys_seen[marker] = item.row.number
-            wanted[item.row.number] = value
+            self.keys_seen[marker] = item.number
+            wanted[item.number] = value
             good.append(item)
         found = self._existing(key, set(wanted.values()))
         kept = []
         for item in good:
-            value = wanted.get(item.row.number)
+            value = wanted.get(item.number)
             if value is not None:
                 ids = found.get(value, [])
                 if len(ids) > 1:
-                    self.error(item.row.number, key, f"{len(ids)} {self.obj.name} records have "
+                    self.error(item.number, key, f"{len(ids)} {self.obj.name} records have "
                                                      f"{key} {value!r}")
                     continue
                 if ids:
                     item.record_id = ids[0]
                 elif key == "id":
-                    self.error(item.row.number, key, f"no {self.obj.name} record with id {value}")
+                    self.error(item.number, key, f"no {self.obj.name} record with id {value}")
                     continue
             if key == "id":
                 item.values.pop("id", None)
@@ -371,8 +370,8 @@ class _Run:
 
     def _report(self, item: _Item, fields: Mapping[str, Sequence[str]], message: str) -> None:
         if not fields:
-            self.error(item.row.number, None, message)
+            self.error(item.number, None, message)
         for name, messages in fields.items():
             for text in messages:
-                self.error(item.row.number, name, text)
+                self.error(item.number, name, text)
 
