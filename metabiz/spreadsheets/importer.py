@@ -3,7 +3,8 @@
 Rows are read and converted a batch at a time, created with `records.create_many` (updated with
 `records.update` when `key` finds them) inside a savepoint, and a batch the service refuses is
 retried without the rows it named, so one pass reports every bad row of the file. The caller's
-transaction decides: `import_file` commits only when nothing failed (or `skip_bad_rows`).
+transaction decides: `import_file` commits only when nothing failed (or `skip_bad_rows`); it
+fills SQLite's search index for the new records once at the end (`search_index.filled_at_end`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from metabiz.errors import MetabizError, PermissionDenied
-from metabiz.objects import record_scope, records
+from metabiz.objects import record_scope, records, search_index
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import NOT_PLAIN
 from metabiz.objects.schema import CompiledObject
@@ -24,7 +25,7 @@ from metabiz.platform.access import Actor
 from metabiz.platform.db import writer
 from metabiz.spreadsheets.columns import Column, Reader, match_columns, reader_for
 from metabiz.spreadsheets.references import References
-from metabiz.spreadsheets.sheets import MAX_CELL, Row, SheetRejected, column_letter, open_sheet
+from metabiz.spreadsheets.sheets import MAX_CELL, SheetRejected, column_letter, open_sheet
 
 BATCH = 1000
 _INDEXED = re.compile(r"^\[(\d+)\]\.(.+)$")
@@ -77,7 +78,7 @@ Progress = Callable[[ImportResult], None]
 
 @dataclass
 class _Item:
-    row: Row
+    number: int  # the row's number in the sheet
     values: dict[str, Any]
     texts: dict[str, str]  # reference columns' texts, resolved per batch
     ok: bool = True  # False once any of its cells is bad (it is still checked to the end)
@@ -94,7 +95,8 @@ def import_file(engine: Engine, runtime: Any, actor: Actor, object_name: str, fi
     in the same transaction (a background import records its outcome with its rows)."""
     with writer(engine).connect() as conn, conn.begin() as transaction:
         ctx = runtime.context(conn, actor)
-        result = run_import(ctx, object_name, filename, data, options, progress)
+        with search_index.filled_at_end(conn, ctx.schema.object(object_name)):
+            result = run_import(ctx, object_name, filename, data, options, progress)
         if result.written:
             if before_commit is not None:
                 before_commit(conn, result)
@@ -106,8 +108,7 @@ def import_file(engine: Engine, runtime: Any, actor: Actor, object_name: str, fi
 
 def count_rows(filename: str, data: bytes) -> int:
     """How many data rows (not blank) the file holds."""
-    return sum(1 for row in open_sheet(filename, data).rows
-               if any(c is not None and c.strip() for c in row.cells))
+    return sum(1 for row in open_sheet(filename, data).rows if row.cells)
 
 
 def check_rights(ctx: Context, obj: CompiledObject, options: ImportOptions) -> None:
@@ -146,7 +147,9 @@ def run_import(ctx: Context, object_name: str, filename: str, data: bytes,
     check_rights(ctx, obj, options)
     sheet = open_sheet(filename, data)
     columns = plan_columns(ctx, obj, sheet.header, options)
-    rows = [row for row in sheet.rows if any(c is not None and c.strip() for c in row.cells)]
+    # the rows wait as plain tuples of text (a blank row has no cells left), which the
+    # garbage collector stops tracking: its full passes during the import then skip them
+    rows = [(row.number, tuple(row.cells)) for row in sheet.rows if row.cells]
     if limit is not None:
         rows = rows[:limit]
     result = ImportResult(total=len(rows), notes=[f"column {c.name}: not imported ({c.note})"
@@ -176,6 +179,9 @@ class _Run:
         #: (cell index, field, reader) of each imported column, in order
         self.cells = [(c.index, str(c.field), self.readers[str(c.field)]) for c in self.columns]
         self.references = References(ctx, obj)
+        #: reference column → its target ("" for users), for the columns resolved per batch
+        self.targets = {name: self.references.target_of(name)
+                        for name, reader in self.readers.items() if reader is None}
         self.keys_seen: dict[Any, int] = {}  # key value → the row that had it first
 
     def error(self, row: int, name: str | None, message: str) -> None:
@@ -188,8 +194,9 @@ class _Run:
 
     # -- one batch ----------------------------------------------------------------------
 
-    def batch(self, rows: list[Row]) -> None:
-        items = self._resolve([self._read(row) for row in rows])
+    def batch(self, rows: list[tuple[int, tuple[str | None, ...]]]) -> None:
+        """Read, check and write rows given as (row number, cells)."""
+        items = self._resolve([self._read(number, cells) for number, cells in rows])
         if self.options.key:
             items = self._match_keys(items)
         updates = [i for i in items if i.record_id is not None]
@@ -198,17 +205,16 @@ class _Run:
             self._update(item)
         self._create(creates)
 
-    def _read(self, row: Row) -> _Item:
+    def _read(self, number: int, cells: tuple[str | None, ...]) -> _Item:
         ok = True
-        if len(row.cells) > self.width:
+        width = len(cells)
+        if width > self.width:
             ok = False
             self.result.errors.append(RowError(
-                row.number, column_letter(self.width), None,
-                f"{len(row.cells)} cells but the header has {self.width} columns", self.width))
+                number, column_letter(self.width), None,
+                f"{width} cells but the header has {self.width} columns", self.width))
         values: dict[str, Any] = {}
         texts: dict[str, str] = {}
-        cells = row.cells
-        width = len(cells)
         for index, name, reader in self.cells:
             raw = cells[index] if index < width else None
             if raw is None:
@@ -218,8 +224,8 @@ class _Run:
                 continue  # blank: the default on create, unchanged on update
             if len(raw) > MAX_CELL:
                 ok = False
-                self.error(row.number, name, f"the cell holds {len(raw):,} characters; a cell "
-                                             f"may hold at most {MAX_CELL:,}")
+                self.error(number, name, f"the cell holds {len(raw):,} characters; a cell "
+                                         f"may hold at most {MAX_CELL:,}")
                 continue
             if reader is None:
                 texts[name] = stripped
@@ -228,24 +234,24 @@ class _Run:
                 values[name] = reader(stripped if name == "id" else raw)
             except ValueError as err:
                 ok = False
-                self.error(row.number, name, f"{stripped[:60]!r}: {err}")
-        return _Item(row, values, texts, ok)
+                self.error(number, name, f"{stripped[:60]!r}: {err}")
+        return _Item(number, values, texts, ok)
 
     def _resolve(self, items: list[_Item]) -> list[_Item]:
+        targets, value = self.targets, self.references.value
         by_target: dict[str, set[str]] = {}
         for item in items:
             for name, text in item.texts.items():
-                by_target.setdefault(self.references.target_of(name), set()).add(text)
+                by_target.setdefault(targets[name], set()).add(text)
         for target, texts in by_target.items():
             self.references.resolve(target, texts)
         for item in items:
             for name, text in item.texts.items():
                 try:
-                    item.values[name] = self.references.value(
-                        self.references.target_of(name), text)
+                    item.values[name] = value(targets[name], text)
                 except ValueError as err:
                     item.ok = False
-                    self.error(item.row.number, name, str(err))
+                    self.error(item.number, name, str(err))
         return [item for item in items if item.ok]
 
     def _match_keys(self, items: list[_Item]) -> list[_Item]:
@@ -259,26 +265,26 @@ class _Run:
                 continue
             marker = value if key == "id" else str(value).casefold()
             if marker in self.keys_seen:
-                self.error(item.row.number, key, f"{value!r} is also the key of row "
+                self.error(item.number, key, f"{value!r} is also the key of row "
                                                  f"{self.keys_seen[marker]}")
                 continue
-            self.keys_seen[marker] = item.row.number
-            wanted[item.row.number] = value
+            self.keys_seen[marker] = item.number
+            wanted[item.number] = value
             good.append(item)
         found = self._existing(key, set(wanted.values()))
         kept = []
         for item in good:
-            value = wanted.get(item.row.number)
+            value = wanted.get(item.number)
             if value is not None:
                 ids = found.get(value, [])
                 if len(ids) > 1:
-                    self.error(item.row.number, key, f"{len(ids)} {self.obj.name} records have "
+                    self.error(item.number, key, f"{len(ids)} {self.obj.name} records have "
                                                      f"{key} {value!r}")
                     continue
                 if ids:
                     item.record_id = ids[0]
                 elif key == "id":
-                    self.error(item.row.number, key, f"no {self.obj.name} record with id {value}")
+                    self.error(item.number, key, f"no {self.obj.name} record with id {value}")
                     continue
             if key == "id":
                 item.values.pop("id", None)
@@ -364,8 +370,8 @@ class _Run:
 
     def _report(self, item: _Item, fields: Mapping[str, Sequence[str]], message: str) -> None:
         if not fields:
-            self.error(item.row.number, None, message)
+            self.error(item.number, None, message)
         for name, messages in fields.items():
             for text in messages:
-                self.error(item.row.number, name, text)
+                self.error(item.number, name, text)
 

@@ -18,6 +18,8 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import users
 
 _CHUNK = 500
+#: how many distinct cell texts `value` remembers as they were typed
+_REMEMBERED = 50_000
 
 
 class References:
@@ -28,6 +30,8 @@ class References:
         self.obj = obj
         #: (target or "" for users, folded text) → value, or an error message (str in a tuple)
         self.known: dict[tuple[str, str], Any] = {}
+        #: (target, the cell's text as it is) → what `known` holds for it (cells repeat)
+        self.as_typed: dict[tuple[str, str], Any] = {}
 
     def target_of(self, name: str) -> str:
         """"" for user columns (and the owner), else the lookup's target object."""
@@ -48,8 +52,14 @@ class References:
             self._users(wanted)
 
     def value(self, target: str, text: str) -> Any:
-        """The id (or user name) the text names; ValueError with the reason otherwise."""
-        found = self.known.get((target, " ".join(text.split()).casefold()))
+        """The id (or user name) the text names (`resolve`d before); ValueError with the
+        reason otherwise."""
+        typed = (target, text)
+        found = self.as_typed.get(typed, self)  # `self`: not asked before
+        if found is self:
+            found = self.known.get((target, " ".join(text.split()).casefold()))
+            if len(self.as_typed) < _REMEMBERED:
+                self.as_typed[typed] = found
         if isinstance(found, tuple):
             raise ValueError(found[0])
         if found is None:

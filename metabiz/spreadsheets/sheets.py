@@ -54,7 +54,8 @@ class SheetRejected(ValidationError):
 @dataclass(frozen=True)
 class Row:
     """One line of the sheet: its number as a spreadsheet shows it (the header is row 1) and
-    its cells as text (None for an empty cell), trailing empty cells removed."""
+    its cells as text (None for an empty cell), trailing empty or blank cells removed (a
+    blank row has none)."""
 
     number: int
     cells: list[str | None]

@@ -18,6 +18,10 @@ from sqlalchemy import select
 from metabiz.flows import jobs
 from metabiz.flows.store import jobs as job_table
 from metabiz.flows.worker import run_worker
+from metabiz.objects import records
+from metabiz.objects.search import search
+from metabiz.platform.access import SYSTEM
+from metabiz.platform.db import writer
 from metabiz.spreadsheets import background, store
 from tests.spreadsheets.conftest import SECRET
 from tests.spreadsheets.test_sheet_api import GOOD, headers, status, upload
@@ -133,6 +137,17 @@ def test_killing_a_worker_mid_import_leaves_nothing_half_written(client, engine,
     assert count("obj_opportunity") == 6000
     assert client.get(f"/api/v1/imports/{import_id}",
                       headers=headers(client, "alice")).get_json()["processed"] == 6000
+    # the killed run had taken SQLite's search-index trigger out in its transaction (to fill
+    # the index at its end): the rollback put it back, and the run that replaced it is found
+    with engine.connect() as conn:
+        ctx = runtime.context(conn, SYSTEM)
+        assert [h.name for h in search(ctx, "K-5999", objects=["opportunity"])] == \
+            ["Deal 5999"]
+    with writer(engine).begin() as conn:
+        records.create(runtime.context(conn, SYSTEM), "opportunity", {"name": "After 6000"})
+    with engine.connect() as conn:
+        hits = search(runtime.context(conn, SYSTEM), "After 6000", objects=["opportunity"])
+        assert [h.name for h in hits] == ["After 6000"]
 
 
 
