@@ -55,8 +55,11 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     resolver = Resolver(ctx)
     plan = reader(ctx.schema, obj, ctx.actor)
     records = []
+    formulas = (lambda values: compute(ctx, obj, values, resolver)) \
+        if obj.formula_order else None
     for row in ctx.conn.execute(query):
-        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=rich)
+        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=True) \
+            if rich else plan.read(row, formulas)
         if wanted is not None:
             out = {k: v for k, v in out.items() if k in wanted}
         records.append(out)

@@ -8,8 +8,10 @@ field-security change and a change of a user's roles — on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,45 @@ def test_the_served_openapi_document_follows_roles_and_metadata(engine, app_dir,
     (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
     apply_path(engine, app_dir, extensions=things.extensions)
     assert "money" in fields("vic") and "count" not in fields("vic")
+
+
+EDGES = [  # numbers at and past what a float keeps, signs, old and far dates, microseconds
+    {"money": Decimal("1234567890123456.78"), "ratio": Decimal("-0.001"), "count": Decimal(0),
+     "share": Decimal("9999999999999.99"), "day": dt.date(999, 1, 1),
+     "moment": dt.datetime(999, 1, 2, 3, 4, 5, 999999)},
+    {"money": Decimal("-10000000000000.01"), "ratio": Decimal("123456789012345.678"),
+     "count": Decimal(1000), "share": Decimal("0.01"), "day": dt.date(9999, 12, 31),
+     "moment": dt.datetime(2026, 3, 1, 23, 59, 59)},
+    {"money": Decimal("-0.5"), "ratio": Decimal("1E+2"), "count": None, "share": None,
+     "day": None, "moment": None},
+]
+
+
+@pytest.mark.parametrize("values", EDGES)
+def test_the_compiled_reader_gives_the_general_answer_at_the_edges(engine, things, db_url,
+                                                                    tmp_path, values):
+    with writer(engine).begin() as conn:
+        obj = things.schema(conn).object("thing")
+        first = conn.execute(select(func.min(obj.table.c.id))).scalar_one()
+        conn.execute(update(obj.table).where(obj.table.c.id == first).values(**values))
+        token = create_token(conn, "admin")
+    with engine.connect() as conn:
+        ctx = Context(conn, things.schema(conn), load_actor(conn, "admin"))
+        row = conn.execute(select(obj.table).where(obj.table.c.id == first)).one()
+        general = _general(ctx, obj, row, False)
+        fast = reader(ctx.schema, obj, ctx.actor).read(
+            row, lambda v: records.compute(ctx, obj, v))
+        assert fast == general and list(fast) == list(general)
+        assert [type(fast[k]) for k in fast] == [type(general[k]) for k in general]
+        assert records.get(ctx, "thing", first) == general
+    app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
+                            testing=True))
+    with app.app_context():  # the served text: every digit of an exact number
+        assert app.json.dumps(fast) == app.json.dumps(general)  # exact digits too
+        expected = app.json.loads(app.json.dumps(general))
+        served = app.test_client().get(f"/api/v1/records/thing/{first}",
+                                       headers={"Authorization": f"Bearer {token}"})
+        assert app.json.loads(served.get_data()) == expected
+        if values["money"] == Decimal("1234567890123456.78"):
+            assert b'"money":1234567890123456.78' in served.get_data()
+    app.extensions["metabiz"].engine.dispose()

@@ -16,8 +16,8 @@ import secrets
 from typing import Any
 
 import orjson
-from flask import Response
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
 from metabiz.formulas import ExactNumber, exact_float
 
@@ -57,7 +57,8 @@ class ExactJSONProvider(DefaultJSONProvider):
         body = self._orjson(obj, options)
         if body is None:
             return super().response(*args, **kwargs)
-        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
+        return self._app.response_class(body + b"\n",  # type: ignore[arg-type]
+                                        mimetype=self.mimetype)
 
     def _orjson(self, obj: Any, kwargs: dict[str, Any]) -> bytes | None:
         """`obj` written by orjson, or None when the arguments ask for what only the
