@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from metabiz.app import build_runtime, create_app
-from metabiz.errors import NotFound
+from metabiz.errors import NotFound, PermissionDenied
 from metabiz.objects import query, records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
@@ -279,3 +279,28 @@ def test_the_compiled_reader_gives_the_general_answer_at_the_edges(engine, thing
         if values["money"] == Decimal("1234567890123456.78"):
             assert b'"money":1234567890123456.78' in served.get_data()
     app.extensions["metabiz"].engine.dispose()
+
+
+def test_a_page_statement_kept_for_everyone_serves_each_page_sort_and_scope(
+        engine, app_dir, things):
+    role = {**VIEWER, "record_access": "own"}
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    with engine.connect() as conn:
+        admin = Context(conn, things.schema(conn), load_actor(conn, "admin"))
+        every = [r["id"] for r in query.list_records(admin, "thing", sort="id").records]
+        titles = {r["id"]: r["title"] for r in query.list_records(admin, "thing").records}
+        by_title = sorted(every, key=lambda i: titles[i])
+        for _ in range(2):  # built, then served again from the metadata version's cache
+            for sort, ordered in (("id", every), ("-id", every[::-1]), (None, every[::-1]),
+                                  ("title", by_title), ("-title", by_title[::-1])):
+                for limit, offset in ((1, 0), (2, 1), (5, 2), (3, 3)):
+                    page = query.list_records(admin, "thing", sort=sort, limit=limit,
+                                              offset=offset)
+                    assert [r["id"] for r in page.records] == ordered[offset:offset + limit]
+                    assert page.total == len(every)
+        assert {key for key, _ in admin.schema.compiled["pages"]} == {"thing"}
+        vic = Context(conn, admin.schema, load_actor(conn, "vic"))  # sees only their own
+        assert query.list_records(vic, "thing", sort="id").records == []
+        with pytest.raises(PermissionDenied):  # and still may not sort by what is hidden
+            query.list_records(vic, "thing", sort="money")
