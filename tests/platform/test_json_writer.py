@@ -34,7 +34,7 @@ VALUES: list[Any] = [
     [EXACT, [EXACT, {"deep": ExactNumber(Decimal("-0.12345678901234567"))}], 1e-7, 1e16],
     {"day": dt.date(2026, 2, 28), "moment": dt.datetime(2026, 2, 28, 8, 30, tzinfo=dt.UTC),
      "money": Decimal("12.50"), "id": uuid.UUID(int=5), "point": Point(1, "a")},
-    {1: "one", None: "none", True: "yes", 2.5: "half"},
+    {1: "one", None: "none", False: "no", 2.5: "half"},
     {"name": "客户 Acme", "emoji": "😀", "quote": "a\"b\\c\n", "nul": "\x00"},
     {"huge": 2**70, "negative": -(2**64)},
     {"broken": "a\ud800b"},
