@@ -304,3 +304,34 @@ def test_a_page_statement_kept_for_everyone_serves_each_page_sort_and_scope(
         assert query.list_records(vic, "thing", sort="id").records == []
         with pytest.raises(PermissionDenied):  # and still may not sort by what is hidden
             query.list_records(vic, "thing", sort="money")
+
+
+def test_a_served_read_checks_the_version_with_the_token_and_sees_the_next_apply(
+        engine, app_dir, things, db_url, tmp_path):
+    from sqlalchemy import event
+
+    with writer(engine).begin() as conn:
+        token = create_token(conn, "admin")
+    app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
+                            testing=True))
+    seen: list[str] = []
+    event.listen(app.extensions["metabiz"].engine, "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_: seen.append(statement))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    # the token's first use is recorded (a write): that request's read checks again
+    first = client.get("/api/v1/records/thing?sort=id&limit=1", headers=headers)
+    record_id = first.get_json()["records"][0]["id"]
+    seen.clear()
+    assert "extra" not in client.get(f"/api/v1/records/thing/{record_id}",
+                                     headers=headers).get_json()
+    versions = [s for s in seen if "sys_metadata_versions" in s]
+    assert len(versions) == 1 and "sys_tokens" in versions[0]  # one check, with the token
+    path = app_dir / "objects" / "thing.json"  # another apply: a new field
+    thing = json.loads(path.read_text())
+    thing["fields"].append({"api_name": "extra", "type": "text", "default": "\"x\""})
+    path.write_text(json.dumps(thing))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    assert "extra" in client.get(f"/api/v1/records/thing/{record_id}",
+                                 headers=headers).get_json()
+    app.extensions["metabiz"].engine.dispose()
