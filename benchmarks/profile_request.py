@@ -2,7 +2,8 @@
 
 Builds the benchmark database, then serves `--requests` requests of `--kind` (list, get,
 create, page) through Flask's test client under cProfile and prints the functions with
-the most cumulative and own time. `python benchmarks/profile_request.py --kind list`
+the most cumulative and own time; `--statements` prints the SQL one request runs instead.
+`python benchmarks/profile_request.py --kind list`
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def main() -> None:
                         help="profile the hand-written twin instead")
     parser.add_argument("--time", action="store_true",
                         help="no profile: the mean CPU milliseconds per request (best of 3)")
+    parser.add_argument("--statements", action="store_true",
+                        help="no profile: the SQL statements one (warm) request runs")
     args = parser.parse_args()
     engine = database(args.database_url)
     token = fill(engine, 2_000)
@@ -69,6 +72,18 @@ def main() -> None:
             assert response.status_code in (200, 201), response.get_data(as_text=True)[:300]
 
     run(20)  # warm up
+    if args.statements:
+        from sqlalchemy import event
+        seen: list[str] = []
+        served = twin_engine() if args.handwritten else client.application.extensions[
+            "metabiz"].engine
+        event.listen(served, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_a: seen.append(" ".join(statement.split())))
+        run(1)
+        print(f"{args.kind}: {len(seen)} statements")
+        for statement in seen:
+            print("  ", statement[:160])
+        return
     if args.time:
         best = min(timeit.Timer(lambda: run(args.requests), timer=time.process_time).timeit(1)
                    for _ in range(3))
@@ -81,6 +96,11 @@ def main() -> None:
     stats = pstats.Stats(profile).strip_dirs()
     stats.sort_stats("cumulative").print_stats(args.top)
     stats.sort_stats("tottime").print_stats(args.top)
+
+
+def twin_engine() -> object:
+    from handwritten_app import engine
+    return engine
 
 
 if __name__ == "__main__":

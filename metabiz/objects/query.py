@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, and_, bindparam, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from metabiz.errors import BadRequest, FormulaError, PermissionDenied
@@ -50,27 +50,62 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     if q and q.strip():
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
         conditions.append(search(ctx.conn, obj, q.strip(), hidden))
-    query: Select[Any] = select(obj.table).where(*conditions)
-    query = query.order_by(*order_by(ctx, obj, sort)).limit(limit_n).offset(offset_n)
+    query, page = _page_query(ctx, obj, conditions, sort, limit_n, offset_n)
     resolver = Resolver(ctx)
     plan = reader(ctx.schema, obj, ctx.actor)
     records = []
-    for row in ctx.conn.execute(query):
-        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=rich)
+    formulas = (lambda values: compute(ctx, obj, values, resolver)) \
+        if obj.formula_order else None
+    for row in ctx.conn.execute(query, page):
+        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=True) \
+            if rich else plan.read(row, formulas)
         if wanted is not None:
             out = {k: v for k, v in out.items() if k in wanted}
         records.append(out)
     return Page(records, _total(ctx, obj, conditions, offset_n, limit_n, len(records)))
 
 
+#: how many page statements a metadata version keeps (one per object and sort asked for)
+PAGE_QUERIES = 256
+
+
+def _page_query(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[bool]],
+                sort: str | None, limit: int, offset: int) -> tuple[Select[Any], dict[str, int]]:
+    """The page's SELECT and its parameters. Without conditions (an actor who may read
+    every record, no filter, no search) and sorted by stored columns, it is the same for
+    everyone: built once per metadata version, object and sort (limit and offset bound)."""
+    keys = order_by(ctx, obj, sort)  # checked for this actor every time
+    plain = not conditions and all(
+        raw.strip().lstrip("-+") in obj.table.c for raw in (sort or "").split(",") if raw.strip())
+    if not plain:
+        return select(obj.table).where(*conditions).order_by(*keys).limit(limit) \
+            .offset(offset), {}
+    cache: dict[tuple[str, str], Select[Any]] = ctx.schema.compiled.setdefault("pages", {})
+    query = cache.get((obj.name, sort or ""))
+    if query is None:
+        if len(cache) >= PAGE_QUERIES:
+            cache.clear()
+        query = cache[(obj.name, sort or "")] = select(obj.table).order_by(*keys) \
+            .limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+    return query, {"page_limit": limit, "page_offset": offset}
+
+
 def _total(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[bool]],
            offset: int, limit: int, found: int) -> int:
     """The exact count of matching records: a page that is neither full nor past the end
-    tells it (offset + rows); only a full or empty page costs a count query."""
+    tells it (offset + rows); only a full or empty page costs a count query (built once
+    per metadata version and object when there are no conditions)."""
     if 0 < found < limit or (found == 0 and offset == 0):
         return offset + found
-    return int(ctx.conn.execute(select(func.count()).select_from(obj.table)
-                                .where(*conditions)).scalar_one())
+    query: Select[Any] | None = None
+    if conditions:
+        query = select(func.count()).select_from(obj.table).where(*conditions)
+    else:
+        counts: dict[str, Select[Any]] = ctx.schema.compiled.setdefault("counts", {})
+        query = counts.get(obj.name)
+        if query is None:
+            query = counts[obj.name] = select(func.count()).select_from(obj.table)
+    return int(ctx.conn.execute(query).scalar_one())
 
 
 def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:

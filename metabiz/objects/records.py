@@ -61,7 +61,10 @@ def get(ctx: Context, object_name: str, record_id: Any, *,
                            {"record_id": key}).first()
     if row is None:
         raise NotFound(f"no {obj.name} record with id {key}")
-    return plan.to_json(compute(ctx, obj, plan.decode(row)), rich=rich)
+    if rich:
+        return plan.to_json(compute(ctx, obj, plan.decode(row)), rich=True)
+    return plan.read(row, (lambda values: compute(ctx, obj, values))
+                     if obj.formula_order else None)
 
 
 def load(ctx: Context, obj: CompiledObject, record_id: Any, *,

@@ -42,6 +42,7 @@ from metabiz.platform.db import (
     users,
     utcnow,
 )
+from metabiz.platform.metadata.store import VERSION_COLUMN, version_read
 from metabiz.platform.request_input import whole_number
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -191,7 +192,8 @@ _ROLE = user_roles.c.role.label("role_of_user")
 _USER_AND_ROLES = select(*_ACTOR_COLUMNS, _ROLE).select_from(
     users.outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     users.c.name == bindparam("name"))
-_TOKEN_AND_USER = select(tokens, *_ACTOR_COLUMNS, _ROLE).select_from(
+# The token's query reads the metadata version as well (the request's version check).
+_TOKEN_AND_USER = select(tokens, *_ACTOR_COLUMNS, _ROLE, VERSION_COLUMN).select_from(
     tokens.outerjoin(users, users.c.name == tokens.c.user_name)
     .outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     tokens.c.token_hash == bindparam("token_hash"))
@@ -447,6 +449,7 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
     row = found[0] if found else None
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")
+    version_read(conn, row["metadata_version"])
     actor: Actor | None = None
     if row["revoked"]:
         reason = "revoked"

@@ -35,6 +35,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from metabiz.formulas.limits import add_sqlite_functions
 from metabiz.platform.exact_numbers import add_sqlite_numbers
@@ -196,7 +197,35 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: a pooled PostgreSQL connection idle this long (seconds) is pinged before it is used; one
+#: in use more recently is not: a ping is a round trip, as dear as a short query, and
+#: SQLAlchemy's `pool_pre_ping` made one before every request
+PING_AFTER_IDLE = 5.0
+_CHECKED_IN = "metabiz_checked_in"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """`pool_pre_ping` for connections the pool has held for PING_AFTER_IDLE or more (and
+    new ones): a dead one (the server restarted, a firewall dropped it) is replaced."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+        since = record.info.get(_CHECKED_IN)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise DisconnectionError(f"a pooled connection is gone: {err}") from err
 
 
 def _switch_to_wal(cur: Any) -> None:

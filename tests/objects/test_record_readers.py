@@ -8,8 +8,10 @@ field-security change and a change of a user's roles — on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from metabiz.app import build_runtime, create_app
-from metabiz.errors import NotFound
+from metabiz.errors import NotFound, PermissionDenied
 from metabiz.objects import query, records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
@@ -235,3 +237,101 @@ def test_the_served_openapi_document_follows_roles_and_metadata(engine, app_dir,
     (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
     apply_path(engine, app_dir, extensions=things.extensions)
     assert "money" in fields("vic") and "count" not in fields("vic")
+
+
+EDGES = [  # numbers at and past what a float keeps, signs, old and far dates, microseconds
+    {"money": Decimal("1234567890123456.78"), "ratio": Decimal("-0.001"), "count": Decimal(0),
+     "share": Decimal("9999999999999.99"), "day": dt.date(999, 1, 1),
+     "moment": dt.datetime(999, 1, 2, 3, 4, 5, 999999)},
+    {"money": Decimal("-10000000000000.01"), "ratio": Decimal("123456789012345.678"),
+     "count": Decimal(1000), "share": Decimal("0.01"), "day": dt.date(9999, 12, 31),
+     "moment": dt.datetime(2026, 3, 1, 23, 59, 59)},
+    {"money": Decimal("-0.5"), "ratio": Decimal("1E+2"), "count": None, "share": None,
+     "day": None, "moment": None},
+]
+
+
+@pytest.mark.parametrize("values", EDGES)
+def test_the_compiled_reader_gives_the_general_answer_at_the_edges(engine, things, db_url,
+                                                                    tmp_path, values):
+    with writer(engine).begin() as conn:
+        obj = things.schema(conn).object("thing")
+        first = conn.execute(select(func.min(obj.table.c.id))).scalar_one()
+        conn.execute(update(obj.table).where(obj.table.c.id == first).values(**values))
+        token = create_token(conn, "admin")
+    with engine.connect() as conn:
+        ctx = Context(conn, things.schema(conn), load_actor(conn, "admin"))
+        row = conn.execute(select(obj.table).where(obj.table.c.id == first)).one()
+        general = _general(ctx, obj, row, False)
+        fast = reader(ctx.schema, obj, ctx.actor).read(
+            row, lambda v: records.compute(ctx, obj, v))
+        assert fast == general and list(fast) == list(general)
+        assert [type(fast[k]) for k in fast] == [type(general[k]) for k in general]
+        assert records.get(ctx, "thing", first) == general
+    app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
+                            testing=True))
+    with app.app_context():  # the served text: every digit of an exact number
+        assert app.json.dumps(fast) == app.json.dumps(general)  # exact digits too
+        expected = app.json.loads(app.json.dumps(general))
+        served = app.test_client().get(f"/api/v1/records/thing/{first}",
+                                       headers={"Authorization": f"Bearer {token}"})
+        assert app.json.loads(served.get_data()) == expected
+        if values["money"] == Decimal("1234567890123456.78"):
+            assert b'"money":1234567890123456.78' in served.get_data()
+    app.extensions["metabiz"].engine.dispose()
+
+
+def test_a_page_statement_kept_for_everyone_serves_each_page_sort_and_scope(
+        engine, app_dir, things):
+    role = {**VIEWER, "record_access": "own"}
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    with engine.connect() as conn:
+        admin = Context(conn, things.schema(conn), load_actor(conn, "admin"))
+        every = [r["id"] for r in query.list_records(admin, "thing", sort="id").records]
+        titles = {r["id"]: r["title"] for r in query.list_records(admin, "thing").records}
+        by_title = sorted(every, key=lambda i: titles[i])
+        for _ in range(2):  # built, then served again from the metadata version's cache
+            for sort, ordered in (("id", every), ("-id", every[::-1]), (None, every[::-1]),
+                                  ("title", by_title), ("-title", by_title[::-1])):
+                for limit, offset in ((1, 0), (2, 1), (5, 2), (3, 3)):
+                    page = query.list_records(admin, "thing", sort=sort, limit=limit,
+                                              offset=offset)
+                    assert [r["id"] for r in page.records] == ordered[offset:offset + limit]
+                    assert page.total == len(every)
+        assert {key for key, _ in admin.schema.compiled["pages"]} == {"thing"}
+        vic = Context(conn, admin.schema, load_actor(conn, "vic"))  # sees only their own
+        assert query.list_records(vic, "thing", sort="id").records == []
+        with pytest.raises(PermissionDenied):  # and still may not sort by what is hidden
+            query.list_records(vic, "thing", sort="money")
+
+
+def test_a_served_read_checks_the_version_with_the_token_and_sees_the_next_apply(
+        engine, app_dir, things, db_url, tmp_path):
+    from sqlalchemy import event
+
+    with writer(engine).begin() as conn:
+        token = create_token(conn, "admin")
+    app = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
+                            testing=True))
+    seen: list[str] = []
+    event.listen(app.extensions["metabiz"].engine, "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_: seen.append(statement))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    # the token's first use is recorded (a write): that request's read checks again
+    first = client.get("/api/v1/records/thing?sort=id&limit=1", headers=headers)
+    record_id = first.get_json()["records"][0]["id"]
+    seen.clear()
+    assert "extra" not in client.get(f"/api/v1/records/thing/{record_id}",
+                                     headers=headers).get_json()
+    versions = [s for s in seen if "sys_metadata_versions" in s]
+    assert len(versions) == 1 and "sys_tokens" in versions[0]  # one check, with the token
+    path = app_dir / "objects" / "thing.json"  # another apply: a new field
+    thing = json.loads(path.read_text())
+    thing["fields"].append({"api_name": "extra", "type": "text", "default": "\"x\""})
+    path.write_text(json.dumps(thing))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    assert "extra" in client.get(f"/api/v1/records/thing/{record_id}",
+                                 headers=headers).get_json()
+    app.extensions["metabiz"].engine.dispose()
