@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 import metabiz.formulas.sql as formula_sql
 from metabiz.app import create_app
 from metabiz.objects.evolution import apply_path
-from metabiz.platform import auth
+from metabiz.platform import auth, db
 from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
 
@@ -280,3 +280,20 @@ def test_a_statement_too_deep_for_sqlites_parser_is_a_400(app, db_url, monkeypat
         assert "too deeply for the database" in response.get_json()["error"]["message"]
     else:
         assert [r["name"] for r in response.get_json()["records"]] == ["Acme"]
+
+
+def test_a_connection_the_database_dropped_is_a_503_then_replaced(app, db_url, monkeypatch):
+    if db_url.startswith("sqlite"):
+        pytest.skip("a PostgreSQL server's connections")
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)  # used a moment ago: not pinged
+    client = app.test_client()
+    engine = app.extensions["metabiz"].engine
+    engine.dispose()
+    with engine.connect() as conn:  # the pool's one connection
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with make_engine(db_url).begin() as admin:  # the server restarts, say
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    lost = client.get("/api/v1/records/account", headers=bearer(app))
+    assert lost.status_code == 503, lost.get_data(as_text=True)
+    assert lost.get_json()["error"]["code"] == "unavailable" and lost.headers["Retry-After"]
+    assert client.get("/api/v1/records/account", headers=bearer(app)).status_code == 200

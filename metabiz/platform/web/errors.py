@@ -81,6 +81,12 @@ def _database_error(err: DBAPIError) -> Any:
         log.warning("statement timeout on %s %s", request.method, request.path)
         return _answer(503, "timeout", "the database took too long to answer this request; "
                                        "try again, or ask for less (a narrower filter)")
+    if err.connection_invalidated:
+        # the database went away under a pooled connection used within PING_AFTER_IDLE
+        # (a restart): the pool has dropped it, so the next try gets a fresh one
+        log.warning("database connection lost on %s %s", request.method, request.path)
+        return _answer(503, "unavailable", "the connection to the database was lost; "
+                                           "try again")
     if is_parser_overflow(err):
         # formulas passed their own check but the statement around them took more room
         log.warning("SQLite parser stack overflow on %s %s", request.method, request.path)
