@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from metabiz.app import create_app
 from metabiz.objects.forms import BLANK, Shown
+from metabiz.objects.web.table_markup import table_markup
 from metabiz.platform.config import Config
 from metabiz.platform.web.i18n import text
 
@@ -31,7 +32,7 @@ def test_a_cell_renders_as_the_value_macro(tmp_path, lang):
         rows = [{"id": 1, "href": "/o/x/1", "name": "n", "cells": [Shown("first"), *cases]}]
         headers = [{"name": f"c{i}", "label": f"c{i}", "numeric": False}
                    for i in range(len(cases) + 1)]
-        table = str(app.jinja_env.get_template("macros.html").module.table(headers, rows))
+        table = str(table_markup(headers, rows))
         for shown in cases:  # every cell of the table as the macro renders it
             assert str(macro(shown)) in table
         assert Shown(text("yes"), kind="bool").__html__().startswith('<span class="bool bool-yes">')
