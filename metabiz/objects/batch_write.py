@@ -186,7 +186,9 @@ def insert_one(ctx: Context, obj: CompiledObject, row: dict[str, Any]) -> int:
     statement = _SINGLE_INSERTS.get(obj.table)
     if statement is None:
         statement = _SINGLE_INSERTS[obj.table] = insert(obj.table)
-    return int(ctx.conn.execute(statement, row).inserted_primary_key[0])
+    key = ctx.conn.execute(statement, row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 #: each record table's one-row INSERT (tables belong to one metadata version each)

@@ -74,8 +74,8 @@ _RECORD_WRITES = "metabiz_record_writes"
 
 
 def note_record_write(conn: Connection) -> None:
-    """Count a change to stored records (an update, a delete, a system value, a roll-up)
-    made on `conn`, whichever unit of work on it made it (see `record_writes`)."""
+    """Count a change to stored records (an insert, an update, a delete, a system value;
+    roll-ups follow one of these) made on `conn` by any unit of work on it."""
     info = conn.info
     info[_RECORD_WRITES] = info.get(_RECORD_WRITES, 0) + 1
 

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from metabiz.objects.context import note_record_write
 from metabiz.objects.fields.rollup import SCALE, Rollup
 from metabiz.objects.schema import CompiledField, CompiledObject, RuntimeSchema
 from metabiz.platform.exact_numbers import plain, stored_scale
@@ -98,7 +97,6 @@ def _refresh(conn: Connection, schema: RuntimeSchema, parent: CompiledObject,
     if ids is not None:
         stmt = stmt.where(table.c.id.in_(sorted(ids)))
     conn.execute(stmt)
-    note_record_write(conn)
     # A roll-up may itself be summarised one level up (e.g. line → quote → opportunity).
     upper = schema.rollups_over(parent.name)
     if not any(r.fdef.rollup_field == rollup.name for _, r in upper):
