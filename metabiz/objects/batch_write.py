@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Insert, Table, func, insert, select
 
 from metabiz.objects.context import Context
 from metabiz.objects.fields.base import NOT_PLAIN, FieldType
@@ -178,6 +178,21 @@ def db_rows(plan: WritePlan, records: list[dict[str, Any]],
         row["owner"] = record["owner"]
         rows.append(row)
     return rows
+
+
+def insert_one(ctx: Context, obj: CompiledObject, row: dict[str, Any]) -> int:
+    """Insert one row and return its id: SQLite's last row id, PostgreSQL's RETURNING id
+    (the statement is built once per table)."""
+    statement = _SINGLE_INSERTS.get(obj.table)
+    if statement is None:
+        statement = _SINGLE_INSERTS[obj.table] = insert(obj.table)
+    key = ctx.conn.execute(statement, row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+#: each record table's one-row INSERT (tables belong to one metadata version each)
+_SINGLE_INSERTS: weakref.WeakKeyDictionary[Table, Insert] = weakref.WeakKeyDictionary()
 
 
 def insert_rows(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:

@@ -67,3 +67,21 @@ class Context:
 
     def naive_now(self) -> dt.datetime:
         return self.now.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+#: `Connection.info` key: how many changes to stored records the connection has made
+_RECORD_WRITES = "metabiz_record_writes"
+
+
+def note_record_write(conn: Connection) -> None:
+    """Count a change to stored records (an insert, an update, a delete, a system value;
+    roll-ups follow one of these) made on `conn` by any unit of work on it."""
+    info = conn.info
+    info[_RECORD_WRITES] = info.get(_RECORD_WRITES, 0) + 1
+
+
+def record_writes(conn: Connection) -> int:
+    """How many changes to stored records `conn` has made (only ever grows): equal before
+    and after the write listeners ran, they changed no record (records.create's answer
+    needs no reading back)."""
+    return conn.info.get(_RECORD_WRITES, 0)  # type: ignore[no-any-return]

@@ -80,9 +80,11 @@ def read_input(ctx: Context, obj: CompiledObject, data: dict[str, Any], *,
 
 
 def field_refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
-    """Why the actor may not set each field they may not set (computed once per unit of work)."""
-    key = (obj.name, ctx.actor.name)
-    cached = ctx.cache.get(key)
+    """Why the actor may not set each field they may not set (computed once per metadata
+    version, object and set of roles, as the field rules depend on nothing else)."""
+    known: dict[Any, dict[str, str]] = ctx.schema.compiled.setdefault("field_refusals", {})
+    key = (obj.name, ctx.actor.roles, ctx.actor.is_system)
+    cached = known.get(key)
     if cached is None:
         cached = {}
         for name, cf in obj.fields.items():
@@ -91,8 +93,8 @@ def field_refusals(ctx: Context, obj: CompiledObject) -> dict[str, str]:
                 cached[name] = "read-only: computed by metabiz"
             elif rule is not None:
                 cached[name] = f"{rule.replace('_', '-')} for your role"
-        ctx.cache[key] = cached
-    return cached  # type: ignore[no-any-return]
+        known[key] = cached
+    return cached
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:

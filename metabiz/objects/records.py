@@ -28,8 +28,8 @@ from metabiz.errors import (
 )
 from metabiz.formulas import EvalContext, Image, Link
 from metabiz.objects import change_log, record_scope, reference_rules, rollups, vlookups
-from metabiz.objects.batch_write import db_rows, insert_rows, plan_for, read_plain
-from metabiz.objects.context import Context, WriteEvent
+from metabiz.objects.batch_write import db_rows, insert_one, insert_rows, plan_for, read_plain
+from metabiz.objects.context import Context, WriteEvent, note_record_write, record_writes
 from metabiz.objects.counters import next_number
 from metabiz.objects.drafts import Draft, reads, run_before_save, tainted
 from metabiz.objects.fields import json_value
@@ -209,7 +209,9 @@ def history(ctx: Context, object_name: str, record_id: Any) -> list[dict[str, An
 
 
 def create(ctx: Context, object_name: str, data: Any) -> dict[str, Any]:
-    """Create a record from JSON input; returns it as JSON (201 in the API)."""
+    """Create a record from JSON input; returns it as JSON (201 in the API). A batch of one
+    (`create_many`): its single INSERT needs no savepoint, and it is read back only if a
+    write listener changed records."""
     return create_many(ctx, object_name, [data])[0]
 
 
@@ -267,12 +269,14 @@ def create_many(ctx: Context, object_name: str, items: Sequence[Any], *,
     ids = _insert(ctx, obj, rows)
     for record, record_id in zip(prepared, ids, strict=True):
         record["id"] = record_id
+    note_record_write(ctx.conn)
     rollups.refresh_touched(ctx.conn, ctx.schema, obj.name, prepared)
+    written = record_writes(ctx.conn)
     for record in prepared:
         _notify(ctx, WriteEvent("created", obj.name, record["id"], None, record, ctx.actor))
     if not returning:
         return [{"id": record["id"]} for record in prepared]
-    if ctx.listeners:  # automation may have changed them (owner by assignment, ...)
+    if record_writes(ctx.conn) != written:  # automation changed records (owner by assignment…)
         prepared = [_reload(ctx, obj, record["id"]) for record in prepared]
     return [serialise(ctx, obj, record) for record in prepared]
 
@@ -356,6 +360,7 @@ def update(ctx: Context, object_name: str, record_id: Any, data: Any, *,
     if done.rowcount != 1:
         raise ConflictError(f"{obj.name} {before['id']} was changed by someone else",
                             fields={"version": ["stale version"]})
+    note_record_write(ctx.conn)
     change_log.log_changes(ctx, obj, before, record, changed, kind=kind, note=note)
     rollups.refresh_touched(ctx.conn, ctx.schema, obj.name, [before, record])
     after = _reload(ctx, obj, before["id"])
@@ -396,6 +401,7 @@ def _delete(ctx: Context, obj: CompiledObject, before: dict[str, Any]) -> None:
                     f"record(s) refer to it through {child.name}.{link}",
                     details={"object": child.name, "field": link, "count": count})
     ctx.conn.execute(sql_delete(obj.table).where(obj.table.c.id == record_id))
+    note_record_write(ctx.conn)
     # the record's field history goes with it
     ctx.conn.execute(sql_delete(field_history).where(field_history.c.object == obj.name,
                                                      field_history.c.record_id == record_id))
@@ -411,6 +417,7 @@ def set_system(ctx: Context, object_name: str, record_id: int, **values: Any) ->
     ctx.conn.execute(sql_update(obj.table).where(obj.table.c.id == record_id).values(
         **values, version=obj.table.c.version + 1, updated_at=ctx.naive_now(),
         updated_by=ctx.actor.name))
+    note_record_write(ctx.conn)
 
 
 # -- the stages ------------------------------------------------------------------------
@@ -567,8 +574,11 @@ def _check_lock(ctx: Context, obj: CompiledObject, record: Mapping[str, Any]) ->
 
 
 def _insert(ctx: Context, obj: CompiledObject, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows (one statement, batched by the driver) and return their ids in order."""
+    """Insert rows (one statement, batched by the driver) and return their ids in order.
+    A batch runs in a savepoint; one row is one INSERT, all or nothing by itself."""
     try:
+        if len(rows) == 1:
+            return [insert_one(ctx, obj, rows[0])]
         with ctx.conn.begin_nested():
             return insert_rows(ctx, obj, rows)
     except IntegrityError as err:

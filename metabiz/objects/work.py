@@ -18,8 +18,7 @@ from metabiz.objects import files
 from metabiz.objects.context import Context
 from metabiz.objects.file_storage import FileStorage, storage_for
 from metabiz.platform.access import Actor
-from metabiz.platform.api import read_transaction
-from metabiz.platform.db import writer
+from metabiz.platform.api import read_transaction, write_transaction
 from metabiz.platform.metadata.store import versions_saved_here
 
 _STORAGE = "metabiz.files"
@@ -33,8 +32,8 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
     saves = versions_saved_here()
     checked = g.get(_SCHEMA)  # (saves, schema): a page's panels share one version check
     schema = checked[1] if checked and checked[0] == saves else None
-    # reads share the request's connection (platform.api.read_transaction)
-    transaction: Any = writer(services.engine).begin() if write else read_transaction()
+    # units share the request's connection (platform.api.read_transaction, write_transaction)
+    transaction: Any = write_transaction() if write else read_transaction()
     ctx: Context | None = None
     try:
         with transaction as conn:

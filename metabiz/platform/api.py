@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, event
 from metabiz.errors import BadRequest, Unauthorized
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import authenticate_token, session_actor
+from metabiz.platform.db import writer
 from metabiz.platform.request_input import refuse_unusable_json
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,37 @@ def read_transaction() -> Iterator[Connection]:
             yield conn
     finally:
         setattr(g, _DEPTH, depth)
+
+
+@contextmanager
+def write_transaction() -> Iterator[Connection]:
+    """A writing transaction (it takes the write lock: `db.writer`), committed when the block
+    ends, on the request's connection when no read is in progress on it: no second connection
+    checked out (on PostgreSQL a ping) nor a read transaction left to roll back at the end.
+
+    A read unit of work inside it shares its transaction. On PostgreSQL it goes on with the
+    transaction that found out who is calling when that one is READ COMMITTED (each statement
+    sees the latest commits: the metadata version read after the write lock is current); on
+    SQLite that transaction ends first, as a read transaction cannot take the write lock once
+    another writer has committed."""
+    conn = g.get(_CONNECTION)
+    if conn is None or conn.closed or g.get(_DEPTH, 0):
+        with writer(engine()).begin() as own:
+            yield own
+        return
+    transaction = conn.get_transaction()
+    if transaction is not None and (g.get(_WROTE) or conn.dialect.name != "postgresql"
+                                    or conn.default_isolation_level != "READ COMMITTED"):
+        transaction.rollback()
+        transaction = None
+    conn.execution_options(metabiz_write=True)
+    setattr(g, _DEPTH, 1)  # a read unit inside it shares its transaction (read_transaction)
+    try:
+        with transaction or conn.begin():
+            yield conn
+    finally:
+        conn.execution_options(metabiz_write=False)
+        setattr(g, _DEPTH, 0)
 
 
 @kernel.record_once
