@@ -32,8 +32,8 @@ BASE = [{"name": "If-Match", "in": "header", "schema": {"type": "string"},
          "description": "the metadata version the client's copy comes from, `7` or `\"7\"` "
                         "(409 when the document changed since; anything but a version "
                         "number or `*` is a 400)"},
-        {"name": "base_version", "in": "query", "schema": {"type": "integer", "minimum": 1},
-         "description": "the same as If-Match"}]
+        {"name": "base_version", "in": "query", "schema": {"type": "integer", "minimum": 0},
+         "description": "the same as If-Match (0: a database no metadata was applied to)"}]
 PLAN = {"type": "object", "required": ["plan", "changes", "dry_run"], "properties": {
     "plan": {"type": "array", "items": {"type": "string"},
              "description": "the plan's lines: `+ add field lead.score`"},

@@ -110,7 +110,7 @@ def export_records(object_name: str) -> Any:
         export(ctx, object_name, ExportRequest(
             format=fmt, filter=args.get("filter"), fields=args.get("fields"),
             view=args.get("view"), q=args.get("q"), sort=args.get("sort"),
-            headers=args.get("headers") or "api", base_url=request.url_root), body)
+            headers=args.get("headers", "api"), base_url=request.url_root), body)
         name = ctx.schema.object(object_name).name
     return Response(body.getvalue(), mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
