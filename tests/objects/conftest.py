@@ -56,3 +56,12 @@ def work(sales) -> Callable[..., Iterator[Context]]:
             yield Context(conn, runtime.schema(conn), load_actor(conn, user))
 
     return unit
+
+
+@pytest.fixture
+def client(app, browser_session):
+    """A test client signed in to the pages of the module's `app` as alice (a module that
+    needs someone else, or no session, defines its own `client`)."""
+    client = app.test_client()
+    browser_session(client, "alice")
+    return client

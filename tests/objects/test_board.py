@@ -25,13 +25,6 @@ def app(request, db_url, tmp_path):
     application.extensions["metabiz"].engine.dispose()
 
 
-@pytest.fixture
-def client(app, browser_session):
-    client = app.test_client()
-    browser_session(client, "alice")
-    return client
-
-
 def column(page: str, value: str) -> str:
     match = re.search(rf'<section class="board-column" data-column="{value}".*?</section>',
                       page, re.S)

@@ -64,13 +64,6 @@ def app(sales_dir, request, db_url, tmp_path):
     application.extensions["metabiz"].engine.dispose()
 
 
-@pytest.fixture
-def client(app, browser_session):
-    client = app.test_client()
-    browser_session(client, "alice")
-    return client
-
-
 def listed(client, q: str) -> set[str]:
     response = client.get("/api/v1/records/account", query_string={"q": q, "limit": 100})
     assert response.status_code == 200, response.get_data(as_text=True)

@@ -48,13 +48,6 @@ def app(sales_dir, request, db_url, tmp_path):
     application.extensions["metabiz"].engine.dispose()
 
 
-@pytest.fixture
-def client(app, browser_session):
-    client = app.test_client()
-    browser_session(client, "alice")
-    return client
-
-
 def page(client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200, response.status_code

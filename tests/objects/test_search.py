@@ -27,13 +27,6 @@ def app(sales_dir, request, db_url, tmp_path):
     application.extensions["metabiz"].engine.dispose()
 
 
-@pytest.fixture
-def client(app, browser_session):
-    client = app.test_client()
-    browser_session(client, "alice")
-    return client
-
-
 def results(client, q: str, **args) -> list[dict]:
     response = client.get("/api/v1/search", query_string={"q": q, **args})
     assert response.status_code == 200, response.get_data(as_text=True)

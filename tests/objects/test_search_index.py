@@ -43,13 +43,6 @@ def app(sales_dir, request, db_url, tmp_path):
     application.extensions["metabiz"].engine.dispose()
 
 
-@pytest.fixture
-def client(app, browser_session):
-    client = app.test_client()
-    browser_session(client, "alice")
-    return client
-
-
 def found(client, q: str) -> list[tuple[str, int]]:
     response = client.get("/api/v1/search", query_string={"q": q})
     assert response.status_code == 200, response.get_data(as_text=True)
