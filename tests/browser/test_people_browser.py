@@ -76,6 +76,22 @@ def test_search_from_the_header(page, server, sign_in, people):
     expect(page.locator(".empty")).to_have_text("Nothing matches “Zanzibar”.")
 
 
+def test_suggestions_for_words_typed_before_the_scripts_arrived(page, server, sign_in, people):
+    """A quick typist on a slow line: the words are in the box before htmx has loaded, and
+    their suggestions still come once it has (htmx saw no input event for them)."""
+    sign_in(page, "dave")
+    held: list[Any] = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))
+    page.goto(f"{server}/notifications", wait_until="commit")
+    page.locator("#header-search").press_sequentially("华东")
+    while not held:
+        page.wait_for_timeout(20)
+    expect(page.locator(".suggestion")).to_have_count(0)
+    held[0].continue_()
+    page.locator(".suggestion", has_text="Dave's 华东 project").click()
+    expect(page.locator("h1")).to_have_text("Dave's 华东 project")
+
+
 def test_drag_a_card_across_the_board(page, server, sign_in, people, screenshot):
     sign_in(page, "erin")
     page.goto(f"{server}/o/opportunity")
@@ -210,3 +226,13 @@ def test_choosing_a_product_fills_the_unit_price_in_the_form(page, server, sign_
     page.click("button:has-text('Save')")
     expect(page).to_have_url(re.compile(r"/o/quote_line/\d+$"))
     expect(page.locator("dd", has_text="11.00")).to_be_visible()
+    # typed before htmx arrived (a slow line): the options still come, the default follows
+    held: list[Any] = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))
+    page.goto(f"{server}/o/quote_line/new", wait_until="commit")
+    page.locator("#f-product").press_sequentially("gad")
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.locator(".lookup-option", has_text="Gadget").click()
+    expect(page.locator("#f-unit_price")).to_have_value("99.00")

@@ -129,8 +129,21 @@
     }
   });
 
+  // the name the page was served with is the chosen record's (text typed before this
+  // script ran is not)
   document.querySelectorAll("[data-lookup-search]").forEach(function (search) {
-    search.setAttribute("data-chosen", search.value);
+    search.setAttribute("data-chosen", search.defaultValue);
+  });
+
+  // text typed before the scripts ran asks for its suggestions too: htmx saw no input
+  // event, and its "changed" check takes that text as already seen. htmx processed the
+  // page in its own DOMContentLoaded listener, added before this one.
+  document.addEventListener("DOMContentLoaded", function () {
+    var typing = document.activeElement;
+    if (!typing || !typing.matches || !typing.matches("input[hx-trigger*='typed-early']") ||
+        !typing.value || typing.value === typing.defaultValue || !window.htmx) { return; }
+    typing.dispatchEvent(new Event("input", {bubbles: true}));  // a lookup forgets its record
+    window.htmx.trigger(typing, "typed-early");
   });
 
   // a scroll cue: the edge of a table, tab row or board that has more beyond it fades out
