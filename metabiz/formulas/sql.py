@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, literal, null, or_, select, true
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from metabiz.errors import FormulaError
@@ -160,6 +160,10 @@ class _SqlCompiler:
         #: FieldRef nodes read from SQLite's exact columns (id of node → the stored
         #: integers, their scale, the column as its type reads it), for exact comparisons
         self.exact: dict[int, tuple[Any, int, Any]] = {}
+        #: FieldRef nodes that read a table's column as it is stored (id of node → the
+        #: column as built, the stored column): a comparison with a literal can be written
+        #: on the column itself, where an index serves it
+        self.plain: dict[int, tuple[Any, Any]] = {}
 
     def build(self, node: n.Expr) -> Any:
         built = getattr(self, f"build_{type(node).__name__}")(node)
@@ -195,13 +199,19 @@ class _SqlCompiler:
         column = s.field_value(stored, node.ftype, self.dialect)
         scaled = s.stored_integers(stored) if node.ftype is FType.NUMBER \
             and self.dialect == "sqlite" else None
-        if self.checked.blanks_as_zero and node.ftype is FType.NUMBER:
+        zeroed = self.checked.blanks_as_zero and node.ftype is FType.NUMBER
+        if zeroed:
             column = func.coalesce(column, literal(0))
             if scaled is not None:
                 scaled = (func.coalesce(scaled[0], literal(0)), scaled[1])
                 stored = func.coalesce(stored, literal(0))
         if scaled is not None:
             self.exact[id(node)] = (scaled[0], scaled[1], stored)
+        if isinstance(stored, ColumnClause):
+            if node.ftype in TEXTLIKE:
+                self.plain[id(node)] = (stored, stored)
+            elif node.ftype is FType.NUMBER and not zeroed:
+                self.plain[id(node)] = (scaled[0] if scaled is not None else column, stored)
         return column
 
     # -- operators ----------------------------------------------------------------------
@@ -216,11 +226,13 @@ class _SqlCompiler:
         left, right = self.build(node.left), self.build(node.right)
         lt, rt = node.left.ftype, node.right.ftype
         if op == "&&":
-            return and_(s.truthy(left), s.truthy(right))
+            return s.two_valued(and_(s.truthy(left), s.truthy(right)))
         if op == "||":
-            return or_(s.truthy(left), s.truthy(right))
+            return s.two_valued(or_(s.truthy(left), s.truthy(right)))
         if op in ("=", "<>", "<", "<=", ">", ">="):
             left, right = self._exactly(node, left, right)
+            if (on_column := self._on_column(node, left, right)) is not None:
+                return on_column if op != "<>" else s.negate(on_column)
         if op in ("=", "<>"):
             equal = s.equal(left, right, lt, rt, self.dialect)
             return equal if op == "=" else s.negate(equal)
@@ -245,6 +257,29 @@ class _SqlCompiler:
         if theirs is not None and (number := _number(node.left)) is not None:
             return s.scaled_literal(number, theirs[1]), theirs[0]
         return left, right
+
+    def _on_column(self, node: n.Binary, left: Any, right: Any) -> Any:
+        """`field op literal` (`stage = "won"`, `amount > 1000`) as `column op literal AND
+        column IS NOT NULL`: the same answer, never NULL, and a condition an index on the
+        column serves, which the general form (`COALESCE(NULLIF(stage, ''), '') = 'won'`,
+        `COALESCE(amount > 1000, false)`) is not. `<>` is the negation of `=`. None when the
+        comparison is not of that shape."""
+        op = "=" if node.op == "<>" else node.op
+        for field, value, built in ((node.left, node.right, left), (node.right, node.left, right)):
+            plain = self.plain.get(id(field))
+            if plain is None:
+                continue
+            as_built, column = plain
+            if field.ftype in TEXTLIKE and op == "=" and isinstance(value, n.String) \
+                    and value.value:
+                test = column == s.text_literal(value.value)
+            elif field.ftype is FType.NUMBER and built is as_built \
+                    and _number(value) is not None:
+                test = left.op(op, is_comparison=True)(right)
+            else:
+                continue
+            return s.two_valued(and_(test, column.is_not(None)))
+        return None
 
     def _arithmetic(self, node: n.Binary, left: Any, right: Any, lt: FType | None,
                     rt: FType | None) -> Any:

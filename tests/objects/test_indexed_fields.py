@@ -22,6 +22,7 @@ ITEM = {
     "fields": [
         {"api_name": "name", "type": "text", "max_length": 40},
         {"api_name": "code", "type": "text", "max_length": 20},
+        {"api_name": "qty", "type": "number", "scale": 2},
         {"api_name": "twice", "type": "formula", "return_type": "text",
          "formula": "code & code"},
     ],
@@ -44,7 +45,8 @@ def item(engine, tmp_path, extensions) -> Any:
     runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         records.create_many(runtime.context(conn, SYSTEM), "item",
-                            [{"name": f"n{i}", "code": f"c{i % 7}"} for i in range(40)])
+                            [{"name": f"n{i}", "code": f"c{i % 7}", "qty": i}
+                             for i in range(40)])
     return doc, apply, runtime
 
 
@@ -81,24 +83,66 @@ def test_a_list_sorted_by_an_indexed_field_reads_the_index(engine, item, db_url)
         assert [r["code"] for r in listed.records] == ["c0"] * 5 and listed.total == 40
         statement = (query.select(obj.table).order_by(*query.order_by(ctx, obj, "code"))
                      .limit(5))
-        sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = conn.execute(text(f"EXPLAIN {sql}")).scalars().all()
-        else:
-            plan = [row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+        plan = plan_of(conn, statement)
     assert any("ix_item_code" in line for line in plan), plan
     assert not any(line.startswith("SCAN obj_item") and "INDEX" not in line
                    for line in plan), plan
 
 
+def plan_of(conn: Any, statement: Any) -> list[str]:
+    """The database's plan for a statement (PostgreSQL told to avoid a table scan where it
+    can, as it would on a big table)."""
+    sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        return list(conn.execute(text(f"EXPLAIN {sql}")).scalars())
+    return [row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"))]
+
+
+@pytest.mark.parametrize("source, index", [('code = "c3"', "ix_item_code"),
+                                           ('"c3" = code', "ix_item_code"),
+                                           ("qty >= 38", "ix_item_qty"),
+                                           ("qty < 2 && code = \"c0\"", "ix_item_")])
+def test_a_list_filtered_on_an_indexed_field_reads_the_index(engine, item, source, index):
+    """A filter comparing a field with a literal is written on the column, so the field's
+    index finds the rows instead of a scan of the whole table."""
+    doc, apply, runtime = item
+    doc["fields"][1]["indexed"] = True
+    doc["fields"][2]["indexed"] = True
+    apply()
+    with writer(engine).begin() as conn:
+        ctx = runtime.context(conn, SYSTEM)
+        obj = ctx.schema.object("item")
+        plan = plan_of(conn, query.select(obj.table.c.id)
+                       .where(query.compile_filter(ctx, obj, source)))
+    assert any(index in line for line in plan), plan
+
+
+def test_comparisons_on_the_column_keep_the_formula_meaning_of_blank(engine, item):
+    """Blank is not "c3" (so `<>` counts it) and no number (so neither `<` nor `>=`)."""
+    _, _, runtime = item
+    with writer(engine).begin() as conn:
+        ctx = runtime.context(conn, SYSTEM)
+        records.create_many(ctx, "item", [{"name": "blank"}, {"name": "empty", "code": ""}])
+
+        def count(source: str) -> int:
+            return query.list_records(ctx, "item", filter=source, limit=100).total
+
+        assert count('code = "c3"') == 6
+        assert count('code <> "c3"') == 36
+        assert count('NOT(code = "c3")') == 36
+        assert count("qty < 5") == 5
+        assert count("NOT(qty < 5)") == 37
+        assert count("qty >= 5 || ISBLANK(qty)") == 37
+
+
 def test_only_a_stored_field_can_be_indexed(engine, item):
     doc, apply, _ = item
-    doc["fields"][2]["indexed"] = True
+    doc["fields"][3]["indexed"] = True
     with pytest.raises(MetadataError) as caught:
         apply()
     assert caught.value.problems == [
-        "objects/item.json: /fields/2/indexed: a formula field has no column to index"]
+        "objects/item.json: /fields/3/indexed: a formula field has no column to index"]
 
 
 def test_the_key_is_kept_when_metadata_is_written_back(tmp_path: Path):

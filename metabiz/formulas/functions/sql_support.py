@@ -47,14 +47,28 @@ DAY_MS = 86_400_000
 ORDINAL_JULIAN = 1721424.5
 
 
+#: the mark of a boolean expression that is never NULL (see `two_valued`)
+_TWO_VALUED = "_metabiz_two_valued"
+
+
+def two_valued(expr: Any) -> Any:
+    """Mark a boolean expression that is never NULL, so `truthy` leaves it as it is: a
+    condition wrapped in COALESCE is one no index can serve."""
+    setattr(expr, _TWO_VALUED, True)
+    return expr
+
+
 def truthy(expr: Any) -> Any:
     """A boolean that is never NULL: blank counts as false (IF, AND, OR, NOT, filters)."""
-    return func.coalesce(expr, false())
+    if getattr(expr, _TWO_VALUED, False):
+        return expr
+    return two_valued(func.coalesce(expr, false()))
 
 
 def negate(expr: Any) -> Any:
     """NOT expr, parenthesised: SQLAlchemy writes `NOT x IS NULL`, which means NOT (x IS NULL)."""
-    return Grouping(not_(expr))
+    negated = Grouping(not_(expr))
+    return two_valued(negated) if getattr(expr, _TWO_VALUED, False) else negated
 
 
 def is_null_literal(expr: Any) -> bool:
@@ -177,12 +191,12 @@ def position(search: Any, text: Any, dialect: str) -> Any:
 def equal(left: Any, right: Any, lt: FType | None, rt: FType | None, dialect: str) -> Any:
     """`=` as the formula language means it: blank equals blank (and "") and never NULL."""
     if lt in TEXTISH or rt in TEXTISH:
-        return blank_text(left) == blank_text(right)
+        return two_valued(blank_text(left) == blank_text(right))
     if lt is FType.NULL or is_null_literal(left):
-        return right.is_(None)
+        return two_valued(right.is_(None))
     if rt is FType.NULL or is_null_literal(right):
-        return left.is_(None)
-    return or_(and_(left.is_(None), right.is_(None)), truthy(left == right))
+        return two_valued(left.is_(None))
+    return two_valued(or_(and_(left.is_(None), right.is_(None)), truthy(left == right)))
 
 
 def date_literal(value: dt.date, dialect: str) -> Any:
