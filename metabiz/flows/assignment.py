@@ -145,20 +145,30 @@ class AssignmentRule:
 
 #: the history kind of an owner change an assignment rule made (its note: the rule's name)
 RULE_CHANGE = "rule"
+#: the history kinds of an owner change a flow's `assign` action made, by the kind of flow
+#: (its note: the flow's name)
+FLOW_CHANGES = ("automation", "approval")
 
 
 def set_owner(subject: Subject, user: str, *, rule: AssignmentRule | None = None,
-              acting: str | None = None) -> bool:
+              acting: str | None = None, flow: str | None = None) -> bool:
     """Give the record to `user` through the record service; False when already theirs.
 
-    With `rule`, the change is marked as the rule's (history kind `rule`, the new owner is
-    told) unless `user` is `acting`, the person whose write or request ran the rule."""
+    The change is marked as whose it was (history kind and note; the new owner is told):
+    with `rule`, as the rule's (kind `rule`) unless `user` is `acting`, the person whose
+    write or request ran the rule; otherwise with `flow`, the source of the `assign` action
+    that ran ("automation won_followup"), as that flow's (kind `automation` or `approval`)."""
     if subject.values.get("owner") == user:
         return False
-    marked = rule is not None and user != acting
+    kind = note = None
+    if rule is not None:
+        if user != acting:
+            kind, note = RULE_CHANGE, rule.name
+    elif flow is not None:
+        kind, _, note = flow.partition(" ")
+        assert kind in FLOW_CHANGES, flow
     records.update(subject.ctx, subject.obj.name, subject.record_id, {"owner": user},
-                   kind=RULE_CHANGE if marked else None,
-                   note=rule.name if marked and rule is not None else None)
+                   kind=kind, note=note)
     return True
 
 
