@@ -25,14 +25,21 @@ TIMINGS = ("after_save", "before_save")
 SPARE_ENTRIES = 2
 
 
-def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -> dict[str, Any]:
+def _flow_head(form: MultiDict[str, str], kind: str) -> dict[str, Any]:
+    """What every kind of flow's form starts with: its name, kind, object, label and whether
+    it is active (the box unticked: `"active": false`)."""
     doc: dict[str, Any] = {"api_name": (form.get("api_name") or "").strip(),
-                           "kind": "approval", "object": form.get("object", "")}
+                           "kind": kind, "object": form.get("object", "")}
     label = label_from(form, "label")
     if label is not None:
         doc["label"] = label
     if not form.get("active"):
         doc["active"] = False
+    return doc
+
+
+def approval_from_form(form: MultiDict[str, str], original: Mapping[str, Any]) -> dict[str, Any]:
+    doc = _flow_head(form, "approval")
     condition = (form.get("entry_condition") or "").strip()
     if condition:
         doc["entry_condition"] = condition
@@ -91,13 +98,7 @@ def _days(raw: str) -> Any:
 
 def automation_from_form(form: MultiDict[str, str],
                          original: Mapping[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {"api_name": (form.get("api_name") or "").strip(),
-                           "kind": "automation", "object": form.get("object", "")}
-    label = label_from(form, "label")
-    if label is not None:
-        doc["label"] = label
-    if not form.get("active"):
-        doc["active"] = False
+    doc = _flow_head(form, "automation")
     trigger = form.get("trigger", "created")
     if trigger == "field_changed":
         doc["trigger"] = {"field_changed": [f for f in form.getlist("trigger_fields") if f]}
@@ -169,13 +170,7 @@ def assignment_from_form(form: MultiDict[str, str],
                          original: Mapping[str, Any]) -> dict[str, Any]:
     """An assignment rule: ordered entries, the first whose condition holds (or that has
     none) gives the owner — a user, or someone with a role in turn or by load."""
-    doc: dict[str, Any] = {"api_name": (form.get("api_name") or "").strip(),
-                           "kind": "assignment", "object": form.get("object", "")}
-    label = label_from(form, "label")
-    if label is not None:
-        doc["label"] = label
-    if not form.get("active"):
-        doc["active"] = False
+    doc = _flow_head(form, "assignment")
     if form.get("on_create"):
         doc["on_create"] = True
     entries = []

@@ -37,6 +37,16 @@ def _with_label(item: dict[str, Any], label: Any) -> dict[str, Any]:
     return item
 
 
+def _document_head(form: MultiDict[str, str]) -> dict[str, Any]:
+    """What a report's and a dashboard's form start with: name, label and description."""
+    doc: dict[str, Any] = {"api_name": _text(form, "api_name")}
+    _with_label(doc, label_from(form, "label"))
+    description = label_from(form, "description")
+    if description is not None:
+        doc["description"] = description
+    return doc
+
+
 def _group(form: MultiDict[str, str], i: int) -> dict[str, Any] | None:
     """Grouping level i: a formula (with its column name) when one is typed, else a field."""
     formula, field = _text(form, f"group{i}_formula"), _text(form, f"group{i}_field")
@@ -74,11 +84,7 @@ def _measures(form: MultiDict[str, str]) -> list[dict[str, Any]]:
 
 def report_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
     """The report document the form describes (problems are left to the schema and checks)."""
-    doc: dict[str, Any] = {"api_name": _text(form, "api_name")}
-    _with_label(doc, label_from(form, "label"))
-    description = label_from(form, "description")
-    if description is not None:
-        doc["description"] = description
+    doc = _document_head(form)
     doc["object"] = _text(form, "object")
     condition = _text(form, "filter")
     if condition:
@@ -140,11 +146,7 @@ def dashboard_from_form(form: MultiDict[str, str],
                         original: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The dashboard document: its roles (in the order it had them, new ones after) and the
     component rows in the order posted (the order the admin dragged them into)."""
-    doc: dict[str, Any] = {"api_name": _text(form, "api_name")}
-    _with_label(doc, label_from(form, "label"))
-    description = label_from(form, "description")
-    if description is not None:
-        doc["description"] = description
+    doc = _document_head(form)
     before = list((original or {}).get("roles") or [])
     roles = sorted((r for r in form.getlist("roles") if r),
                    key=lambda r: before.index(r) if r in before else len(before))

@@ -47,19 +47,27 @@ class OneUser(Assignee):
         return self.user if directory.is_active(subject.ctx.conn, self.user) else None
 
 
-class RoundRobin(Assignee):
-    """The member of the role after the one who got the last record (by name, wrapping)."""
-
-    name = "round_robin"
+class RoleMember(Assignee):
+    """One of the role's active members (by name), or nobody when it has none."""
 
     def __init__(self, role: str) -> None:
         self.role = role
 
     def pick(self, subject: Subject) -> str | None:
+        members = directory.role_members(subject.ctx.conn, self.role)
+        return self.choose(subject, members) if members else None
+
+    def choose(self, subject: Subject, members: list[str]) -> str:
+        raise NotImplementedError
+
+
+class RoundRobin(RoleMember):
+    """The member of the role after the one who got the last record (by name, wrapping)."""
+
+    name = "round_robin"
+
+    def choose(self, subject: Subject, members: list[str]) -> str:
         conn = subject.ctx.conn
-        members = directory.role_members(conn, self.role)
-        if not members:
-            return None
         key = f"role:{self.role}"
         last = _lock_cursor(conn, key, subject.ctx.now)
         chosen = next((m for m in members if last is None or m > last), members[0])
@@ -68,21 +76,14 @@ class RoundRobin(Assignee):
         return chosen
 
 
-class LeastLoaded(Assignee):
+class LeastLoaded(RoleMember):
     """The member of the role who owns the fewest records of the object (ties: by name)."""
 
     name = "least_loaded"
 
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-    def pick(self, subject: Subject) -> str | None:
-        conn = subject.ctx.conn
-        members = directory.role_members(conn, self.role)
-        if not members:
-            return None
+    def choose(self, subject: Subject, members: list[str]) -> str:
         table = subject.obj.table
-        counts: dict[str, int] = dict(conn.execute(  # type: ignore[arg-type]
+        counts: dict[str, int] = dict(subject.ctx.conn.execute(  # type: ignore[arg-type]
             select(table.c.owner, func.count()).where(table.c.owner.in_(members))
             .group_by(table.c.owner)).all())
         return min(members, key=lambda m: (counts.get(m, 0), m))
@@ -145,20 +146,30 @@ class AssignmentRule:
 
 #: the history kind of an owner change an assignment rule made (its note: the rule's name)
 RULE_CHANGE = "rule"
+#: the history kinds of an owner change a flow's `assign` action made, by the kind of flow
+#: (its note: the flow's name)
+FLOW_CHANGES = ("automation", "approval")
 
 
 def set_owner(subject: Subject, user: str, *, rule: AssignmentRule | None = None,
-              acting: str | None = None) -> bool:
+              acting: str | None = None, flow: str | None = None) -> bool:
     """Give the record to `user` through the record service; False when already theirs.
 
-    With `rule`, the change is marked as the rule's (history kind `rule`, the new owner is
-    told) unless `user` is `acting`, the person whose write or request ran the rule."""
+    The change is marked as whose it was (history kind and note; the new owner is told):
+    with `rule`, as the rule's (kind `rule`) unless `user` is `acting`, the person whose
+    write or request ran the rule; otherwise with `flow`, the source of the `assign` action
+    that ran ("automation won_followup"), as that flow's (kind `automation` or `approval`)."""
     if subject.values.get("owner") == user:
         return False
-    marked = rule is not None and user != acting
+    kind = note = None
+    if rule is not None:
+        if user != acting:
+            kind, note = RULE_CHANGE, rule.name
+    elif flow is not None:
+        kind, _, note = flow.partition(" ")
+        assert kind in FLOW_CHANGES, flow
     records.update(subject.ctx, subject.obj.name, subject.record_id, {"owner": user},
-                   kind=RULE_CHANGE if marked else None,
-                   note=rule.name if marked and rule is not None else None)
+                   kind=kind, note=note)
     return True
 
 

@@ -37,6 +37,7 @@ class AutomationRule:
 
     def __init__(self, rdef: AutomationRuleDef, schema: RuntimeSchema) -> None:
         self.name = rdef.api_name
+        self.label = rdef.label
         self.object = rdef.object
         self.active = rdef.active
         where = Where(rdef.api_name)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 
 from metabiz.errors import NotFound
 from metabiz.flows import directory, jobs
@@ -129,20 +129,25 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
+def unread_of(user: str | ColumnElement[str]) -> ColumnElement[bool]:
+    """The condition "a notification of `user` not read yet" (a name, or a bound parameter
+    for a statement built once): what the bell counts and "mark all read" clears."""
+    return (notifications.c.user_name == user) & notifications.c.read_at.is_(None)
+
+
 def for_user(conn: Connection, user: str, *, unread_only: bool = False, limit: int = 50,
              offset: int = 0) -> list[dict[str, Any]]:
     """The user's notifications, newest first."""
-    query = (select(notifications).where(notifications.c.user_name == user)
+    mine = unread_of(user) if unread_only else notifications.c.user_name == user
+    query = (select(notifications).where(mine)
              .order_by(notifications.c.id.desc()).limit(limit).offset(offset))
-    if unread_only:
-        query = query.where(notifications.c.read_at.is_(None))
     return [_as_json(r) for r in conn.execute(query).mappings()]
 
 
 def unread_count(conn: Connection, user: str) -> int:
     """What the page badge shows."""
-    return int(conn.execute(select(func.count()).select_from(notifications).where(
-        notifications.c.user_name == user, notifications.c.read_at.is_(None))).scalar_one())
+    return int(conn.execute(select(func.count()).select_from(notifications)
+                            .where(unread_of(user))).scalar_one())
 
 
 def mark_read(conn: Connection, user: str, notification_id: Any,
@@ -161,6 +166,5 @@ def mark_read(conn: Connection, user: str, notification_id: Any,
 
 
 def mark_all_read(conn: Connection, user: str, now: dt.datetime) -> int:
-    return conn.execute(update(notifications).where(
-        notifications.c.user_name == user, notifications.c.read_at.is_(None))
-        .values(read_at=now)).rowcount
+    return conn.execute(update(notifications).where(unread_of(user))
+                        .values(read_at=now)).rowcount

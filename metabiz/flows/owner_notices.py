@@ -1,6 +1,6 @@
 """Telling people a record became theirs: a pool admin assigned it to them, a colleague
-transferred it or an assignment rule gave it to them — a notification in the new owner's
-language, as a write listener.
+transferred it, or an assignment rule or a flow's `assign` action gave it to them — a
+notification in the new owner's language naming who did it, as a write listener.
 
 Several records handed to one person in one go (a bulk transfer or assignment) make one
 notification listing them, not one each. An assignment rule giving a record to the person
@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from metabiz.flows import directory, notifications
-from metabiz.flows.assignment import RULE_CHANGE
-from metabiz.flows.compiled import flows_of
+from metabiz.flows.assignment import FLOW_CHANGES, RULE_CHANGE
+from metabiz.flows.compiled import CompiledFlows, flows_of
 from metabiz.flows.store import jobs
 from metabiz.objects.context import Context, WriteEvent
 from metabiz.platform.db import field_history
@@ -51,12 +51,33 @@ TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {
                "分配规则“{rule}”把{object}“{name}”分配给了你。",
                "分配规则“{rule}”把{count}条{object}分配给了你：{names}。"),
     },
+    "automation": {
+        "en": ("{object} assigned to you",
+               "The automation rule {rule} assigned you {object} {name}.",
+               "The automation rule {rule} assigned you {count} {object} records: {names}."),
+        "zh": ("{object}已分配给你",
+               "自动化规则“{rule}”把{object}“{name}”分配给了你。",
+               "自动化规则“{rule}”把{count}条{object}分配给了你：{names}。"),
+    },
+    "approval": {
+        "en": ("{object} assigned to you",
+               "The approval flow {rule} assigned you {object} {name}.",
+               "The approval flow {rule} assigned you {count} {object} records: {names}."),
+        "zh": ("{object}已分配给你",
+               "审批流程“{rule}”把{object}“{name}”分配给了你。",
+               "审批流程“{rule}”把{count}条{object}分配给了你：{names}。"),
+    },
 }
+#: the changes a rule or flow made (history note: its name), and how to find it by name
+MARKED = {RULE_CHANGE: CompiledFlows.assignment_rule,
+          "automation": CompiledFlows.automation_rule,
+          "approval": CompiledFlows.approval_flow}
+assert set(MARKED) == {RULE_CHANGE, *FLOW_CHANGES}
 
 
 def on_write(ctx: Context, event: WriteEvent) -> None:
-    """Notify the new owner of a record assigned (by an admin or a rule) or transferred to
-    them (not the one who did it)."""
+    """Notify the new owner of a record assigned (by an admin, a rule or a flow) or
+    transferred to them (not the one who did it)."""
     texts = TEXTS.get(event.change or "")
     if texts is None or event.before is None or event.after is None:
         return
@@ -69,7 +90,8 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
     name_field = obj.odef.name_field
     name: Any = event.after.get(name_field) if name_field else None
     name = str(name) if name not in (None, "") else f"#{event.record_id}"
-    rule = _rule_of(ctx, event) if event.change == RULE_CHANGE else None
+    marked_by = MARKED.get(event.change or "")
+    rule = _rule_of(ctx, event) if marked_by else None
     key = ("owner_notice", event.change, owner, obj.name, pool.api_name if pool else rule)
     batch = ctx.cache.get(key)
     if batch is None:
@@ -78,13 +100,15 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
                                   "job": None}
     batch["names"].append(name)
     lang = batch["lang"]
-    compiled_rule = flows_of(ctx.schema).assignment_rule(rule) if rule else None
+    compiled_rule = marked_by(flows_of(ctx.schema), rule) if marked_by and rule else None
     words = {"actor": event.actor.display_name or event.actor.name,
              "object": obj.odef.label.get(lang), "name": name,
              "pool": pool.label.get(lang) if pool is not None else "",
              "rule": compiled_rule.label.get(lang) if compiled_rule else (rule or ""),
              "count": len(batch["names"]), "names": _names(batch["names"], lang)}
-    source = f"assignment rule {rule}" if rule else f"{event.change} by {event.actor.name}"
+    source = (f"{event.change} by {event.actor.name}" if not rule else
+              f"assignment rule {rule}" if event.change == RULE_CHANGE else
+              f"{event.change} {rule}")
     subject, one, several = texts[lang]
     message = (one if len(batch["names"]) == 1 else several).format(**words)
     if batch["job"] is None:
@@ -101,12 +125,13 @@ def on_write(ctx: Context, event: WriteEvent) -> None:
 
 
 def _rule_of(ctx: Context, event: WriteEvent) -> str | None:
-    """The assignment rule that just changed the record's owner (its history row's note)."""
+    """The name of the rule or flow that just changed the record's owner (its history
+    row's note)."""
     return ctx.conn.execute(
         select(field_history.c.note)
         .where(field_history.c.object == event.object,
                field_history.c.record_id == event.record_id,
-               field_history.c.kind == RULE_CHANGE)
+               field_history.c.kind == event.change)
         .order_by(field_history.c.id.desc()).limit(1)).scalar()
 
 

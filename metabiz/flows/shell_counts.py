@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import g
 from sqlalchemy import BindParameter, Connection, bindparam, func, select
 
+from metabiz.flows.notifications import unread_of
 from metabiz.flows.store import approval_requests, notifications, work_items
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
@@ -23,8 +24,7 @@ _COUNTS = select(
         approval_requests, approval_requests.c.id == work_items.c.request_id))
     .where(work_items.c.assignee == _USER, work_items.c.status == "pending")
     .scalar_subquery().label("pending"),
-    select(func.count()).select_from(notifications)
-    .where(notifications.c.user_name == _USER, notifications.c.read_at.is_(None))
+    select(func.count()).select_from(notifications).where(unread_of(_USER))
     .scalar_subquery().label("unread"))
 
 

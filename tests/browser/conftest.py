@@ -1,7 +1,8 @@
 """A real metabiz server and a headless Chromium for the browser tests (Playwright, sync API).
 
 The server runs the sales test app (with a layout, list views and an approval flow) on a
-temporary SQLite file in a background thread; a missing Chromium skips locally, fails in CI.
+temporary SQLite file in a background thread (browser_server.serving, which tests with an
+app of their own use too); a missing Chromium skips locally, fails in CI.
 """
 
 from __future__ import annotations
@@ -9,17 +10,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_server import serving
+from flask import Flask
 from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
 from metabiz.app import build_extensions, build_runtime, create_app, prepare_database
-from metabiz.flows.worker import run_worker
 from metabiz.objects import records
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.access import SYSTEM
@@ -121,6 +121,12 @@ def _seed(url: str, folder: Path) -> None:
     engine.dispose()
 
 
+def _sales_app(url: str, root: Path) -> Flask:
+    """The app on a freshly seeded sales database at `url` (instance folder `root`)."""
+    _seed(url, _app_folder(root))
+    return create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
+
+
 @pytest.fixture(scope="session")
 def seed_sales_app() -> Any:
     """`seed_sales_app(url, root)`: the sales app and its users in a database of its own
@@ -137,20 +143,9 @@ def server_database(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def server(server_database: str) -> Iterator[str]:
     """The base URL of a running server with seeded data (one for the whole session)."""
-    url = server_database
-    root = Path(make_url(url).database or "").parent
-    _seed(url, _app_folder(root))
-    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="metabiz-test-server",
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["metabiz"].engine.dispose()
+    root = Path(make_url(server_database).database or "").parent
+    with serving(_sales_app(server_database, root)) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -243,41 +238,14 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of the test module's own on a freshly seeded sales app (for tests whose
     metadata or data changes would leak into the other browser tests)."""
     root = tmp_path_factory.mktemp("own-server")
-    url = f"sqlite:///{root}/metabiz.db"
-    _seed(url, _app_folder(root))
-    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["metabiz"].engine.dispose()
+    with serving(_sales_app(f"sqlite:///{root}/metabiz.db", root)) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def sheet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of its own (imports change the data) with a job worker polling every 0.2 s."""
     root = tmp_path_factory.mktemp("sheets-browser")
-    url = f"sqlite:///{root}/metabiz.db"
-    _seed(url, _app_folder(root))
-    app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    engine = app.extensions["metabiz"].engine
-    stop = threading.Event()
-    threads = [threading.Thread(target=httpd.serve_forever, daemon=True),
-               threading.Thread(target=run_worker, daemon=True, args=(engine,), kwargs={
-                   "runtime": build_runtime(engine), "secret": "browser-tests", "stop": stop,
-                   "poll_seconds": 0.2})]
-    for thread in threads:
-        thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        stop.set()
-        httpd.shutdown()
-        for thread in threads:
-            thread.join(timeout=10)
-        engine.dispose()
+    app = _sales_app(f"sqlite:///{root}/metabiz.db", root)
+    with serving(app, worker_poll_seconds=0.2) as base:
+        yield base

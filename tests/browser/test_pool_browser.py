@@ -4,12 +4,11 @@ a lead, returns it with a reason and logs a follow-up; the pool page fits a phon
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from browser_server import serving
 
 from metabiz.app import build_extensions, build_runtime, create_app, prepare_database
 from metabiz.objects import pools, records
@@ -64,15 +63,8 @@ def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pools.return_to_pool(ctx, "lead", created["id"], automation="import")
     engine.dispose()
     app = create_app(Config(database_url=url, secret_key="pool-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["metabiz"].engine.dispose()
+    with serving(app) as base:
+        yield base
 
 
 def sign_in(page: Any, server: str, user: str) -> None:

@@ -3,13 +3,12 @@ work order of the service template and completes it; the thumbnails show on the 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_server import serving
 from PIL import Image
-from werkzeug.serving import make_server
 
 from metabiz.app import build_runtime, create_app, prepare_database
 from metabiz.objects import installer, records
@@ -41,15 +40,8 @@ def service_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             "status": "in_progress", "owner": "erin"})["id"]
     engine.dispose()
     app = create_app(Config(database_url=url, secret_key="browser-tests", instance_path=root))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", order
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["metabiz"].engine.dispose()
+    with serving(app) as base:
+        yield base, order
 
 
 def picture(path: Path, colour: tuple[int, int, int]) -> str:

@@ -1,5 +1,6 @@
 """Fixtures for the builder: the `sales` test app applied to SQLite and PostgreSQL, with an
-admin and a sales rep; and `posted`, what a browser posts for a page's form as shown."""
+admin and a sales rep; `client`, a test client of it; and `posted`, what a browser posts for
+a page's form as shown (helpers to drive the pages and the API: builder_client.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from metabiz.app import prepare_database
+from metabiz.app import create_app, prepare_database
 from metabiz.objects.evolution import apply_path
-from metabiz.platform.auth import create_user
+from metabiz.platform.auth import create_token, create_user
+from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
@@ -29,6 +31,20 @@ def sales(db_url, tmp_path, extensions):
         create_user(conn, "alice", "alice-pw", roles=["sales_rep"])
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def client(sales, db_url, tmp_path):
+    """A test client of the app on `sales`; `client.tokens` holds an API token each for
+    admin and alice."""
+    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
+                            testing=True))
+    with writer(sales).begin() as conn:
+        tokens = {name: create_token(conn, name) for name in ("admin", "alice")}
+    test_client = app.test_client()
+    test_client.tokens = tokens  # type: ignore[attr-defined]
+    yield test_client
+    app.extensions["metabiz"].engine.dispose()
 
 
 class FormControls(HTMLParser):

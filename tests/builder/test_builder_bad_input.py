@@ -4,26 +4,8 @@ are ignored, never a 500 and never a loop over a billion rows."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-
-from metabiz.app import create_app
-from metabiz.platform.config import Config
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    yield app.test_client()
-    app.extensions["metabiz"].engine.dispose()
-
-
-def signed_in(client, user, browser_session) -> str:
-    browser_session(client, user)
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+from builder_client import signed_in
 
 
 @pytest.mark.parametrize("count", ["²", "abc", "-1", "999999999999", "1e3", "١٢"])

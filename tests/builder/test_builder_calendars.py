@@ -3,49 +3,18 @@ refused), saved into the app's app.json after the plan, other keys of a calendar
 
 from __future__ import annotations
 
-import html
 import json
 import re
 
-import pytest
+from builder_client import call, confirm, error_at, signed_in
 
-from metabiz.app import create_app
 from metabiz.builder_ui.calendars import calendar_from_form, parse_dates
-from metabiz.platform.auth import create_token
-from metabiz.platform.config import Config
-from metabiz.platform.db import writer
 from metabiz.platform.metadata.store import load_documents
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    yield app.test_client()
-    app.extensions["metabiz"].engine.dispose()
-
-
-def signed_in(client, user, browser_session) -> str:
-    browser_session(client, user)
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
-
-
-def confirm(client, plan_page: str):
-    form = plan_page[plan_page.index('action="/builder/apply"'):]
-    data = {name: html.unescape(value) for name, value in
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
-    return client.post("/builder/apply", data=data)
 
 
 def manifest(engine) -> dict:
     with engine.connect() as conn:
         return load_documents(conn)["sales/app.json"]
-
-
-def error_at(page: str, control: str) -> str:
-    found = re.search(rf'id="e-{control}" role="alert">(.*?)</div>', page, re.S)
-    return html.unescape(found[1]) if found else ""
 
 
 def test_a_calendar_is_typed_as_dates_planned_then_saved_in_app_json(
@@ -148,46 +117,39 @@ def test_dates_are_sorted_and_other_keys_of_a_calendar_are_kept():
 
 
 def test_the_metadata_api_puts_and_deletes_one_calendar_of_an_app(client, sales):
-    with writer(sales).begin() as conn:
-        tokens = {name: create_token(conn, name) for name in ("admin", "alice")}
-
-    def call(method, path, body=None, user="admin"):
-        return client.open(f"/api/v1{path}", method=method, json=body,
-                           headers={"Authorization": f"Bearer {tokens[user]}"})
-
     cn = {"holidays": ["2026-10-01"], "workdays": ["2026-10-10"]}
-    assert call("PUT", "/meta/apps/sales/calendars/cn", cn, user="alice").status_code == 404
-    dry = call("PUT", "/meta/apps/sales/calendars/cn?dry_run=1", cn).get_json()
+    assert call(client, "PUT", "/meta/apps/sales/calendars/cn", "alice", cn).status_code == 404
+    dry = call(client, "PUT", "/meta/apps/sales/calendars/cn?dry_run=1", body=cn).get_json()
     assert dry["dry_run"] and "~ change app sales" in dry["plan"] and "version" not in dry
     assert dry["changes"][0]["details"] == ["calendar cn: holidays + 2026-10-01",
                                             "calendar cn: workdays + 2026-10-10"]
     assert "calendars" not in manifest(sales)
-    done = call("PUT", "/meta/apps/sales/calendars/cn", cn).get_json()
+    done = call(client, "PUT", "/meta/apps/sales/calendars/cn", body=cn).get_json()
     assert done["version"] == dry["base"] + 1
-    apps = call("GET", "/meta/apps").get_json()["apps"]
+    apps = call(client, "GET", "/meta/apps").get_json()["apps"]
     assert next(a for a in apps if a["name"] == "sales")["calendars"] == {"cn": cn}
     # bad input: typed errors by JSON pointer into app.json, never a 500
-    bad = call("PUT", "/meta/apps/sales/calendars/cn", {"holidays": ["2026-02-30"]})
+    bad = call(client, "PUT", "/meta/apps/sales/calendars/cn", body={"holidays": ["2026-02-30"]})
     assert bad.status_code == 422
     assert "/calendars/cn/holidays/0" in bad.get_json()["error"]["fields"]
-    assert call("PUT", "/meta/apps/sales/calendars/cn", ["2026-01-01"]).status_code == 400
-    assert call("PUT", "/meta/apps/sales/calendars/CN!", cn).status_code == 400
-    assert call("PUT", "/meta/apps/nowhere/calendars/cn", cn).status_code == 404
-    stale = client.open("/api/v1/meta/apps/sales/calendars/cn", method="PUT", json=cn,
-                        headers={"Authorization": f"Bearer {tokens['admin']}",
-                                 "If-Match": str(dry["base"])})
+    not_an_object = call(client, "PUT", "/meta/apps/sales/calendars/cn", body=["2026-01-01"])
+    assert not_an_object.status_code == 400
+    assert call(client, "PUT", "/meta/apps/sales/calendars/CN!", body=cn).status_code == 400
+    assert call(client, "PUT", "/meta/apps/nowhere/calendars/cn", body=cn).status_code == 404
+    stale = call(client, "PUT", "/meta/apps/sales/calendars/cn", body=cn,
+                 headers={"If-Match": str(dry["base"])})
     assert stale.status_code == 409
-    assert call("DELETE", "/meta/apps/sales/calendars/us").status_code == 404
+    assert call(client, "DELETE", "/meta/apps/sales/calendars/us").status_code == 404
     with sales.connect() as conn:  # a formula naming the calendar holds it
         doc = load_documents(conn)["sales/objects/account.json"]
     doc["fields"].append({"api_name": "days_open", "type": "formula", "return_type": "number",
                           "formula": 'NETWORKDAYS(DATE(2026, 1, 1), TODAY(), "cn")'})
-    assert call("PUT", "/meta/objects/account", doc).status_code == 200
-    held = call("DELETE", "/meta/apps/sales/calendars/cn")
+    assert call(client, "PUT", "/meta/objects/account", body=doc).status_code == 200
+    held = call(client, "DELETE", "/meta/apps/sales/calendars/cn")
     assert held.status_code == 422 and "unknown calendar 'cn'" in json.dumps(held.get_json())
     doc["fields"].pop()
-    assert call("PUT", "/meta/objects/account", doc).status_code == 200
-    gone = call("DELETE", "/meta/apps/sales/calendars/cn").get_json()
+    assert call(client, "PUT", "/meta/objects/account", body=doc).status_code == 200
+    gone = call(client, "DELETE", "/meta/apps/sales/calendars/cn").get_json()
     assert gone["changes"][0]["details"] == ["calendar cn: holidays − 2026-10-01",
                                              "calendar cn: workdays − 2026-10-10"]
     assert "calendars" not in manifest(sales)

@@ -7,33 +7,9 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
+from builder_client import confirm, signed_in
 
-from metabiz.app import create_app
 from metabiz.flows.worker import run_worker
-from metabiz.platform.config import Config
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    yield app.test_client()
-    app.extensions["metabiz"].engine.dispose()
-
-
-def signed_in(client, user, browser_session) -> str:
-    browser_session(client, user)
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
-
-
-def confirm(client, plan_page: str):
-    form = plan_page[plan_page.index('action="/builder/apply"'):]
-    data = {name: html.unescape(value) for name, value in
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
-    return client.post("/builder/apply", data=data)
-
 
 EVERY_KIND = {
     "api_name": "won_followup", "kind": "automation", "object": "opportunity",

@@ -3,37 +3,11 @@ shown in the navigation and on the object's pages; any other name is refused by 
 
 from __future__ import annotations
 
-import html
 import re
 
-import pytest
+from builder_client import confirm, signed_in
 
-from metabiz.app import create_app
-from metabiz.platform.config import Config
 from metabiz.platform.metadata.validation import kernel_schemas
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    yield app.test_client()
-    app.extensions["metabiz"].engine.dispose()
-
-
-def signed_in(client, user, browser_session) -> str:
-    browser_session(client, user)
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
-
-
-def confirm(client, plan_page: str):
-    form = plan_page[plan_page.index('action="/builder/apply"'):]
-    data = {name: html.unescape(value) for name, value in
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
-    applied = client.post("/builder/apply", data=data)
-    assert applied.status_code == 302, applied.get_data(as_text=True)
-    return applied
 
 
 def test_every_icon_of_the_schema_is_a_symbol_of_the_sprite(client):
@@ -52,7 +26,7 @@ def test_an_icon_picked_in_the_builder_shows_in_navigation_and_headers(client,
         "csrf_token": token, "label_en": "Opportunity", "label_zh": "商机",
         "name_field": "name", "icon": "briefcase"})
     assert plan.status_code == 200
-    confirm(client, plan.get_data(as_text=True))
+    assert confirm(client, plan.get_data(as_text=True)).status_code == 302
     signed_in(client, "alice", browser_session)
     home = client.get("/").get_data(as_text=True)
     nav = home[home.index('class="sidebar"'):]
@@ -69,7 +43,7 @@ def test_an_icon_picked_in_the_builder_shows_in_navigation_and_headers(client,
     token = signed_in(client, "admin", browser_session)
     plan = client.post("/builder/objects/new", data={
         "csrf_token": token, "label_en": "Ticket", "api_name": "ticket", "icon": "ticket"})
-    confirm(client, plan.get_data(as_text=True))
+    assert confirm(client, plan.get_data(as_text=True)).status_code == 302
     assert client.get("/api/v1/meta/versions/3").get_json()["documents"][
         "custom/objects/ticket.json"]["icon"] == "ticket"
     assert "#ticket" in client.get("/builder").get_data(as_text=True)

@@ -6,37 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
-from metabiz.app import create_app
-from metabiz.platform.config import Config
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    yield app.test_client()
-    app.extensions["metabiz"].engine.dispose()
-
-
-def signed_in(client, user, browser_session) -> str:
-    browser_session(client, user)
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
-
-
-def hidden_inputs(page: str) -> dict[str, str]:
-    form = page[page.index('action="/builder/apply"'):]
-    return {name: value.replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
-            .replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'")
-            for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
-                                          form)}
-
-
-def confirm(client, plan_page: str):
-    """Press "Apply changes" on a plan page."""
-    return client.post("/builder/apply", data=hidden_inputs(plan_page))
+from builder_client import confirm, signed_in
 
 
 def test_only_admins_see_the_builder(client, browser_session):

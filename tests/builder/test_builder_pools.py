@@ -4,33 +4,8 @@ through the plan, problems beside their control, usable by the people they name.
 from __future__ import annotations
 
 import html
-import re
 
-import pytest
-
-from metabiz.app import create_app
-from metabiz.platform.config import Config
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    yield app.test_client()
-    app.extensions["metabiz"].engine.dispose()
-
-
-def signed_in(client, user, browser_session) -> str:
-    browser_session(client, user)
-    page = client.get("/").get_data(as_text=True)
-    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
-
-
-def confirm(client, plan_page: str):
-    form = plan_page[plan_page.index('action="/builder/apply"'):]
-    data = {name: html.unescape(value) for name, value in
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
-    return client.post("/builder/apply", data=data)
+from builder_client import confirm, error_at, signed_in
 
 
 def stored(client, rel: str):
@@ -38,12 +13,6 @@ def stored(client, rel: str):
     documents = client.get(f"/api/v1/meta/versions/{versions[0]['version']}").get_json()[
         "documents"]
     return next((doc for key, doc in documents.items() if key.endswith(rel)), None)
-
-
-def error_at(page: str, control: str) -> str:
-    found = re.search(rf'id="e-{control}" role="alert"><p>([^<]*)</p>', html.unescape(page))
-    assert found, f"no error at {control}"
-    return found[1]
 
 
 def test_an_assignment_rule_is_a_form_of_ordered_entries(client, browser_session):

@@ -6,39 +6,16 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from builder_client import call
 
 from metabiz.app import create_app
-from metabiz.platform.auth import create_token
 from metabiz.platform.config import Config
-from metabiz.platform.db import writer
 
 TICKET = {"api_name": "ticket", "label": {"en": "Ticket", "zh": "工单"}, "name_field": "subject",
           "fields": [{"api_name": "subject", "type": "text", "label": "Subject",
                       "required": True},
                      {"api_name": "hours", "type": "text", "label": "Hours"},
                      {"api_name": "account", "type": "lookup", "target": "account"}]}
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    with writer(sales).begin() as conn:
-        tokens = {name: create_token(conn, name) for name in ("admin", "alice")}
-    test_client = app.test_client()
-    test_client.tokens = tokens  # type: ignore[attr-defined]
-    yield test_client
-    app.extensions["metabiz"].engine.dispose()
-
-
-def call(client, method, path, user="admin", body=None, headers=None):
-    sent = {"Authorization": f"Bearer {client.tokens[user]}", **(headers or {})}
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        sent["Content-Type"] = "application/json"
-    return client.open(f"/api/v1{path}", method=method, headers=sent, data=data)
 
 
 def version_now(client) -> int:

@@ -5,37 +5,9 @@ version's (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
-from metabiz.app import create_app
-from metabiz.platform.auth import create_token
-from metabiz.platform.config import Config
-from metabiz.platform.db import writer
+from builder_client import call
 
 KINDS = ("objects", "roles", "flows", "reports", "dashboards")
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    with writer(sales).begin() as conn:
-        tokens = {name: create_token(conn, name) for name in ("admin", "alice")}
-    test_client = app.test_client()
-    test_client.tokens = tokens  # type: ignore[attr-defined]
-    yield test_client
-    app.extensions["metabiz"].engine.dispose()
-
-
-def call(client, method, path, user="admin", body=None):
-    headers = {"Authorization": f"Bearer {client.tokens[user]}"}
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        headers["Content-Type"] = "application/json"
-    return client.open(f"/api/v1{path}", method=method, headers=headers, data=data)
 
 
 def paths(client, user: str) -> dict:

@@ -1,7 +1,8 @@
 """The `assign` action: gives the record an owner — a user, a role in turn, or rules.
 
 `{"user": N}`, `{"role": R, "strategy": "round_robin" | "least_loaded"}` or
-`{"rules": ASSIGNMENT_RULE}`; when nobody comes out the owner stays as it is.
+`{"rules": ASSIGNMENT_RULE}`; when nobody comes out the owner stays as it is. The new
+owner is told, naming the assignment rule or else the flow (flows.owner_notices).
 """
 
 from __future__ import annotations
@@ -51,4 +52,4 @@ class Assign(Action):
             log.warning("%s: nobody to assign %s %s to", self.where, subject.obj.name,
                         subject.record_id)
             return
-        assignment.set_owner(subject, user, rule=rule)
+        assignment.set_owner(subject, user, rule=rule, flow=run.source)

@@ -66,6 +66,20 @@ class _Names:
         step = flow.step(step_index) if flow else None
         return step.mode.name if step else None
 
+    def of(self, row: Any) -> dict[str, Any]:
+        """What a request or a work item says of its record, flow and step, named."""
+        return {
+            "object": row["object"],
+            "object_label": self.object_label(row["object"]),
+            "record_id": row["record_id"],
+            "record_name": self.record(row["object"], row["record_id"]),
+            "flow": row["flow"],
+            "flow_label": self.flow_label(row["flow"]),
+            "step": row["step"],
+            "step_label": self.step_label(row["flow"], row["step"]),
+            "mode": self.mode(row["flow"], row["step_index"]),
+        }
+
 
 def request_json(ctx: Context, request: Any,
                  names: _Names | None = None) -> dict[str, Any]:
@@ -81,16 +95,8 @@ def request_json(ctx: Context, request: Any,
     pending = [i["assignee"] for i in current if i["status"] == "pending"]
     return {
         "id": request["id"],
-        "object": request["object"],
-        "object_label": names.object_label(request["object"]),
-        "record_id": request["record_id"],
-        "record_name": names.record(request["object"], request["record_id"]),
-        "flow": request["flow"],
-        "flow_label": names.flow_label(request["flow"]),
+        **names.of(request),
         "status": request["status"],
-        "step": request["step"],
-        "step_label": names.step_label(request["flow"], request["step"]),
-        "mode": names.mode(request["flow"], request["step_index"]),
         "submitted_by": request["submitted_by"],
         "submitted_at": _time(request["submitted_at"]),
         "finished_at": _time(request["finished_at"]),
@@ -198,15 +204,7 @@ def inbox(ctx: Context, status: str = "pending") -> list[dict[str, Any]]:
         items.append({
             "request": row["request_id"],
             "work_item": row["id"],
-            "object": row["object"],
-            "object_label": names.object_label(row["object"]),
-            "record_id": row["record_id"],
-            "record_name": names.record(row["object"], row["record_id"]),
-            "flow": row["flow"],
-            "flow_label": names.flow_label(row["flow"]),
-            "step": row["step"],
-            "step_label": names.step_label(row["flow"], row["step"]),
-            "mode": names.mode(row["flow"], row["step_index"]),
+            **names.of(row),
             "status": row["status"],
             "request_status": row["request_status"],
             "submitted_by": row["submitted_by"],
