@@ -266,20 +266,25 @@ class _SqlCompiler:
         comparison is not of that shape."""
         op = "=" if node.op == "<>" else node.op
         for field, value, built in ((node.left, node.right, left), (node.right, node.left, right)):
+            if op == "=" and (equal := self._text_equals(field, value)) is not None:
+                return equal
             plain = self.plain.get(id(field))
-            if plain is None:
+            if plain is None or field.ftype is not FType.NUMBER or built is not plain[0] \
+                    or _number(value) is None:
                 continue
-            as_built, column = plain
-            if field.ftype in TEXTLIKE and op == "=" and isinstance(value, n.String) \
-                    and value.value:
-                test = column == s.text_literal(value.value)
-            elif field.ftype is FType.NUMBER and built is as_built \
-                    and _number(value) is not None:
-                test = left.op(op, is_comparison=True)(right)
-            else:
-                continue
-            return s.two_valued(and_(test, column.is_not(None)))
+            test = left.op(op, is_comparison=True)(right)
+            return s.two_valued(and_(test, plain[1].is_not(None)))
         return None
+
+    def _text_equals(self, field: n.Expr, value: n.Expr) -> Any:
+        """A text or picklist field equal to a text literal, on the column (see
+        `_on_column`; ISPICKVAL too); None when it is not of that shape."""
+        plain = self.plain.get(id(field))
+        if plain is None or field.ftype not in TEXTLIKE or not isinstance(value, n.String) \
+                or not value.value:
+            return None
+        column = plain[1]
+        return s.two_valued(and_(column == s.text_literal(value.value), column.is_not(None)))
 
     def _arithmetic(self, node: n.Binary, left: Any, right: Any, lt: FType | None,
                     rt: FType | None) -> Any:
@@ -324,6 +329,8 @@ class _SqlCompiler:
             # not tell what type the bare NULL has)
             return null()
         args = [self.build(a) for a in node.args]
+        if node.name == "ISPICKVAL" and (on_column := self._text_equals(*node.args)) is not None:
+            return on_column
         call = SqlCall(args, types, self.dialect, self.now, node, self.resolve_object)
         try:
             return fn.sql(call)

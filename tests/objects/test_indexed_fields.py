@@ -25,6 +25,8 @@ ITEM = {
         {"api_name": "qty", "type": "number", "scale": 2},
         {"api_name": "twice", "type": "formula", "return_type": "text",
          "formula": "code & code"},
+        {"api_name": "kind", "type": "picklist",
+         "values": [{"value": "big"}, {"value": "small"}]},
     ],
 }
 
@@ -45,7 +47,8 @@ def item(engine, tmp_path, extensions) -> Any:
     runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         records.create_many(runtime.context(conn, SYSTEM), "item",
-                            [{"name": f"n{i}", "code": f"c{i % 7}", "qty": i}
+                            [{"name": f"n{i}", "code": f"c{i % 7}", "qty": i,
+                              "kind": "big" if i % 10 == 0 else "small"}
                              for i in range(40)])
     return doc, apply, runtime
 
@@ -101,6 +104,7 @@ def plan_of(conn: Any, statement: Any) -> list[str]:
 
 @pytest.mark.parametrize("source, index", [('code = "c3"', "ix_item_code"),
                                            ('"c3" = code', "ix_item_code"),
+                                           ('ISPICKVAL(kind, "big")', "ix_item_kind"),
                                            ("qty >= 38", "ix_item_qty"),
                                            ("qty < 2 && code = \"c0\"", "ix_item_")])
 def test_a_list_filtered_on_an_indexed_field_reads_the_index(engine, item, source, index):
@@ -109,6 +113,7 @@ def test_a_list_filtered_on_an_indexed_field_reads_the_index(engine, item, sourc
     doc, apply, runtime = item
     doc["fields"][1]["indexed"] = True
     doc["fields"][2]["indexed"] = True
+    doc["fields"][4]["indexed"] = True
     apply()
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, SYSTEM)
@@ -128,6 +133,8 @@ def test_comparisons_on_the_column_keep_the_formula_meaning_of_blank(engine, ite
         def count(source: str) -> int:
             return query.list_records(ctx, "item", filter=source, limit=100).total
 
+        assert count('ISPICKVAL(kind, "big")') == 4
+        assert count('NOT(ISPICKVAL(kind, "big"))') == 38
         assert count('code = "c3"') == 6
         assert count('code <> "c3"') == 36
         assert count('NOT(code = "c3")') == 36
