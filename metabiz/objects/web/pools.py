@@ -12,8 +12,9 @@ import math
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
-from metabiz.errors import ClaimLimitReached, MetabizError, NotFound
+from metabiz.errors import ClaimLimitReached, MetabizError, NotFound, RecordLocked
 from metabiz.objects import forms, pools, query, records
 from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
@@ -68,7 +69,8 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
     pool, return it to a pool, transfer it to someone else."""
     access, actor, lang = ctx.schema.access, ctx.actor, ctx.language
     pool = obj.odef.pool(record.get("pool") or "") if obj.odef.pools else None
-    can_edit = access.allowed(actor, obj.name, "edit") and not record.get("locked")
+    can_edit = access.allowed(actor, obj.name, "edit") and (
+        actor.is_admin or not _locked(ctx, obj, record["id"]))
     panel: dict[str, Any] = {"owner": record.get("owner"), "pool": None, "return": [],
                              "transfer": False, "people": []}
     if pool is not None:
@@ -88,6 +90,12 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
     if panel["transfer"] or (panel["pool"] and panel["pool"]["assign"]):
         panel["people"] = people(ctx)
     return render_template("owner_panel.html", obj=obj, record=record, panel=panel)
+
+
+def _locked(ctx: Context, obj: CompiledObject, record_id: int) -> bool:
+    """Whether an approval locks the record (the page's record carries no `locked`)."""
+    found = ctx.conn.execute(select(obj.table.c.locked).where(obj.table.c.id == record_id))
+    return bool(found.scalar())
 
 
 # -- the pool page -----------------------------------------------------------------------
@@ -266,6 +274,9 @@ def records_visible(ctx: Context, obj: CompiledObject, record_id: int) -> bool:
 
 def message(err: MetabizError) -> str:
     """A refusal in the user's words: the field messages when there are any."""
+    if isinstance(err, RecordLocked):
+        approved = isinstance(err.details, dict) and err.details.get("locked") == "approved"
+        return i18n.text("locked_approved" if approved else "locked_pending")
     parts = [i18n.message(m) for name, messages in err.fields.items() for m in messages
              if name in (RECORD_KEY, "owner", "reason", "ids", "pool")]
     return " ".join(parts) if parts else err.message

@@ -9,6 +9,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from metabiz.objects import records
+
 Call = Callable[..., Any]
 
 
@@ -115,3 +117,22 @@ def test_transfer_from_the_detail_page_and_in_bulk_from_the_list(
     refused = client.post("/o/lead/transfer", follow_redirects=True, data={
         "ids": ids[1:], "owner": "gone", "csrf_token": csrf(listing)})
     assert "Nothing was transferred" in refused.get_data(as_text=True)
+
+
+def test_a_locked_record_offers_no_transfer_and_a_refusal_is_worded_for_people(
+        client: FlaskClient, browser_session, call: Call, work) -> None:
+    lead = call("POST", "/records/lead", user="rita", body={"name": "Locked"}).get_json()["id"]
+    browser_session(client, "rita")
+    token = csrf(page(client, f"/o/lead/{lead}"))
+    with work() as ctx:  # what a pending approval that locks the record does
+        records.set_system(ctx, "lead", lead, locked=True, approval_status="pending")
+    detail = page(client, f"/o/lead/{lead}")
+    assert "Transfer owner" not in detail and "Return to Lead pool" not in detail
+    refused = client.post(f"/o/lead/{lead}/transfer", follow_redirects=True,
+                          data={"owner": "ron", "csrf_token": token}).get_data(as_text=True)
+    assert "It cannot be changed while its approval is pending." in refused
+    assert f"lead {lead} is locked" not in refused
+    back = client.post(f"/o/lead/{lead}/return?lang=zh", follow_redirects=True,
+                       data={"pool": "lead_pool", "reason": "no_answer", "csrf_token": token})
+    assert "审批进行中，暂不能修改。" in back.get_data(as_text=True)
+    assert call("GET", f"/records/lead/{lead}").get_json()["owner"] == "rita"
