@@ -63,14 +63,17 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
 
 
 def _facts(ctx: Context, item: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The first filled-in fields of the record a pending item is about, by its layout, as
-    the approver's role shows them: what she decides on, in the inbox itself."""
+    """The first filled-in fields of the record a pending item is about, as the approver's
+    role shows them: what she decides on, in the inbox itself. The fields the flow's
+    conditions read come first (a discount approval shows the discount), then the layout's."""
     record, obj = item.get("record"), ctx.schema.objects.get(item["object"])
     if not record or obj is None:
         return []
     lang = ctx.language
     defined = obj.odef.layout("default")
     order = [n for s in defined.sections for n in s.fields] if defined else list(obj.fields)
+    decisive = _decisive_fields(ctx, item.get("flow"))
+    order = [n for n in order if n in decisive] + [n for n in order if n not in decisive]
     names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], order))
     facts = []
     for name in order:
@@ -83,6 +86,15 @@ def _facts(ctx: Context, item: dict[str, Any]) -> list[tuple[str, Any]]:
         if len(facts) == INBOX_FACTS:
             break
     return facts
+
+
+def _decisive_fields(ctx: Context, flow_name: str | None) -> frozenset[str]:
+    """The fields an approval flow's entry and step conditions read."""
+    flow = flows_of(ctx.schema).approval_flow(flow_name) if flow_name else None
+    if flow is None:
+        return frozenset()
+    conditions = [flow.entry] + [step.condition for step in flow.steps]
+    return frozenset().union(*(c.fields for c in conditions if c is not None))
 
 
 # -- what flows add to the shell ---------------------------------------------------------
