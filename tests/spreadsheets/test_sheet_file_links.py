@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 
 from openpyxl import load_workbook
 
@@ -102,3 +103,4 @@ def test_a_file_with_a_bad_row_says_so_in_the_users_words(db_url, tmp_path, exte
     assert "nothing written: 1 of 3 rows are bad" not in done
     zh = client.get(sent.headers["Location"] + "/progress?lang=zh").get_data(as_text=True)
     assert "3 行中有 1 行有问题，因此未写入任何数据。" in zh
+    assert "'lots'：不是数字" in unescape(zh)  # the cell's problem in Chinese too
