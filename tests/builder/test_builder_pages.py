@@ -384,3 +384,20 @@ def test_versions_show_their_time_in_the_users_time_zone(client, browser_session
     assert " UTC" not in listed
     shown = client.get("/builder/versions/1").get_data(as_text=True)
     assert re.search(r'<time datetime="[^"]+Z">\d{4}-\d\d-\d\d \d\d:\d\d CST</time>', shown)
+
+
+def test_a_condition_previews_as_yes_and_no_in_the_users_language(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    for name, amount in (("Small", 10), ("Large", 5000)):
+        client.post("/api/v1/records/opportunity", json={"name": name, "amount": amount},
+                    headers={"X-CSRF-Token": token})
+    check = {"fc_source": "formula", "fc_object": "opportunity", "fc_context": "condition",
+             "formula": "amount > 1000"}
+    text = client.post("/builder/formula-check", data=check,
+                       headers={"X-CSRF-Token": token}).get_data(as_text=True)
+    cells = re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td></tr>", text)
+    assert cells == [("Large", "Yes"), ("Small", "No")]
+    zh = client.post("/builder/formula-check?lang=zh", data=check,
+                     headers={"X-CSRF-Token": token}).get_data(as_text=True)
+    assert re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td></tr>", zh) == \
+        [("Large", "是"), ("Small", "否")]
