@@ -330,6 +330,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "deactivated": {"en": "Deactivated", "zh": "已停用"},
     "deactivate": {"en": "Deactivate", "zh": "停用"},
     "activate": {"en": "Reactivate", "zh": "重新启用"},
+    "deactivate_confirm": {"en": "{name} is signed out everywhere and can no longer sign in; "
+                                 "their records stay with them until you transfer them.",
+                           "zh": "{name} 将在所有设备上退出且无法再登录；其记录仍归其所有，"
+                                 "可稍后转移。"},
+    "deactivate_now": {"en": "Deactivate {name}", "zh": "停用 {name}"},
     "deactivate_help": {"en": "A deactivated user can no longer sign in or use API tokens; "
                               "their records stay.",
                         "zh": "停用后该用户无法登录或使用 API 令牌，其记录保留。"},
