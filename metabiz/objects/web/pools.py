@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -26,6 +27,7 @@ from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import SYSTEM, Actor
 from metabiz.platform.auth import list_users
+from metabiz.platform.db import users
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.request_input import MAX_PAGE, int_param
@@ -52,6 +54,16 @@ def people(ctx: Context) -> list[dict[str, str]]:
             for u in list_users(ctx.conn) if u.active]
 
 
+def display_names(ctx: Context, names: Iterable[Any]) -> dict[Any, str]:
+    """Users by the name people know them by (their display name), for those that have one."""
+    wanted = {n for n in names if isinstance(n, str) and n}
+    if not wanted:
+        return {}
+    found = ctx.conn.execute(select(users.c.name, users.c.display_name)
+                             .where(users.c.name.in_(sorted(wanted))))
+    return {name: shown for name, shown in found if shown}
+
+
 def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
     """Whether a list offers to transfer its checked records (the edit right)."""
     return ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
@@ -71,8 +83,10 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
     pool = obj.odef.pool(record.get("pool") or "") if obj.odef.pools else None
     can_edit = access.allowed(actor, obj.name, "edit") and (
         actor.is_admin or not _locked(ctx, obj, record["id"]))
-    panel: dict[str, Any] = {"owner": record.get("owner"), "pool": None, "return": [],
-                             "transfer": False, "people": []}
+    owner = record.get("owner")
+    panel: dict[str, Any] = {"owner": owner, "pool": None, "return": [],
+                             "transfer": False, "people": [],
+                             "owner_label": display_names(ctx, [owner]).get(owner, owner)}
     if pool is not None:
         panel["pool"] = {"label": pool.label.get(lang), "name": pool.api_name,
                          "href": url_for("objects_web.pool_page", object_name=obj.name,
@@ -116,13 +130,15 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
                                    offset=(page - 1) * PAGE_SIZE, rich=True)
         rows = table_rows(ctx, obj, columns, found.records)
         entries = pools.pool_entries(ctx, obj, [r["id"] for r in rows])
+        known = display_names(ctx, (e.get("previous_owner") for e in entries.values()))
         for row in rows:
             entry = entries.get(row["id"], {})
             at = entry.get("at")
             row["since"] = forms.display(None, json_value(at.replace(tzinfo=dt.UTC)), lang=lang,
                                          widget="datetime", zone=ctx.zone) if at else None
             previous = entry.get("previous_owner")
-            row["previous_owner"] = previous if previous != SYSTEM.name else None
+            row["previous_owner"] = known.get(previous, previous) \
+                if previous != SYSTEM.name else None
             reason = pool.reason(entry.get("reason") or "")
             row["reason"] = reason.label.get(lang) if reason else entry.get("reason")
         access = ctx.schema.access

@@ -10,6 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from metabiz.objects import records
+from metabiz.platform.db import users, writer
 
 Call = Callable[..., Any]
 
@@ -136,3 +137,21 @@ def test_a_locked_record_offers_no_transfer_and_a_refusal_is_worded_for_people(
                        data={"pool": "lead_pool", "reason": "no_answer", "csrf_token": token})
     assert "审批进行中，暂不能修改。" in back.get_data(as_text=True)
     assert call("GET", f"/records/lead/{lead}").get_json()["owner"] == "rita"
+
+
+def test_people_show_by_their_display_names_on_the_owner_card_and_the_pool(
+        client: FlaskClient, browser_session, call: Call, pool_app) -> None:
+    with writer(pool_app.extensions["metabiz"].engine).begin() as conn:
+        conn.execute(users.update().where(users.c.name == "rita")
+                     .values(display_name="Rita Lin"))
+    lead = call("POST", "/records/lead", user="rita", body={"name": "Acme"}).get_json()["id"]
+    browser_session(client, "rita")
+    detail = page(client, f"/o/lead/{lead}")
+    assert "Owned by Rita Lin" in detail
+    system = detail[detail.index('id="system-title"'):]
+    assert re.search(r"<dt>Owner</dt><dd>\s*Rita Lin\s*</dd>", system)
+    assert re.search(r"<dt>Created by</dt><dd>\s*Rita Lin\s*</dd>", system)
+    back = call("POST", f"/records/lead/{lead}/return", user="rita", body={"reason": "no_answer"})
+    assert back.status_code == 200
+    pool = page(client, "/pools/lead/lead_pool")
+    assert '<td data-label="Previous owner">Rita Lin</td>' in pool
