@@ -26,6 +26,7 @@ from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.web.pools import display_names
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
@@ -50,8 +51,12 @@ web = Blueprint("flows_web", __name__, template_folder="templates")
 def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
     lang = ctx.language
     out = []
-    for item in approvals.inbox(ctx, status=status):
+    found = approvals.inbox(ctx, status=status)
+    people = display_names(ctx, [item.get("submitted_by") for item in found])
+    for item in found:
         out.append({**item, "href": f"/o/{item['object']}/{item['record_id']}",
+                    "submitted_by": people.get(item.get("submitted_by"),
+                                               item.get("submitted_by")),
                     "name": item.get("record_name") or f"#{item['record_id']}",
                     "step": item.get("step_label") or item.get("step"),
                     "state": forms.display(None, item.get("status"), lang=lang,
@@ -125,11 +130,15 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
     """The record's approval requests with the actions the actor may take on each."""
     lang = ctx.language
     requests = []
-    for item in approvals.requests_for_record(ctx, obj.name, record["id"]):
+    found = approvals.requests_for_record(ctx, obj.name, record["id"])
+    people = display_names(ctx, [n for item in found for n in (
+        item.get("submitted_by"), *(item.get("pending_approvers") or []),
+        *(h.get("actor") for h in item.get("history", [])))])
+    for item in found:
         history = []
         for h in item.get("history", []):
             key = f"action_{h.get('action')}"
-            history.append({"actor": h.get("actor"),
+            history.append({"actor": people.get(h.get("actor"), h.get("actor")),
                             "step": h.get("step_label") or h.get("step"),
                             "action": i18n.text(key, lang) if key in i18n.TEXTS
                             else h.get("action"),
@@ -142,10 +151,10 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
                                     widget="approval_status"),
             "pending": item.get("status") == "pending",
             "step": item.get("step_label") or item.get("step"),
-            "submitted_by": item.get("submitted_by"),
+            "submitted_by": people.get(item.get("submitted_by"), item.get("submitted_by")),
             "submitted_at": forms.display(None, item.get("submitted_at"), lang=lang,
                                           widget="datetime", zone=ctx.zone),
-            "approvers": item.get("pending_approvers") or [],
+            "approvers": [people.get(a, a) for a in item.get("pending_approvers") or []],
             "history": history, "actions": item.get("actions") or []})
     has_flow = bool(flows_of(ctx.schema).approval_flows(obj.name))
     # offered only when a flow would take the record now (its entry condition holds)

@@ -1,5 +1,6 @@
 """The CRM's discount approval as the sales manager meets it in the approvals inbox: the row
-shows the discount the request is about, not only the first fields of the layout."""
+shows the discount the request is about, not only the first fields of the layout, and
+people by their names."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ def client(db_url: str, tmp_path: Path, extensions) -> Iterator[FlaskClient]:
     runtime = build_runtime(engine)
     installer.install(runtime, "crm")
     with writer(engine).begin() as conn:
-        create_user(conn, "bob", "bob-pw-123", roles=["sales_manager"])
-        create_user(conn, "alice", "alice-pw-1", roles=["sales_rep"], manager="bob")
+        create_user(conn, "bob", "bob-pw-123", roles=["sales_manager"], display_name="Bob Li")
+        create_user(conn, "alice", "alice-pw-1", roles=["sales_rep"], manager="bob",
+                    display_name="Alice Chen")
         ctx = runtime.context(conn, load_actor(conn, "alice"))
         account = records.create(ctx, "account", {"name": "Acme"})
         records.create(ctx, "opportunity", {
@@ -55,3 +57,7 @@ def test_the_manager_sees_the_discount_in_the_inbox(client: FlaskClient, browser
     shown = re.findall(r"<dt>([^<]+)</dt>", facts)
     assert set(shown[:2]) == {"Discount (%)", "Stage"}  # what the flow's conditions read
     assert "15.00%" in facts and "Acme" in facts
+    assert '<td data-label="Submitted by">Alice Chen</td>' in inbox  # people by their names
+    panel = client.get(f"/o/opportunity/{record_id}").get_data(as_text=True)
+    assert re.search(r"<dt>Submitted by</dt>\s*<dd>Alice Chen</dd>", panel)
+    assert re.search(r"<dt>Approvers</dt>\s*<dd>Bob Li</dd>", panel)
