@@ -206,12 +206,15 @@ def assign(actor: Actor, object_name: str, pool_name: str) -> Any:
             # all or nothing: one failure rolls every one back
             done = pools.assign_many(ctx, obj.name, ids, owner)
             lang = ctx.language
+            known = display_names(ctx, [owner, *(a.owner for a in done.above_limit)])
     except MetabizError as err:
         flash(message(err), "error")
     else:
-        flash(i18n.text("assigned", count=len(done.records), owner=owner), "success")
+        flash(i18n.text("assigned", count=len(done.records), owner=known.get(owner, owner)),
+              "success")
         for above in done.above_limit:  # allowed for admins, but they should know
-            flash(i18n.text("above_claim_limit", owner=above.owner, held=above.held,
+            flash(i18n.text("above_claim_limit", owner=known.get(above.owner, above.owner),
+                            held=above.held,
                             limit=above.limit, pool=above.pool.label.get(lang)), "warning")
     return redirect(safe_next(request.form.get("next")) or back)
 
@@ -251,6 +254,7 @@ def transfer(actor: Actor, object_name: str, record_id: str) -> Any:
             obj = ctx.schema.object(object_name)
             name = forms.record_name(obj, done, ctx.language)
             still_visible = records_visible(ctx, obj, done["id"])
+            owner = display_names(ctx, [owner]).get(owner, owner)
     except MetabizError as err:
         flash(message(err), "error")
         return redirect(detail)
@@ -273,6 +277,7 @@ def transfer_many(actor: Actor, object_name: str) -> Any:
     try:
         with unit_of_work(actor, write=True) as ctx:
             pools.transfer(ctx, object_name, ids, owner)
+            owner = display_names(ctx, [owner]).get(owner, owner)
     except MetabizError as err:
         flash(i18n.text("transfer_failed") + " " + message(err), "error")
     else:

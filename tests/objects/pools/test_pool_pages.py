@@ -155,3 +155,9 @@ def test_people_show_by_their_display_names_on_the_owner_card_and_the_pool(
     assert back.status_code == 200
     pool = page(client, "/pools/lead/lead_pool")
     assert '<td data-label="Previous owner">Rita Lin</td>' in pool
+    with writer(pool_app.extensions["metabiz"].engine).begin() as conn:
+        conn.execute(users.update().where(users.c.name == "ron").values(display_name="Ron Gu"))
+    other = call("POST", "/records/lead", user="rita", body={"name": "Globex"}).get_json()["id"]
+    moved = client.post(f"/o/lead/{other}/transfer", follow_redirects=True,
+                        data={"owner": "ron", "csrf_token": csrf(pool)})
+    assert "now belongs to Ron Gu" in moved.get_data(as_text=True)
