@@ -133,5 +133,5 @@ def test_transfer_from_the_list_loads_its_users_when_the_bar_is_used(
     owner.focus()
     owner.select_option("mia")
     page.click("#bulk-transfer button:has-text('Transfer')")
-    expect(page.locator(".alert-success")).to_contain_text("now belong to mia")
+    expect(page.locator(".alert-success")).to_contain_text("now belong to Mia Sun")
     expect(page.locator("tr", has_text="Zhou Min")).to_have_count(0)
