@@ -29,6 +29,9 @@ from metabiz.platform.web.shell import render_panels
 
 RELATED_ROWS = 5
 
+#: the query parameter of a related list's "New": the parent record to come back to
+BACK = "_back"
+
 
 @web.get("/o/<object_name>/<record_id>")
 @login_required
@@ -130,7 +133,9 @@ def _related(ctx: Context, obj: CompiledObject, record: dict[str, Any], child_na
             "label": child.odef.label.get(lang), "total": found.total,
             "shown": len(rows), "table": table_markup(headers, rows, caption=title),
             "new_href": url_for("objects_web.new_record", object_name=child.name,
-                                **{link: record["id"]})
+                                **{link: record["id"], BACK: url_for(
+                                    "objects_web.detail", object_name=obj.name,
+                                    record_id=record["id"])})
             if access.allowed(ctx.actor, child.name, "create") and
             editable(ctx, child, link) else None,
             "all_href": url_for("objects_web.list_page", object_name=child.name,
