@@ -40,6 +40,7 @@ from metabiz.builder_ui.web import (
     web,
 )
 from metabiz.errors import BadRequest, ConflictError, MetadataError
+from metabiz.objects import forms
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
@@ -128,7 +129,7 @@ def apply(actor: Actor) -> Any:
 def version_list(actor: Actor) -> str:
     with engine().connect() as conn:
         listed = versions.versions(conn)
-    return render_template("builder/versions.html", versions=listed)
+    return render_template("builder/versions.html", versions=_shown_at(actor, listed))
 
 
 @web.get("/versions/<int:number>")
@@ -136,7 +137,15 @@ def version_list(actor: Actor) -> str:
 def version_page(actor: Actor, number: int) -> str:
     with engine().connect() as conn:
         shown = versions.version(conn, number)
-    return render_template("builder/version.html", version=shown)
+    return render_template("builder/version.html", version=_shown_at(actor, [shown])[0])
+
+
+def _shown_at(actor: Actor, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each version's time as every other page shows times: in the user's time zone."""
+    with unit_of_work(actor) as ctx:
+        return [{**v, "shown_at": forms.display(None, v["at"], lang=ctx.language,
+                                                widget="datetime", zone=ctx.zone)}
+                for v in listed]
 
 
 @web.post("/versions/<int:number>/revert")

@@ -300,6 +300,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "records_n": {"en": "{n} fields", "zh": "{n} 个字段"},
     "view_records": {"en": "Open records", "zh": "查看记录"},
     "yes": {"en": "Yes", "zh": "是"},
+    "no": {"en": "No", "zh": "否"},
     "none": {"en": "—", "zh": "—"},
     "app": {"en": "App", "zh": "应用"},
     "metadata_version": {"en": "Metadata version {n}", "zh": "元数据版本 {n}"},

@@ -53,6 +53,8 @@ class FlowFormula:
             position = f"{err.line}:{err.column}: " if err.line is not None else ""
             raise MetadataError([f"{where}: {position}{err.message}"]) from None
         self.type = checked.type
+        #: the record's own fields the formula reads (`discount`, `account` of account.name)
+        self.fields = frozenset(path[0] for path in checked.references)
         self._run = compile_python(checked)
 
     def value(self, subject: Subject) -> Any:

@@ -26,6 +26,7 @@ from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
+from metabiz.objects.web.pools import display_names
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
@@ -50,8 +51,12 @@ web = Blueprint("flows_web", __name__, template_folder="templates")
 def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
     lang = ctx.language
     out = []
-    for item in approvals.inbox(ctx, status=status):
+    found = approvals.inbox(ctx, status=status)
+    people = display_names(ctx, [item.get("submitted_by") for item in found])
+    for item in found:
         out.append({**item, "href": f"/o/{item['object']}/{item['record_id']}",
+                    "submitted_by": people.get(item.get("submitted_by"),
+                                               item.get("submitted_by")),
                     "name": item.get("record_name") or f"#{item['record_id']}",
                     "step": item.get("step_label") or item.get("step"),
                     "state": forms.display(None, item.get("status"), lang=lang,
@@ -63,14 +68,17 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
 
 
 def _facts(ctx: Context, item: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The first filled-in fields of the record a pending item is about, by its layout, as
-    the approver's role shows them: what she decides on, in the inbox itself."""
+    """The first filled-in fields of the record a pending item is about, as the approver's
+    role shows them: what she decides on, in the inbox itself. The fields the flow's
+    conditions read come first (a discount approval shows the discount), then the layout's."""
     record, obj = item.get("record"), ctx.schema.objects.get(item["object"])
     if not record or obj is None:
         return []
     lang = ctx.language
     defined = obj.odef.layout("default")
     order = [n for s in defined.sections for n in s.fields] if defined else list(obj.fields)
+    decisive = _decisive_fields(ctx, item.get("flow"))
+    order = [n for n in order if n in decisive] + [n for n in order if n not in decisive]
     names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], order))
     facts = []
     for name in order:
@@ -83,6 +91,15 @@ def _facts(ctx: Context, item: dict[str, Any]) -> list[tuple[str, Any]]:
         if len(facts) == INBOX_FACTS:
             break
     return facts
+
+
+def _decisive_fields(ctx: Context, flow_name: str | None) -> frozenset[str]:
+    """The fields an approval flow's entry and step conditions read."""
+    flow = flows_of(ctx.schema).approval_flow(flow_name) if flow_name else None
+    if flow is None:
+        return frozenset()
+    conditions = [flow.entry] + [step.condition for step in flow.steps]
+    return frozenset().union(*(c.fields for c in conditions if c is not None))
 
 
 # -- what flows add to the shell ---------------------------------------------------------
@@ -113,11 +130,15 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
     """The record's approval requests with the actions the actor may take on each."""
     lang = ctx.language
     requests = []
-    for item in approvals.requests_for_record(ctx, obj.name, record["id"]):
+    found = approvals.requests_for_record(ctx, obj.name, record["id"])
+    people = display_names(ctx, [n for item in found for n in (
+        item.get("submitted_by"), *(item.get("pending_approvers") or []),
+        *(h.get("actor") for h in item.get("history", [])))])
+    for item in found:
         history = []
         for h in item.get("history", []):
             key = f"action_{h.get('action')}"
-            history.append({"actor": h.get("actor"),
+            history.append({"actor": people.get(h.get("actor"), h.get("actor")),
                             "step": h.get("step_label") or h.get("step"),
                             "action": i18n.text(key, lang) if key in i18n.TEXTS
                             else h.get("action"),
@@ -130,10 +151,10 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
                                     widget="approval_status"),
             "pending": item.get("status") == "pending",
             "step": item.get("step_label") or item.get("step"),
-            "submitted_by": item.get("submitted_by"),
+            "submitted_by": people.get(item.get("submitted_by"), item.get("submitted_by")),
             "submitted_at": forms.display(None, item.get("submitted_at"), lang=lang,
                                           widget="datetime", zone=ctx.zone),
-            "approvers": item.get("pending_approvers") or [],
+            "approvers": [people.get(a, a) for a in item.get("pending_approvers") or []],
             "history": history, "actions": item.get("actions") or []})
     has_flow = bool(flows_of(ctx.schema).approval_flows(obj.name))
     # offered only when a flow would take the record now (its entry condition holds)

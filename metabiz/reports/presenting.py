@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from metabiz.formulas import FType
 from metabiz.reports.buckets import bounds, utc_start
-from metabiz.reports.compiled import CompiledKey, CompiledReport
+from metabiz.reports.compiled import CompiledKey, CompiledMeasure, CompiledReport, field_scale
 from metabiz.reports.engine import ReportResult
 
 BLANK = {"en": "(blank)", "zh": "（空）"}
@@ -49,10 +49,11 @@ def present(result: ReportResult, chart: dict[str, Any], lang: str) -> Presented
     for raw in result.rows:
         cells = [(key_text(k, v, lang, result.labels.get(k.column)), v)
                  for k, v in zip(keys, raw, strict=False)]
-        cells += [(number_text(v), v) for v in raw[len(keys):]]
+        cells += [(number_text(v, shown_decimals(m)), v)
+                  for m, v in zip(measures, raw[len(keys):], strict=False)]
         rows.append(cells)
         filters.append(drill_filter(report, raw[:len(keys)], result.filter))
-    totals = [number_text(result.totals.get(m.name)) for m in measures]
+    totals = [number_text(result.totals.get(m.name), shown_decimals(m)) for m in measures]
     labels = {"total": TOTAL.get(lang, TOTAL["en"])}
     data = {"chart": chart, "columns": result.columns, "headers": headers,
             "keys": [k.column for k in keys], "measures": [m.name for m in measures],
@@ -80,14 +81,24 @@ def key_text(key: CompiledKey, value: Any, lang: str,
     return str(value)
 
 
-def number_text(value: Any) -> str:
-    """A measure for people: thousands separated, its decimals kept."""
+def shown_decimals(m: CompiledMeasure) -> int | None:
+    """How many decimals a page shows of a measure: its field's scale, and at least two;
+    an average or a formula's result computed to six decimals reads 14.29, not 14.285714
+    (the API and the downloads keep every decimal)."""
+    return max(field_scale(m.fdef) or 0, 2) if m.decimals is not None else None
+
+
+def number_text(value: Any, at_most: int | None = None) -> str:
+    """A measure for people: thousands separated, its decimals kept (at most `at_most`)."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return str(value)
     exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     decimals = max(0, -exact.as_tuple().exponent)  # type: ignore[operator]
+    if at_most is not None and decimals > at_most:
+        exact = exact.quantize(Decimal(1).scaleb(-at_most), rounding=ROUND_HALF_UP)
+        decimals = at_most
     return f"{exact:,.{decimals}f}"
 
 

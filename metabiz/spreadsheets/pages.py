@@ -27,7 +27,7 @@ from metabiz.spreadsheets.exporter import MEDIA_TYPES, ExportRequest, check_form
 from metabiz.spreadsheets.importer import ImportOptions, check_rights, plan_columns, run_import
 from metabiz.spreadsheets.report import error_report, messages_by_row
 from metabiz.spreadsheets.sheets import SheetRejected, column_letter, open_sheet
-from metabiz.spreadsheets.texts import note, text
+from metabiz.spreadsheets.texts import note, outcome, text
 
 web = Blueprint("spreadsheets_web", __name__, template_folder="templates")
 
@@ -269,7 +269,8 @@ def _status_view(row: dict[str, Any]) -> dict[str, Any]:
         dry_run=bool(row["options"].get("dry_run")),
         percent=int(100 * row["processed"] / row["total"]) if row["total"] else 0,
         shown_message=_MESSAGES[row["message"]]() if row["message"] in _MESSAGES
-        else i18n.message(row["message"]) if row["message"] else None,
+        else (outcome(row["message"]) or i18n.message(row["message"])) if row["message"]
+        else None,
         notes=[note(n) for n in status["notes"]])
     return status
 

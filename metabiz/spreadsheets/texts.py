@@ -69,6 +69,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "status_done": {"en": "done", "zh": "完成"},
     "status_failed": {"en": "failed", "zh": "失败"},
     "notes": {"en": "Left out", "zh": "未导入的列"},
+    "bad_rows": {"en": "{bad} of {total} rows have problems, so nothing was written. Fix them "
+                       "(the error report lists each one) and import the file again, or choose "
+                       "“Import the good rows, skip the bad ones”.",
+                 "zh": "{total} 行中有 {bad} 行有问题，因此未写入任何数据。请按错误报告修改后重新导入，"
+                       "或选择“导入正确的行，跳过错误的行”。"},
     "owner": {"en": "Owner", "zh": "所有人"},
     "restarted": {"en": "The worker running this import stopped before it finished; nothing "
                         "of that attempt was written, and the import started again from the "
@@ -88,21 +93,33 @@ _NOTES_ZH = {
     "computed by metabiz": "由系统计算",
     "files and images are attached on the record page": "文件和图片请在记录页面上传",
     "the error report's own column": "错误报告自带的列",
-    "left out": "已选择不导入",
+    "left out": "未选择字段",
     "read-only for your role": "您的角色只读",
     "hidden for your role": "对您的角色隐藏",
     "record ids are set by metabiz; they find the records to update with key id":
         "记录编号由系统生成；按编号更新记录时才使用",
 }
+#: a column the mapping page left without a field, said from where the user stands
+_NOTES_EN = {"left out": "no field chosen"}
 _NOTE = re.compile(r"^column (.+): not imported \((.+)\)$", re.DOTALL)
+_BAD_ROWS = re.compile(r"^nothing written: (\d+) of (\d+) rows are bad$")
 
 
 def note(raw: str) -> str:
-    """A 'column X: not imported (why)' note in the user's language."""
+    """A 'column X: not imported (why)' note as the page lists it under "Left out":
+    'X (why)', in the user's language."""
     match = _NOTE.match(raw)
-    if i18n.language() != "zh" or match is None or match[2] not in _NOTES_ZH:
+    if match is None:
         return raw
-    return f"列 {match[1]}：未导入（{_NOTES_ZH[match[2]]}）"
+    if i18n.language() == "zh":
+        return f"{match[1]}（{_NOTES_ZH.get(match[2], match[2])}）"
+    return f"{match[1]} ({_NOTES_EN.get(match[2], match[2])})"
+
+
+def outcome(raw: str) -> str | None:
+    """An import's own outcome message in the user's words (None: not one of them)."""
+    match = _BAD_ROWS.match(raw)
+    return text("bad_rows", bad=match[1], total=match[2]) if match else None
 
 
 def text(key: str, **values: Any) -> str:

@@ -154,7 +154,8 @@ def test_create_a_child_from_a_related_list(page, server, sign_in):
     page.fill("#f-unit_price", "19.90")
     page.click("button:has-text('Save')")
     expect(page.locator(".alert-success")).to_contain_text("Widget XL")
-    page.locator("dd a", has_text="Deal 03").click()
+    # back on the deal, ready for the next line
+    expect(page.locator("h1")).to_have_text("Deal 03")
     expect(page.locator("[data-related=line_item]")).to_contain_text("Widget XL")
     expect(page.locator("[data-related=line_item]")).to_contain_text("59.70")
 

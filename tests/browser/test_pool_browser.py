@@ -83,7 +83,7 @@ def test_claim_from_the_pool_then_return_it_with_a_reason(page, pool_server: str
     row.locator("button:has-text('Claim')").click()
     expect(page.locator(".alert-success")).to_contain_text("“Lin Hao” is yours now.")
     expect(page.locator("h1")).to_have_text("Lin Hao")
-    expect(page.locator("#owner")).to_contain_text("Owned by rita")
+    expect(page.locator("#owner")).to_contain_text("Owned by Rita Wu")
     expect(page.locator("#activity")).to_contain_text("Claimed from Lead pool")
 
     page.fill("#follow-up-text", "Called, wants a quote")
@@ -97,7 +97,7 @@ def test_claim_from_the_pool_then_return_it_with_a_reason(page, pool_server: str
     expect(page.locator(".alert-success")).to_contain_text("Returned to Lead pool.")
     returned = page.locator("tr", has_text="Lin Hao")
     expect(returned).to_contain_text("No answer")
-    expect(returned).to_contain_text("rita")
+    expect(returned).to_contain_text("Rita Wu")  # the previous owner, by name
 
 
 def test_the_pool_page_fits_a_phone(phone, pool_server: str) -> None:
@@ -125,5 +125,5 @@ def test_transfer_from_the_list_loads_its_users_when_the_bar_is_used(
     owner.focus()
     owner.select_option("mia")
     page.click("#bulk-transfer button:has-text('Transfer')")
-    expect(page.locator(".alert-success")).to_contain_text("now belong to mia")
+    expect(page.locator(".alert-success")).to_contain_text("now belong to Mia Sun")
     expect(page.locator("tr", has_text="Zhou Min")).to_have_count(0)

@@ -72,3 +72,20 @@ def test_a_dashboard_on_a_phone(phone, server, sign_in, screenshot):
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the report page is {width}px wide"
     screenshot(phone, "report-phone")
+
+
+def test_chart_numbers_are_grouped_and_pie_percentages_fit_on_a_phone(phone, server, sign_in):
+    sign_in(phone)
+    phone.goto(f"{server}/dashboards/sales_desk")
+    charts = phone.locator("[data-report-chart]")
+    expect(charts).to_have_count(2)
+    for chart in charts.all():
+        expect(chart).to_have_attribute("data-drawn", "true")
+    drawn = phone.evaluate("""() => [...document.querySelectorAll('[data-report-chart]')].map(el => {
+        const option = window.echarts.getInstanceByDom(el).getOption();
+        return {tooltip: option.tooltip[0].valueFormatter(2568000.5),
+                type: option.series[0].type, label: option.series[0].label.position};
+    })""")
+    assert [d["tooltip"] for d in drawn] == ["2,568,000.5", "2,568,000.5"]
+    pie = next(d for d in drawn if d["type"] == "pie")
+    assert pie["label"] == "inside"  # outside, a 375 px card cuts "25%" down to "2..."

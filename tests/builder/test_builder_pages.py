@@ -3,8 +3,10 @@ the plan first and applies only when confirmed; problems show next to their cont
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from zoneinfo import ZoneInfo
 
 from builder_client import confirm, signed_in
 
@@ -337,3 +339,35 @@ def test_indexed_is_offered_to_types_that_take_it_and_the_plan_shows_the_index(
         "indexed": "1"})
     assert plan.status_code == 200 and "add field account.notes2" in plan.get_data(as_text=True)
     assert "index account.notes2" not in plan.get_data(as_text=True)
+
+
+def test_versions_show_their_time_in_the_users_time_zone(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    client.post("/settings", data={"csrf_token": token, "language": "en",
+                                   "timezone": "Asia/Shanghai"})
+    listed = client.get("/builder/versions").get_data(as_text=True)
+    when = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', listed)
+    assert when is not None and when[1].endswith("Z")
+    stamp = dt.datetime.fromisoformat(when[1].replace("Z", "+00:00"))
+    local = stamp.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert when[2] == f"{local:%Y-%m-%d %H:%M} CST"  # as every other page writes times
+    assert " UTC" not in listed
+    shown = client.get("/builder/versions/1").get_data(as_text=True)
+    assert re.search(r'<time datetime="[^"]+Z">\d{4}-\d\d-\d\d \d\d:\d\d CST</time>', shown)
+
+
+def test_a_condition_previews_as_yes_and_no_in_the_users_language(client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    for name, amount in (("Small", 10), ("Large", 5000)):
+        client.post("/api/v1/records/opportunity", json={"name": name, "amount": amount},
+                    headers={"X-CSRF-Token": token})
+    check = {"fc_source": "formula", "fc_object": "opportunity", "fc_context": "condition",
+             "formula": "amount > 1000"}
+    text = client.post("/builder/formula-check", data=check,
+                       headers={"X-CSRF-Token": token}).get_data(as_text=True)
+    cells = re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td></tr>", text)
+    assert cells == [("Large", "Yes"), ("Small", "No")]
+    zh = client.post("/builder/formula-check?lang=zh", data=check,
+                     headers={"X-CSRF-Token": token}).get_data(as_text=True)
+    assert re.findall(r"<tr><td>(\w+)</td><td>([^<]*)</td></tr>", zh) == \
+        [("Large", "是"), ("Small", "否")]

@@ -371,18 +371,28 @@ def test_detail_shows_layout_sections_related_lists_and_new_child(client, app):
     page = html(client.get(f"/o/opportunity/{deal['id']}"))
     assert "Deal" in page and "50.00" in page  # the weighted amount formula
     assert 'data-related="line_item"' in page
-    new_child = f"/o/line_item/new?opportunity={deal['id']}"
+    back = f"%2Fo%2Fopportunity%2F{deal['id']}"
+    new_child = f"/o/line_item/new?opportunity={deal['id']}&_back=/o/opportunity/{deal['id']}"
     assert f'href="{new_child}"' in page
     form = html(client.get(new_child))
     assert input_value(form, "opportunity") == str(deal["id"])
-    created = post(client, "/o/line_item/new", {"product": "Widget", "quantity": "2",
-                                                 "unit_price": "5",
-                                                 "opportunity": str(deal["id"])})
+    # saving and cancelling go back to the deal the line was added from
+    assert f'action="/o/line_item/new?_back={back}"' in form
+    assert re.search(rf'<a class="btn" href="/o/opportunity/{deal["id"]}">Cancel</a>', form)
+    created = post(client, f"/o/line_item/new?_back={back}", {
+        "product": "Widget", "quantity": "2", "unit_price": "5",
+        "opportunity": str(deal["id"])})
     assert created.status_code == 302
+    assert created.headers["Location"] == f"/o/opportunity/{deal['id']}"
+    off_site = post(client, "/o/line_item/new?_back=//evil.example", {
+        "product": "Gadget", "quantity": "1", "unit_price": "5",
+        "opportunity": str(deal["id"])})
+    assert re.fullmatch(r"/o/line_item/\d+", off_site.headers["Location"])
     again = html(client.get(f"/o/opportunity/{deal['id']}"))
     assert "Widget" in again
     account_page = html(client.get(f"/o/account/{account['id']}"))
-    assert f'href="/o/opportunity/new?account={account["id"]}"' in account_page
+    assert f'href="/o/opportunity/new?account={account["id"]}&_back=/o/account/' \
+        f'{account["id"]}"' in account_page
     related_all = html(client.get(f"/o/opportunity?account={account['id']}"))
     assert "Filtered by" in related_all and "1–1 of 1" in related_all
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 
 from openpyxl import load_workbook
 
@@ -75,6 +76,31 @@ def test_the_mapping_page_leaves_a_file_column_out_and_says_why(db_url, tmp_path
     services = app.extensions["metabiz"]
     run_worker(services.engine, once=True, secret="k", runtime=services.runtime)
     done = client.get(sent.headers["Location"] + "/progress?lang=zh").get_data(as_text=True)
-    assert "导入完成" in done and "未导入的列: 列 Photo：未导入（已选择不导入）" in done
+    assert "导入完成" in done and "未导入的列: Photo（未选择字段）" in done
     done = client.get(sent.headers["Location"] + "/progress?lang=en").get_data(as_text=True)
-    assert "Left out: column Photo: not imported (left out)" in done
+    assert "Left out: Photo (no field chosen)" in done
+
+
+def test_a_file_with_a_bad_row_says_so_in_the_users_words(db_url, tmp_path, extensions,
+                                                          browser_session):
+    app, _ = make_app(db_url, tmp_path, extensions)
+    client = app.test_client()
+    browser_session(client, "admin")
+    page = client.get("/o/incident/import").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+    content = "subject,amount\nPump leaks,120\nValve stuck,lots\nFan noise,80\n"
+    sent = client.post("/o/incident/import", data={
+        "csrf_token": token, "file": (io.BytesIO(content.encode()), "incidents.csv")},
+        content_type="multipart/form-data")
+    started = client.post(sent.headers["Location"] + "/start", data={
+        "csrf_token": token, "map-0": "subject", "map-1": "amount"})
+    assert started.status_code == 302
+    services = app.extensions["metabiz"]
+    run_worker(services.engine, once=True, secret="k", runtime=services.runtime)
+    done = client.get(sent.headers["Location"] + "/progress").get_data(as_text=True)
+    assert "Nothing was imported" in done and "Row 3, amount" in done
+    assert "1 of 3 rows have problems, so nothing was written." in done
+    assert "nothing written: 1 of 3 rows are bad" not in done
+    zh = client.get(sent.headers["Location"] + "/progress?lang=zh").get_data(as_text=True)
+    assert "3 行中有 1 行有问题，因此未写入任何数据。" in zh
+    assert "'lots'：不是数字" in unescape(zh)  # the cell's problem in Chinese too

@@ -17,6 +17,7 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import stage_path
 from metabiz.objects.web.navigation import plural, readable
+from metabiz.objects.web.pools import display_names
 from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
@@ -27,6 +28,9 @@ from metabiz.platform.web.session import login_required
 from metabiz.platform.web.shell import render_panels
 
 RELATED_ROWS = 5
+
+#: the query parameter of a related list's "New": the parent record to come back to
+BACK = "_back"
 
 
 @web.get("/o/<object_name>/<record_id>")
@@ -46,8 +50,10 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
              forms.display(obj.fields[n], record.get(n), lang=lang, names=names,
                            readable=readable_names, zone=ctx.zone), _help(obj, n, lang))
             for n in s.fields]) for s in layout(ctx, obj, record)]
+        people = display_names(ctx, (record.get(n) for n in ("owner", "created_by",
+                                                              "updated_by")))
         system = [(forms.field_label(obj, n, lang),
-                   forms.display(None, record.get(n), lang=lang,
+                   forms.display(None, people.get(record.get(n), record.get(n)), lang=lang,
                                  widget=forms.SYSTEM_WIDGETS[n], zone=ctx.zone))
                   for n in ("owner", "created_by", "created_at", "updated_by", "updated_at")]
         related = [r for r in (_related(ctx, obj, record, child, link)
@@ -127,7 +133,9 @@ def _related(ctx: Context, obj: CompiledObject, record: dict[str, Any], child_na
             "label": child.odef.label.get(lang), "total": found.total,
             "shown": len(rows), "table": table_markup(headers, rows, caption=title),
             "new_href": url_for("objects_web.new_record", object_name=child.name,
-                                **{link: record["id"]})
+                                **{link: record["id"], BACK: url_for(
+                                    "objects_web.detail", object_name=obj.name,
+                                    record_id=record["id"])})
             if access.allowed(ctx.actor, child.name, "create") and
             editable(ctx, child, link) else None,
             "all_href": url_for("objects_web.list_page", object_name=child.name,

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
@@ -27,14 +28,14 @@ from metabiz.objects.record_input import record_key
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
-from metabiz.objects.web.detail import editable, layout
+from metabiz.objects.web.detail import BACK, editable, layout
 from metabiz.objects.web.navigation import plural, readable
 from metabiz.objects.work import app_storage, unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import user_names
 from metabiz.platform.request_input import whole_number
 from metabiz.platform.web import i18n
-from metabiz.platform.web.session import login_required
+from metabiz.platform.web.session import login_required, safe_next
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def new_record(actor: Actor, object_name: str) -> Any:
     errors: dict[str, list[str]] = {}
     banner = None
     status = 200
+    # "New" of a related list: saving or cancelling goes back to the parent record
+    back = safe_next(request.args.get(BACK))
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "create")
@@ -71,11 +74,11 @@ def new_record(actor: Actor, object_name: str) -> Any:
                                 owner=created["owner"]), "success")
                 return redirect(url_for("objects_web.list_page", object_name=obj.name))
             flash(i18n.text("created", object=label, name=name), "success")
-            return redirect(url_for("objects_web.detail", object_name=obj.name,
-                                    record_id=created["id"]))
+            return redirect(back or url_for("objects_web.detail", object_name=obj.name,
+                                            record_id=created["id"]))
     with unit_of_work(actor) as ctx:
         obj = ctx.schema.object(object_name)
-        page = _form_page(ctx, obj, None, values, errors, banner, creating=True)
+        page = _form_page(ctx, obj, None, values, errors, banner, creating=True, back=back)
     return Response(page, status=status, mimetype="text/html")
 
 
@@ -190,7 +193,7 @@ def _form_failure(err: MetabizError) -> tuple[dict[str, list[str]], str | None, 
 def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
                values: dict[str, Any], errors: dict[str, list[str]], banner: str | None, *,
                creating: bool = False, version: int | None = None,
-               locked: bool = False) -> str:
+               locked: bool = False, back: str | None = None) -> str:
     lang = ctx.language
     sections = layout(ctx, obj, record, editing=True, creating=creating)
     shown_fields = {n for s in sections for n in s.fields}
@@ -242,11 +245,12 @@ def _form_page(ctx: Context, obj: CompiledObject, record: dict[str, Any] | None,
         title=plural(obj, lang), name=name, general=general, banner=banner,
         has_errors=bool(errors), version=version, users=users, locked=locked,
         multipart=any(f.widget in forms.FILE_WIDGETS for s in views for f in s.fields),
-        action=url_for("objects_web.new_record", object_name=obj.name) if creating else
+        action=url_for("objects_web.new_record", object_name=obj.name)
+        + (f"?{urlencode({BACK: back})}" if back else "") if creating else
         url_for("objects_web.edit_record", object_name=obj.name, record_id=record["id"]
                 if record else 0),
         cancel=url_for("objects_web.detail", object_name=obj.name, record_id=record["id"])
-        if record else url_for("objects_web.list_page", object_name=obj.name))
+        if record else back or url_for("objects_web.list_page", object_name=obj.name))
 
 
 @web.route("/o/<object_name>/<record_id>/delete", methods=["GET", "POST"])

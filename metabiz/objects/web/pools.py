@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
-from metabiz.errors import ClaimLimitReached, MetabizError, NotFound
+from metabiz.errors import ClaimLimitReached, MetabizError, NotFound, RecordLocked
 from metabiz.objects import forms, pools, query, records
 from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
@@ -25,6 +27,7 @@ from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import SYSTEM, Actor
 from metabiz.platform.auth import list_users
+from metabiz.platform.db import users
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.request_input import MAX_PAGE, int_param
@@ -51,6 +54,16 @@ def people(ctx: Context) -> list[dict[str, str]]:
             for u in list_users(ctx.conn) if u.active]
 
 
+def display_names(ctx: Context, names: Iterable[Any]) -> dict[Any, str]:
+    """Users by the name people know them by (their display name), for those that have one."""
+    wanted = {n for n in names if isinstance(n, str) and n}
+    if not wanted:
+        return {}
+    found = ctx.conn.execute(select(users.c.name, users.c.display_name)
+                             .where(users.c.name.in_(sorted(wanted))))
+    return {name: shown for name, shown in found if shown}
+
+
 def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
     """Whether a list offers to transfer its checked records (the edit right)."""
     return ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
@@ -68,9 +81,12 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
     pool, return it to a pool, transfer it to someone else."""
     access, actor, lang = ctx.schema.access, ctx.actor, ctx.language
     pool = obj.odef.pool(record.get("pool") or "") if obj.odef.pools else None
-    can_edit = access.allowed(actor, obj.name, "edit") and not record.get("locked")
-    panel: dict[str, Any] = {"owner": record.get("owner"), "pool": None, "return": [],
-                             "transfer": False, "people": []}
+    can_edit = access.allowed(actor, obj.name, "edit") and (
+        actor.is_admin or not _locked(ctx, obj, record["id"]))
+    owner = record.get("owner")
+    panel: dict[str, Any] = {"owner": owner, "pool": None, "return": [],
+                             "transfer": False, "people": [],
+                             "owner_label": display_names(ctx, [owner]).get(owner, owner)}
     if pool is not None:
         panel["pool"] = {"label": pool.label.get(lang), "name": pool.api_name,
                          "href": url_for("objects_web.pool_page", object_name=obj.name,
@@ -88,6 +104,12 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
     if panel["transfer"] or (panel["pool"] and panel["pool"]["assign"]):
         panel["people"] = people(ctx)
     return render_template("owner_panel.html", obj=obj, record=record, panel=panel)
+
+
+def _locked(ctx: Context, obj: CompiledObject, record_id: int) -> bool:
+    """Whether an approval locks the record (the page's record carries no `locked`)."""
+    found = ctx.conn.execute(select(obj.table.c.locked).where(obj.table.c.id == record_id))
+    return bool(found.scalar())
 
 
 # -- the pool page -----------------------------------------------------------------------
@@ -108,13 +130,15 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
                                    offset=(page - 1) * PAGE_SIZE, rich=True)
         rows = table_rows(ctx, obj, columns, found.records)
         entries = pools.pool_entries(ctx, obj, [r["id"] for r in rows])
+        known = display_names(ctx, (e.get("previous_owner") for e in entries.values()))
         for row in rows:
             entry = entries.get(row["id"], {})
             at = entry.get("at")
             row["since"] = forms.display(None, json_value(at.replace(tzinfo=dt.UTC)), lang=lang,
                                          widget="datetime", zone=ctx.zone) if at else None
             previous = entry.get("previous_owner")
-            row["previous_owner"] = previous if previous != SYSTEM.name else None
+            row["previous_owner"] = known.get(previous, previous) \
+                if previous != SYSTEM.name else None
             reason = pool.reason(entry.get("reason") or "")
             row["reason"] = reason.label.get(lang) if reason else entry.get("reason")
         access = ctx.schema.access
@@ -182,12 +206,15 @@ def assign(actor: Actor, object_name: str, pool_name: str) -> Any:
             # all or nothing: one failure rolls every one back
             done = pools.assign_many(ctx, obj.name, ids, owner)
             lang = ctx.language
+            known = display_names(ctx, [owner, *(a.owner for a in done.above_limit)])
     except MetabizError as err:
         flash(message(err), "error")
     else:
-        flash(i18n.text("assigned", count=len(done.records), owner=owner), "success")
+        flash(i18n.text("assigned", count=len(done.records), owner=known.get(owner, owner)),
+              "success")
         for above in done.above_limit:  # allowed for admins, but they should know
-            flash(i18n.text("above_claim_limit", owner=above.owner, held=above.held,
+            flash(i18n.text("above_claim_limit", owner=known.get(above.owner, above.owner),
+                            held=above.held,
                             limit=above.limit, pool=above.pool.label.get(lang)), "warning")
     return redirect(safe_next(request.form.get("next")) or back)
 
@@ -227,6 +254,7 @@ def transfer(actor: Actor, object_name: str, record_id: str) -> Any:
             obj = ctx.schema.object(object_name)
             name = forms.record_name(obj, done, ctx.language)
             still_visible = records_visible(ctx, obj, done["id"])
+            owner = display_names(ctx, [owner]).get(owner, owner)
     except MetabizError as err:
         flash(message(err), "error")
         return redirect(detail)
@@ -249,6 +277,7 @@ def transfer_many(actor: Actor, object_name: str) -> Any:
     try:
         with unit_of_work(actor, write=True) as ctx:
             pools.transfer(ctx, object_name, ids, owner)
+            owner = display_names(ctx, [owner]).get(owner, owner)
     except MetabizError as err:
         flash(i18n.text("transfer_failed") + " " + message(err), "error")
     else:
@@ -266,6 +295,9 @@ def records_visible(ctx: Context, obj: CompiledObject, record_id: int) -> bool:
 
 def message(err: MetabizError) -> str:
     """A refusal in the user's words: the field messages when there are any."""
+    if isinstance(err, RecordLocked):
+        approved = isinstance(err.details, dict) and err.details.get("locked") == "approved"
+        return i18n.text("locked_approved" if approved else "locked_pending")
     parts = [i18n.message(m) for name, messages in err.fields.items() for m in messages
              if name in (RECORD_KEY, "owner", "reason", "ids", "pool")]
     return " ".join(parts) if parts else err.message

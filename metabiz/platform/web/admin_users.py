@@ -114,9 +114,10 @@ def set_user_active(actor: Actor, name: str) -> Any:
         flash(i18n.text("cannot_deactivate_self"), "error")
         return redirect(url_for("platform_web.user_page", name=name))
     with writer(_engine()).begin() as conn:
-        people.get_user(conn, name)
+        person = people.get_user(conn, name)
         auth.set_active(conn, name, active, by=actor)
-    flash(i18n.text("user_activated" if active else "user_deactivated", name=name), "success")
+    flash(i18n.text("user_activated" if active else "user_deactivated",
+                    name=person.display_name or name), "success")
     return redirect(url_for("platform_web.user_page", name=name))
 
 

@@ -330,6 +330,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "deactivated": {"en": "Deactivated", "zh": "已停用"},
     "deactivate": {"en": "Deactivate", "zh": "停用"},
     "activate": {"en": "Reactivate", "zh": "重新启用"},
+    "deactivate_confirm": {"en": "{name} is signed out everywhere and can no longer sign in; "
+                                 "their records stay with them until you transfer them.",
+                           "zh": "{name} 将在所有设备上退出且无法再登录；其记录仍归其所有，"
+                                 "可稍后转移。"},
+    "deactivate_now": {"en": "Deactivate {name}", "zh": "停用 {name}"},
     "deactivate_help": {"en": "A deactivated user can no longer sign in or use API tokens; "
                               "their records stay.",
                         "zh": "停用后该用户无法登录或使用 API 令牌，其记录保留。"},
@@ -388,6 +393,15 @@ _MESSAGES: dict[str, str] = {
     "not a valid e-mail address": "不是有效的电子邮件地址",
     "a user cannot be their own manager": "用户不能是自己的上级",
     "user names are 1-64 letters, digits, or _ . @ -": "用户名为 1-64 位字母、数字或 _ . @ -",
+    # a cell an import or a form could not read (objects/fields)
+    "not true or false (true/false, yes/no, 1/0, 是/否)":
+        "不是“是/否”值（true/false、yes/no、1/0、是/否）",
+    "not a date (write it as 2020-02-29)": "不是日期（格式如 2020-02-29）",
+    "not a date and time (write it as 2020-02-29T17:05:00Z)":
+        "不是日期时间（格式如 2020-02-29T17:05:00Z）",
+    "not one of the picklist's values or labels": "不是该选项列表的值或标签",
+    "not a number": "不是数字",
+    "not a finite number": "不是有限的数字",
 }
 _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^Must be one of: (.*)\.$"), "必须是以下之一：{0}。"),
@@ -405,7 +419,14 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^passwords have at least (\d+) characters$"), "密码至少 {0} 个字符"),
     (re.compile(r"^no user named (.*)$"), "没有名为 {0} 的用户"),
     (re.compile(r"^unknown time zone (.*)$"), "未知时区 {0}"),
+    (re.compile(r"^no such day: (.*)$"), "没有这一天：{0}"),
+    (re.compile(r"^not values or labels of the picklist: (.*)$"), "不是该选项列表的值或标签：{0}"),
+    (re.compile(r"^has more than (\d+) decimal places$"), "小数位数超过 {0} 位"),
+    (re.compile(r"^less than the minimum (.*)$"), "小于最小值 {0}"),
+    (re.compile(r"^greater than the maximum (.*)$"), "大于最大值 {0}"),
 )
+#: an import's "'the cell': why" (spreadsheets/importer.py): the why is translated
+_CELL = re.compile(r"^('.*'): (.+)$", re.DOTALL)
 _REQUIRED_EN = "This field is required"
 
 
@@ -429,6 +450,10 @@ def message(raw: str, lang: str | None = None) -> str:
         match = pattern.match(raw)
         if match:
             return template.format(*match.groups())
+    cell = _CELL.match(raw)
+    if cell:
+        why = message(cell[2], lang)
+        return f"{cell[1]}：{why}" if why != cell[2] else raw
     return raw
 
 

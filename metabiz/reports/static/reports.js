@@ -7,6 +7,15 @@
     return data.headers[data.keys.length + data.measures.indexOf(name)];
   }
 
+  /* numbers as the page's language writes them: 2,568,000 (the axes already do) */
+  var numbers = new Intl.NumberFormat(document.documentElement.lang === "zh" ? "zh-CN" : "en-US",
+                                      {maximumFractionDigits: 6});
+
+  function number(value) {
+    if (value === null || value === undefined || value === "") { return ""; }
+    return isNaN(Number(value)) ? String(value) : numbers.format(Number(value));
+  }
+
   function point(value, href) {
     return { value: value === null ? 0 : Number(value), href: href || null };
   }
@@ -49,9 +58,10 @@
                                   rotate: !spec.horizontal && categories.length > 4 ? 30 : 0 } };
     var valueAxis = { type: "value" };
     return {
-      tooltip: { trigger: "axis", renderMode: "richText" },
+      tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: number },
       legend: { type: "scroll", bottom: 0 },
-      grid: { left: 8, right: 16, top: 24, bottom: 40, containLabel: true },
+      /* a horizontal chart's last value label is centred on the right edge: room for it */
+      grid: { left: 8, right: spec.horizontal ? 40 : 16, top: 24, bottom: 40, containLabel: true },
       xAxis: spec.horizontal ? valueAxis : category,
       yAxis: spec.horizontal ? category : valueAxis,
       series: series
@@ -65,20 +75,24 @@
       return { name: r.slice(0, k).join(" · "), value: r[at] === null ? 0 : Number(r[at]),
                href: data.hrefs[i] };
     });
-    var serie = { name: measureHeader(data, spec.y[0]), data: items,
-                  label: { formatter: spec.type === "pie" ? "{d}%" : "{b}: {c}" } };
+    var serie = { name: measureHeader(data, spec.y[0]), data: items };
     if (spec.type === "funnel") {
       serie.type = "funnel";
       serie.sort = "none";
       serie.left = "10%";
       serie.width = "80%";
       serie.gap = 2;
-      serie.label = { position: "inside", formatter: "{b}: {c}" };
+      serie.label = { position: "inside",
+                      formatter: function (p) { return p.name + ": " + number(p.value); } };
     } else {
+      /* percentages inside the ring: outside labels get cut to "2..." on a phone */
       serie.type = "pie";
       serie.radius = ["35%", "70%"];
+      serie.label = { position: "inside", formatter: "{d}%" };
+      serie.labelLayout = { hideOverlap: true };
     }
-    return { tooltip: { trigger: "item", renderMode: "richText" }, legend: { type: "scroll", bottom: 0 }, series: [serie] };
+    return { tooltip: { trigger: "item", renderMode: "richText", valueFormatter: number },
+             legend: { type: "scroll", bottom: 0 }, series: [serie] };
   }
 
   function draw(element) {

@@ -11,6 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from metabiz.objects.evolution import apply_path
+from metabiz.platform.db import users, writer
 
 Call = Callable[..., Any]
 
@@ -103,3 +104,16 @@ def test_the_detail_page_shows_the_timeline_and_logs_a_follow_up(
     assert "Follow-up logged." in page and "Sent the brochure" in page
     zh = client.get(f"/o/lead/{lead}?lang=zh").get_data(as_text=True)
     assert "历史与动态" in zh and "记录跟进" in zh
+
+
+def test_the_timeline_names_people_as_the_rest_of_the_page_does(
+        client: FlaskClient, browser_session, call: Call, pool_app) -> None:
+    with writer(pool_app.extensions["metabiz"].engine).begin() as conn:
+        conn.execute(users.update().where(users.c.name == "rita")
+                     .values(display_name="Rita Lin"))
+    lead = call("POST", "/records/lead", user="rita", body={"name": "Mine"}).get_json()["id"]
+    browser_session(client, "rita")
+    html = client.get(f"/o/lead/{lead}").get_data(as_text=True)
+    timeline = html[html.index('id="activity"'):]
+    assert re.search(r'<span class="muted small">Rita Lin · ', timeline)
+    assert "rita · " not in timeline

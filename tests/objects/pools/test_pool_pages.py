@@ -9,6 +9,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from metabiz.objects import records
+from metabiz.platform.db import users, writer
+
 Call = Callable[..., Any]
 
 
@@ -115,3 +118,46 @@ def test_transfer_from_the_detail_page_and_in_bulk_from_the_list(
     refused = client.post("/o/lead/transfer", follow_redirects=True, data={
         "ids": ids[1:], "owner": "gone", "csrf_token": csrf(listing)})
     assert "Nothing was transferred" in refused.get_data(as_text=True)
+
+
+def test_a_locked_record_offers_no_transfer_and_a_refusal_is_worded_for_people(
+        client: FlaskClient, browser_session, call: Call, work) -> None:
+    lead = call("POST", "/records/lead", user="rita", body={"name": "Locked"}).get_json()["id"]
+    browser_session(client, "rita")
+    token = csrf(page(client, f"/o/lead/{lead}"))
+    with work() as ctx:  # what a pending approval that locks the record does
+        records.set_system(ctx, "lead", lead, locked=True, approval_status="pending")
+    detail = page(client, f"/o/lead/{lead}")
+    assert "Transfer owner" not in detail and "Return to Lead pool" not in detail
+    refused = client.post(f"/o/lead/{lead}/transfer", follow_redirects=True,
+                          data={"owner": "ron", "csrf_token": token}).get_data(as_text=True)
+    assert "It cannot be changed while its approval is pending." in refused
+    assert f"lead {lead} is locked" not in refused
+    back = client.post(f"/o/lead/{lead}/return?lang=zh", follow_redirects=True,
+                       data={"pool": "lead_pool", "reason": "no_answer", "csrf_token": token})
+    assert "审批进行中，暂不能修改。" in back.get_data(as_text=True)
+    assert call("GET", f"/records/lead/{lead}").get_json()["owner"] == "rita"
+
+
+def test_people_show_by_their_display_names_on_the_owner_card_and_the_pool(
+        client: FlaskClient, browser_session, call: Call, pool_app) -> None:
+    with writer(pool_app.extensions["metabiz"].engine).begin() as conn:
+        conn.execute(users.update().where(users.c.name == "rita")
+                     .values(display_name="Rita Lin"))
+    lead = call("POST", "/records/lead", user="rita", body={"name": "Acme"}).get_json()["id"]
+    browser_session(client, "rita")
+    detail = page(client, f"/o/lead/{lead}")
+    assert "Owned by Rita Lin" in detail
+    system = detail[detail.index('id="system-title"'):]
+    assert re.search(r"<dt>Owner</dt><dd>\s*Rita Lin\s*</dd>", system)
+    assert re.search(r"<dt>Created by</dt><dd>\s*Rita Lin\s*</dd>", system)
+    back = call("POST", f"/records/lead/{lead}/return", user="rita", body={"reason": "no_answer"})
+    assert back.status_code == 200
+    pool = page(client, "/pools/lead/lead_pool")
+    assert '<td data-label="Previous owner">Rita Lin</td>' in pool
+    with writer(pool_app.extensions["metabiz"].engine).begin() as conn:
+        conn.execute(users.update().where(users.c.name == "ron").values(display_name="Ron Gu"))
+    other = call("POST", "/records/lead", user="rita", body={"name": "Globex"}).get_json()["id"]
+    moved = client.post(f"/o/lead/{other}/transfer", follow_redirects=True,
+                        data={"owner": "ron", "csrf_token": csrf(pool)})
+    assert "now belongs to Ron Gu" in moved.get_data(as_text=True)
