@@ -17,7 +17,7 @@ from metabiz.errors import BadRequest, FormulaError, PermissionDenied
 from metabiz.formulas import SQLITE_LIST_HEADROOM, FType, check
 from metabiz.objects import record_scope, search_index
 from metabiz.objects.context import Context
-from metabiz.objects.readers import reader
+from metabiz.objects.readers import Wanted, reader
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.vlookups import readable_rows
@@ -36,9 +36,10 @@ class Page:
 def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
                  sort: str | None = None, limit: Any = None, offset: Any = None,
                  fields: str | None = None, q: str | None = None,
-                 rich: bool = False) -> Page:
+                 rich: bool = False, shown: Wanted | None = None) -> Page:
     """One page of the records the actor may see, as JSON (`rich` as for
-    `records.serialise`), with the total count."""
+    `records.serialise`), with the total count. `shown`: only those values, as a page shows
+    them (readers.Wanted), instead of `fields` and `rich`."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
     limit_n = int_param("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -51,17 +52,23 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
         conditions.append(search(ctx.conn, obj, q.strip(), hidden))
     query, page = _page_query(ctx, obj, conditions, sort, limit_n, offset_n)
-    resolver = Resolver(ctx)
     plan = reader(ctx.schema, obj, ctx.actor)
-    records = []
-    formulas = (lambda values: compute(ctx, obj, values, resolver)) \
-        if obj.formula_order else None
-    for row in ctx.conn.execute(query, page):
-        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=True) \
-            if rich else plan.read(row, formulas)
-        if wanted is not None:
-            out = {k: v for k, v in out.items() if k in wanted}
-        records.append(out)
+    rows = ctx.conn.execute(query, page)
+    resolver = Resolver(ctx) if obj.formula_order else None
+    if shown is not None:
+        read = plan.shown(shown)
+        formulas = (lambda values: compute(ctx, obj, values, resolver)) \
+            if read.computes else None  # type: ignore[attr-defined]
+        records = [read(row, formulas) for row in rows]
+    elif rich:
+        records = [plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=True)
+                   for row in rows]
+    else:
+        formulas = (lambda values: compute(ctx, obj, values, resolver)) \
+            if obj.formula_order else None
+        records = [plan.read(row, formulas) for row in rows]
+    if wanted is not None and shown is None:
+        records = [{k: v for k, v in out.items() if k in wanted} for out in records]
     return Page(records, _total(ctx, obj, conditions, offset_n, limit_n, len(records)))
 
 
