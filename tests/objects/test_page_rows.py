@@ -231,3 +231,27 @@ def test_the_served_list_page_follows_the_users_roles_on_the_next_request(engine
         conn.execute(update(users).where(users.c.name == "vic").values(active=False))
     gone = client.get("/o/thing?sort=id")
     assert gone.status_code == 302 and "/login" in gone.headers["Location"]
+
+
+def test_a_session_page_reads_its_user_and_the_version_in_one_statement(engine, served,
+                                                                        app_dir, extensions):
+    from sqlalchemy import event
+
+    client, sign_in = served
+    sign_in("admin")
+    seen: list[str] = []
+    event.listen(client.application.extensions["metabiz"].engine, "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_: seen.append(statement))
+    assert client.get("/o/thing?sort=id").status_code == 200  # the schema is loaded
+    seen.clear()
+    assert client.get("/o/thing?sort=-id").status_code == 200
+    versions = [s for s in seen if "sys_metadata_versions" in s]
+    sessions = [s for s in seen if "sys_sessions" in s]
+    assert len(versions) == 1 and versions == sessions and "sys_user_roles" in versions[0]
+    path = app_dir / "objects" / "thing.json"  # another apply: the next page shows it
+    thing = json.loads(path.read_text())
+    assert "Headline" not in client.get("/o/thing").get_data(as_text=True)
+    next(f for f in thing["fields"] if f["api_name"] == "title")["label"] = "Headline"
+    path.write_text(json.dumps(thing))
+    apply_path(engine, app_dir, extensions=extensions)
+    assert "Headline" in client.get("/o/thing").get_data(as_text=True)
