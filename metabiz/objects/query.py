@@ -51,12 +51,13 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     if q and q.strip():
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
         conditions.append(search(ctx.conn, obj, q.strip(), hidden))
-    query, page = _page_query(ctx, obj, conditions, sort, limit_n, offset_n)
     plan = reader(ctx.schema, obj, ctx.actor)
+    read = plan.shown(shown) if shown is not None else None
+    query, page = _page_query(ctx, obj, conditions, sort, limit_n, offset_n,
+                              None if read is None else read.columns)  # type: ignore[attr-defined]
     rows = ctx.conn.execute(query, page)
     resolver = Resolver(ctx) if obj.formula_order else None
-    if shown is not None:
-        read = plan.shown(shown)
+    if read is not None:
         formulas = (lambda values: compute(ctx, obj, values, resolver)) \
             if read.computes else None  # type: ignore[attr-defined]
         records = [read(row, formulas) for row in rows]
@@ -77,22 +78,27 @@ PAGE_QUERIES = 256
 
 
 def _page_query(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[bool]],
-                sort: str | None, limit: int, offset: int) -> tuple[Select[Any], dict[str, int]]:
-    """The page's SELECT and its parameters. Without conditions (an actor who may read
-    every record, no filter, no search) and sorted by stored columns, it is the same for
-    everyone: built once per metadata version, object and sort (limit and offset bound)."""
+                sort: str | None, limit: int, offset: int,
+                columns: tuple[str, ...] | None = None) -> tuple[Select[Any], dict[str, int]]:
+    """The page's SELECT (of every column, or of `columns`) and its parameters. Without
+    conditions (an actor who may read every record, no filter, no search) and sorted by
+    stored columns, it is the same for everyone: built once per metadata version, object,
+    sort and columns (limit and offset bound)."""
     keys = order_by(ctx, obj, sort)  # checked for this actor every time
     plain = not conditions and all(
         raw.strip().lstrip("-+") in obj.table.c for raw in (sort or "").split(",") if raw.strip())
+    selected = [obj.table] if columns is None else [obj.table.c[name] for name in columns]
     if not plain:
-        return select(obj.table).where(*conditions).order_by(*keys).limit(limit) \
+        return select(*selected).where(*conditions).order_by(*keys).limit(limit) \
             .offset(offset), {}
-    cache: dict[tuple[str, str], Select[Any]] = ctx.schema.compiled.setdefault("pages", {})
-    query = cache.get((obj.name, sort or ""))
+    cache: dict[tuple[str, str, tuple[str, ...] | None], Select[Any]] = \
+        ctx.schema.compiled.setdefault("pages", {})
+    key = (obj.name, sort or "", columns)
+    query = cache.get(key)
     if query is None:
         if len(cache) >= PAGE_QUERIES:
             cache.clear()
-        query = cache[(obj.name, sort or "")] = select(obj.table).order_by(*keys) \
+        query = cache[key] = select(*selected).order_by(*keys) \
             .limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     return query, {"page_limit": limit, "page_offset": offset}
 

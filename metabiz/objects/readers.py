@@ -96,8 +96,9 @@ class RecordReader:
         self._shown: dict[Wanted, Callable[[Any, Compute | None], dict[str, Any]]] = {}
 
     def shown(self, wanted: Wanted) -> Callable[[Any, Compute | None], dict[str, Any]]:
-        """`shown(row, compute)`: the `wanted` values of a row of `select(obj.table)`, given
-        how to compute the formula fields (only called when a wanted key is one)."""
+        """`shown(row, compute)`: the `wanted` values of a row of the table's columns
+        `shown.columns` names, given how to compute the formula fields (`shown.computes`:
+        whether it calls it)."""
         found = self._shown.get(wanted)
         if found is None:
             if len(self._shown) >= SHOWN_FUNCTIONS:
@@ -363,13 +364,22 @@ _NATIVE_TYPES = {"number": "Decimal", "day": "date", "stamp": "datetime"}
 def _compile_shown(obj: CompiledObject, decoding: list[tuple[int, str, Convert | None]],
                    output: list[tuple[str, Convert | None]],
                    wanted: Wanted) -> Callable[..., dict[str, Any]]:
-    """`shown(row, compute)` for `wanted`: stored natives straight from the column (as the
-    reader decodes them), the other values as `to_json(..., rich=True)` gives them;
-    formulas computed only when one is wanted."""
-    src = _Source(obj, decoding)
+    """`shown(row, compute)` for `wanted`, reading a row of the columns it names
+    (`shown.columns`: the wanted ones and what the wanted formulas read, in the table's
+    order): stored natives straight from the column (as the reader decodes them), the other
+    values as `to_json(..., rich=True)` gives them; formulas computed only when one is
+    wanted."""
     keys = {"id", *wanted.keys}
-    natives = {key: native_kind(obj, key) for key in wanted.native}
     formulas = obj.formula_order
+    shown_keys = [key for key, _ in output if key in keys]
+    used = set(shown_keys)
+    if any(key in formulas for key in shown_keys):
+        used |= _formula_reads(obj)
+    # the statement reads only these columns (a row of it has them in this order)
+    narrowed = [(index, key, convert) for index, key, convert in decoding if key in used]
+    src = _Source(obj, [(position, key, convert)
+                        for position, (_, key, convert) in enumerate(narrowed)])
+    natives = {key: native_kind(obj, key) for key in wanted.native}
     later: list[str] = []
     entries = []
     for key, convert in output:
@@ -405,4 +415,5 @@ def _compile_shown(obj: CompiledObject, decoding: list[tuple[int, str, Convert |
     src.lines.append("    return out")
     function = src.function("shown")
     function.computes = computed  # type: ignore[attr-defined]
+    function.columns = tuple(key for _, key, _ in narrowed)  # type: ignore[attr-defined]
     return function
