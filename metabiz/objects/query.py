@@ -83,14 +83,22 @@ def _page_query(ctx: Context, obj: CompiledObject, conditions: list[ColumnElemen
     """The page's SELECT (of every column, or of `columns`) and its parameters. Without
     conditions (an actor who may read every record, no filter, no search) and sorted by
     stored columns, it is the same for everyone: built once per metadata version, object,
-    sort and columns (limit and offset bound)."""
-    keys = order_by(ctx, obj, sort)  # checked for this actor every time
+    sort and columns (limit and offset bound), the sort checked once per set of roles."""
     plain = not conditions and all(
         raw.strip().lstrip("-+") in obj.table.c for raw in (sort or "").split(",") if raw.strip())
     selected = [obj.table] if columns is None else [obj.table.c[name] for name in columns]
     if not plain:
-        return select(*selected).where(*conditions).order_by(*keys).limit(limit) \
-            .offset(offset), {}
+        return select(*selected).where(*conditions).order_by(*order_by(ctx, obj, sort)) \
+            .limit(limit).offset(offset), {}
+    # a sort by stored columns is refused for a set of roles (a hidden field) or never
+    allowed: set[tuple[Any, ...]] = ctx.schema.compiled.setdefault("sorts_allowed", set())
+    checked = (obj.name, sort or "", ctx.actor.roles, ctx.actor.is_system)
+    keys = None
+    if checked not in allowed:
+        keys = order_by(ctx, obj, sort)
+        if len(allowed) >= PAGE_QUERIES:
+            allowed.clear()
+        allowed.add(checked)
     cache: dict[tuple[str, str, tuple[str, ...] | None], Select[Any]] = \
         ctx.schema.compiled.setdefault("pages", {})
     key = (obj.name, sort or "", columns)
@@ -98,7 +106,7 @@ def _page_query(ctx: Context, obj: CompiledObject, conditions: list[ColumnElemen
     if query is None:
         if len(cache) >= PAGE_QUERIES:
             cache.clear()
-        query = cache[key] = select(*selected).order_by(*keys) \
+        query = cache[key] = select(*selected).order_by(*(keys or order_by(ctx, obj, sort))) \
             .limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     return query, {"page_limit": limit, "page_offset": offset}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
 from metabiz.errors import NotFound
 from metabiz.objects import board, forms, query, reference_rules
@@ -74,7 +74,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
         rows = list_rows(ctx, obj, columns, found.records)
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
-        headers = [header(obj, name, lang, sort, base) for name in columns]
+        headers = _headers(ctx, obj, columns, lang, sort, base)
         title = plural(obj, lang)
         transfer = can_transfer(ctx, obj)
         return render_template(
@@ -108,6 +108,28 @@ def transfer_people(actor: Actor, object_name: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "edit")
         return render_template("transfer_people.html", people=people(ctx))
+
+
+#: how many sets of sortable headers a metadata version keeps (columns, sort, arguments)
+HEADER_SETS = 1024
+
+
+def _headers(ctx: Context, obj: CompiledObject, columns: list[str], lang: str, sort: str,
+             base: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table's sortable headers (`tables.header`), kept per metadata version, object,
+    columns, language, sort, the list's arguments and the app's mount point: paging
+    through a list asks for the same ones on every page."""
+    if any(current_app.url_default_functions.values()):
+        return [header(obj, name, lang, sort, base) for name in columns]
+    cache: dict[tuple[Any, ...], list[dict[str, Any]]] = \
+        ctx.schema.compiled.setdefault("list_headers", {})
+    key = (obj.name, tuple(columns), lang, sort, request.script_root, *sorted(base.items()))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= HEADER_SETS:
+            cache.clear()
+        found = cache[key] = [header(obj, name, lang, sort, base) for name in columns]
+    return found
 
 
 #: how many column sets a metadata version keeps the list page's values of
