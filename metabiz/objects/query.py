@@ -118,15 +118,17 @@ def _total(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[boo
     per metadata version and object when there are no conditions)."""
     if 0 < found < limit or (found == 0 and offset == 0):
         return offset + found
-    query: Select[Any] | None = None
     if conditions:
         query = select(func.count()).select_from(obj.table).where(*conditions)
-    else:
-        counts: dict[str, Select[Any]] = ctx.schema.compiled.setdefault("counts", {})
-        query = counts.get(obj.name)
-        if query is None:
-            query = counts[obj.name] = select(func.count()).select_from(obj.table)
-    return int(ctx.conn.execute(query).scalar_one())
+        return int(ctx.conn.execute(query).scalar_one())
+    # the same SQL for everyone: sent as text, without SQLAlchemy's compiling and caching
+    counts: dict[tuple[str, str], str] = ctx.schema.compiled.setdefault("counts", {})
+    key = (obj.name, ctx.conn.dialect.name)
+    sql = counts.get(key)
+    if sql is None:
+        sql = counts[key] = str(select(func.count()).select_from(obj.table)
+                                .compile(dialect=ctx.conn.dialect))
+    return int(ctx.conn.exec_driver_sql(sql).scalar_one())
 
 
 def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:
