@@ -1,5 +1,5 @@
-"""Compiled record readers: a stored row to the API's JSON record, planned once per metadata
-version, object and set of roles instead of once per row.
+"""Compiled record readers: a stored row to the API's JSON record (or to the values a page
+shows), planned once per metadata version, object and set of roles instead of once per row.
 
 The general path (`CompiledObject.decode`, `records.serialise`) asks each field's type and
 the actor's field rules for every value; a reader settles those questions when it is
@@ -7,6 +7,8 @@ built and keeps only the conversions that do something. It gives the same answer
 (tests/objects/test_record_readers.py compares both on every field type and role). Readers
 live in the `RuntimeSchema` of their metadata version, so a metadata change (fields, field
 security) makes new ones, and a user whose roles changed gets the reader of their roles.
+A page's reader (`RecordReader.shown`) reads only the columns it shows and hands numbers,
+days and timestamps over as Python values (tests/objects/test_page_rows.py).
 """
 
 from __future__ import annotations
