@@ -20,7 +20,9 @@ from _duel import fill, random_deal
 from _setup import database
 
 from metabiz.app import create_app
+from metabiz.platform.auth import start_session
 from metabiz.platform.config import Config
+from metabiz.platform.db import writer
 
 REQUESTS = {
     "list": lambda rng: ("GET", f"/api/v1/records/deal?sort=-id&limit=50&offset={50 * rng.randrange(3)}",
@@ -50,6 +52,8 @@ def main() -> None:
                         help="no profile: the mean CPU milliseconds per request (best of 3)")
     parser.add_argument("--statements", action="store_true",
                         help="no profile: the SQL statements one (warm) request runs")
+    parser.add_argument("--session", action="store_true",
+                        help="signed in with a browser session instead of the API token")
     args = parser.parse_args()
     engine = database(args.database_url)
     token = fill(engine, 2_000)
@@ -62,6 +66,12 @@ def main() -> None:
     else:
         client = create_app(Config.from_env(url)).test_client()
     headers = {"Authorization": f"Bearer {token}"}
+    if args.session and not args.handwritten:
+        headers = {}
+        with writer(engine).begin() as conn:
+            key = start_session(conn, "bench")
+        with client.session_transaction() as session:  # type: ignore[attr-defined]
+            session["user"], session["sid"] = "bench", key
     rng = random.Random(1)
     make = (HANDWRITTEN if args.handwritten else REQUESTS)[args.kind]
 

@@ -17,7 +17,7 @@ from metabiz.errors import BadRequest, FormulaError, PermissionDenied
 from metabiz.formulas import SQLITE_LIST_HEADROOM, FType, check
 from metabiz.objects import record_scope, search_index
 from metabiz.objects.context import Context
-from metabiz.objects.readers import reader
+from metabiz.objects.readers import Wanted, reader
 from metabiz.objects.records import SYSTEM_OUTPUT, Resolver, compute
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.vlookups import readable_rows
@@ -36,9 +36,10 @@ class Page:
 def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
                  sort: str | None = None, limit: Any = None, offset: Any = None,
                  fields: str | None = None, q: str | None = None,
-                 rich: bool = False) -> Page:
+                 rich: bool = False, shown: Wanted | None = None) -> Page:
     """One page of the records the actor may see, as JSON (`rich` as for
-    `records.serialise`), with the total count."""
+    `records.serialise`), with the total count. `shown`: only those values, as a page shows
+    them (readers.Wanted), instead of `fields` and `rich`."""
     obj = ctx.schema.object(object_name)
     ctx.schema.access.require(ctx.actor, obj.name, "read")
     limit_n = int_param("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -50,18 +51,25 @@ def list_records(ctx: Context, object_name: str, *, filter: str | None = None,
     if q and q.strip():
         hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
         conditions.append(search(ctx.conn, obj, q.strip(), hidden))
-    query, page = _page_query(ctx, obj, conditions, sort, limit_n, offset_n)
-    resolver = Resolver(ctx)
     plan = reader(ctx.schema, obj, ctx.actor)
-    records = []
-    formulas = (lambda values: compute(ctx, obj, values, resolver)) \
-        if obj.formula_order else None
-    for row in ctx.conn.execute(query, page):
-        out = plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=True) \
-            if rich else plan.read(row, formulas)
-        if wanted is not None:
-            out = {k: v for k, v in out.items() if k in wanted}
-        records.append(out)
+    read = plan.shown(shown) if shown is not None else None
+    query, page = _page_query(ctx, obj, conditions, sort, limit_n, offset_n,
+                              None if read is None else read.columns)  # type: ignore[attr-defined]
+    rows = ctx.conn.execute(query, page)
+    resolver = Resolver(ctx) if obj.formula_order else None
+    if read is not None:
+        formulas = (lambda values: compute(ctx, obj, values, resolver)) \
+            if read.computes else None  # type: ignore[attr-defined]
+        records = [read(row, formulas) for row in rows]
+    elif rich:
+        records = [plan.to_json(compute(ctx, obj, plan.decode(row), resolver), rich=True)
+                   for row in rows]
+    else:
+        formulas = (lambda values: compute(ctx, obj, values, resolver)) \
+            if obj.formula_order else None
+        records = [plan.read(row, formulas) for row in rows]
+    if wanted is not None and shown is None:
+        records = [{k: v for k, v in out.items() if k in wanted} for out in records]
     return Page(records, _total(ctx, obj, conditions, offset_n, limit_n, len(records)))
 
 
@@ -70,22 +78,35 @@ PAGE_QUERIES = 256
 
 
 def _page_query(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[bool]],
-                sort: str | None, limit: int, offset: int) -> tuple[Select[Any], dict[str, int]]:
-    """The page's SELECT and its parameters. Without conditions (an actor who may read
-    every record, no filter, no search) and sorted by stored columns, it is the same for
-    everyone: built once per metadata version, object and sort (limit and offset bound)."""
-    keys = order_by(ctx, obj, sort)  # checked for this actor every time
+                sort: str | None, limit: int, offset: int,
+                columns: tuple[str, ...] | None = None) -> tuple[Select[Any], dict[str, int]]:
+    """The page's SELECT (of every column, or of `columns`) and its parameters. Without
+    conditions (an actor who may read every record, no filter, no search) and sorted by
+    stored columns, it is the same for everyone: built once per metadata version, object,
+    sort and columns (limit and offset bound), the sort checked once per set of roles."""
     plain = not conditions and all(
         raw.strip().lstrip("-+") in obj.table.c for raw in (sort or "").split(",") if raw.strip())
+    selected = [obj.table] if columns is None else [obj.table.c[name] for name in columns]
     if not plain:
-        return select(obj.table).where(*conditions).order_by(*keys).limit(limit) \
-            .offset(offset), {}
-    cache: dict[tuple[str, str], Select[Any]] = ctx.schema.compiled.setdefault("pages", {})
-    query = cache.get((obj.name, sort or ""))
+        return select(*selected).where(*conditions).order_by(*order_by(ctx, obj, sort)) \
+            .limit(limit).offset(offset), {}
+    # a sort by stored columns is refused for a set of roles (a hidden field) or never
+    allowed: set[tuple[Any, ...]] = ctx.schema.compiled.setdefault("sorts_allowed", set())
+    checked = (obj.name, sort or "", ctx.actor.roles, ctx.actor.is_system)
+    keys = None
+    if checked not in allowed:
+        keys = order_by(ctx, obj, sort)
+        if len(allowed) >= PAGE_QUERIES:
+            allowed.clear()
+        allowed.add(checked)
+    cache: dict[tuple[str, str, tuple[str, ...] | None], Select[Any]] = \
+        ctx.schema.compiled.setdefault("pages", {})
+    key = (obj.name, sort or "", columns)
+    query = cache.get(key)
     if query is None:
         if len(cache) >= PAGE_QUERIES:
             cache.clear()
-        query = cache[(obj.name, sort or "")] = select(obj.table).order_by(*keys) \
+        query = cache[key] = select(*selected).order_by(*(keys or order_by(ctx, obj, sort))) \
             .limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     return query, {"page_limit": limit, "page_offset": offset}
 
@@ -97,15 +118,17 @@ def _total(ctx: Context, obj: CompiledObject, conditions: list[ColumnElement[boo
     per metadata version and object when there are no conditions)."""
     if 0 < found < limit or (found == 0 and offset == 0):
         return offset + found
-    query: Select[Any] | None = None
     if conditions:
         query = select(func.count()).select_from(obj.table).where(*conditions)
-    else:
-        counts: dict[str, Select[Any]] = ctx.schema.compiled.setdefault("counts", {})
-        query = counts.get(obj.name)
-        if query is None:
-            query = counts[obj.name] = select(func.count()).select_from(obj.table)
-    return int(ctx.conn.execute(query).scalar_one())
+        return int(ctx.conn.execute(query).scalar_one())
+    # the same SQL for everyone: sent as text, without SQLAlchemy's compiling and caching
+    counts: dict[tuple[str, str], str] = ctx.schema.compiled.setdefault("counts", {})
+    key = (obj.name, ctx.conn.dialect.name)
+    sql = counts.get(key)
+    if sql is None:
+        sql = counts[key] = str(select(func.count()).select_from(obj.table)
+                                .compile(dialect=ctx.conn.dialect))
+    return int(ctx.conn.exec_driver_sql(sql).scalar_one())
 
 
 def scope(ctx: Context, obj: CompiledObject) -> list[ColumnElement[bool]]:

@@ -1,5 +1,5 @@
-"""Compiled record readers: a stored row to the API's JSON record, planned once per metadata
-version, object and set of roles instead of once per row.
+"""Compiled record readers: a stored row to the API's JSON record (or to the values a page
+shows), planned once per metadata version, object and set of roles instead of once per row.
 
 The general path (`CompiledObject.decode`, `records.serialise`) asks each field's type and
 the actor's field rules for every value; a reader settles those questions when it is
@@ -7,12 +7,15 @@ built and keeps only the conversions that do something. It gives the same answer
 (tests/objects/test_record_readers.py compares both on every field type and role). Readers
 live in the `RuntimeSchema` of their metadata version, so a metadata change (fields, field
 security) makes new ones, and a user whose roles changed gets the reader of their roles.
+A page's reader (`RecordReader.shown`) reads only the columns it shows and hands numbers,
+days and timestamps over as Python values (tests/objects/test_page_rows.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from typing import Any
@@ -34,6 +37,18 @@ Convert = Callable[[Any], Any]
 #: fills in the formula fields of a record's values (records.compute, bound to its context)
 Compute = Callable[[dict[str, Any]], dict[str, Any]]
 _COMPILED = "readers"
+#: how many key sets (a page's columns) a reader keeps compiled
+SHOWN_FUNCTIONS = 64
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The keys a page shows (the id always comes along), each as the API's rich JSON value
+    (a formula's link or image kept as itself) or, for the keys in `native`, as the Python
+    value `native_kind` names, so the page need not parse the JSON again."""
+
+    keys: tuple[str, ...]
+    native: frozenset[str] = frozenset()
 
 
 def _utc_stamp(value: Any) -> Any:
@@ -80,6 +95,19 @@ class RecordReader:
         #: the record by id, for actors who may read every record (bound: `record_id`)
         self.by_id: Select[Any] = select(obj.table).where(
             obj.table.c.id == bindparam("record_id"))
+        self._shown: dict[Wanted, Callable[[Any, Compute | None], dict[str, Any]]] = {}
+
+    def shown(self, wanted: Wanted) -> Callable[[Any, Compute | None], dict[str, Any]]:
+        """`shown(row, compute)`: the `wanted` values of a row of the table's columns
+        `shown.columns` names, given how to compute the formula fields (`shown.computes`:
+        whether it calls it)."""
+        found = self._shown.get(wanted)
+        if found is None:
+            if len(self._shown) >= SHOWN_FUNCTIONS:
+                self._shown.clear()
+            found = self._shown[wanted] = _compile_shown(self.obj, self.decoding,
+                                                         self.output, wanted)
+        return found
 
     def decode(self, row: Any) -> dict[str, Any]:
         """A row of `select(obj.table)` as Python values, as `CompiledObject.decode` gives."""
@@ -198,46 +226,50 @@ def _raw_stamp(value: Any, from_db: Convert) -> Any:
     return to_json_value(from_db(value))
 
 
-def _compile(obj: CompiledObject, decoding: list[tuple[int, str, Convert | None]],
-             output: list[tuple[str, Convert | None]]) -> Callable[..., dict[str, Any]]:
-    """`read(row, compute)`: one function doing `decode`, `compute` and `to_json` for this
-    reader, with the conversions of `decoding` and `output`; only what the formulas read is
-    decoded for them, the JSON of a timestamp or a day is made from the column's value."""
-    names: dict[str, Any] = {"to_json_value": to_json_value, "_number": _number,
-                             "_day": _day, "_stamp": _stamp, "_raw_stamp": _raw_stamp}
+class _Source:
+    """The Python source of one reading function: the row's values decoded once each, the
+    constants it calls bound by name."""
 
-    def constant(value: Any) -> str:
-        key = f"k{len(names)}"
-        names[key] = value
+    def __init__(self, obj: CompiledObject,
+                 decoding: list[tuple[int, str, Convert | None]]) -> None:
+        self.obj = obj
+        self.names: dict[str, Any] = {
+            "to_json_value": to_json_value, "_number": _number, "_day": _day,
+            "_stamp": _stamp, "_raw_stamp": _raw_stamp, "Decimal": Decimal,
+            "date": dt.date, "datetime": dt.datetime, "_rich": (Link, Image)}
+        self.lines = ["def read(row, compute):"]
+        self.columns = {key: (index, convert) for index, key, convert in decoding}
+        self.decoded: dict[str, str] = {}  # key → the local holding its Python value
+
+    def constant(self, value: Any) -> str:
+        key = f"k{len(self.names)}"
+        self.names[key] = value
         return key
 
-    lines = ["def read(row, compute):"]
-    columns = {key: (index, convert) for index, key, convert in decoding}
-    decoded: dict[str, str] = {}  # key → the local holding its Python value
-
-    def python(key: str) -> str:
+    def python(self, key: str) -> str:
         """The local holding the decoded value of `key`, assigned on first use."""
-        if key not in decoded:
-            index, convert = columns[key]
-            scale = _number_scale(obj, key)
+        if key not in self.decoded:
+            index, convert = self.columns[key]
+            scale = _number_scale(self.obj, key)
             if scale is not None and convert is not None:
                 convert = _quantized(Decimal(1).scaleb(-scale))
             if convert is None:  # the column's value as it is
-                decoded[key] = f"row[{index}]"
+                self.decoded[key] = f"row[{index}]"
             else:
-                decoded[key] = f"v{len(decoded)}"
-                lines.append(f"    {decoded[key]} = {constant(convert)}(row[{index}])")
-        return decoded[key]
+                self.decoded[key] = f"v{len(self.decoded)}"
+                self.lines.append(f"    {self.decoded[key]} = "
+                                  f"{self.constant(convert)}(row[{index}])")
+        return self.decoded[key]
 
-    def json_of(key: str, value: str, convert: Convert | None) -> str:
+    def json_of(self, key: str, value: str, convert: Convert | None) -> str:
         if convert is None:
             return value
         if convert is not to_json_value:
-            return f"{constant(convert)}({value})"
-        cf = obj.fields.get(key)
-        scale = _number_scale(obj, key)
+            return f"{self.constant(convert)}({value})"
+        cf = self.obj.fields.get(key)
+        scale = _number_scale(self.obj, key)
         if scale is not None:
-            return f"_number({value}, {constant(Decimal(10) ** (15 - scale))})"
+            return f"_number({value}, {self.constant(Decimal(10) ** (15 - scale))})"
         kind = None if cf is None else cf.ftype.python_type(cf.fdef)
         if key in ("created_at", "updated_at") or kind is FType.DATETIME:
             return f"_stamp({value})"  # both give to_json_value's answer for any value
@@ -245,41 +277,145 @@ def _compile(obj: CompiledObject, decoding: list[tuple[int, str, Convert | None]
             return f"_day({value})"
         return f"to_json_value({value})"
 
-    def stored_json(key: str, convert: Convert | None) -> str:
-        index, from_db = columns[key]
-        if convert is to_json_value and _stamp_kind(obj, key) and from_db is not None:
+    def stored_json(self, key: str, convert: Convert | None) -> str:
+        index, from_db = self.columns[key]
+        if convert is to_json_value and _stamp_kind(self.obj, key) and from_db is not None:
             return f"None if row[{index}] is None else _raw_stamp(row[{index}], " \
-                   f"{constant(from_db)})"
-        if convert is to_json_value and from_db is None and (
-                obj.fields[key].ftype.python_type(obj.fields[key].fdef) is FType.DATE):
+                   f"{self.constant(from_db)})"
+        cf = self.obj.fields.get(key)
+        if convert is to_json_value and from_db is None and cf is not None and (
+                cf.ftype.python_type(cf.fdef) is FType.DATE):
             return f"None if row[{index}] is None else _day(row[{index}])"
-        value = python(key)
-        expr = json_of(key, value, convert)
+        value = self.python(key)
+        expr = self.json_of(key, value, convert)
         # to_json_value (and what stands for it) gives None for None: no call for it
         return f"None if {value} is None else {expr}" if convert is to_json_value else expr
 
+    def function(self, label: str) -> Callable[..., dict[str, Any]]:
+        source = "\n".join(self.lines) + "\n"
+        exec(compile(source, f"<{label} {self.obj.name}>", "exec"), self.names)  # noqa: S102
+        function: Callable[..., dict[str, Any]] = self.names["read"]
+        function.source = source  # type: ignore[attr-defined]  # for debugging and tests
+        return function
+
+    def formulas_given(self) -> str:
+        """The record's values its formulas read, as a dict display (decoded for them)."""
+        reads = [key for key in self.columns if key in _formula_reads(self.obj)]
+        return ", ".join(f"{key!r}: {self.python(key)}" for key in reads)
+
+
+def _compile(obj: CompiledObject, decoding: list[tuple[int, str, Convert | None]],
+             output: list[tuple[str, Convert | None]]) -> Callable[..., dict[str, Any]]:
+    """`read(row, compute)`: one function doing `decode`, `compute` and `to_json` for this
+    reader, with the conversions of `decoding` and `output`; only what the formulas read is
+    decoded for them, the JSON of a timestamp or a day is made from the column's value."""
+    src = _Source(obj, decoding)
     formulas = obj.formula_order
     later: list[str] = []
     entries = []
     for key, convert in output:
-        if key in columns:
-            entries.append(f"{key!r}: {stored_json(key, convert)}")
+        if key in src.columns:
+            entries.append(f"{key!r}: {src.stored_json(key, convert)}")
         elif key in formulas:
             entries.append(f"{key!r}: None")
-            later.append(f"        out[{key!r}] = {json_of(key, f'values.get({key!r})', convert)}")
+            later.append(f"        out[{key!r}] = "
+                         f"{src.json_of(key, f'values.get({key!r})', convert)}")
         else:  # neither stored nor computed: as `to_json` gives it, from no value
-            entries.append(f"{key!r}: {json_of(key, 'None', convert)}")
+            entries.append(f"{key!r}: {src.json_of(key, 'None', convert)}")
     if formulas:
-        reads = [key for key in columns if key in _formula_reads(obj)]
-        given = ", ".join(f"{key!r}: {python(key)}" for key in reads)
-    lines.append("    out = {" + ", ".join(entries) + "}")
+        given = src.formulas_given()
+    src.lines.append("    out = {" + ", ".join(entries) + "}")
     if formulas:
-        lines.append("    if compute is not None:")
-        lines.append(f"        values = compute({{{given}}})")
-        lines.extend(later)
-    lines.append("    return out")
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<reader {obj.name}>", "exec"), names)  # noqa: S102
-    function: Callable[..., dict[str, Any]] = names["read"]
-    function.source = source  # type: ignore[attr-defined]  # for debugging and tests
+        src.lines.append("    if compute is not None:")
+        src.lines.append(f"        values = compute({{{given}}})")
+        src.lines.extend(later)
+    src.lines.append("    return out")
+    return src.function("reader")
+
+
+# -- values for pages -------------------------------------------------------------------
+
+
+def native_kind(obj: CompiledObject, key: str) -> tuple[str, int | None] | None:
+    """What a reader can hand a page instead of a key's JSON value: `("number", scale)` a
+    Decimal quantized to `scale`, `("day", None)` a date, `("stamp", None)` a datetime
+    (aware UTC when stored); None when only the JSON value is offered."""
+    if key in ("created_at", "updated_at"):
+        return ("stamp", None)
+    cf = obj.fields.get(key)
+    if cf is None:
+        return None
+    scale = _number_scale(obj, key)
+    if scale is not None:
+        return ("number", scale)
+    kind = cf.ftype.python_type(cf.fdef)
+    if cf.formula is not None or type(cf.ftype).from_db is FieldType.from_db:
+        if kind is FType.DATE:
+            return ("day", None)
+        if kind is FType.DATETIME and cf.formula is not None:
+            return ("stamp", None)
+    if _stamp_kind(obj, key):
+        return ("stamp", None)
+    return None
+
+
+#: the Python type a native value has (anything else is given as its JSON value)
+_NATIVE_TYPES = {"number": "Decimal", "day": "date", "stamp": "datetime"}
+
+
+def _compile_shown(obj: CompiledObject, decoding: list[tuple[int, str, Convert | None]],
+                   output: list[tuple[str, Convert | None]],
+                   wanted: Wanted) -> Callable[..., dict[str, Any]]:
+    """`shown(row, compute)` for `wanted`, reading a row of the columns it names
+    (`shown.columns`: the wanted ones and what the wanted formulas read, in the table's
+    order): stored natives straight from the column (as the reader decodes them), the other
+    values as `to_json(..., rich=True)` gives them; formulas computed only when one is
+    wanted."""
+    keys = {"id", *wanted.keys}
+    formulas = obj.formula_order
+    shown_keys = [key for key, _ in output if key in keys]
+    used = set(shown_keys)
+    if any(key in formulas for key in shown_keys):
+        used |= _formula_reads(obj)
+    # the statement reads only these columns (a row of it has them in this order)
+    narrowed = [(index, key, convert) for index, key, convert in decoding if key in used]
+    src = _Source(obj, [(position, key, convert)
+                        for position, (_, key, convert) in enumerate(narrowed)])
+    natives = {key: native_kind(obj, key) for key in wanted.native}
+    later: list[str] = []
+    entries = []
+    for key, convert in output:
+        if key not in keys:
+            continue
+        native = natives.get(key)
+        if key in src.columns:
+            if native is None:
+                entries.append(f"{key!r}: {src.stored_json(key, convert)}")
+            elif native[0] == "day" and src.columns[key][1] is None:
+                entries.append(f"{key!r}: row[{src.columns[key][0]}]")
+            else:  # a number quantized to its scale, a stamp made aware UTC
+                entries.append(f"{key!r}: {src.python(key)}")
+        elif key in formulas:
+            entries.append(f"{key!r}: None")
+            later.append(f"        v = values.get({key!r})")
+            json = src.json_of(key, "v", convert)
+            if native is not None:
+                later.append(f"        out[{key!r}] = v if type(v) is "
+                             f"{_NATIVE_TYPES[native[0]]} else {json}")
+            else:  # rich: a link or an image stays itself (the page shows its label)
+                later.append(f"        out[{key!r}] = v if isinstance(v, _rich) else {json}")
+        else:  # neither stored nor computed: as `to_json` gives it, from no value
+            entries.append(f"{key!r}: {src.json_of(key, 'None', convert)}")
+    computed = bool(later)
+    if computed:
+        given = src.formulas_given()
+    src.lines.append("    out = {" + ", ".join(entries) + "}")
+    if computed:
+        src.lines.append("    if compute is not None:")
+        src.lines.append(f"        values = compute({{{given}}})")
+        src.lines.extend(later)
+    src.lines.append("    return out")
+    function = src.function("shown")
+    function.computes = computed  # type: ignore[attr-defined]
+    function.columns = tuple(key for _, key, _ in narrowed)  # type: ignore[attr-defined]
     return function

@@ -197,6 +197,12 @@ _TOKEN_AND_USER = select(tokens, *_ACTOR_COLUMNS, _ROLE, VERSION_COLUMN).select_
     tokens.outerjoin(users, users.c.name == tokens.c.user_name)
     .outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     tokens.c.token_hash == bindparam("token_hash"))
+# A browser session's query: the session, its user and roles and the metadata version.
+_SESSION_AND_USER = select(sessions.c.user_name, sessions.c.created_at, *_ACTOR_COLUMNS,
+                           _ROLE, VERSION_COLUMN).select_from(
+    sessions.outerjoin(users, users.c.name == sessions.c.user_name)
+    .outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
+    sessions.c.id == bindparam("session_id"))
 
 
 def load_actor(conn: Connection, name: str) -> Actor:
@@ -290,14 +296,18 @@ def start_session(conn: Connection, user_name: str, *, now: dt.datetime | None =
 
 def session_actor(conn: Connection, key: str, *, now: dt.datetime | None = None) -> Actor:
     """The actor of a browser session, or Unauthorized when it has ended (signed out, a new
-    password, past SESSION_LIFETIME) or its user is deactivated."""
+    password, past SESSION_LIFETIME) or its user is deactivated.
+
+    One statement finds the session, its user and roles, and reads the metadata version for
+    the request's later checks (`store.version_read`), as a token's query does."""
     now = now or utcnow()
-    row = conn.execute(select(sessions.c.user_name, sessions.c.created_at)
-                       .where(sessions.c.id == token_hash(key))).first()
-    if row is None or row.created_at <= now - SESSION_LIFETIME:
+    found = conn.execute(_SESSION_AND_USER, {"session_id": token_hash(key)}).mappings().all()
+    row = found[0] if found else None
+    if row is None or row["created_at"] <= now - SESSION_LIFETIME:
         raise Unauthorized("the session has ended; sign in again")
+    version_read(conn, row["metadata_version"])
     try:
-        return load_actor(conn, row.user_name)
+        return _actor_of(conn, row["user_name"], found)
     except NotFound:
         raise Unauthorized("the session's user is deactivated") from None
 

@@ -91,6 +91,9 @@ def to_scaled(value: Any, scale: int) -> int:
 def from_scaled(value: Any, scale: int) -> Decimal:
     """What SQLite stored (an integer; a float only past 64 bits or in legacy data) as the
     Decimal it means."""
+    if type(value) is int and -INT64 <= value <= INT64:
+        # exact, and already at the scale: an integer's exponent is 0 until scaleb moves it
+        return Decimal(value).scaleb(-scale)
     return _exact(value).scaleb(-scale).quantize(Decimal(1).scaleb(-scale),
                                                  rounding=ROUND_HALF_UP)
 

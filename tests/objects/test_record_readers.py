@@ -299,7 +299,7 @@ def test_a_page_statement_kept_for_everyone_serves_each_page_sort_and_scope(
                                               offset=offset)
                     assert [r["id"] for r in page.records] == ordered[offset:offset + limit]
                     assert page.total == len(every)
-        assert {key for key, _ in admin.schema.compiled["pages"]} == {"thing"}
+        assert {key[0] for key in admin.schema.compiled["pages"]} == {"thing"}
         vic = Context(conn, admin.schema, load_actor(conn, "vic"))  # sees only their own
         assert query.list_records(vic, "thing", sort="id").records == []
         with pytest.raises(PermissionDenied):  # and still may not sort by what is hidden
@@ -335,3 +335,23 @@ def test_a_served_read_checks_the_version_with_the_token_and_sees_the_next_apply
     assert "extra" in client.get(f"/api/v1/records/thing/{record_id}",
                                  headers=headers).get_json()
     app.extensions["metabiz"].engine.dispose()
+
+
+def test_a_sort_allowed_for_one_set_of_roles_is_checked_again_for_another(engine, app_dir,
+                                                                          things):
+    with engine.connect() as conn:
+        admin = Context(conn, things.schema(conn), load_actor(conn, "admin"))
+        vic = Context(conn, admin.schema, load_actor(conn, "vic"))  # may read every record
+        for _ in range(2):  # checked, then served from the metadata version's cache
+            assert len(query.list_records(admin, "thing", sort="-money").records) == 3
+            with pytest.raises(PermissionDenied):
+                query.list_records(vic, "thing", sort="-money")
+            assert len(query.list_records(vic, "thing", sort="-title").records) == 3
+    role = {**VIEWER, "fields": {"thing.count": "hidden"}}  # money no longer hidden
+    (app_dir / "roles" / "viewer.json").write_text(json.dumps(role))
+    apply_path(engine, app_dir, extensions=things.extensions)
+    with engine.connect() as conn:
+        vic = Context(conn, things.schema(conn), load_actor(conn, "vic"))
+        assert len(query.list_records(vic, "thing", sort="-money").records) == 3
+        with pytest.raises(PermissionDenied):
+            query.list_records(vic, "thing", sort="count")

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
 from metabiz.errors import NotFound
 from metabiz.objects import board, forms, query, reference_rules
 from metabiz.objects.context import Context
+from metabiz.objects.readers import Wanted, native_kind
 from metabiz.objects.record_input import record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
@@ -69,11 +70,11 @@ def list_page(actor: Actor, object_name: str) -> Any:
         found = query.list_records(
             ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
             sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None,
-            rich=True)
+            shown=shown_values(ctx, obj, columns))
         rows = list_rows(ctx, obj, columns, found.records)
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
-        headers = [header(obj, name, lang, sort, base) for name in columns]
+        headers = _headers(ctx, obj, columns, lang, sort, base)
         title = plural(obj, lang)
         transfer = can_transfer(ctx, obj)
         return render_template(
@@ -107,6 +108,62 @@ def transfer_people(actor: Actor, object_name: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "edit")
         return render_template("transfer_people.html", people=people(ctx))
+
+
+#: how many sets of sortable headers a metadata version keeps (columns, sort, arguments)
+HEADER_SETS = 1024
+
+
+def _headers(ctx: Context, obj: CompiledObject, columns: list[str], lang: str, sort: str,
+             base: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table's sortable headers (`tables.header`), kept per metadata version, object,
+    columns, language, sort, the list's arguments and the app's mount point: paging
+    through a list asks for the same ones on every page."""
+    if any(current_app.url_default_functions.values()):
+        return [header(obj, name, lang, sort, base) for name in columns]
+    cache: dict[tuple[Any, ...], list[dict[str, Any]]] = \
+        ctx.schema.compiled.setdefault("list_headers", {})
+    key = (obj.name, tuple(columns), lang, sort, request.script_root, *sorted(base.items()))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= HEADER_SETS:
+            cache.clear()
+        found = cache[key] = [header(obj, name, lang, sort, base) for name in columns]
+    return found
+
+
+#: how many column sets a metadata version keeps the list page's values of
+SHOWN_VALUES = 256
+
+
+def shown_values(ctx: Context, obj: CompiledObject, columns: list[str]) -> Wanted:
+    """What the list page reads of each record: its columns, the id and the name; as their
+    Python values the columns whose cells show them as they show the JSON value (numbers
+    at the scale the cell rounds to, days, timestamps shown in the user's zone), so no
+    number or date is parsed back. Kept per metadata version, object and columns."""
+    cache: dict[tuple[str, tuple[str, ...]], Wanted] = \
+        ctx.schema.compiled.setdefault("list_values", {})
+    key = (obj.name, tuple(columns))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= SHOWN_VALUES:
+            cache.clear()
+        name_field = obj.odef.name_field  # the record's name is its str(): JSON value
+        native = set()
+        for name in columns:
+            kind = native_kind(obj, name)
+            cf = obj.fields.get(name)
+            widget = forms.SYSTEM_WIDGETS.get(name) if cf is None else forms.widget_of(cf)
+            if kind is None or name == name_field:
+                continue
+            if kind[0] == "number" and widget in forms.NUMBER_WIDGETS and cf is not None \
+                    and forms.scale_of(cf) == kind[1] or \
+                    kind[0] == "day" and widget == "date" or \
+                    kind[0] == "stamp" and widget == "datetime":
+                native.add(name)
+        keys = [*columns, name_field] if name_field else columns
+        found = cache[key] = Wanted(tuple(dict.fromkeys(keys)), frozenset(native))
+    return found
 
 
 def _page_number(raw: str | None) -> int:

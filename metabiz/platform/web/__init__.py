@@ -21,6 +21,7 @@ from metabiz.platform.web.errors import register_error_handlers
 from metabiz.platform.web.headers import init_headers
 from metabiz.platform.web.page_urls import init_page_urls
 from metabiz.platform.web.pages import web
+from metabiz.platform.web.session import init_sessions
 from metabiz.platform.web.shell import shell_context
 
 
@@ -30,6 +31,7 @@ def init_web(app: Flask) -> None:
     # the requests' SQL, not the start-up's upgrade nor the commands: those may take long
     limit_statements(services.engine, services.config.statement_timeout)
     app.before_request(refuse_unusable_parameters)
+    init_sessions(app)
     init_csrf(app)
     init_headers(app)
     register_error_handlers(app)

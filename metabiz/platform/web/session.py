@@ -1,4 +1,5 @@
-"""Who is browsing: the sign-in guard for pages and where to send a browser afterwards.
+"""Who is browsing: the sign-in guard for pages, where to send a browser afterwards, and
+the session cookie's signing.
 
 Pages take the signed-in actor as their first argument; a browser without a session goes
 to /login and comes back to the page it asked for (never to another site).
@@ -11,7 +12,9 @@ from dataclasses import replace
 from functools import wraps
 from typing import Any
 
-from flask import Response, redirect, request, url_for
+from flask import Flask, Response, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from metabiz.platform.api import current_actor
@@ -54,3 +57,22 @@ def safe_next(raw: str | None) -> str | None:
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
         return None
     return raw
+
+
+class KeptSigningSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions with the cookie's serializer made once per set of
+    keys, not on every request (it holds nothing per request: signers are made per use)."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[Any, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self._kept
+        if kept is None or kept[0] != keys:
+            kept = self._kept = (keys, super().get_signing_serializer(app))
+        return kept[1]
+
+
+def init_sessions(app: Flask) -> None:
+    app.session_interface = KeptSigningSessions()
