@@ -6,18 +6,24 @@ requests that carry `Authorization: Bearer …` are exempt: they hold no ambient
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from metabiz.errors import CSRFRejected
 
 CSRF_HEADER = "X-CSRF-Token"
+_TOKEN = "_metabiz_csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def csrf_token() -> str:
-    """The token a form posts as `csrf_token` (and htmx sends as X-CSRF-Token)."""
-    return str(generate_csrf())
+    """The token a form posts as `csrf_token` (and htmx sends as X-CSRF-Token): made once
+    per request (Flask-WTF keeps it in `g` too, but looks its settings up on every call;
+    a page's shell asks three times)."""
+    token = g.get(_TOKEN)
+    if token is None:
+        token = g._metabiz_csrf_token = str(generate_csrf())
+    return token  # type: ignore[no-any-return]
 
 
 def init_csrf(app: Flask) -> None:

@@ -1,12 +1,15 @@
 """The page shell every page extends: navigation, language, the signed-in user, CSRF token.
 
 The navigation is whatever the packages registered as `NavSection`s; the kernel only draws
-it, once per request, and a failing section never breaks the page.
+it, once per request, and a failing section never breaks the page. Its markup is rendered
+once per set of sections (the same links, labels and badges give the same markup) and kept
+per app; each page only marks its current link.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,11 +17,18 @@ from flask import current_app, g, request
 from markupsafe import Markup
 
 from metabiz.errors import MetabizError
-from metabiz.platform.extensions import Extensions
+from metabiz.platform.access import Actor
+from metabiz.platform.extensions import Extensions, NavLink
 from metabiz.platform.web import i18n
 from metabiz.platform.web.csrf import csrf_token
 
 log = logging.getLogger(__name__)
+
+#: what navigation.html writes where a link's `aria-current` may go (escaped text never
+#: holds a "<", so no label or address can contain it)
+_CURRENT = "<\x00current>"
+#: navigation markups kept per app; the memo starts again when full (badges vary)
+KEPT_NAVIGATIONS = 512
 
 
 def extensions() -> Extensions:
@@ -26,8 +36,10 @@ def extensions() -> Extensions:
 
 
 def shell_context() -> dict[str, Any]:
+    """The templates' shell functions: each reads the current request when called, so they
+    are the Jinja environment's globals (no context processor run per template)."""
     return {"lang": i18n.language, "csrf_token": csrf_token, "navigation": navigation,
-            "current_user": lambda: g.get("actor"), "lang_url": lang_url,
+            "sidebar": sidebar, "current_user": lambda: g.get("actor"), "lang_url": lang_url,
             "header_panels": header_panels}
 
 
@@ -70,6 +82,62 @@ def navigation() -> list[dict[str, Any]]:
     return sections
 
 
+def kept_links(kept: dict[str, Any], actor: Actor, section: str,
+               build: Callable[[], Iterable[NavLink]]) -> list[NavLink]:
+    """A navigation provider's links made by `build()` once and kept in `kept` (its metadata
+    version's cache: `schema.compiled`) per section, set of roles, language and mount
+    point — for links that depend on nothing else (not a count: see the approvals badge)."""
+    links: dict[tuple[Any, ...], list[NavLink]] = kept.setdefault("nav_links", {})
+    key = (section, actor.roles, actor.is_admin, i18n.language(), actor.language,
+           request.script_root)
+    found = links.get(key)
+    if found is None:
+        found = links[key] = list(build())
+    return found
+
+
+def sidebar() -> Markup:
+    """The navigation's markup (navigation.html), the link of the current page marked."""
+    sections = navigation()
+    key = (request.script_root,
+           *((s["name"], s["heading"], *s["links"]) for s in sections))
+    kept: dict[Any, tuple[list[str], list[str]]] = \
+        current_app.extensions.setdefault("shell_navigation", {})
+    try:
+        known = kept.get(key)
+    except TypeError:  # a section's links that are not NavLinks (unhashable): not kept
+        return _marked(_navigation_parts(sections))
+    if known is None:
+        if len(kept) >= KEPT_NAVIGATIONS:
+            kept.clear()
+        known = kept[key] = _navigation_parts(sections)
+    return _marked(known)
+
+
+def _navigation_parts(sections: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """navigation.html cut where the links' aria-current go, and the links' addresses."""
+    html = current_app.jinja_env.get_template("navigation.html").render(
+        sections=sections, current=Markup(_CURRENT))
+    return html.split(_CURRENT), [link.href for s in sections for link in s["links"]]
+
+
+def _marked(known: tuple[list[str], list[str]]) -> Markup:
+    parts, hrefs = known
+    here = request.path
+    out = [parts[0]]
+    for href, part in zip(hrefs, parts[1:], strict=True):
+        if here == href or (href != "/" and here.startswith(href + "/")):
+            out.append('aria-current="page"')
+        out.append(part)
+    return Markup("".join(out))
+
+
+def render_fragment(template: str, **context: Any) -> Markup:
+    """A panel's markup from `template` and `context` with the shell's globals: without
+    `render_template`'s context processors and signals, which a page's panels repeat."""
+    return Markup(current_app.jinja_env.get_template(template).render(context))
+
+
 def render_panels(slot: str, *args: Any, **kwargs: Any) -> list[Markup]:
     """The markup of every panel registered for `slot`, in order (empty ones left out)."""
     out = []
@@ -78,3 +146,4 @@ def render_panels(slot: str, *args: Any, **kwargs: Any) -> list[Markup]:
         if html:
             out.append(Markup(html))
     return out
+
