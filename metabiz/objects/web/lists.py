@@ -18,10 +18,9 @@ from metabiz.objects.record_input import record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import board_page
-from metabiz.objects.web.list_cells import list_rows
+from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import can_transfer, people
-from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import header, list_columns
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
@@ -70,7 +69,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
             ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
             sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None,
             rich=True)
-        rows = list_rows(ctx, obj, columns, found.records)
+        rows = found.records
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
         headers = [header(obj, name, lang, sort, base) for name in columns]
@@ -80,8 +79,8 @@ def list_page(actor: Actor, object_name: str) -> Any:
             "list.html", obj=obj, label=obj.odef.label.get(lang), title=title,
             views=[(v.api_name, v.label.get(lang)) for v in obj.odef.list_views],
             view=view.api_name if view else None, rows=rows, q=q,
-            table=table_markup(headers, rows, caption=title,
-                               select="bulk-transfer" if transfer else None),
+            table=list_table(ctx, obj, columns, rows, headers, caption=title,
+                             select="bulk-transfer" if transfer else None),
             sort=sort, page=page, pages=pages, total=found.total,
             first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
             last=(page - 1) * PAGE_SIZE + len(rows), chips=chips,
