@@ -33,7 +33,7 @@ from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.page_urls import url_for as page_url
 from metabiz.platform.web.session import login_required, safe_next
-from metabiz.platform.web.shell import render_fragment
+from metabiz.platform.web.shell import render_kept
 
 APPROVAL_ACTIONS = ("approve", "reject", "recall", "reassign")
 #: the approvals inbox's tabs (statuses of the user's work items)
@@ -218,8 +218,8 @@ def inbox(actor: Actor) -> Any:
 
 def notifications_bell(actor: Actor) -> str:
     """The header's bell (a header panel): a link to /notifications with the unread count."""
-    return render_fragment("notifications_bell.html",
-                           unread=shell_counts.for_request(actor).unread_notifications)
+    return render_kept("notifications_bell.html",
+                       unread=shell_counts.for_request(actor).unread_notifications)
 
 
 def notification_items(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -103,3 +103,26 @@ def test_a_metadata_change_shows_on_the_next_page(app, browser_session, sales_di
     apply_path(app.test_engine, sales_dir, extensions=extensions)
     assert _page(client, "/o/account")["/o/account"] == ("Customers", True)
     assert _page(client, "/o/opportunity?lang=zh")["/o/account"] == ("客户们", False)
+
+
+def test_the_top_bar_is_each_users_own_with_their_token(app, browser_session):
+    """The kept top bar: each user's name and menu, their session's CSRF token in the sign-out
+    form, the language links of the page they are on, a new display name at once."""
+    admin, alice = app.test_client(), app.test_client()
+    browser_session(admin, "admin")
+    browser_session(alice, "alice")
+    for _ in range(2):
+        for client, name, is_admin in ((admin, "admin", True), (alice, "alice", False)):
+            page = client.get("/o/account?q=x").get_data(as_text=True)
+            meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+            signed_out = re.search(r'action="/logout">\s*<input type="hidden" '
+                                   r'name="csrf_token" value="([^"]+)"', page)[1]
+            assert signed_out == meta
+            assert f'<span class="user-name">{name}</span>' in page
+            assert ('href="/admin/users"' in page) is is_admin
+            assert 'href="/o/account?q=x&amp;lang=zh"' in page
+    with writer(app.test_engine).begin() as conn:
+        people.update_user(conn, "alice", display_name="Alice Liddell", email=None,
+                           manager="bob", roles=["sales_rep"])
+    page = alice.get("/").get_data(as_text=True)
+    assert '<span class="user-name">Alice Liddell</span>' in page

@@ -9,12 +9,13 @@ per app; each page only marks its current link.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from metabiz.errors import MetabizError
 from metabiz.platform.access import Actor
@@ -27,7 +28,11 @@ log = logging.getLogger(__name__)
 #: what navigation.html writes where a link's `aria-current` may go (escaped text never
 #: holds a "<", so no label or address can contain it)
 _CURRENT = "<\x00current>"
-#: navigation markups kept per app; the memo starts again when full (badges vary)
+#: where topbar.html's per-page parts go (a "<" that is markup: no escaped text holds one)
+_HOLE = "<\x00%s>"
+_HOLES = re.compile("<\x00([a-z_]+)>")
+#: navigation markups (and fragments) kept per app; a memo starts again when full (badges
+#: and counts vary)
 KEPT_NAVIGATIONS = 512
 
 
@@ -39,7 +44,7 @@ def shell_context() -> dict[str, Any]:
     """The templates' shell functions: each reads the current request when called, so they
     are the Jinja environment's globals (no context processor run per template)."""
     return {"lang": i18n.language, "csrf_token": csrf_token, "navigation": navigation,
-            "sidebar": sidebar, "current_user": lambda: g.get("actor"), "lang_url": lang_url,
+            "sidebar": sidebar, "topbar": topbar, "current_user": lambda: g.get("actor"), "lang_url": lang_url,
             "header_panels": header_panels}
 
 
@@ -132,10 +137,49 @@ def _marked(known: tuple[list[str], list[str]]) -> Markup:
     return Markup("".join(out))
 
 
+def topbar(user: Actor) -> Markup:
+    """topbar.html (the top bar, the sidebar's frame) for `user`: rendered once per user,
+    language and mount point with holes where each page's own parts go (the header panels,
+    the language links, the CSRF token, the navigation), which are filled in here."""
+    key = (user.name, user.display_name, user.is_admin, i18n.language(), request.script_root)
+    kept: dict[Any, list[str]] = current_app.extensions.setdefault("shell_topbars", {})
+    parts = kept.get(key)
+    if parts is None:
+        html = render_fragment(
+            "topbar.html", user=user, header_panels=lambda: [Markup(_HOLE % "panels")],
+            lang_url=lambda code: Markup(_HOLE % f"lang_{code}"),
+            csrf_token=lambda: Markup(_HOLE % "csrf"), sidebar=lambda: Markup(_HOLE % "nav"))
+        if len(kept) >= KEPT_NAVIGATIONS:
+            kept.clear()
+        parts = kept[key] = _HOLES.split(html)  # text, hole, text, hole, ..., text
+    filled = {"panels": lambda: "".join(header_panels()), "nav": sidebar,
+              "csrf": lambda: escape(csrf_token()), "lang_en": lambda: escape(lang_url("en")),
+              "lang_zh": lambda: escape(lang_url("zh"))}
+    return Markup("".join([part if index % 2 == 0 else filled[part]()
+                           for index, part in enumerate(parts)]))
+
+
 def render_fragment(template: str, **context: Any) -> Markup:
     """A panel's markup from `template` and `context` with the shell's globals: without
     `render_template`'s context processors and signals, which a page's panels repeat."""
     return Markup(current_app.jinja_env.get_template(template).render(context))
+
+
+def render_kept(template: str, **context: Any) -> Markup:
+    """`render_fragment`, kept per app by template, arguments, language and mount point: for
+    fragments made of nothing else (their arguments, `t`, `url_for`), such as the header's
+    search box and bell, which every page shows."""
+    kept: dict[Any, Markup] = current_app.extensions.setdefault("shell_fragments", {})
+    try:
+        key = (template, i18n.language(), request.script_root, *sorted(context.items()))
+        found = kept.get(key)
+    except TypeError:  # an argument that is not a key (a list): rendered each time
+        return render_fragment(template, **context)
+    if found is None:
+        if len(kept) >= KEPT_NAVIGATIONS:
+            kept.clear()
+        found = kept[key] = render_fragment(template, **context)
+    return found
 
 
 def render_panels(slot: str, *args: Any, **kwargs: Any) -> list[Markup]:
