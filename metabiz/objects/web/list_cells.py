@@ -34,6 +34,7 @@ from metabiz.platform.web.i18n import text
 #: a compiled cell: the value's markup, or None to let `forms.display` render it
 Cell = Callable[[Any], str | None] | None
 _BLANK_HTML = BLANK.__html__()
+_ROW_END = CELL_END + ROW_END
 #: widgets `forms.display` shows as their plain text
 _SPECIAL = frozenset({"checkbox", "select", "multiselect", "approval_status", "lookup",
                       "rollup", "datetime", "url", "email", "tel", "textarea", "link",
@@ -60,35 +61,39 @@ def list_table(ctx: Context, obj: CompiledObject, columns: list[str],
                              readable=readable_names, zone=zone)
 
     head, starts = table_head(headers, caption, select)
-    first, first_start, plain_first = columns[0], starts[0], cells[0] is _plain
-    rest = list(zip(columns[1:], starts[1:], cells[1:], strict=True))
+    first, plain_first = columns[0], cells[0] is _plain
+    first_start = "\n      " + starts[0]
+    # each cell's end joined to the next one's start: one piece between two values
+    rest = list(zip(columns[1:], [CELL_END + start for start in starts[1:]], cells[1:],
+                    strict=True))
     form = escaped(select) if select else ""
     select_record = text("select_record")
     link = f"/o/{obj.name}/"
     out = [head]
+    add = out.append
     for record in found:
         record_id = record["id"]
         name = forms.record_name(obj, record, lang)
-        out.append(ROW_START)
+        add(ROW_START)
         if select:
-            out.append(select_cell(record_id, name, form, select_record))
+            add(select_cell(record_id, name, form, select_record))
         value = record.get(first)
-        if value is None or value == "" or value == []:
+        if not value and (value is None or value == "" or value == []):
             shown: Any = name
         else:
             shown = str(value) if plain_first else general(first, value).text
-        out += ("\n      ", first_start, row_link(f"{link}{record_id}", shown), CELL_END)
-        for column, start, cell in rest:
-            out.append(start)
+        add(first_start)
+        add(row_link(f"{link}{record_id}", shown))
+        for column, joint, cell in rest:
+            add(joint)
             value = record.get(column)
-            if value is None or value == "" or value == []:
-                out.append(_BLANK_HTML)
+            if not value and (value is None or value == "" or value == []):
+                add(_BLANK_HTML)
             else:
                 html = cell(value) if cell is not None else None
-                out.append(html if html is not None else general(column, value).__html__())
-            out.append(CELL_END)
-        out.append(ROW_END)
-    out.append(TABLE_END)
+                add(html if html is not None else general(column, value).__html__())
+        add(_ROW_END)
+    add(TABLE_END)
     return Markup("".join(out))
 
 
@@ -116,8 +121,7 @@ def _cell(cf: CompiledField | None, name: str, lang: str) -> Cell:
     return None
 
 
-def _plain(value: Any) -> str:
-    return escaped(value)
+_plain = escaped  # a text as it is, escaped
 
 
 def _picklist(labels: Mapping[Any, str]) -> Callable[[Any], str | None]:
