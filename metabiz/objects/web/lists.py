@@ -21,7 +21,7 @@ from metabiz.objects.web.board import board_page
 from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import can_transfer, people
-from metabiz.objects.web.tables import header, list_columns
+from metabiz.objects.web.tables import list_columns, list_headers
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.request_input import MAX_PAGE, int_param
@@ -72,7 +72,7 @@ def list_page(actor: Actor, object_name: str) -> Any:
         rows = found.records
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
-        headers = [header(obj, name, lang, sort, base) for name in columns]
+        headers = list_headers(ctx, obj, columns, lang, sort, base)
         title = plural(obj, lang)
         transfer = can_transfer(ctx, obj)
         return render_template(
