@@ -126,3 +126,17 @@ def test_the_top_bar_is_each_users_own_with_their_token(app, browser_session):
                            manager="bob", roles=["sales_rep"])
     page = alice.get("/").get_data(as_text=True)
     assert '<span class="user-name">Alice Liddell</span>' in page
+
+
+def test_the_boards_move_form_returns_to_the_board(app, browser_session):
+    """A card's move form (without script) comes back to the board it was on, not the list:
+    the layout no longer sets a `here` of its own over the page's."""
+    client = app.test_client()
+    browser_session(client, "alice")
+    page = client.get("/o/opportunity/new").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)[1]
+    made = client.post("/o/opportunity/new", data={"name": "Alpha", "stage": "prospecting",
+                                                   "csrf_token": token})
+    assert made.status_code == 302, made.get_data(as_text=True)[:300]
+    board = client.get("/o/opportunity?board=stage&q=Alpha").get_data(as_text=True)
+    assert 'name="next" value="/o/opportunity?board=stage&amp;q=Alpha"' in board
