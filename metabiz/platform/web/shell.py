@@ -1,9 +1,10 @@
 """The page shell every page extends: navigation, language, the signed-in user, CSRF token.
 
 The navigation is whatever the packages registered as `NavSection`s; the kernel only draws
-it, once per request, and a failing section never breaks the page. Its markup is rendered
-once per set of sections (the same links, labels and badges give the same markup) and kept
-per app; each page only marks its current link.
+it, once per request, and a failing section never breaks the page. What every page repeats
+is kept per app and filled in per page: the navigation's markup per set of sections (each
+page marks its current link), the top bar per user and language (each page adds its panels,
+language links and CSRF token), fragments per arguments (`render_kept`).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def shell_context() -> dict[str, Any]:
     """The templates' shell functions: each reads the current request when called, so they
     are the Jinja environment's globals (no context processor run per template)."""
     return {"lang": i18n.language, "csrf_token": csrf_token, "navigation": navigation,
-            "sidebar": sidebar, "topbar": topbar, "current_user": lambda: g.get("actor"), "lang_url": lang_url,
-            "header_panels": header_panels}
+            "sidebar": sidebar, "topbar": topbar, "current_user": lambda: g.get("actor"),
+            "lang_url": lang_url, "header_panels": header_panels}
 
 
 def header_panels() -> list[Markup]:
@@ -190,4 +191,3 @@ def render_panels(slot: str, *args: Any, **kwargs: Any) -> list[Markup]:
         if html:
             out.append(Markup(html))
     return out
-
