@@ -46,6 +46,7 @@ from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.store import split_apps
 from metabiz.platform.request_input import whole_number
+from metabiz.platform.web.page_urls import url_for as page_url
 from metabiz.platform.web.session import safe_next
 
 __all__ = ["calendar_pages", "document_pages", "flow_pages", "init_app", "list_view_pages",
@@ -57,7 +58,7 @@ FORM_KINDS = ("objects", "roles", "reports", "dashboards")
 def nav_links(actor: Actor) -> list[NavLink]:
     if not actor.is_admin:
         return []
-    return [NavLink(href=url_for("builder_web.overview"), label=b("builder"), icon="builder")]
+    return [NavLink(href=page_url("builder_web.overview"), label=b("builder"), icon="builder")]
 
 
 def init_app(app: Flask) -> None:

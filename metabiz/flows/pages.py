@@ -32,7 +32,9 @@ from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
+from metabiz.platform.web.page_urls import url_for as page_url
 from metabiz.platform.web.session import login_required, safe_next
+from metabiz.platform.web.shell import render_kept
 
 APPROVAL_ACTIONS = ("approve", "reject", "recall", "reassign")
 #: the approvals inbox's tabs (statuses of the user's work items)
@@ -116,7 +118,7 @@ def _pending(actor: Actor) -> list[dict[str, Any]]:
 
 def nav_links(actor: Actor) -> list[NavLink]:
     pending = shell_counts.for_request(actor).pending_approvals
-    return [NavLink(href=url_for("flows_web.inbox"), label=i18n.text("approvals"),
+    return [NavLink(href=page_url("flows_web.inbox"), label=i18n.text("approvals"),
                     badge=pending or None, icon="check")]
 
 
@@ -237,7 +239,8 @@ def inbox(actor: Actor) -> Any:
 
 def notifications_bell(actor: Actor) -> str:
     """The header's bell (a header panel): a link to /notifications with the unread count."""
-    return render_template("notifications_bell.html", unread=shell_counts.for_request(actor).unread_notifications)
+    return render_kept("notifications_bell.html",
+                       unread=shell_counts.for_request(actor).unread_notifications)
 
 
 def notification_items(ctx: Context, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
+from metabiz.platform.web.shell import kept_links
 from metabiz.reports import library
 from metabiz.reports.compiled import CompiledReport
 from metabiz.reports.downloads import download
@@ -145,14 +146,19 @@ def nav_links(actor: Actor) -> list[NavLink]:
     """"Reports" and each dashboard of the user's roles (none when there is nothing to run)."""
     lang = i18n.language()
     with unit_of_work(actor) as ctx:
-        if not library.reports_for(ctx):
-            return []
-        links = [NavLink(href=url_for("reports_web.dashboard_page", name=d.api_name),
-                         label=d.label.get(lang), icon="chart")
-                 for d in library.dashboards_for(ctx) if not d.roles or
-                 set(d.roles) & actor.roles]
-        return [NavLink(href=url_for("reports_web.index"), label=text("all_reports"),
-                        icon="chart"), *links]
+        return kept_links(ctx.schema.compiled, actor, "reports",
+                          lambda: _nav_links(ctx, actor, lang))
+
+
+def _nav_links(ctx: Context, actor: Actor, lang: str) -> list[NavLink]:
+    if not library.reports_for(ctx):
+        return []
+    links = [NavLink(href=url_for("reports_web.dashboard_page", name=d.api_name),
+                     label=d.label.get(lang), icon="chart")
+             for d in library.dashboards_for(ctx) if not d.roles or
+             set(d.roles) & actor.roles]
+    return [NavLink(href=url_for("reports_web.index"), label=text("all_reports"),
+                    icon="chart"), *links]
 
 
 def home_panel(actor: Actor) -> str | None:

@@ -19,6 +19,7 @@ from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
+from metabiz.platform.web.shell import render_kept
 from metabiz.spreadsheets import store
 from metabiz.spreadsheets.api import flag, start_import
 from metabiz.spreadsheets.background import enqueue, options_of
@@ -48,9 +49,9 @@ def list_actions(ctx: Context, obj: CompiledObject, args: dict[str, Any]) -> Mar
     can_export = access.allowed(ctx.actor, obj.name, "export")
     if not (can_import or can_export):
         return None
-    keep = {k: v for k, v in args.items() if k in ("view", "q", "sort")}
-    return Markup(render_template("sheet_actions.html", obj=obj, st=text,
-                                  can_import=can_import, can_export=can_export, keep=keep))
+    keep = tuple((k, v) for k, v in args.items() if k in ("view", "q", "sort"))
+    return render_kept("sheet_actions.html", object_name=obj.name, st=text,
+                       can_import=can_import, can_export=can_export, keep=keep)
 
 
 # -- export ---------------------------------------------------------------------------------

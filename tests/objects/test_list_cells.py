@@ -1,5 +1,6 @@
-"""The list page's compiled cells (`list_cells.list_rows`) give the markup of the general
-path (`tables.table_rows`: `forms.display` per cell) on every field type — blank values,
+"""The list page's table with compiled cells (`list_cells.list_table`) gives the markup of
+the general path (`table_markup` over `tables.table_rows`: `forms.display` per cell) on every
+field type — blank values,
 picklist values that are not in the list, lookups, files, formulas — for an admin and a
 role with hidden fields, in English and Chinese, on SQLite and PostgreSQL; and a new
 metadata version (a picklist label changed) shows at once."""
@@ -20,7 +21,7 @@ from metabiz.app import build_runtime
 from metabiz.objects import forms, query, records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
-from metabiz.objects.web.list_cells import list_rows
+from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.platform.auth import create_user, load_actor
@@ -87,7 +88,7 @@ def _both(ctx: Context, lang: str) -> tuple[str, str]:
     found = query.list_records(ctx, "thing", sort="id", rich=True).records
     headers = [{"name": name, "label": forms.field_label(obj, name, lang),
                 "numeric": name in ("count", "money")} for name in columns]
-    compiled = str(table_markup(headers, list_rows(ctx, obj, columns, found), select="b"))
+    compiled = str(list_table(ctx, obj, columns, found, headers, select="b"))
     general = str(table_markup(headers, table_rows(ctx, obj, columns, found), select="b"))
     return compiled, general
 

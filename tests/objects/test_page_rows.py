@@ -1,6 +1,6 @@
 """The list page's values (`query.list_records(shown=lists.shown_values(...))`: read by a
 compiled reader, numbers, days and timestamps as Python values) give the page the general
-path's rows (the API's rich JSON through `list_cells.list_rows`): the same markup and
+path's rows (the API's rich JSON through `tables.table_rows`): the same markup and
 record names on every field type and at every column position, at the edges of numbers
 and dates, for a role with hidden fields, in English and Chinese, in a user's time zone,
 after a metadata change and a change of the user's roles — on SQLite and PostgreSQL.
@@ -25,10 +25,10 @@ from metabiz.app import build_runtime, create_app
 from metabiz.objects import forms, query, records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
-from metabiz.objects.web.list_cells import list_rows
+from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.lists import shown_values
 from metabiz.objects.web.table_markup import table_markup
-from metabiz.objects.web.tables import list_columns
+from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.platform.auth import create_user, load_actor, start_session
 from metabiz.platform.config import Config
 from metabiz.platform.db import user_roles, users, writer
@@ -105,11 +105,9 @@ def _tables(ctx: Context, object_name: str, columns: list[str]) -> tuple[str, st
     general = query.list_records(ctx, object_name, sort="id", rich=True).records
     page = query.list_records(ctx, object_name, sort="id",
                               shown=shown_values(ctx, obj, columns)).records
-    fast_rows, general_rows = (list_rows(ctx, obj, columns, found) for found in (page, general))
-    assert [(r["id"], r["href"], r["name"]) for r in fast_rows] == \
-        [(r["id"], r["href"], r["name"]) for r in general_rows]
-    return (str(table_markup(headers, fast_rows, select="b")),
-            str(table_markup(headers, general_rows, select="b")), page)
+    return (str(list_table(ctx, obj, columns, page, headers, select="b")),
+            str(table_markup(headers, table_rows(ctx, obj, columns, general), select="b")),
+            page)
 
 
 def _context(conn: Any, runtime: Any, user: str, lang: str, zone: str | None) -> Context:

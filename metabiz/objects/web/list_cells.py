@@ -1,64 +1,100 @@
-"""The list page's rows with each cell's markup made by a renderer compiled once per
-metadata version, object, columns and language, instead of `forms.display` per cell.
+"""The list page's table: each cell's markup made by a renderer compiled once per metadata
+version, object, columns and language, and the rows written straight into the markup.
 
 Texts, picklists, numbers and e-mail addresses (most of a list) are rendered directly;
-every other widget goes through `forms.display` as before. The markup is `Shown.__html__`'s
-(tests/objects/test_list_cells.py holds them equal on every field type, in both languages).
+every other widget goes through `forms.display` as before. The markup is `table_markup`'s
+over `tables.table_rows` (tests/objects/test_list_cells.py holds them equal on every field
+type, in both languages).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from markupsafe import Markup
 
 from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.forms import BLANK, NUMBER_WIDGETS, SYSTEM_WIDGETS
 from metabiz.objects.schema import CompiledField, CompiledObject
 from metabiz.objects.web.navigation import readable
-from metabiz.objects.web.table_markup import CellHtml, escaped
+from metabiz.objects.web.table_markup import (
+    CELL_END,
+    ROW_END,
+    ROW_START,
+    TABLE_END,
+    escaped,
+    row_link,
+    select_cell,
+    table_head,
+)
+from metabiz.platform.web.i18n import text
 
 #: a compiled cell: the value's markup, or None to let `forms.display` render it
 Cell = Callable[[Any], str | None] | None
-_BLANK_HTML = CellHtml(BLANK.__html__())
+_BLANK_HTML = BLANK.__html__()
+_ROW_END = CELL_END + ROW_END
 #: widgets `forms.display` shows as their plain text
 _SPECIAL = frozenset({"checkbox", "select", "multiselect", "approval_status", "lookup",
                       "rollup", "datetime", "url", "email", "tel", "textarea", "link",
                       "image", "time", "location"}) | NUMBER_WIDGETS | forms.FILE_WIDGETS
 
 
-def list_rows(ctx: Context, obj: CompiledObject, columns: list[str],
-              found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`tables.table_rows` for the list page: the first cell (the record's link) as its
-    `Shown`, the others as markup."""
+def list_table(ctx: Context, obj: CompiledObject, columns: list[str],
+               found: Sequence[Mapping[str, Any]], headers: Sequence[Mapping[str, Any]],
+               caption: str | None = None, select: str | None = None) -> Markup:
+    """`table_markup(headers, tables.table_rows(ctx, obj, columns, found), caption, select)`,
+    each row written as it is read (no row dicts, no `Shown` per cell)."""
     lang, zone = ctx.language, ctx.zone
     cells = _compiled(ctx, obj, columns, lang)
     names = forms.lookup_names(ctx, forms.wanted_lookups(obj, found, columns))
-    readable_names: list[str] | None = None
-    rows = []
+    readable_names: list[str] | None = None  # looked up for the first cell that needs it
+
+    def general(name: str, value: Any) -> forms.Shown:
+        nonlocal readable_names
+        if readable_names is None:
+            readable_names = [o.name for o in readable(ctx)]
+        cf = obj.fields.get(name)
+        return forms.display(cf, value, lang=lang, names=names,
+                             widget=SYSTEM_WIDGETS.get(name) if cf is None else None,
+                             readable=readable_names, zone=zone)
+
+    head, starts = table_head(headers, caption, select)
+    first, plain_first = columns[0], cells[0] is _plain
+    first_start = "\n      " + starts[0]
+    # each cell's end joined to the next one's start: one piece between two values
+    rest = list(zip(columns[1:], [CELL_END + start for start in starts[1:]], cells[1:],
+                    strict=True))
+    form = escaped(select) if select else ""
+    select_record = text("select_record")
+    link = f"/o/{obj.name}/"
+    out = [head]
+    add = out.append
     for record in found:
-        shown: list[Any] = []
-        for index, name in enumerate(columns):
-            value = record.get(name)
-            cell = cells[index]
-            if index and (value is None or value == "" or value == []):
-                shown.append(_BLANK_HTML)
-                continue
-            if index and cell is not None:
-                html = cell(value)
-                if html is not None:
-                    shown.append(CellHtml(html))
-                    continue
-            if readable_names is None:
-                readable_names = [o.name for o in readable(ctx)]
-            cf = obj.fields.get(name)
-            display = forms.display(cf, value, lang=lang, names=names,
-                                    widget=SYSTEM_WIDGETS.get(name) if cf is None else None,
-                                    readable=readable_names, zone=zone)
-            shown.append(CellHtml(display.__html__()) if index else display)
-        rows.append({"id": record["id"], "href": f"/o/{obj.name}/{record['id']}",
-                     "name": forms.record_name(obj, record, lang), "cells": shown})
-    return rows
+        record_id = record["id"]
+        name = forms.record_name(obj, record, lang)
+        add(ROW_START)
+        if select:
+            add(select_cell(record_id, name, form, select_record))
+        value = record.get(first)
+        if not value and (value is None or value == "" or value == []):
+            shown: Any = name
+        else:
+            shown = str(value) if plain_first else general(first, value).text
+        add(first_start)
+        add(row_link(f"{link}{record_id}", shown))
+        for column, joint, cell in rest:
+            add(joint)
+            value = record.get(column)
+            if not value and (value is None or value == "" or value == []):
+                add(_BLANK_HTML)
+            else:
+                html = cell(value) if cell is not None else None
+                add(html if html is not None else general(column, value).__html__())
+        add(_ROW_END)
+    add(TABLE_END)
+    return Markup("".join(out))
 
 
 def _compiled(ctx: Context, obj: CompiledObject, columns: list[str], lang: str) -> list[Cell]:
@@ -85,8 +121,7 @@ def _cell(cf: CompiledField | None, name: str, lang: str) -> Cell:
     return None
 
 
-def _plain(value: Any) -> str:
-    return escaped(value)
+_plain = escaped  # a text as it is, escaped
 
 
 def _picklist(labels: Mapping[Any, str]) -> Callable[[Any], str | None]:

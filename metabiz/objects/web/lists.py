@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
 from metabiz.errors import NotFound
 from metabiz.objects import board, forms, query, reference_rules
@@ -19,11 +19,10 @@ from metabiz.objects.record_input import record_key
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import board_page
-from metabiz.objects.web.list_cells import list_rows
+from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import can_transfer, people
-from metabiz.objects.web.table_markup import table_markup
-from metabiz.objects.web.tables import header, list_columns
+from metabiz.objects.web.tables import list_columns, list_headers
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.request_input import MAX_PAGE, int_param
@@ -71,18 +70,18 @@ def list_page(actor: Actor, object_name: str) -> Any:
             ctx, obj.name, filter=" && ".join(f"({c})" for c in conditions) or None,
             sort=sort or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, q=q or None,
             shown=shown_values(ctx, obj, columns))
-        rows = list_rows(ctx, obj, columns, found.records)
+        rows = found.records
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
-        headers = _headers(ctx, obj, columns, lang, sort, base)
+        headers = list_headers(ctx, obj, columns, lang, sort, base)
         title = plural(obj, lang)
         transfer = can_transfer(ctx, obj)
         return render_template(
             "list.html", obj=obj, label=obj.odef.label.get(lang), title=title,
             views=[(v.api_name, v.label.get(lang)) for v in obj.odef.list_views],
             view=view.api_name if view else None, rows=rows, q=q,
-            table=table_markup(headers, rows, caption=title,
-                               select="bulk-transfer" if transfer else None),
+            table=list_table(ctx, obj, columns, rows, headers, caption=title,
+                             select="bulk-transfer" if transfer else None),
             sort=sort, page=page, pages=pages, total=found.total,
             first=(page - 1) * PAGE_SIZE + 1 if rows else 0,
             last=(page - 1) * PAGE_SIZE + len(rows), chips=chips,
@@ -108,28 +107,6 @@ def transfer_people(actor: Actor, object_name: str) -> Any:
         obj = ctx.schema.object(object_name)
         ctx.schema.access.require(actor, obj.name, "edit")
         return render_template("transfer_people.html", people=people(ctx))
-
-
-#: how many sets of sortable headers a metadata version keeps (columns, sort, arguments)
-HEADER_SETS = 1024
-
-
-def _headers(ctx: Context, obj: CompiledObject, columns: list[str], lang: str, sort: str,
-             base: dict[str, Any]) -> list[dict[str, Any]]:
-    """The table's sortable headers (`tables.header`), kept per metadata version, object,
-    columns, language, sort, the list's arguments and the app's mount point: paging
-    through a list asks for the same ones on every page."""
-    if any(current_app.url_default_functions.values()):
-        return [header(obj, name, lang, sort, base) for name in columns]
-    cache: dict[tuple[Any, ...], list[dict[str, Any]]] = \
-        ctx.schema.compiled.setdefault("list_headers", {})
-    key = (obj.name, tuple(columns), lang, sort, request.script_root, *sorted(base.items()))
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= HEADER_SETS:
-            cache.clear()
-        found = cache[key] = [header(obj, name, lang, sort, base) for name in columns]
-    return found
 
 
 #: how many column sets a metadata version keeps the list page's values of

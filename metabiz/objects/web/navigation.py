@@ -1,13 +1,14 @@
 """What the objects package adds to the shell: its navigation section and home tiles.
 
-Both list only the objects the user may read.
+Both list only the objects the user may read; the links are made once per metadata
+version, set of roles and language (`shell.kept_links`), not on every page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, url_for
+from flask import render_template
 
 from metabiz.objects import query
 from metabiz.objects.context import Context
@@ -16,6 +17,8 @@ from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.web import i18n
+from metabiz.platform.web.page_urls import url_for
+from metabiz.platform.web.shell import kept_links
 
 
 def plural(obj: CompiledObject, lang: str) -> str:
@@ -36,10 +39,10 @@ def object_links(actor: Actor) -> list[NavLink]:
     """A link to the list of every object the user may read."""
     lang = i18n.language()
     with unit_of_work(actor) as ctx:
-        return [NavLink(href=url_for("objects_web.list_page", object_name=o.name),
-                        label=plural(o, lang),
-                        icon=f"object:{o.odef.icon}" if o.odef.icon else None)
-                for o in readable(ctx)]
+        return kept_links(ctx.schema.compiled, actor, "objects", lambda: [
+            NavLink(href=url_for("objects_web.list_page", object_name=o.name),
+                    label=plural(o, lang), icon=f"object:{o.odef.icon}" if o.odef.icon else None)
+            for o in readable(ctx)])
 
 
 def home_tiles(actor: Actor) -> str:

@@ -16,6 +16,7 @@ from metabiz.objects.web.navigation import plural
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.web.session import login_required
+from metabiz.platform.web.shell import render_kept
 
 #: how many records the page lists at most (grouped by object), and the header box suggests
 PAGE_RESULTS = 50
@@ -65,5 +66,5 @@ def suggest(actor: Actor) -> Any:
 
 def search_box(actor: Actor) -> str:
     """The header's search box (a header panel): a plain GET form to /search."""
-    return render_template("search_box.html", q=request.args.get("q", "")
+    return render_kept("search_box.html", q=request.args.get("q", "")
                            if request.endpoint == "objects_web.search_page" else "")

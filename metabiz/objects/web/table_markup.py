@@ -42,6 +42,39 @@ def table_markup(headers: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[st
                  caption: str | None = None, select: str | None = None) -> Markup:
     """The `table` macro's markup for `headers` and `rows` (see tables.header/table_rows);
     `select`: the id of the form the rows' checkboxes (name "ids") belong to."""
+    head, cell_starts = table_head(headers, caption, select)
+    out = [head]
+    form = escaped(select) if select else ""
+    select_record = text("select_record")  # "Select {name}", formatted per row
+    for row in rows:
+        out.append(ROW_START)
+        if select:
+            out.append(select_cell(row["id"], row["name"], form, select_record))
+        out.append("\n      ")
+        for index, cell in enumerate(row["cells"]):
+            out.append(cell_starts[index])
+            if index == 0:
+                out.append(row_link(row["href"], cell.text if cell else row["name"]))
+            elif type(cell) is CellHtml:
+                out.append(cell)
+            else:
+                out.append(cell.__html__() if cell is not None else _BLANK_HTML)
+            out.append(CELL_END)
+        out.append(ROW_END)
+    out.append(TABLE_END)
+    return Markup("".join(out))
+
+
+#: what surrounds a row's cells and ends each cell and the table (the macro's whitespace)
+ROW_START = "\n    <tr>\n      "
+CELL_END = "</td>\n      "
+ROW_END = "\n    </tr>\n    "
+TABLE_END = "\n  </tbody>\n</table>\n</div>"
+
+
+def table_head(headers: Sequence[Mapping[str, Any]], caption: str | None,
+               select: str | None) -> tuple[str, list[str]]:
+    """The table's markup up to its first row, and each column's cell opening (`<td>`)."""
     out = ['<div class="table-wrap">\n<table class="data-table">\n  ']
     if caption:
         out.append(f'<caption class="sr-only">{escape(caption)}</caption>')
@@ -50,7 +83,7 @@ def table_markup(headers: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[st
         out.append(f'<th scope="col" class="select-col"><span class="sr-only">'
                    f'{escape(text("select"))}</span></th>')
     out.append("\n      ")
-    cell_starts = []  # each cell's opening markup, by column
+    cell_starts = []
     for index, h in enumerate(headers):
         out.append(_header_cell(h))
         numeric = "num" if h.get("numeric") else ""
@@ -58,29 +91,19 @@ def table_markup(headers: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[st
         cell_starts.append(f'\n      \n      <td data-label="{escape(h.get("label", ""))}" '
                            f'class="{numeric}{primary}">')
     out.append("\n    </tr>\n  </thead>\n  <tbody>\n    ")
-    form = escaped(select) if select else ""
-    select_record = text("select_record")  # "Select {name}", formatted per row
-    for row in rows:
-        out.append("\n    <tr>\n      ")
-        if select:
-            out.append(f'<td class="select-col"><input type="checkbox" name="ids" '
-                       f'value="{escaped(row["id"])}" form="{form}" aria-label="'
-                       f'{escaped(select_record.format(name=row["name"]))}"></td>')
-        out.append("\n      ")
-        for index, cell in enumerate(row["cells"]):
-            out.append(cell_starts[index])
-            if index == 0:
-                shown = cell.text if cell else row["name"]
-                out.append(f'<a class="row-link" href="{escaped(row["href"])}">'
-                           f'{escaped(shown)}</a>')
-            elif type(cell) is CellHtml:
-                out.append(cell)
-            else:
-                out.append(cell.__html__() if cell is not None else _BLANK_HTML)
-            out.append("</td>\n      ")
-        out.append("\n    </tr>\n    ")
-    out.append("\n  </tbody>\n</table>\n</div>")
-    return Markup("".join(out))
+    return "".join(out), cell_starts
+
+
+def select_cell(row_id: Any, name: str, form: str, select_record: str) -> str:
+    """A row's checkbox for the form `form` (escaped); `select_record`: "Select {name}"."""
+    return (f'<td class="select-col"><input type="checkbox" name="ids" '
+            f'value="{escaped(row_id)}" form="{form}" aria-label="'
+            f'{escaped(select_record.format(name=name))}"></td>')
+
+
+def row_link(href: str, shown: Any) -> str:
+    """The first cell's content: what it shows, linking to the record."""
+    return f'<a class="row-link" href="{escaped(href)}">{escaped(shown)}</a>'
 
 
 def _header_cell(h: Mapping[str, Any]) -> str:

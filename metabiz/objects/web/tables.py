@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app, request
+
 from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.schema import CompiledObject
@@ -47,6 +49,28 @@ def table_rows(ctx: Context, obj: CompiledObject, columns: list[str],
         rows.append({"id": record["id"], "href": f"/o/{obj.name}/{record['id']}",
                      "name": forms.record_name(obj, record, lang), "cells": cells})
     return rows
+
+
+#: header rows kept per metadata version; the memo starts again when full (searches vary)
+KEPT_HEADERS = 1024
+
+
+def list_headers(ctx: Context, obj: CompiledObject, columns: list[str], lang: str, sort: str,
+                 base: dict[str, str]) -> list[dict[str, Any]]:
+    """`header` of each column, kept in the metadata version's cache per object, columns,
+    language, sort, list arguments and mount point (a list's pages share them); built each
+    time in an app whose URL defaults could change the links."""
+    if any(current_app.url_default_functions.values()):
+        return [header(obj, name, lang, sort, base) for name in columns]
+    kept: dict[tuple[Any, ...], list[dict[str, Any]]] = \
+        ctx.schema.compiled.setdefault("list_headers", {})
+    key = (obj.name, tuple(columns), lang, sort, request.script_root, *sorted(base.items()))
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= KEPT_HEADERS:
+            kept.clear()
+        found = kept[key] = [header(obj, name, lang, sort, base) for name in columns]
+    return found
 
 
 def header(obj: CompiledObject, name: str, lang: str, sort: str,

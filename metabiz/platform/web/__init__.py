@@ -38,6 +38,9 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(kernel)
     app.register_blueprint(web)
     app.before_request(i18n.remember_choice)
-    app.context_processor(shell_context)
-    app.jinja_env.globals.update(t=i18n.text)
+    # functions of the request, not values: made once, globals for the panels'
+    # fragments, and a context processor so that they win over Flask-WTF's csrf_token
+    shell = shell_context()
+    app.jinja_env.globals.update(shell, t=i18n.text)
+    app.context_processor(lambda: shell)
     init_page_urls(app)

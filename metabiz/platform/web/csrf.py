@@ -6,23 +6,45 @@ requests that carry `Authorization: Bearer …` are exempt: they hold no ambient
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from metabiz.errors import CSRFRejected
 
 CSRF_HEADER = "X-CSRF-Token"
+_TOKEN = "_metabiz_csrf_token"
+#: the session key of the secret a token signs (WTF_CSRF_FIELD_NAME)
+FIELD = "csrf_token"
+#: signed tokens kept per app (by session secret); the memo starts again when full
+KEPT_SIGNATURES = 4096
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def csrf_token() -> str:
-    """The token a form posts as `csrf_token` (and htmx sends as X-CSRF-Token)."""
-    return str(generate_csrf())
+    """The token a form posts as `csrf_token` (and htmx sends as X-CSRF-Token): made once
+    per request (Flask-WTF keeps it in `g` too, but looks its settings up on every call;
+    a page's shell asks three times), and signed once per session's secret: tokens do not
+    expire (WTF_CSRF_TIME_LIMIT=None), so the signature made for the first page serves the
+    session's later pages as well as a new one would."""
+    token = g.get(_TOKEN)
+    if token is None:
+        signed: dict[str, str] = current_app.extensions.setdefault("csrf_signed", {})
+        secret = session.get(FIELD)
+        token = signed.get(secret) if isinstance(secret, str) else None
+        if token is None:
+            token = str(generate_csrf())
+            secret = session.get(FIELD)
+            if isinstance(secret, str):
+                if len(signed) >= KEPT_SIGNATURES:
+                    signed.clear()
+                signed[secret] = token
+        g._metabiz_csrf_token = token
+    return token  # type: ignore[no-any-return]
 
 
 def init_csrf(app: Flask) -> None:
     app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_HEADERS=[CSRF_HEADER],
-                      WTF_CSRF_FIELD_NAME="csrf_token",
+                      WTF_CSRF_FIELD_NAME=FIELD,
                       # valid as long as the session: a form left open over lunch still saves
                       WTF_CSRF_TIME_LIMIT=None)
     protect = CSRFProtect(app)

@@ -1,24 +1,40 @@
 """The page shell every page extends: navigation, language, the signed-in user, CSRF token.
 
 The navigation is whatever the packages registered as `NavSection`s; the kernel only draws
-it, once per request, and a failing section never breaks the page.
+it, once per request, and a failing section never breaks the page. What every page repeats
+is kept per app and filled in per page: the navigation's markup per set of sections (each
+page marks its current link), the top bar per user and language (each page adds its panels,
+language links and CSRF token), fragments per arguments (`render_kept`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import current_app, g, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from metabiz.errors import MetabizError
-from metabiz.platform.extensions import Extensions
+from metabiz.platform.access import Actor
+from metabiz.platform.extensions import Extensions, NavLink
 from metabiz.platform.web import i18n
 from metabiz.platform.web.csrf import csrf_token
 
 log = logging.getLogger(__name__)
+
+#: what navigation.html writes where a link's `aria-current` may go (escaped text never
+#: holds a "<", so no label or address can contain it)
+_CURRENT = "<\x00current>"
+#: where topbar.html's per-page parts go (a "<" that is markup: no escaped text holds one)
+_HOLE = "<\x00%s>"
+_HOLES = re.compile("<\x00([a-z_]+)>")
+#: navigation markups (and fragments) kept per app; a memo starts again when full (badges
+#: and counts vary)
+KEPT_NAVIGATIONS = 512
 
 
 def extensions() -> Extensions:
@@ -26,9 +42,11 @@ def extensions() -> Extensions:
 
 
 def shell_context() -> dict[str, Any]:
+    """The templates' shell functions: each reads the current request when called, so they
+    are the Jinja environment's globals (no context processor run per template)."""
     return {"lang": i18n.language, "csrf_token": csrf_token, "navigation": navigation,
-            "current_user": lambda: g.get("actor"), "lang_url": lang_url,
-            "header_panels": header_panels}
+            "sidebar": sidebar, "topbar": topbar, "current_user": lambda: g.get("actor"),
+            "lang_url": lang_url, "header_panels": header_panels}
 
 
 def header_panels() -> list[Markup]:
@@ -68,6 +86,101 @@ def navigation() -> list[dict[str, Any]]:
                                  else None})
     g.navigation = sections
     return sections
+
+
+def kept_links(kept: dict[str, Any], actor: Actor, section: str,
+               build: Callable[[], Iterable[NavLink]]) -> list[NavLink]:
+    """A navigation provider's links made by `build()` once and kept in `kept` (its metadata
+    version's cache: `schema.compiled`) per section, set of roles, language and mount
+    point — for links that depend on nothing else (not a count: see the approvals badge)."""
+    links: dict[tuple[Any, ...], list[NavLink]] = kept.setdefault("nav_links", {})
+    key = (section, actor.roles, actor.is_admin, i18n.language(), actor.language,
+           request.script_root)
+    found = links.get(key)
+    if found is None:
+        found = links[key] = list(build())
+    return found
+
+
+def sidebar() -> Markup:
+    """The navigation's markup (navigation.html), the link of the current page marked."""
+    sections = navigation()
+    key = (request.script_root,
+           *((s["name"], s["heading"], *s["links"]) for s in sections))
+    kept: dict[Any, tuple[list[str], list[str]]] = \
+        current_app.extensions.setdefault("shell_navigation", {})
+    try:
+        known = kept.get(key)
+    except TypeError:  # a section's links that are not NavLinks (unhashable): not kept
+        return _marked(_navigation_parts(sections))
+    if known is None:
+        if len(kept) >= KEPT_NAVIGATIONS:
+            kept.clear()
+        known = kept[key] = _navigation_parts(sections)
+    return _marked(known)
+
+
+def _navigation_parts(sections: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """navigation.html cut where the links' aria-current go, and the links' addresses."""
+    html = current_app.jinja_env.get_template("navigation.html").render(
+        sections=sections, current=Markup(_CURRENT))
+    return html.split(_CURRENT), [link.href for s in sections for link in s["links"]]
+
+
+def _marked(known: tuple[list[str], list[str]]) -> Markup:
+    parts, hrefs = known
+    here = request.path
+    out = [parts[0]]
+    for href, part in zip(hrefs, parts[1:], strict=True):
+        if here == href or (href != "/" and here.startswith(href + "/")):
+            out.append('aria-current="page"')
+        out.append(part)
+    return Markup("".join(out))
+
+
+def topbar(user: Actor) -> Markup:
+    """topbar.html (the top bar, the sidebar's frame) for `user`: rendered once per user,
+    language and mount point with holes where each page's own parts go (the header panels,
+    the language links, the CSRF token, the navigation), which are filled in here."""
+    key = (user.name, user.display_name, user.is_admin, i18n.language(), request.script_root)
+    kept: dict[Any, list[str]] = current_app.extensions.setdefault("shell_topbars", {})
+    parts = kept.get(key)
+    if parts is None:
+        html = render_fragment(
+            "topbar.html", user=user, header_panels=lambda: [Markup(_HOLE % "panels")],
+            lang_url=lambda code: Markup(_HOLE % f"lang_{code}"),
+            csrf_token=lambda: Markup(_HOLE % "csrf"), sidebar=lambda: Markup(_HOLE % "nav"))
+        if len(kept) >= KEPT_NAVIGATIONS:
+            kept.clear()
+        parts = kept[key] = _HOLES.split(html)  # text, hole, text, hole, ..., text
+    filled = {"panels": lambda: "".join(header_panels()), "nav": sidebar,
+              "csrf": lambda: escape(csrf_token()), "lang_en": lambda: escape(lang_url("en")),
+              "lang_zh": lambda: escape(lang_url("zh"))}
+    return Markup("".join([part if index % 2 == 0 else filled[part]()
+                           for index, part in enumerate(parts)]))
+
+
+def render_fragment(template: str, **context: Any) -> Markup:
+    """A panel's markup from `template` and `context` with the shell's globals: without
+    `render_template`'s context processors and signals, which a page's panels repeat."""
+    return Markup(current_app.jinja_env.get_template(template).render(context))
+
+
+def render_kept(template: str, **context: Any) -> Markup:
+    """`render_fragment`, kept per app by template, arguments, language and mount point: for
+    fragments made of nothing else (their arguments, `t`, `url_for`), such as the header's
+    search box and bell, which every page shows."""
+    kept: dict[Any, Markup] = current_app.extensions.setdefault("shell_fragments", {})
+    try:
+        key = (template, i18n.language(), request.script_root, *sorted(context.items()))
+        found = kept.get(key)
+    except TypeError:  # an argument that is not a key (a list): rendered each time
+        return render_fragment(template, **context)
+    if found is None:
+        if len(kept) >= KEPT_NAVIGATIONS:
+            kept.clear()
+        found = kept[key] = render_fragment(template, **context)
+    return found
 
 
 def render_panels(slot: str, *args: Any, **kwargs: Any) -> list[Markup]:
