@@ -25,6 +25,7 @@ from metabiz.objects.fields.base import FieldType, field_type
 from metabiz.objects.records import Resolver, compute, record_key
 from metabiz.objects.schema import CompiledField, CompiledObject
 from metabiz.platform import zones
+from metabiz.platform.auth import display_names
 from metabiz.platform.metadata.model import FieldDef
 from metabiz.platform.web.i18n import message, text
 
@@ -214,6 +215,8 @@ def display(cf: CompiledField | None, value: Any, *, lang: str,
         return Shown(", ".join(picklist_label(cf, v, lang) for v in value))
     if widget == "approval_status":
         return Shown(text(f"status_{value}", lang), kind=f"status-{value}")
+    if widget == "user":
+        return Shown((names or {}).get((USERS, value)) or str(value))
     if widget == "lookup" and cf is not None:
         target = cf.fdef.target or ""
         name = (names or {}).get((target, value))
@@ -288,9 +291,15 @@ def _decimal_text(value: Any, scale: int | None, *, grouping: bool) -> str:
     return f"{number:,f}" if grouping else f"{number:f}"
 
 
+#: `wanted_lookups`' and `lookup_names`' key for users (no object is named so): a user field
+#: shows the user's display name
+USERS = "@users"
+
+
 def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
                  scoped: bool = False) -> dict[tuple[str, Any], str]:
-    """The names of referenced records, {(object, id): name}, one query per target object.
+    """The names of referenced records, {(object, id): name}, one query per target object;
+    users' display names as {(USERS, user name): display name}.
 
     Like formulas that follow a lookup, a name shows even when the record itself is outside
     the actor's record scope; objects the actor may not read at all show only the id.
@@ -300,6 +309,10 @@ def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
     out: dict[tuple[str, Any], str] = {}
     resolver = Resolver(ctx)
     for target, ids in wanted.items():
+        if target == USERS:
+            out.update(((USERS, name), shown)
+                       for name, shown in display_names(ctx.conn, ids).items())
+            continue
         ids = {i for i in ids if isinstance(i, int)}
         obj = ctx.schema.objects.get(target)
         if not ids or obj is None or not ctx.schema.access.allowed(ctx.actor, target, "read"):
@@ -330,10 +343,16 @@ def _json(obj: CompiledObject, name: str | None, values: Mapping[str, Any]) -> A
 
 def wanted_lookups(obj: CompiledObject, records: Iterable[Mapping[str, Any]],
                    names: Iterable[str]) -> dict[str, set[Any]]:
-    """The lookup targets and ids that `records` reference through the fields `names`."""
+    """The lookup targets and ids that `records` reference through the fields `names`, and
+    the users their user fields hold (under USERS)."""
     wanted: dict[str, set[Any]] = {}
     for name in names:
         cf = obj.fields.get(name)
+        if (SYSTEM_WIDGETS.get(name) if cf is None else widget_of(cf)) == "user":
+            held = {record.get(name) for record in records} - {None, ""}
+            if held:
+                wanted.setdefault(USERS, set()).update(held)
+            continue
         if cf is None or cf.ftype.widget != "lookup" or not cf.fdef.target:
             continue
         for record in records:

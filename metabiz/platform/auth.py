@@ -15,6 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -130,6 +131,17 @@ def _exists(conn: Connection, name: str) -> bool:
 
 def user_names(conn: Connection) -> set[str]:
     return set(conn.execute(select(users.c.name)).scalars())
+
+
+def display_names(conn: Connection, names: Iterable[Any]) -> dict[str, str]:
+    """Users by the name people know them by: {user name: display name}, for those that
+    have one (one statement)."""
+    wanted = {n for n in names if isinstance(n, str) and n}
+    if not wanted:
+        return {}
+    found = conn.execute(select(users.c.name, users.c.display_name)
+                         .where(users.c.name.in_(sorted(wanted))))
+    return {name: shown for name, shown in found if shown}
 
 
 def list_users(conn: Connection, *, include_system: bool = False) -> list[UserInfo]:

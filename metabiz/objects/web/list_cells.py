@@ -36,7 +36,7 @@ Cell = Callable[[Any], str | None] | None
 _BLANK_HTML = BLANK.__html__()
 _ROW_END = CELL_END + ROW_END
 #: widgets `forms.display` shows as their plain text
-_SPECIAL = frozenset({"checkbox", "select", "multiselect", "approval_status", "lookup",
+_SPECIAL = frozenset({"checkbox", "select", "multiselect", "approval_status", "lookup", "user",
                       "rollup", "datetime", "url", "email", "tel", "textarea", "link",
                       "image", "time", "location"}) | NUMBER_WIDGETS | forms.FILE_WIDGETS
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import render_template, request
+from flask import redirect, render_template, request
 
 from metabiz.errors import NotFound
 from metabiz.objects import board, forms, query, reference_rules
@@ -73,6 +73,9 @@ def list_page(actor: Actor, object_name: str) -> Any:
         rows = found.records
         pages = max(1, math.ceil(found.total / PAGE_SIZE))
         base: dict[str, Any] = {k: v for k, v in args.items() if k not in ("page", "lang") and v}
+        if page > pages:  # an old link, a list that shrank: its last page, not an empty one
+            return redirect(url_for("objects_web.list_page", object_name=obj.name,
+                                    **{**base, "page": pages if pages > 1 else None}))
         headers = list_headers(ctx, obj, columns, lang, sort, base)
         title = plural(obj, lang)
         transfer = can_transfer(ctx, obj)

@@ -25,9 +25,9 @@ from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
+from metabiz.platform import auth
 from metabiz.platform.access import SYSTEM, Actor
 from metabiz.platform.auth import list_users
-from metabiz.platform.db import users
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.request_input import MAX_PAGE, int_param
@@ -58,12 +58,7 @@ def people(ctx: Context) -> list[dict[str, str]]:
 
 def display_names(ctx: Context, names: Iterable[Any]) -> dict[Any, str]:
     """Users by the name people know them by (their display name), for those that have one."""
-    wanted = {n for n in names if isinstance(n, str) and n}
-    if not wanted:
-        return {}
-    found = ctx.conn.execute(select(users.c.name, users.c.display_name)
-                             .where(users.c.name.in_(sorted(wanted))))
-    return {name: shown for name, shown in found if shown}
+    return auth.display_names(ctx.conn, names)
 
 
 def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
