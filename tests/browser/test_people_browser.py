@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -53,6 +55,19 @@ def people(server: str, server_database: str) -> dict[str, Any]:
     return {"deal": made[0], "undated": made[1], "dave": made[2]}
 
 
+@contextmanager
+def htmx_held_back(page: Any) -> Iterator[None]:
+    """A slow line: the page's htmx.min.js is answered only when the block ends (what the
+    block types reaches the page before htmx runs)."""
+    held: list[Any] = []
+    page.route("**/htmx.min.js", lambda route: held.append(route))
+    yield
+    while not held:
+        page.wait_for_timeout(20)
+    held[0].continue_()
+    page.unroute("**/htmx.min.js")
+
+
 def column(page: Any, value: str) -> Any:
     return page.locator(f'.board-column[data-column="{value}"]')
 
@@ -80,14 +95,10 @@ def test_suggestions_for_words_typed_before_the_scripts_arrived(page, server, si
     """A quick typist on a slow line: the words are in the box before htmx has loaded, and
     their suggestions still come once it has (htmx saw no input event for them)."""
     sign_in(page, "dave")
-    held: list[Any] = []
-    page.route("**/htmx.min.js", lambda route: held.append(route))
-    page.goto(f"{server}/notifications", wait_until="commit")
-    page.locator("#header-search").press_sequentially("华东")
-    while not held:
-        page.wait_for_timeout(20)
-    expect(page.locator(".suggestion")).to_have_count(0)
-    held[0].continue_()
+    with htmx_held_back(page):
+        page.goto(f"{server}/notifications", wait_until="commit")
+        page.locator("#header-search").press_sequentially("华东")
+        expect(page.locator(".suggestion")).to_have_count(0)
     page.locator(".suggestion", has_text="Dave's 华东 project").click()
     expect(page.locator("h1")).to_have_text("Dave's 华东 project")
 
@@ -227,12 +238,8 @@ def test_choosing_a_product_fills_the_unit_price_in_the_form(page, server, sign_
     expect(page).to_have_url(re.compile(r"/o/quote_line/\d+$"))
     expect(page.locator("dd", has_text="11.00")).to_be_visible()
     # typed before htmx arrived (a slow line): the options still come, the default follows
-    held: list[Any] = []
-    page.route("**/htmx.min.js", lambda route: held.append(route))
-    page.goto(f"{server}/o/quote_line/new", wait_until="commit")
-    page.locator("#f-product").press_sequentially("gad")
-    while not held:
-        page.wait_for_timeout(20)
-    held[0].continue_()
+    with htmx_held_back(page):
+        page.goto(f"{server}/o/quote_line/new", wait_until="commit")
+        page.locator("#f-product").press_sequentially("gad")
     page.locator(".lookup-option", has_text="Gadget").click()
     expect(page.locator("#f-unit_price")).to_have_value("99.00")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from metabiz.app import build_runtime, prepare_database
+from metabiz.app import build_runtime, create_app, prepare_database
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_user, load_actor
+from metabiz.platform.config import Config
 from metabiz.platform.db import make_engine, writer
 
 SALES = Path(__file__).resolve().parents[1] / "fixtures" / "sales"
@@ -56,6 +57,15 @@ def work(sales) -> Callable[..., Iterator[Context]]:
             yield Context(conn, runtime.schema(conn), load_actor(conn, user))
 
     return unit
+
+
+@pytest.fixture
+def app(sales, db_url, tmp_path):
+    """The web app over the `sales` database (a module that needs another defines its own)."""
+    application = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
+                                    testing=True))
+    yield application
+    application.extensions["metabiz"].engine.dispose()
 
 
 @pytest.fixture

@@ -8,23 +8,13 @@ import re
 
 import pytest
 
-from metabiz.app import create_app
 from metabiz.platform.auth import create_token
-from metabiz.platform.config import Config
 from metabiz.platform.db import writer
 
 BIG = str(2**63)
 HUGE = str(10**20)
 ARABIC_ONE = "\u0661"  # '١': Python's int() reads it as 1
 SUPERSCRIPT_TWO = "\u00b2"  # '²': isdigit() says yes, int() raises
-
-
-@pytest.fixture
-def app(sales, db_url, tmp_path):
-    application = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
-                                    testing=True))
-    yield application
-    application.extensions["metabiz"].engine.dispose()
 
 
 @pytest.fixture

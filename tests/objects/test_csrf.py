@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
-from metabiz.app import create_app
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import create_token
-from metabiz.platform.config import Config
 from metabiz.platform.db import writer
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-
-
-@pytest.fixture
-def app(sales, db_url, tmp_path):
-    application = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
-                                    testing=True))
-    yield application
-    application.extensions["metabiz"].engine.dispose()
 
 
 def unsafe_routes(app, record_id: int) -> list[tuple[str, str]]:

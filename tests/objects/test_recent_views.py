@@ -8,14 +8,12 @@ import datetime as dt
 import re
 from html import unescape
 
-import pytest
 from sqlalchemy import func, select
 
-from metabiz.app import build_runtime, create_app
+from metabiz.app import build_runtime
 from metabiz.objects import recent_views, records
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import load_actor
-from metabiz.platform.config import Config
 from metabiz.platform.db import recent_views as recent_table
 from metabiz.platform.db import writer
 
@@ -103,14 +101,6 @@ def test_a_deleted_record_drops_out_with_its_rows(sales, work):
     assert [r[1] for r in listed(sales, "alice")] == [kept]
     with sales.connect() as conn:
         assert conn.execute(select(recent_table.c.record_id)).scalars().all() == [kept]
-
-
-@pytest.fixture
-def app(sales, db_url, tmp_path):
-    application = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
-                                    testing=True))
-    yield application
-    application.extensions["metabiz"].engine.dispose()
 
 
 def home_panel(client) -> str:

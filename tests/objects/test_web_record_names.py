@@ -8,17 +8,7 @@ from html import unescape
 
 import pytest
 
-from metabiz.app import create_app
 from metabiz.objects import records
-from metabiz.platform.config import Config
-
-
-@pytest.fixture
-def app(sales, db_url, tmp_path):
-    application = create_app(Config(database_url=db_url, secret_key="t", instance_path=tmp_path,
-                                    testing=True))
-    yield application
-    application.extensions["metabiz"].engine.dispose()
 
 
 @pytest.fixture
