@@ -291,6 +291,19 @@ class _Source:
         # to_json_value (and what stands for it) gives None for None: no call for it
         return f"None if {value} is None else {expr}" if convert is to_json_value else expr
 
+    def finish(self, entries: list[str], later: list[str],
+               label: str) -> Callable[..., dict[str, Any]]:
+        """The function ending with `out = {entries}`, then `later`'s assignments from the
+        formulas' values, computed only when `later` reads some (and `compute` is given)."""
+        given = self.formulas_given() if later else ""  # may decode columns: lines first
+        self.lines.append("    out = {" + ", ".join(entries) + "}")
+        if later:
+            self.lines.append("    if compute is not None:")
+            self.lines.append(f"        values = compute({{{given}}})")
+            self.lines.extend(later)
+        self.lines.append("    return out")
+        return self.function(label)
+
     def function(self, label: str) -> Callable[..., dict[str, Any]]:
         source = "\n".join(self.lines) + "\n"
         exec(compile(source, f"<{label} {self.obj.name}>", "exec"), self.names)  # noqa: S102
@@ -322,15 +335,7 @@ def _compile(obj: CompiledObject, decoding: list[tuple[int, str, Convert | None]
                          f"{src.json_of(key, f'values.get({key!r})', convert)}")
         else:  # neither stored nor computed: as `to_json` gives it, from no value
             entries.append(f"{key!r}: {src.json_of(key, 'None', convert)}")
-    if formulas:
-        given = src.formulas_given()
-    src.lines.append("    out = {" + ", ".join(entries) + "}")
-    if formulas:
-        src.lines.append("    if compute is not None:")
-        src.lines.append(f"        values = compute({{{given}}})")
-        src.lines.extend(later)
-    src.lines.append("    return out")
-    return src.function("reader")
+    return src.finish(entries, later, "reader")
 
 
 # -- values for pages -------------------------------------------------------------------
@@ -406,16 +411,7 @@ def _compile_shown(obj: CompiledObject, decoding: list[tuple[int, str, Convert |
                 later.append(f"        out[{key!r}] = v if isinstance(v, _rich) else {json}")
         else:  # neither stored nor computed: as `to_json` gives it, from no value
             entries.append(f"{key!r}: {src.json_of(key, 'None', convert)}")
-    computed = bool(later)
-    if computed:
-        given = src.formulas_given()
-    src.lines.append("    out = {" + ", ".join(entries) + "}")
-    if computed:
-        src.lines.append("    if compute is not None:")
-        src.lines.append(f"        values = compute({{{given}}})")
-        src.lines.extend(later)
-    src.lines.append("    return out")
-    function = src.function("shown")
-    function.computes = computed  # type: ignore[attr-defined]
+    function = src.finish(entries, later, "shown")
+    function.computes = bool(later)  # type: ignore[attr-defined]
     function.columns = tuple(key for _, key, _ in narrowed)  # type: ignore[attr-defined]
     return function
