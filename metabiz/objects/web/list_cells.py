@@ -10,6 +10,7 @@ type, in both languages).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from markupsafe import Markup
@@ -25,8 +26,8 @@ from metabiz.objects.web.table_markup import (
     ROW_START,
     TABLE_END,
     escaped,
-    row_link,
-    select_cell,
+    row_link_html,
+    select_cell_html,
     table_head,
 )
 from metabiz.platform.web.i18n import text
@@ -67,23 +68,30 @@ def list_table(ctx: Context, obj: CompiledObject, columns: list[str],
     rest = list(zip(columns[1:], [CELL_END + start for start in starts[1:]], cells[1:],
                     strict=True))
     form = escaped(select) if select else ""
-    select_record = text("select_record")
-    link = f"/o/{obj.name}/"
+    # "Select {name}" around each row's escaped name
+    label_before, _, label_after = (escaped(part) for part in
+                                    text("select_record").partition("{name}"))
+    name_field = obj.odef.name_field
+    link = escaped(f"/o/{obj.name}/")
     out = [head]
     add = out.append
     for record in found:
         record_id = record["id"]
+        row_id = str(record_id) if type(record_id) is int else escaped(record_id)
         name = forms.record_name(obj, record, lang)
+        name_html = escaped(name)
         add(ROW_START)
         if select:
-            add(select_cell(record_id, name, form, select_record))
+            add(select_cell_html(row_id, label_before + name_html + label_after, form))
         value = record.get(first)
         if not value and (value is None or value == "" or value == []):
-            shown: Any = name
+            shown = name_html
+        elif first == name_field and plain_first and type(value) is str:
+            shown = name_html  # the name, escaped already
         else:
-            shown = str(value) if plain_first else general(first, value).text
+            shown = escaped(value if plain_first else general(first, value).text)
         add(first_start)
-        add(row_link(f"{link}{record_id}", shown))
+        add(row_link_html(link + row_id, shown))
         for column, joint, cell in rest:
             add(joint)
             value = record.get(column)
@@ -125,18 +133,23 @@ _plain = escaped  # a text as it is, escaped
 
 
 def _picklist(labels: Mapping[Any, str]) -> Callable[[Any], str | None]:
+    pills = {value: f'<span class="pill">{escaped(label)}</span>'
+             for value, label in labels.items()}
+
     def cell(value: Any) -> str | None:
-        label = labels.get(value) if isinstance(value, str | int | bool) else None
-        if label is None:
-            return None  # not a value of the list: as forms.display shows it
-        return f'<span class="pill">{escaped(label)}</span>'
+        # None: not a value of the list, shown as forms.display shows it
+        return pills.get(value) if isinstance(value, str | int | bool) else None
     return cell
 
 
 def _number(scale: int | None, percent: bool) -> Callable[[Any], str]:
     suffix = "%" if percent else ""
+    step = None if scale is None else Decimal(1).scaleb(-scale)
 
     def cell(value: Any) -> str:
+        if step is not None and type(value) is Decimal:  # as _decimal_text, without the
+            # round trip through str; a number's text needs no escaping
+            return f"{value.quantize(step, rounding=ROUND_HALF_UP):,f}{suffix}"
         return escaped(forms._decimal_text(value, scale, grouping=True) + suffix)
     return cell
 

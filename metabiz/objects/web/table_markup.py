@@ -32,10 +32,14 @@ class CellHtml(str):
 def escaped(value: Any) -> str:
     """`markupsafe.escape(value)` as a plain string (markup passes as it is), without
     making a Markup object per value."""
-    if hasattr(value, "__html__"):
-        return str(value.__html__())
-    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&#34;").replace("'", "&#39;"))
+    if type(value) is not str:
+        if hasattr(value, "__html__"):
+            return str(value.__html__())
+        value = str(value)
+    if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+        return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                .replace('"', "&#34;").replace("'", "&#39;"))
+    return value  # most values: nothing to escape, no new string
 
 
 def table_markup(headers: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]],
@@ -96,14 +100,23 @@ def table_head(headers: Sequence[Mapping[str, Any]], caption: str | None,
 
 def select_cell(row_id: Any, name: str, form: str, select_record: str) -> str:
     """A row's checkbox for the form `form` (escaped); `select_record`: "Select {name}"."""
+    return select_cell_html(escaped(row_id), escaped(select_record.format(name=name)), form)
+
+
+def select_cell_html(row_id: str, label: str, form: str) -> str:
+    """`select_cell` of values escaped already."""
     return (f'<td class="select-col"><input type="checkbox" name="ids" '
-            f'value="{escaped(row_id)}" form="{form}" aria-label="'
-            f'{escaped(select_record.format(name=name))}"></td>')
+            f'value="{row_id}" form="{form}" aria-label="{label}"></td>')
 
 
 def row_link(href: str, shown: Any) -> str:
     """The first cell's content: what it shows, linking to the record."""
-    return f'<a class="row-link" href="{escaped(href)}">{escaped(shown)}</a>'
+    return row_link_html(escaped(href), escaped(shown))
+
+
+def row_link_html(href: str, shown: str) -> str:
+    """`row_link` of values escaped already."""
+    return f'<a class="row-link" href="{href}">{shown}</a>'
 
 
 def _header_cell(h: Mapping[str, Any]) -> str:
