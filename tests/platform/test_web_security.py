@@ -297,3 +297,17 @@ def test_a_connection_the_database_dropped_is_a_503_then_replaced(app, db_url, m
     assert lost.status_code == 503, lost.get_data(as_text=True)
     assert lost.get_json()["error"]["code"] == "unavailable" and lost.headers["Retry-After"]
     assert client.get("/api/v1/records/account", headers=bearer(app)).status_code == 200
+
+
+def test_a_page_fetched_with_a_token_is_handed_no_session(app):
+    # a token's requests are exempt from CSRF: its pages carry no token, and the client is
+    # not handed a new session cookie on every page; a browser's page carries one
+    client = app.test_client(use_cookies=False)
+    page = client.get("/o/account", headers=bearer(app))
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert '<meta name="csrf-token" content="">' in page.get_data(as_text=True)
+    browser = app.test_client()
+    sign_in(browser)
+    assert re.search(r'<meta name="csrf-token" content="[^"]+">',
+                     browser.get("/o/account").get_data(as_text=True))

@@ -25,8 +25,12 @@ def csrf_token() -> str:
     per request (Flask-WTF keeps it in `g` too, but looks its settings up on every call;
     a page's shell asks three times), and signed once per session's secret: tokens do not
     expire (WTF_CSRF_TIME_LIMIT=None), so the signature made for the first page serves the
-    session's later pages as well as a new one would."""
+    session's later pages as well as a new one would. A page fetched with an API token
+    gets none: that client's requests are exempt, and it would only be handed a new
+    session cookie on every page."""
     token = g.get(_TOKEN)
+    if token is None and request.headers.get("Authorization"):
+        token = g._metabiz_csrf_token = ""
     if token is None:
         signed: dict[str, str] = current_app.extensions.setdefault("csrf_signed", {})
         secret = session.get(FIELD)
