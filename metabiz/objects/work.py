@@ -17,6 +17,7 @@ from flask import current_app, g
 from metabiz.objects import files
 from metabiz.objects.context import Context
 from metabiz.objects.file_storage import FileStorage, storage_for
+from metabiz.objects.schema import RuntimeSchema
 from metabiz.platform.access import Actor
 from metabiz.platform.api import read_transaction, write_transaction
 from metabiz.platform.metadata.store import versions_saved_here
@@ -46,6 +47,17 @@ def unit_of_work(actor: Actor, *, write: bool = False) -> Iterator[Context]:
         raise
     if ctx.cache.get(files.OBSOLETE):
         files.delete_obsolete(ctx.cache, app_storage())
+
+
+def request_schema(actor: Actor) -> RuntimeSchema:
+    """The metadata the request's units of work read (its version checked once per
+    request), without opening a unit of work when one has read it already: for what is
+    kept per version (`schema.compiled`) and needs no transaction when it is found there."""
+    checked = g.get(_SCHEMA)
+    if checked and checked[0] == versions_saved_here():
+        return checked[1]  # type: ignore[no-any-return]
+    with unit_of_work(actor) as ctx:
+        return ctx.schema
 
 
 def app_storage() -> FileStorage:

@@ -15,12 +15,12 @@ from flask import Blueprint, render_template, request, url_for
 
 from metabiz.errors import BadRequest, MetabizError, PermissionDenied
 from metabiz.objects.context import Context
+from metabiz.objects.web.navigation import kept_nav_links
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
-from metabiz.platform.web.shell import kept_links
 from metabiz.reports import library
 from metabiz.reports.compiled import CompiledReport
 from metabiz.reports.downloads import download
@@ -145,9 +145,7 @@ def _cards(ctx: Context, parts: list[library.ComponentResult], lang: str) -> lis
 def nav_links(actor: Actor) -> list[NavLink]:
     """"Reports" and each dashboard of the user's roles (none when there is nothing to run)."""
     lang = i18n.language()
-    with unit_of_work(actor) as ctx:
-        return kept_links(ctx.schema.compiled, actor, "reports",
-                          lambda: _nav_links(ctx, actor, lang))
+    return kept_nav_links(actor, "reports", lambda ctx: _nav_links(ctx, actor, lang))
 
 
 def _nav_links(ctx: Context, actor: Actor, lang: str) -> list[NavLink]:

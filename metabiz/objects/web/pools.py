@@ -22,7 +22,7 @@ from metabiz.objects.fields import json_value
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
-from metabiz.objects.web.navigation import plural
+from metabiz.objects.web.navigation import kept_nav_links, plural
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform import auth
@@ -33,7 +33,6 @@ from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required, safe_next
-from metabiz.platform.web.shell import kept_links
 
 PAGE_SIZE = 25
 
@@ -41,12 +40,11 @@ PAGE_SIZE = 25
 def nav_links(actor: Actor) -> list[NavLink]:
     """One link per pool the user is a member or admin of."""
     lang = i18n.language()
-    with unit_of_work(actor) as ctx:
-        return kept_links(ctx.schema.compiled, actor, "pools", lambda: [
-            NavLink(href=url_for("objects_web.pool_page", object_name=ref.object_name,
-                                 pool_name=ref.pool.api_name),
-                    label=ref.pool.label.get(lang))
-            for ref in pools.my_pools(ctx)])
+    return kept_nav_links(actor, "pools", lambda ctx: [
+        NavLink(href=url_for("objects_web.pool_page", object_name=ref.object_name,
+                             pool_name=ref.pool.api_name),
+                label=ref.pool.label.get(lang))
+        for ref in pools.my_pools(ctx)])
 
 
 def people(ctx: Context) -> list[dict[str, str]]:
