@@ -14,8 +14,8 @@ from sqlalchemy import BindParameter, Connection, bindparam, func, select
 
 from metabiz.flows.notifications import unread_of
 from metabiz.flows.store import approval_requests, notifications, work_items
-from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.api import read_transaction
 
 _USER: BindParameter[str] = bindparam("user_name")
 #: pending work items as the inbox lists them (joined to their request), and unread notices
@@ -45,6 +45,6 @@ def for_request(actor: Actor) -> ShellCounts:
     both show them)."""
     counts = g.get("flows_shell_counts")
     if counts is None:
-        with unit_of_work(actor) as ctx:
-            counts = g.flows_shell_counts = read(ctx.conn, actor.name)
+        with read_transaction() as conn:  # a statement of its own: no schema needed
+            counts = g.flows_shell_counts = read(conn, actor.name)
     return counts  # type: ignore[no-any-return]
