@@ -13,7 +13,7 @@ from flask import render_template, request, url_for
 from metabiz.builder_ui.field_form import label_from, label_parts
 from metabiz.builder_ui.object_pages import Problems, editor_context, form_problems, object_document
 from metabiz.builder_ui.problems import ConversionRefused, InvalidDocument
-from metabiz.builder_ui.texts import b
+from metabiz.builder_ui.texts import TEXTS, b
 from metabiz.builder_ui.web import admin_page, base_version, review, web
 from metabiz.errors import ConflictError, MetabizError, NotFound
 from metabiz.objects import query
@@ -22,6 +22,8 @@ from metabiz.platform.access import Actor
 
 #: how many records the preview shows
 PREVIEW_ROWS = 10
+#: the name of the view added before an object's first filtered view
+ALL = "all"
 
 
 def _view_from_form(form: Any, names: list[str]) -> dict[str, Any]:
@@ -39,6 +41,16 @@ def _view_from_form(form: Any, names: list[str]) -> dict[str, Any]:
     return view
 
 
+def _all_records(first: dict[str, Any]) -> dict[str, Any]:
+    """The view that comes before an object's first filtered one: the list shows its first
+    view by default, and without this one the records the filter leaves out would have no
+    list at all (Salesforce's "All" view)."""
+    view: dict[str, Any] = {"api_name": ALL, "label": dict(TEXTS["all_records"])}
+    if first.get("columns"):
+        view["columns"] = list(first["columns"])
+    return view
+
+
 def _list_view_page(actor: Actor, name: str, view_name: str | None) -> Any:
     app, doc, version, documents = object_document(name)
     views = doc.setdefault("list_views", [])
@@ -50,6 +62,8 @@ def _list_view_page(actor: Actor, name: str, view_name: str | None) -> Any:
     errors: Problems = ({}, [], [])
     if request.method == "POST":
         view = _view_from_form(request.form, names)
+        if index is None and not views and view.get("filter") and view["api_name"] != ALL:
+            views.append(_all_records(view))
         position = len(views) if index is None else index
         if index is None:
             views.append(view)
