@@ -19,11 +19,21 @@ from metabiz.errors import ConflictError, MetabizError, NotFound
 from metabiz.objects import query
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.web import i18n
 
 #: how many records the preview shows
 PREVIEW_ROWS = 10
 #: the name of the view added before an object's first filtered view
 ALL = "all"
+#: the system columns a view may show, after the object's fields (id and version are not
+#: for people)
+SYSTEM_COLUMNS = ("owner", "created_at", "created_by", "updated_at", "updated_by",
+                  "approval_status")
+
+
+def _columns(doc: dict[str, Any]) -> list[str]:
+    """What a view of `doc` may show: its fields, then the system columns."""
+    return [f.get("api_name") for f in doc.get("fields", [])] + list(SYSTEM_COLUMNS)
 
 
 def _view_from_form(form: Any, names: list[str]) -> dict[str, Any]:
@@ -57,7 +67,7 @@ def _list_view_page(actor: Actor, name: str, view_name: str | None) -> Any:
     index = next((i for i, v in enumerate(views) if v.get("api_name") == view_name), None)
     if view_name is not None and index is None:
         raise NotFound(f"no list view {view_name!r} on {name}")
-    names = [f.get("api_name") for f in doc.get("fields", [])]
+    names = _columns(doc)
     view = views[index] if index is not None else {"api_name": "", "columns": names[:5]}
     errors: Problems = ({}, [], [])
     if request.method == "POST":
@@ -80,6 +90,9 @@ def _list_view_page(actor: Actor, name: str, view_name: str | None) -> Any:
     ordered = chosen + [n for n in names if n not in chosen]
     labels = {f.get("api_name"): f.get("label") or f.get("api_name")
               for f in doc.get("fields", [])}
+    for column in ordered:  # owner, approval_status…: the labels lists show them under
+        if column not in labels and f"sys_{column}" in i18n.TEXTS:
+            labels[column] = i18n.TEXTS[f"sys_{column}"]
     label_en, label_zh = label_parts(view.get("label"))
     return render_template(
         "builder/list_view.html", name=name, doc=doc, view=view, view_name=view_name,
@@ -117,7 +130,7 @@ def delete_list_view(actor: Actor, name: str, view_name: str) -> Any:
 def preview_list_view(actor: Actor, name: str) -> Any:
     """The htmx fragment under the list view form: the first rows as the view would show."""
     _, doc, _, _ = object_document(name)
-    names = [f.get("api_name") for f in doc.get("fields", [])]
+    names = _columns(doc)
     view = _view_from_form(request.form, names)
     columns = view.get("columns") or names[:5]
     with unit_of_work(actor) as ctx:

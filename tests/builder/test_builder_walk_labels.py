@@ -66,3 +66,17 @@ def test_the_record_access_choice_reads_as_a_sentence(client, browser_session):
     page = client.get("/builder/roles/new").get_data(as_text=True)
     assert "Their own records and their team&#39;s" in options(page, "record_access")[0] or \
         "Their own records and their team's" in options(page, "record_access")
+
+
+def test_a_list_view_offers_and_keeps_the_owner_and_other_system_columns(
+        client, browser_session):
+    token = signed_in(client, "admin", browser_session)
+    form = client.get("/builder/objects/opportunity/views/new").get_data(as_text=True)
+    assert re.search(r'value="owner"> Owner <code', form)  # offered, by its label
+    plan = client.post("/builder/objects/opportunity/views/new", data={
+        "csrf_token": token, "api_name": "mine", "label_en": "Deals and owners",
+        "columns": ["name", "owner", "created_at"]})
+    confirm(client, plan.get_data(as_text=True))
+    page = client.get("/builder/objects/opportunity/views/mine").get_data(as_text=True)
+    assert re.search(r'value="owner" checked> Owner <code', page)
+    assert re.search(r'value="created_at" checked> Created <code', page)
