@@ -248,6 +248,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "new_list_view": {"en": "New list view", "zh": "新建列表视图"},
     "all_records": {"en": "All records", "zh": "全部记录"},
     "custom_app": {"en": "Custom objects", "zh": "自定义对象"},
+    "percent_in_formulas": {"en": "In formulas a percent field counts in percent: 20 % is 20, "
+                                  "so a 20 % discount of price is price * (1 - discount / 100).",
+                            "zh": "公式中百分比字段按百分数计：20% 即 20，"
+                                  "例如打 20% 折扣的价格为 price * (1 - discount / 100)。"},
     "first_view_help": {"en": "A filtered first view comes with an \"All records\" view "
                               "before it, so the records it leaves out keep a list.",
                         "zh": "第一个带筛选条件的视图会同时生成一个“全部记录”视图，"

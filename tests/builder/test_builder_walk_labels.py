@@ -80,3 +80,12 @@ def test_a_list_view_offers_and_keeps_the_owner_and_other_system_columns(
     page = client.get("/builder/objects/opportunity/views/mine").get_data(as_text=True)
     assert re.search(r'value="owner" checked> Owner <code', page)
     assert re.search(r'value="created_at" checked> Created <code', page)
+
+
+def test_the_formula_editor_says_how_percent_fields_count(client, browser_session):
+    """A Salesforce admin writes price * (1 - rate) and gets -19000 for a 20 % rate."""
+    signed_in(client, "admin", browser_session)
+    with_percent = client.get("/builder/objects/opportunity/fields/new").get_data(as_text=True)
+    assert "a percent field counts in percent: 20 % is 20" in with_percent
+    without = client.get("/builder/objects/account/fields/new").get_data(as_text=True)
+    assert "counts in percent" not in without
