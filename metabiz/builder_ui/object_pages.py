@@ -32,6 +32,7 @@ from metabiz.builder_ui.texts import b
 from metabiz.builder_ui.web import (
     admin_page,
     base_version,
+    label_text,
     objects_of,
     removed_fields,
     removed_objects,
@@ -80,9 +81,16 @@ def field_choices(doc: dict[str, Any], documents: dict[str, Any]) -> list[dict[s
         if field.get("type") in ("lookup", "master_detail") and target:
             for sub in target[1].get("fields", []):
                 out.append({"path": f"{name}.{sub.get('api_name')}",
-                            "label": f"{name} › {sub.get('api_name')}",
-                            "type": sub.get("type")})
+                            "label": _across(field, sub), "type": sub.get("type")})
     return out
+
+
+def _across(lookup: dict[str, Any], field: dict[str, Any]) -> dict[str, str]:
+    """A field one step across a lookup as the picker names it, in both languages
+    (`Customer › Industry`, `客户 › 行业`): the labels, not the API names."""
+    names = [(label_parts(doc.get("label")), str(doc.get("api_name"))) for doc in (lookup, field)]
+    return {lang: " › ".join((en_zh[i] or en_zh[0] or name) for en_zh, name in names)
+            for i, lang in enumerate(("en", "zh"))}
 
 
 def editor_context(name: str, doc: dict[str, Any], documents: dict[str, Any]) -> dict[str, Any]:
@@ -111,7 +119,10 @@ def _set_icon(doc: dict[str, Any], form: Any) -> None:
 @admin_page
 def new_object(actor: Actor) -> Any:
     documents, version = stored()
-    apps = sorted(set(split_apps(documents)) | {DEFAULT_APP})
+    by_app = split_apps(documents)
+    apps = [(a, label_text((by_app.get(a, {}).get("app.json") or {}).get("label"),
+                           b("custom_app") if a == DEFAULT_APP else a))
+            for a in sorted(set(by_app) | {DEFAULT_APP})]
     form = request.form
     errors: Problems = ({}, [], [])
     if request.method == "POST":

@@ -110,7 +110,8 @@ def _report_page(actor: Actor, name: str | None) -> Any:
     objects = objects_of(current)
     obj = objects.get(doc.get("object") or "")
     choices = field_choices(obj[1], current) if obj else []
-    keys = choices + [{"path": k, "label": k, "type": "system"} for k in SYSTEM_KEYS]
+    keys = choices + [{"path": k, "label": i18n.TEXTS[f"sys_{k}"], "type": "system"}
+                      for k in SYSTEM_KEYS]
     return render_template(
         "builder/report.html", doc=doc, name=name, version=version, view=report_view(doc),
         object_names=list(objects), objects_docs=objects, field_choices=choices,

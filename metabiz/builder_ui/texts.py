@@ -116,8 +116,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "return_type": {"en": "Result type", "zh": "结果类型"},
     "formula": {"en": "Formula", "zh": "公式"},
     "treat_blanks_as": {"en": "Blank fields count as", "zh": "空字段视为"},
-    "blanks_blank": {"en": "blank", "zh": "空值"},
-    "blanks_zero": {"en": "zero", "zh": "零"},
+    "blanks_blank": {"en": "Blank", "zh": "空值"},
+    "blanks_zero": {"en": "Zero", "zh": "零"},
     "child_object": {"en": "Child object", "zh": "子对象"},
     "relationship_field": {"en": "Relationship field (on the child)", "zh": "关联字段（子对象上）"},
     "function": {"en": "Function", "zh": "汇总函数"},
@@ -246,6 +246,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "delete_flow": {"en": "Delete this flow", "zh": "删除此流程"},
     "list_views": {"en": "List views", "zh": "列表视图"},
     "new_list_view": {"en": "New list view", "zh": "新建列表视图"},
+    "all_records": {"en": "All records", "zh": "全部记录"},
+    "custom_app": {"en": "Custom objects", "zh": "自定义对象"},
+    "percent_in_formulas": {"en": "In formulas a percent field counts in percent: 20 % is 20, "
+                                  "so a 20 % discount of price is price * (1 - discount / 100).",
+                            "zh": "公式中百分比字段按百分数计：20% 即 20，"
+                                  "例如打 20% 折扣的价格为 price * (1 - discount / 100)。"},
+    "first_view_help": {"en": "A filtered first view comes with an \"All records\" view "
+                              "before it, so the records it leaves out keep a list.",
+                        "zh": "第一个带筛选条件的视图会同时生成一个“全部记录”视图，"
+                              "被筛掉的记录仍有列表可看。"},
     "no_list_views": {"en": "No list views yet: lists show the first fields.",
                       "zh": "还没有列表视图：列表显示前几个字段。"},
     "columns_shown": {"en": "Columns", "zh": "显示的列"},
@@ -260,7 +270,7 @@ TEXTS: dict[str, dict[str, str]] = {
                       "zh": "共 {total} 条记录，显示前 {shown} 条："},
     "new_role": {"en": "New role", "zh": "新建角色"},
     "record_access": {"en": "Records they see", "zh": "可见记录"},
-    "access_own": {"en": "Their own and their reports'", "zh": "本人及下属的记录"},
+    "access_own": {"en": "Their own records and their team's", "zh": "本人及下属的记录"},
     "access_all": {"en": "All records", "zh": "全部记录"},
     "object_rights": {"en": "Object rights", "zh": "对象权限"},
     "right_read": {"en": "Read", "zh": "查看"},

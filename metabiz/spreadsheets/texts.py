@@ -44,7 +44,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "check_again": {"en": "Check the preview again", "zh": "重新校验预览"},
     "start_import": {"en": "Import all rows", "zh": "导入全部行"},
     "cancel": {"en": "Cancel", "zh": "取消"},
-    "progress": {"en": "Importing {filename}", "zh": "正在导入 {filename}"},
+    "progress": {"en": "Import of {filename}", "zh": "导入 {filename}"},
     "queued": {"en": "Waiting for the job worker…", "zh": "等待后台任务处理…"},
     "reading": {"en": "Reading the file…", "zh": "正在读取文件…"},
     "writing": {"en": "Checking and writing rows…", "zh": "正在校验并写入…"},

@@ -191,6 +191,29 @@ def test_first_response_sla_from_the_contract(desk, unit, customer):
     assert again["response_breached"] is False
 
 
+def test_the_first_response_is_due_in_working_hours_like_the_sla(unit, customer):
+    saturday_night = dt.datetime(2026, 12, 5, 14, 0, tzinfo=dt.UTC)  # 22:00 in China
+    with unit("erin", now=saturday_night) as ctx:
+        ticket = records.create(ctx, "ticket", {
+            "subject": "Printer jams", "account": customer["acme"], "priority": "high",
+            "contact": customer["ann"], "service_contract": customer["contract"]})
+    # premium: 2 working hours, from Monday 09:00 — not 2 hours into Sunday's night
+    assert ticket["first_response_due"] == "2026-12-07T03:00:00Z"
+    assert ticket["sla_due"] == "2026-12-07T07:00:00Z"
+
+
+def test_notices_give_due_times_in_china_time(desk, unit, customer):
+    """Agents in Shanghai read 11:00, not 2026-12-07 03:00:00Z followed by "(UTC)"."""
+    ticket = open_ticket(unit, customer, service_contract=customer["contract"])
+    worker(desk, at(0))
+    engine, _ = desk
+    with engine.connect() as conn:
+        bodies = [n["message"] for n in notifications.for_user(conn, ticket["owner"])]
+    assert any("First response due 2026-12-07 11:00 China time, SLA due 2026-12-07 15:00 "
+               "China time." in body for body in bodies), bodies
+    assert not any("UTC" in body for body in bodies)
+
+
 def test_a_work_order_from_a_ticket_carries_its_customer(unit, customer):
     ticket = open_ticket(unit, customer, service_contract=customer["contract"])
     with unit("erin") as ctx:

@@ -99,7 +99,7 @@ def test_apps(crm: MetadataBundle, service: MetadataBundle) -> None:
     assert (crm.app.name, crm.app.label.get("en"), crm.app.label.get("zh")) == \
         ("crm", "CRM", "客户管理")
     assert (service.app.name, service.app.depends) == ("service", ("crm",))
-    assert (crm.app.version, service.app.version) == ("2.0.2", "2.1.1")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too
+    assert (crm.app.version, service.app.version) == ("2.0.2", "2.1.2")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too; 2.1.2: first response in working hours
 
 
 # ---- crm ----------------------------------------------------------------------------------

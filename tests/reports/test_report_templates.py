@@ -41,6 +41,7 @@ def test_template_reports_and_dashboards_on_the_demo_data(templates):
     pipeline_agrees_with_the_records_a_rep_may_read(templates)
     tasks_due_are_the_open_tasks_a_rep_owns(templates)
     the_leaderboard_is_sorted_by_won_amount(templates)
+    the_technicians_home_starts_with_the_work_orders_to_do(templates)
 
 
 def every_dashboard_runs_for_its_roles(templates):
@@ -98,3 +99,13 @@ def tasks_due_are_the_open_tasks_a_rep_owns(templates):
     assert result["rows"] == [["alice", len(tasks), overdue.total]]
     assert result["labels"]["owner"]["alice"]
 
+
+
+def the_technicians_home_starts_with_the_work_orders_to_do(templates):
+    """A field technician's work is work orders, not the desk's ticket charts."""
+    with templates("ken") as ctx:
+        first = library.components(ctx, library.home_dashboard(ctx))[0]
+        orders = query.list_records(ctx, "work_order", limit=1000).records
+    assert first.component.report == "open_work_orders_by_technician"
+    to_do = [o for o in orders if o["status"] in ("new", "scheduled", "in_progress")]
+    assert to_do and first.result.to_json()["totals"]["work_orders"] == len(to_do)

@@ -61,6 +61,8 @@ def test_upload_map_preview_start_and_watch(count, client, browser_session, work
     assert "hx-trigger" not in body and "Import finished" in body
     assert "1 created, 0 updated, 1 bad rows" in body
     assert "Row 3, Deal size: &#39;x&#39;: not a number" in body
+    finished = client.get(detail).get_data(as_text=True)  # the heading does not say "Importing"
+    assert "<h1>Import of deals.csv</h1>" in finished
     report = client.get(f"{detail}/report")
     assert report.status_code == 200
     assert report.get_data().decode("utf-8-sig").splitlines()[1].endswith(  # bad rows only

@@ -52,6 +52,14 @@
                  data: data.rows.map(function (r, i) { return point(r[at], data.hrefs[i]); }) };
       });
     }
+    if (kind === "line" && categories.length === 1) {
+      /* one month of data is one point, a dot too small to see: draw it big, with its value */
+      series.forEach(function (serie) {
+        serie.symbolSize = 12;
+        serie.label = { show: true, position: "top",
+                        formatter: function (p) { return number(p.value); } };
+      });
+    }
     var few = categories.length <= 12;
     var category = { type: "category", data: categories, inverse: !!spec.horizontal,
                      axisLabel: { interval: few ? 0 : "auto", hideOverlap: !few,
