@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from metabiz.platform import audit
-from metabiz.platform.db import conversion_losses, metadata_versions, utcnow
+from metabiz.platform.db import conversion_losses, driver_execute, metadata_versions, utcnow
 
 DEFAULT_APP = "custom"
 
@@ -96,9 +96,20 @@ def hold_for_write(conn: Connection) -> None:
     """A record write's transaction, before it reads the metadata version: shares the lock
     with other writers, waits while an apply holds it. So a writer never inserts with the
     schema of before an apply once that apply has committed: a required field added with a
-    default is never left blank by a process that did not know it yet."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _SCHEMA_LOCK})
+    default is never left blank by a process that did not know it yet.
+
+    A version the transaction read before the lock (a token's query) is forgotten: the
+    next check reads it again. Taken once per transaction (the API's writes take it before
+    they look the caller up: `platform.api.writing_actor`)."""
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_transaction()
+    if transaction is not None and transaction in _held:
+        return
+    driver_execute(conn, _SHARED_LOCK)  # as a query's, but without its cost: no result
+    if transaction is not None:
+        _read_in.pop(transaction, None)
+        _held.add(transaction)
 
 
 #: the same SQL on both dialects, run as text: every request checks the version, and a
@@ -110,6 +121,9 @@ VERSION_COLUMN = select(func.coalesce(func.max(metadata_versions.c.version), 0))
 _saved_here = 0
 #: versions read by another statement of a transaction (`version_read`), by transaction
 _read_in: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+#: the transactions holding the shared lock of writers (`hold_for_write`)
+_held: weakref.WeakSet[Any] = weakref.WeakSet()
+_SHARED_LOCK = f"SELECT pg_advisory_xact_lock_shared({_SCHEMA_LOCK})"
 
 
 def current_version(conn: Connection) -> int:
