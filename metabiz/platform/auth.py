@@ -205,7 +205,10 @@ _USER_AND_ROLES = select(*_ACTOR_COLUMNS, _ROLE).select_from(
     users.outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     users.c.name == bindparam("name"))
 # The token's query reads the metadata version as well (the request's version check).
-_TOKEN_AND_USER = select(tokens, *_ACTOR_COLUMNS, _ROLE, VERSION_COLUMN).select_from(
+# (only the token's columns it uses: each timestamp is parsed per row on SQLite)
+_TOKEN_COLUMNS = [tokens.c[name] for name in (
+    "id", "user_name", "prefix", "expires_at", "last_used_at", "revoked")]
+_TOKEN_AND_USER = select(*_TOKEN_COLUMNS, *_ACTOR_COLUMNS, _ROLE, VERSION_COLUMN).select_from(
     tokens.outerjoin(users, users.c.name == tokens.c.user_name)
     .outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     tokens.c.token_hash == bindparam("token_hash"))
@@ -467,7 +470,7 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
     TOKEN_USE_INTERVAL per token, so busy clients do not turn reads into writes.
     """
     now = now or utcnow()
-    found = conn.execute(_TOKEN_AND_USER, {"token_hash": token_hash(token)}).mappings().all()
+    found = _token_rows(conn, token)
     row = found[0] if found else None
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")
@@ -498,4 +501,32 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
                 .values(last_used_at=now))
             if done.rowcount == 1:  # a concurrent request may have recorded it already
                 audit.record(side, audit.TOKEN_USED, actor, detail, client=client, at=now)
+    return actor
+
+
+def _token_rows(conn: Connection, token: str) -> Sequence[RowMapping]:
+    """The token's row with its user's, one per role, and the metadata version."""
+    return conn.execute(_TOKEN_AND_USER, {"token_hash": token_hash(token)}).mappings().all()
+
+
+def token_actor(conn: Connection, token: str, *, now: dt.datetime | None = None) -> Actor | None:
+    """`authenticate_token`'s actor when it would write nothing: the token is valid, its
+    user active and its use recorded within TOKEN_USE_INTERVAL. None otherwise (unknown,
+    revoked, expired, deactivated, or a use to record): `authenticate_token` decides then,
+    and records the refusal or the use apart from the caller's transaction.
+
+    For a caller that looks the token up inside its write transaction (a refusal recorded
+    there would be rolled back with it): `platform.api.writing_actor`."""
+    now = now or utcnow()
+    found = _token_rows(conn, token)
+    row = found[0] if found else None
+    if row is None or row["revoked"] or row["last_used_at"] is None or \
+            row["last_used_at"] <= now - TOKEN_USE_INTERVAL or \
+            (row["expires_at"] is not None and row["expires_at"] <= now):
+        return None
+    try:
+        actor = _actor_of(conn, row["user_name"], found)
+    except NotFound:
+        return None
+    version_read(conn, row["metadata_version"])
     return actor
