@@ -18,7 +18,6 @@ from metabiz.errors import BadRequest, Unauthorized
 from metabiz.platform.access import Actor
 from metabiz.platform.auth import authenticate_token, session_actor, token_actor
 from metabiz.platform.db import writer
-from metabiz.platform.metadata.store import hold_for_write
 from metabiz.platform.request_input import refuse_unusable_json
 
 log = logging.getLogger(__name__)
@@ -192,8 +191,7 @@ def _token_in_write(token: str) -> Actor | None:
     transaction = conn.begin()
     actor = None
     try:
-        hold_for_write(conn)
-        actor = token_actor(conn, token)
+        actor = token_actor(conn, token, for_write=True)  # after the writers' lock
     finally:
         if actor is None:
             transaction.rollback()

@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ from metabiz.platform.db import (
     users,
     utcnow,
 )
-from metabiz.platform.metadata.store import VERSION_COLUMN, version_read
+from metabiz.platform.metadata.store import VERSION_COLUMN, hold_for_write_then, version_read
 from metabiz.platform.request_input import whole_number
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -225,7 +225,7 @@ def load_actor(conn: Connection, name: str) -> Actor:
     return _actor_of(conn, name, conn.execute(_USER_AND_ROLES, {"name": name}).mappings().all())
 
 
-def _actor_of(conn: Connection, name: str, found: Sequence[RowMapping]) -> Actor:
+def _actor_of(conn: Connection, name: str, found: Sequence[Mapping[Any, Any]]) -> Actor:
     """The actor from the rows of `_USER_AND_ROLES` (or a token's); NotFound unless active."""
     row = found[0] if found else None
     if row is None or row["actor_name"] is None or not row["actor_active"]:
@@ -509,16 +509,19 @@ def _token_rows(conn: Connection, token: str) -> Sequence[RowMapping]:
     return conn.execute(_TOKEN_AND_USER, {"token_hash": token_hash(token)}).mappings().all()
 
 
-def token_actor(conn: Connection, token: str, *, now: dt.datetime | None = None) -> Actor | None:
+def token_actor(conn: Connection, token: str, *, now: dt.datetime | None = None,
+                for_write: bool = False) -> Actor | None:
     """`authenticate_token`'s actor when it would write nothing: the token is valid, its
     user active and its use recorded within TOKEN_USE_INTERVAL. None otherwise (unknown,
     revoked, expired, deactivated, or a use to record): `authenticate_token` decides then,
     and records the refusal or the use apart from the caller's transaction.
 
     For a caller that looks the token up inside its write transaction (a refusal recorded
-    there would be rolled back with it): `platform.api.writing_actor`."""
+    there would be rolled back with it): `platform.api.writing_actor`. `for_write`: the
+    writers' lock is taken first, in the same round trip (`store.hold_for_write_then`)."""
     now = now or utcnow()
-    found = _token_rows(conn, token)
+    found = hold_for_write_then(conn, _TOKEN_AND_USER, {"token_hash": token_hash(token)}) \
+        if for_write else _token_rows(conn, token)
     row = found[0] if found else None
     if row is None or row["revoked"] or row["last_used_at"] is None or \
             row["last_used_at"] <= now - TOKEN_USE_INTERVAL or \

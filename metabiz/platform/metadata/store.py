@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     delete,
     func,
     insert,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from metabiz.platform import audit
 from metabiz.platform.db import conversion_losses, driver_execute, metadata_versions, utcnow
@@ -107,9 +109,51 @@ def hold_for_write(conn: Connection) -> None:
     if transaction is not None and transaction in _held:
         return
     driver_execute(conn, _SHARED_LOCK)  # as a query's, but without its cost: no result
+    _holding(transaction)
+
+
+#: the queries `hold_for_write_then` sends after the lock, compiled (a few, made at import)
+_compiled: dict[tuple[Select[Any], str], Any] = {}
+
+
+def _holding(transaction: Any) -> None:
     if transaction is not None:
         _read_in.pop(transaction, None)
         _held.add(transaction)
+
+
+def hold_for_write_then(conn: Connection, query: Select[Any],
+                        params: Mapping[str, Any]) -> Sequence[Mapping[Any, Any]]:
+    """`hold_for_write`, then `query`'s rows (a transaction's first statements). On
+    PostgreSQL both travel as one simple-protocol query string — one round trip: the
+    server runs them one after the other, the second with a snapshot taken once the lock
+    is granted. Its columns come as the driver gives them (no result processing: plain
+    columns only)."""
+    transaction = conn.get_transaction()
+    if conn.dialect.name != "postgresql" or transaction is None or transaction in _held:
+        hold_for_write(conn)
+        return conn.execute(query, params).mappings().all()
+    from psycopg import ClientCursor  # binds the parameters into the text it sends
+
+    compiled = _compiled.get((query, conn.dialect.name))
+    if compiled is None:  # compiling is dearer than the query: once per query and dialect
+        compiled = _compiled[query, conn.dialect.name] = query.compile(dialect=conn.dialect)
+    statement = f"{_SHARED_LOCK}; {compiled}"
+    driver = conn.connection.driver_connection
+    try:
+        with ClientCursor(driver) as cursor:  # type: ignore[arg-type]
+            cursor.execute(statement, compiled.construct_params(params))
+            cursor.nextset()
+            names = [column.name for column in cursor.description or ()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except conn.dialect.loaded_dbapi.Error as err:
+        lost = conn.dialect.is_disconnect(err, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate()
+        raise DBAPIError.instance(statement, params, err, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from err
+    _holding(transaction)
+    return rows
 
 
 #: the same SQL on both dialects, run as text: every request checks the version, and a
