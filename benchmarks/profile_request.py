@@ -93,8 +93,8 @@ def main() -> None:
             event.listen(served, boundary, lambda *_a, said=boundary: seen.append(f"({said})"))
         run(1)
         print(f"{args.kind}: {sum(not s.startswith('(') for s in seen)} statements, "
-              "with the transactions' boundaries (SQLite's BEGIN and PostgreSQL's lock of "
-              "writers go to the driver directly: see docs/performance.md)")
+              "with the transactions' boundaries (SQLite's BEGIN, and a PostgreSQL write's lock "
+              "with the token's query, go to the driver directly: see docs/performance.md)")
         for statement in seen:
             print("  ", statement[:160])
         return
