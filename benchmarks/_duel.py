@@ -180,8 +180,12 @@ def duel(name: str, generic: Side, handwritten: Side, token: str, *, requests: i
     neighbour's load that comes and goes shifts both halves of a round alike. The servers'
     CPU time per request (the database server's not included) is printed beside it: on a
     busy machine it is the steadier figure."""
-    drive(generic, token, 40)  # warm up both (imports, caches, connection pools)
-    drive(handwritten, token, 40)
+    # warm up both (imports, caches, connection pools) in every worker: each drive opens
+    # new connections, which gunicorn's workers share out as they accept them; a worker
+    # left cold would load the metadata in a measured round
+    for _ in range(5):
+        drive(generic, token, 40)
+        drive(handwritten, token, 40)
     ratios: list[float] = []
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []

@@ -89,8 +89,12 @@ def main() -> None:
             "metabiz"].engine
         event.listen(served, "before_cursor_execute",
                      lambda _c, _cur, statement, *_a: seen.append(" ".join(statement.split())))
+        for boundary in ("begin", "commit", "rollback"):  # sent by the driver, not executed
+            event.listen(served, boundary, lambda *_a, said=boundary: seen.append(f"({said})"))
         run(1)
-        print(f"{args.kind}: {len(seen)} statements")
+        print(f"{args.kind}: {sum(not s.startswith('(') for s in seen)} statements, "
+              "with the transactions' boundaries (SQLite's BEGIN, and a PostgreSQL write's lock "
+              "with the token's query, go to the driver directly: see docs/performance.md)")
         for statement in seen:
             print("  ", statement[:160])
         return

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, event
 
 from metabiz.errors import BadRequest, Unauthorized
 from metabiz.platform.access import Actor
-from metabiz.platform.auth import authenticate_token, session_actor
+from metabiz.platform.auth import authenticate_token, session_actor, token_actor
 from metabiz.platform.db import writer
 from metabiz.platform.request_input import refuse_unusable_json
 
@@ -28,6 +28,7 @@ kernel = Blueprint("platform_api", __name__, url_prefix=API_PREFIX)
 _CONNECTION = "metabiz_connection"
 _DEPTH = "metabiz_read_depth"
 _WROTE = "metabiz_wrote"
+_WRITING = "metabiz_writing"
 
 
 def engine() -> Engine:
@@ -80,13 +81,15 @@ def write_transaction() -> Iterator[Connection]:
     SQLite that transaction ends first, as a read transaction cannot take the write lock once
     another writer has committed."""
     conn = g.get(_CONNECTION)
+    begun = g.pop(_WRITING, None)  # the write transaction `writing_actor` began
     if conn is None or conn.closed or g.get(_DEPTH, 0):
         with writer(engine()).begin() as own:
             yield own
         return
     transaction = conn.get_transaction()
-    if transaction is not None and (g.get(_WROTE) or conn.dialect.name != "postgresql"
-                                    or conn.default_isolation_level != "READ COMMITTED"):
+    if transaction is not None and transaction is not begun and (
+            g.get(_WROTE) or conn.dialect.name != "postgresql"
+            or conn.default_isolation_level != "READ COMMITTED"):
         transaction.rollback()
         transaction = None
     conn.execution_options(metabiz_write=True)
@@ -156,6 +159,45 @@ def _session_actor(conn: Connection) -> Actor | None:
 def require_actor() -> Actor:
     actor = current_actor()
     assert actor is not None
+    return actor
+
+
+def writing_actor() -> Actor:
+    """The caller of a request whose first unit of work writes (the API's POST, PATCH and
+    DELETE of a record), as `require_actor`.
+
+    An API token is looked up inside the write transaction the unit of work then goes on
+    with (`write_transaction`), after the writers' lock (`store.hold_for_write`), so the
+    metadata version read with it is current: one transaction, not a read one rolled back
+    before the write begins (on SQLite a BEGIN, a ROLLBACK and a second version check).
+    Anything but a valid token whose use needs no recording (a refusal, a first use: what
+    is written apart from the request) is decided by `current_actor` as before."""
+    if "actor" not in g and g.get(_CONNECTION) is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            actor = _token_in_write(token.strip())
+            if actor is not None:
+                g.actor = actor
+    return require_actor()
+
+
+def _token_in_write(token: str) -> Actor | None:
+    """The token's actor found in a write transaction begun on the request's connection
+    (kept for `write_transaction`); None, with the transaction rolled back, when
+    `token_actor` leaves the decision to `authenticate_token`."""
+    conn = request_connection()
+    conn.execution_options(metabiz_write=True)
+    transaction = conn.begin()
+    actor = None
+    try:
+        actor = token_actor(conn, token, for_write=True)  # after the writers' lock
+    finally:
+        if actor is None:
+            transaction.rollback()
+            conn.execution_options(metabiz_write=False)
+    if actor is not None:
+        setattr(g, _WRITING, transaction)
     return actor
 
 

@@ -13,7 +13,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ from metabiz.platform.db import (
     users,
     utcnow,
 )
-from metabiz.platform.metadata.store import VERSION_COLUMN, version_read
+from metabiz.platform.metadata.store import VERSION_COLUMN, hold_for_write_then, version_read
 from metabiz.platform.request_input import whole_number
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -205,7 +205,10 @@ _USER_AND_ROLES = select(*_ACTOR_COLUMNS, _ROLE).select_from(
     users.outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     users.c.name == bindparam("name"))
 # The token's query reads the metadata version as well (the request's version check).
-_TOKEN_AND_USER = select(tokens, *_ACTOR_COLUMNS, _ROLE, VERSION_COLUMN).select_from(
+# (only the token's columns it uses: each timestamp is parsed per row on SQLite)
+_TOKEN_COLUMNS = [tokens.c[name] for name in (
+    "id", "user_name", "prefix", "expires_at", "last_used_at", "revoked")]
+_TOKEN_AND_USER = select(*_TOKEN_COLUMNS, *_ACTOR_COLUMNS, _ROLE, VERSION_COLUMN).select_from(
     tokens.outerjoin(users, users.c.name == tokens.c.user_name)
     .outerjoin(user_roles, user_roles.c.user_name == users.c.name)).where(
     tokens.c.token_hash == bindparam("token_hash"))
@@ -222,7 +225,7 @@ def load_actor(conn: Connection, name: str) -> Actor:
     return _actor_of(conn, name, conn.execute(_USER_AND_ROLES, {"name": name}).mappings().all())
 
 
-def _actor_of(conn: Connection, name: str, found: Sequence[RowMapping]) -> Actor:
+def _actor_of(conn: Connection, name: str, found: Sequence[Mapping[Any, Any]]) -> Actor:
     """The actor from the rows of `_USER_AND_ROLES` (or a token's); NotFound unless active."""
     row = found[0] if found else None
     if row is None or row["actor_name"] is None or not row["actor_active"]:
@@ -467,7 +470,7 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
     TOKEN_USE_INTERVAL per token, so busy clients do not turn reads into writes.
     """
     now = now or utcnow()
-    found = conn.execute(_TOKEN_AND_USER, {"token_hash": token_hash(token)}).mappings().all()
+    found = _token_rows(conn, token)
     row = found[0] if found else None
     if row is None:
         raise Unauthorized("invalid, expired or revoked token")
@@ -498,4 +501,35 @@ def authenticate_token(conn: Connection, token: str, *, client: str | None = Non
                 .values(last_used_at=now))
             if done.rowcount == 1:  # a concurrent request may have recorded it already
                 audit.record(side, audit.TOKEN_USED, actor, detail, client=client, at=now)
+    return actor
+
+
+def _token_rows(conn: Connection, token: str) -> Sequence[RowMapping]:
+    """The token's row with its user's, one per role, and the metadata version."""
+    return conn.execute(_TOKEN_AND_USER, {"token_hash": token_hash(token)}).mappings().all()
+
+
+def token_actor(conn: Connection, token: str, *, now: dt.datetime | None = None,
+                for_write: bool = False) -> Actor | None:
+    """`authenticate_token`'s actor when it would write nothing: the token is valid, its
+    user active and its use recorded within TOKEN_USE_INTERVAL. None otherwise (unknown,
+    revoked, expired, deactivated, or a use to record): `authenticate_token` decides then,
+    and records the refusal or the use apart from the caller's transaction.
+
+    For a caller that looks the token up inside its write transaction (a refusal recorded
+    there would be rolled back with it): `platform.api.writing_actor`. `for_write`: the
+    writers' lock is taken first, in the same round trip (`store.hold_for_write_then`)."""
+    now = now or utcnow()
+    found = hold_for_write_then(conn, _TOKEN_AND_USER, {"token_hash": token_hash(token)}) \
+        if for_write else _token_rows(conn, token)
+    row = found[0] if found else None
+    if row is None or row["revoked"] or row["last_used_at"] is None or \
+            row["last_used_at"] <= now - TOKEN_USE_INTERVAL or \
+            (row["expires_at"] is not None and row["expires_at"] <= now):
+        return None
+    try:
+        actor = _actor_of(conn, row["user_name"], found)
+    except NotFound:
+        return None
+    version_read(conn, row["metadata_version"])
     return actor

@@ -21,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -35,7 +36,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from metabiz.formulas.limits import add_sqlite_functions
 from metabiz.platform.exact_numbers import add_sqlite_numbers
@@ -194,12 +195,29 @@ def make_engine(url: str) -> Engine:
             # Writers take the write lock up front: a deferred transaction that reads and
             # then writes fails at once with SQLITE_BUSY under WAL instead of waiting.
             immediate = conn.get_execution_options().get("metabiz_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # every request begins one or two: a library call, not worth an execution
+            driver_execute(conn, "BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20)
     _ping_when_idle(engine)
     return engine
+
+
+def driver_execute(conn: Connection, statement: str) -> None:
+    """Run a statement without parameters or result (BEGIN, taking a lock) on the driver's
+    connection itself: SQLAlchemy's execution costs several times the driver's call (its
+    events, a result) and a statement that waits for no answer needs none of it. Errors are
+    raised as SQLAlchemy raises them; a lost connection is invalidated as it would be."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    except dbapi.Error as err:
+        lost = conn.dialect.is_disconnect(err, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate()
+        raise DBAPIError.instance(statement, (), err, dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from err
 
 
 #: a pooled PostgreSQL connection idle this long (seconds) is pinged before it is used; one

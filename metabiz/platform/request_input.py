@@ -80,11 +80,20 @@ def refuse_unusable_json(data: Any, path: str = "") -> None:
             refuse_unusable_json(value, f"{path}/{index}")
 
 
+#: the bodies werkzeug parses into `request.form` (its FormDataParser's two types)
+FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
 def refuse_unusable_parameters() -> None:
     """Before every request: a query or form parameter with a NUL character is a 400
     (PostgreSQL would refuse it deep inside a query). `next` is exempt: it is only ever a
     place to go after signing in, and one that is not a safe path sends the user home."""
-    for source in (request.args, request.form if request.method != "GET" else None):
+    # only what the request carries is parsed: no query string, no `request.args`; a body
+    # that is not a form (JSON) has no form parameters (werkzeug parses these types alone)
+    sources = (request.args if request.query_string else None,
+               request.form if request.method != "GET" and request.mimetype in FORM_TYPES
+               else None)
+    for source in sources:
         if not source:
             continue
         for key, values in source.lists():

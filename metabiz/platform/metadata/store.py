@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     delete,
     func,
     insert,
@@ -22,9 +23,10 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from metabiz.platform import audit
-from metabiz.platform.db import conversion_losses, metadata_versions, utcnow
+from metabiz.platform.db import conversion_losses, driver_execute, metadata_versions, utcnow
 
 DEFAULT_APP = "custom"
 
@@ -96,9 +98,62 @@ def hold_for_write(conn: Connection) -> None:
     """A record write's transaction, before it reads the metadata version: shares the lock
     with other writers, waits while an apply holds it. So a writer never inserts with the
     schema of before an apply once that apply has committed: a required field added with a
-    default is never left blank by a process that did not know it yet."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": _SCHEMA_LOCK})
+    default is never left blank by a process that did not know it yet.
+
+    A version the transaction read before the lock (a token's query) is forgotten: the
+    next check reads it again. Taken once per transaction (the API's writes take it before
+    they look the caller up: `platform.api.writing_actor`)."""
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_transaction()
+    if transaction is not None and transaction in _held:
+        return
+    driver_execute(conn, _SHARED_LOCK)  # as a query's, but without its cost: no result
+    _holding(transaction)
+
+
+#: the queries `hold_for_write_then` sends after the lock, compiled (a few, made at import)
+_compiled: dict[tuple[Select[Any], str], Any] = {}
+
+
+def _holding(transaction: Any) -> None:
+    if transaction is not None:
+        _read_in.pop(transaction, None)
+        _held.add(transaction)
+
+
+def hold_for_write_then(conn: Connection, query: Select[Any],
+                        params: Mapping[str, Any]) -> Sequence[Mapping[Any, Any]]:
+    """`hold_for_write`, then `query`'s rows (a transaction's first statements). On
+    PostgreSQL both travel as one simple-protocol query string — one round trip: the
+    server runs them one after the other, the second with a snapshot taken once the lock
+    is granted. Its columns come as the driver gives them (no result processing: plain
+    columns only)."""
+    transaction = conn.get_transaction()
+    if conn.dialect.name != "postgresql" or transaction is None or transaction in _held:
+        hold_for_write(conn)
+        return conn.execute(query, params).mappings().all()
+    from psycopg import ClientCursor  # binds the parameters into the text it sends
+
+    compiled = _compiled.get((query, conn.dialect.name))
+    if compiled is None:  # compiling is dearer than the query: once per query and dialect
+        compiled = _compiled[query, conn.dialect.name] = query.compile(dialect=conn.dialect)
+    statement = f"{_SHARED_LOCK}; {compiled}"
+    driver = conn.connection.driver_connection
+    try:
+        with ClientCursor(driver) as cursor:  # type: ignore[arg-type]
+            cursor.execute(statement, compiled.construct_params(params))
+            cursor.nextset()
+            names = [column.name for column in cursor.description or ()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    except conn.dialect.loaded_dbapi.Error as err:
+        lost = conn.dialect.is_disconnect(err, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate()
+        raise DBAPIError.instance(statement, params, err, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from err
+    _holding(transaction)
+    return rows
 
 
 #: the same SQL on both dialects, run as text: every request checks the version, and a
@@ -110,6 +165,9 @@ VERSION_COLUMN = select(func.coalesce(func.max(metadata_versions.c.version), 0))
 _saved_here = 0
 #: versions read by another statement of a transaction (`version_read`), by transaction
 _read_in: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+#: the transactions holding the shared lock of writers (`hold_for_write`)
+_held: weakref.WeakSet[Any] = weakref.WeakSet()
+_SHARED_LOCK = f"SELECT pg_advisory_xact_lock_shared({_SCHEMA_LOCK})"
 
 
 def current_version(conn: Connection) -> int:

@@ -8,7 +8,9 @@ from any http(s) address, since IMAGE formula fields show pictures from elsewher
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from typing import Any
+
+from flask import Flask
 
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
@@ -32,11 +34,27 @@ SECURITY_HEADERS = {
 }
 
 
-def add_security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+#: (the name as a response's may be spelt, the header) of each: names ignore case
+_HEADERS = tuple((name.lower(), (name, value)) for name, value in SECURITY_HEADERS.items())
+
+
+class SecurityHeaders:
+    """WSGI middleware: each security header a response does not set itself is added to
+    its header list as it starts — every response, the error pages' included. (Flask's
+    `after_request` with werkzeug's `Headers` cost several times as much: each header is
+    looked up, validated and added one by one.)"""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(header for lower, header in _HEADERS if lower not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 def init_headers(app: Flask) -> None:
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]

@@ -467,6 +467,8 @@ def choose(raw: str | None) -> str | None:
 
 def remember_choice() -> None:
     """Keep a `?lang=` choice in the session (called before every request)."""
+    if not request.query_string:  # no `?lang=`: the query string is not parsed for it
+        return
     chosen = choose(request.args.get("lang"))
     if chosen is not None:
         session["lang"] = chosen

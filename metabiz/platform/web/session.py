@@ -13,7 +13,8 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, redirect, request, url_for
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Request
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -72,6 +73,20 @@ class KeptSigningSessions(SecureCookieSessionInterface):
         if kept is None or kept[0] != keys:
             kept = self._kept = (keys, super().get_signing_serializer(app))
         return kept[1]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Flask's, with a request that sends no cookie (an API client's) answered without
+        parsing cookies: a new, empty session."""
+        if not request.environ.get("HTTP_COOKIE") and \
+                self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's, which does nothing for an empty session neither read nor changed (an
+        API request's) but look up the cookie's seven settings first."""
+        if session or session.accessed or session.modified:
+            super().save_session(app, session, response)
 
 
 def init_sessions(app: Flask) -> None:
