@@ -99,7 +99,7 @@ def test_apps(crm: MetadataBundle, service: MetadataBundle) -> None:
     assert (crm.app.name, crm.app.label.get("en"), crm.app.label.get("zh")) == \
         ("crm", "CRM", "客户管理")
     assert (service.app.name, service.app.depends) == ("service", ("crm",))
-    assert (crm.app.version, service.app.version) == ("2.0.2", "2.1.1")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too
+    assert (crm.app.version, service.app.version) == ("2.0.3", "2.1.1")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too; crm 2.0.3: pooled demo records say why, task subjects in Chinese too
 
 
 # ---- crm ----------------------------------------------------------------------------------
@@ -468,6 +468,9 @@ def test_data_files_fit_their_objects(bundles: Mapping[str, MetadataBundle]) -> 
                 ok = value in users
             elif key == "pool":  # loaded straight into one of the object's pools
                 ok = obj.pool(value) is not None and "owner" not in row
+            elif key == "pool_reason":  # why: one of that pool's return reasons
+                pool = obj.pool(row.get("pool", ""))
+                ok = pool is not None and pool.reason(value) is not None
             elif fdef is None or fdef.type in COMPUTED:
                 ok = False
             elif fdef.type == "picklist":

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from metabiz.errors import ClaimLimitReached, MetabizError, NotFound, RecordLocked
 from metabiz.objects import forms, pools, query, records
 from metabiz.objects.context import Context
+from metabiz.objects.demo_data import DEMO_DATA_NOTE
 from metabiz.objects.fields import json_value
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
@@ -64,6 +65,15 @@ def display_names(ctx: Context, names: Iterable[Any]) -> dict[Any, str]:
 def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
     """Whether a list offers to transfer its checked records (the edit right)."""
     return ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
+
+
+def shown_reason(pool: PoolDef | None, note: str | None, lang: str) -> str | None:
+    """Why a record was returned, in `lang`: the pool's reason's label, the demo data's
+    own words, else the note as it was written."""
+    reason = pool.reason(note) if pool is not None and note else None
+    if reason is not None:
+        return reason.label.get(lang)
+    return i18n.text("reason_demo_data", lang) if note == DEMO_DATA_NOTE else note
 
 
 def reasons(pool: PoolDef, lang: str) -> list[dict[str, str]]:
@@ -136,8 +146,7 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
             previous = entry.get("previous_owner")
             row["previous_owner"] = known.get(previous, previous) \
                 if previous != SYSTEM.name else None
-            reason = pool.reason(entry.get("reason") or "")
-            row["reason"] = reason.label.get(lang) if reason else entry.get("reason")
+            row["reason"] = shown_reason(pool, entry.get("reason"), lang)
         access = ctx.schema.access
         admin = access.pool_admin(actor, obj.name, pool.api_name)
         held = pools.held_from(ctx, obj, pool.api_name, actor.name) \

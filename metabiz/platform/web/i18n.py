@@ -240,6 +240,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "return": {"en": "Return to pool", "zh": "退回公海"},
     "return_to": {"en": "Return to {pool}", "zh": "退回{pool}"},
     "return_reason": {"en": "Reason", "zh": "退回原因"},
+    "reason_demo_data": {"en": "Loaded with the demo data", "zh": "随演示数据导入"},
     "choose_reason": {"en": "Choose a reason…", "zh": "请选择原因…"},
     "returned": {"en": "Returned to {pool}.", "zh": "已退回{pool}。"},
     "previous_owner": {"en": "Previous owner", "zh": "原负责人"},
