@@ -357,7 +357,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "view_list": {"en": "List", "zh": "列表"},
     "view_as": {"en": "Show as", "zh": "显示方式"},
     "board_group_by": {"en": "Group by", "zh": "分组字段"},
-    "board_sum": {"en": "Sum", "zh": "合计字段"},
+    "board_sum": {"en": "Column totals", "zh": "列合计"},
     "board_no_value": {"en": "No value", "zh": "未填写"},
     "board_sum_of": {"en": "Column totals: {field}", "zh": "列合计：{field}"},
     "board_move_to": {"en": "Move to", "zh": "移动到"},
