@@ -25,7 +25,8 @@ GENERAL: dict[int, dict[str, str]] = {
     422: {"en": "Some values are not valid.", "zh": "部分数据无效。"},
 }
 
-_RIGHTS_ZH = {"read": "查看", "create": "新建", "edit": "编辑", "delete": "删除"}
+_RIGHTS = {"read": {"en": "open", "zh": "查看"}, "create": {"en": "create", "zh": "新建"},
+           "edit": {"en": "change", "zh": "编辑"}, "delete": {"en": "delete", "zh": "删除"}}
 
 #: (English message pattern, Chinese template) — `{0}`… are the pattern's groups
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -88,6 +89,11 @@ def page_detail(message: str, status: int, lang: str | None = None, *,
     status's general sentence with the original beside it for a support request (the
     sentence alone when `general`: a message that says nothing more, like Werkzeug's)."""
     lang = lang or i18n.language()
+    may_not = _MAY_NOT.match(message)
+    if may_not:  # the API names the object by its api_name: pages say it for people
+        verb = _RIGHTS[may_not[1]]
+        return (f"您的角色无权{verb['zh']}该对象的记录。" if lang == "zh" else
+                f"Your role does not allow you to {verb['en']} these records."), ""
     if lang == "en" or not message:
         return message, ""
     known = None if general else translate(message, lang)
@@ -101,9 +107,6 @@ def translate(message: str, lang: str) -> str | None:
     """`message` in `lang` when a pattern (or the record service's table) knows it."""
     if lang != "zh":
         return None
-    may_not = _MAY_NOT.match(message)
-    if may_not:
-        return f"您的角色无权{_RIGHTS_ZH[may_not[1]]}该对象的记录。"
     for pattern, template in _PATTERNS:
         match = pattern.match(message)
         if match:
