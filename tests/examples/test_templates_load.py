@@ -99,7 +99,7 @@ def test_apps(crm: MetadataBundle, service: MetadataBundle) -> None:
     assert (crm.app.name, crm.app.label.get("en"), crm.app.label.get("zh")) == \
         ("crm", "CRM", "客户管理")
     assert (service.app.name, service.app.depends) == ("service", ("crm",))
-    assert (crm.app.version, service.app.version) == ("2.0.3", "2.1.1")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too; crm 2.0.3: pooled demo records say why, task subjects in Chinese too
+    assert (crm.app.version, service.app.version) == ("2.0.3", "2.1.2")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too; 2.0.3 / 2.1.2: pooled demo records say why, created tasks in their owner's language
 
 
 # ---- crm ----------------------------------------------------------------------------------
@@ -561,9 +561,11 @@ def _flow_formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[
                     for name, text in params.items():
                         yield f"{where} update {name}", flow.object, text, name
                 elif action.kind == "create":
-                    for name, text in params["values"].items():
-                        yield f"{where} create {params['object']}.{name}", flow.object, text, \
-                            f"{params['object']}.{name}"
+                    for name, given in params["values"].items():
+                        # a value may be given per language: {"en": …, "zh": …}
+                        for text in given.values() if isinstance(given, dict) else [given]:
+                            yield f"{where} create {params['object']}.{name}", flow.object, \
+                                text, f"{params['object']}.{name}"
                 elif action.kind == "notify":
                     for text in (params.get("subject"), params["message"],
                                  params.get("email_to")):
