@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from metabiz.errors import ValidationError
 from metabiz.objects import forms, query, records
 from metabiz.objects.context import Context
+from metabiz.objects.demo_data import DEMO_DATA_NOTE
 from metabiz.objects.fields import json_value
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history
@@ -134,7 +135,8 @@ def _from_history(ctx: Context, obj: CompiledObject,
                 when, kind, word(key, lang, pool=label,
                                  old=(owner or {}).get("old") or "—",
                                  new=(owner or {}).get("new") or "—"),
-                by, shown.label.get(lang) if shown else reason))
+                by, shown.label.get(lang) if shown else
+                word("reason_demo_data", lang) if reason == DEMO_DATA_NOTE else reason))
         else:
             parts = [f"{forms.field_label(obj, r['field'], lang)}: "
                      f"{_shown(ctx, obj, r['field'], r['old'], names)} → "

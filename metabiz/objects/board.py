@@ -24,7 +24,7 @@ CARDS_PER_COLUMN = 50
 #: picklists a stage path shows on the record page, by name (the first one found wins)
 STAGE_NAMES = ("stage", "status", "phase")
 #: fields whose values a column may sum
-SUMMABLE = ("currency", "number", "percent")
+SUMMABLE = ("currency", "number")  # not percent: a sum of percentages means nothing
 #: the column of records with no value (shown only when there are some)
 BLANK = ""
 
@@ -71,7 +71,7 @@ def stage_field(ctx: Context, obj: CompiledObject) -> CompiledField | None:
 
 
 def summable_fields(ctx: Context, obj: CompiledObject) -> list[CompiledField]:
-    """The stored number, currency and percent fields the actor may see."""
+    """The stored number and currency fields the actor may see."""
     hidden = ctx.schema.access.hidden_fields(ctx.actor, obj.name, obj.fields)
     return [cf for cf in obj.fields.values() if cf.fdef.type in SUMMABLE
             and cf.ftype.stored and cf.name not in hidden]

@@ -28,8 +28,12 @@ from metabiz.platform.db import user_roles, users
 from metabiz.platform.metadata.reserved import POOL_COLUMN
 
 USERS_FILE = "_users.json"
+#: why a record loaded into a pool was returned there: one of the pool's return reasons
+POOL_REASON_KEY = "pool_reason"
+#: the reason kept for a record loaded into a pool without one (pages translate it)
+DEMO_DATA_NOTE = "demo data"
 #: what a record of a data file may carry besides its object's fields
-EXTRA_KEYS = ("owner", POOL_COLUMN)
+EXTRA_KEYS = ("owner", POOL_COLUMN, POOL_REASON_KEY)
 
 Data = Mapping[str, Sequence[Mapping[str, Any]]]
 
@@ -77,6 +81,9 @@ def _record_problems(ctx: Context, obj: CompiledObject,
         if key == POOL_COLUMN and value not in {p.api_name for p in obj.odef.pools}:
             out.append((f"/{key}", f"{obj.name} has no pool {value!r}"))
             continue
+        if key == POOL_REASON_KEY:
+            out.extend(_pool_reason_problems(obj, raw))
+            continue
         if cf is None:
             if key not in EXTRA_KEYS:
                 hint = f" (renamed to {renamed[key]!r})" if key in renamed else ""
@@ -92,6 +99,23 @@ def _record_problems(ctx: Context, obj: CompiledObject,
                 and raw.get(cf.name) in (None, "") and cf.name not in errors:
             out.append(("", f"required field {cf.name!r} has no value"))
     return out
+
+
+def _pool_reason_problems(obj: CompiledObject,
+                          raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A `pool_reason` goes with a `pool`; a pool with return reasons takes one of them."""
+    where = f"/{POOL_REASON_KEY}"
+    named = raw.get(POOL_COLUMN)
+    pool = obj.odef.pool(named) if isinstance(named, str) else None
+    if pool is None:
+        return [(where, f"a {POOL_REASON_KEY} goes with a {POOL_COLUMN!r}")]
+    reason = raw[POOL_REASON_KEY]
+    if not isinstance(reason, str) or not reason.strip():
+        return [(where, "not a text")]
+    if pool.return_reasons and pool.reason(reason) is None:
+        choices = ", ".join(r.value for r in pool.return_reasons)
+        return [(where, f"not a return reason of {pool.api_name}: one of {choices}")]
+    return []
 
 
 # -- loading -----------------------------------------------------------------------------
@@ -137,7 +161,7 @@ def load_records(ctx: Context, data: Data, loaded: Loaded) -> None:
             values = {}
             pool = raw.get(POOL_COLUMN)  # a record loaded straight into a public pool
             for key, value in raw.items():
-                if key == POOL_COLUMN:
+                if key in (POOL_COLUMN, POOL_REASON_KEY):
                     continue
                 cf = obj.fields.get(key)
                 if cf is not None and cf.fdef.target and isinstance(value, str):
@@ -148,7 +172,8 @@ def load_records(ctx: Context, data: Data, loaded: Loaded) -> None:
                 created = records.create(ctx, name, values)
                 if pool is not None:
                     pools.return_to_pool(ctx, name, created["id"], pool=pool,
-                                         automation="demo data")
+                                         reason=raw.get(POOL_REASON_KEY),
+                                         automation=DEMO_DATA_NOTE)
             except MetabizError as err:
                 detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in err.fields.items())
                 raise ValidationError(

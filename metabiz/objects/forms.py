@@ -301,8 +301,10 @@ def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
     """The names of referenced records, {(object, id): name}, one query per target object;
     users' display names as {(USERS, user name): display name}.
 
-    Like formulas that follow a lookup, a name shows even when the record itself is outside
-    the actor's record scope; objects the actor may not read at all show only the id.
+    Like formulas that follow a lookup, and as Salesforce does, a name shows even when the
+    record itself is outside the actor's record scope or its object is one they may not
+    read: only the name (never another field; a name field hidden from the role shows
+    none), the record stays closed to them.
     `scoped`: only records in the actor's scope, for ids that come from the request
     (`?account=7`), which anyone can walk through, rather than from a record they may read.
     """
@@ -315,7 +317,8 @@ def lookup_names(ctx: Context, wanted: Mapping[str, set[Any]], *,
             continue
         ids = {i for i in ids if isinstance(i, int)}
         obj = ctx.schema.objects.get(target)
-        if not ids or obj is None or not ctx.schema.access.allowed(ctx.actor, target, "read"):
+        if not ids or obj is None or \
+                scoped and not ctx.schema.access.allowed(ctx.actor, target, "read"):
             continue
         name_field = obj.odef.name_field
         if name_field and ctx.schema.access.field_rule(ctx.actor, target, name_field) == "hidden":

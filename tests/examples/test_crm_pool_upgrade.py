@@ -41,6 +41,9 @@ def the_old_crm(folder: Path) -> Path:
         (folder / "flows" / f"{flow}.json").unlink()
     data = folder / "data" / "lead.json"
     data.write_text(re.sub(r'"pool": "lead_pool"', '"in_public_pool": true', data.read_text()))
+    leads = json.loads(data.read_text())  # nor did a pooled lead say why it was there
+    data.write_text(json.dumps([{k: v for k, v in lead.items() if k != "pool_reason"}
+                                for lead in leads], ensure_ascii=False))
     accounts = json.loads((folder / "data" / "account.json").read_text())
     (folder / "data" / "account.json").write_text(json.dumps(
         [a for a in accounts if "pool" not in a], ensure_ascii=False))

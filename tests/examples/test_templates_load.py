@@ -99,7 +99,7 @@ def test_apps(crm: MetadataBundle, service: MetadataBundle) -> None:
     assert (crm.app.name, crm.app.label.get("en"), crm.app.label.get("zh")) == \
         ("crm", "CRM", "客户管理")
     assert (service.app.name, service.app.depends) == ("service", ("crm",))
-    assert (crm.app.version, service.app.version) == ("2.0.2", "2.1.2")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too; 2.1.2: first response in working hours
+    assert (crm.app.version, service.app.version) == ("2.0.3", "2.1.2")  # crm 2.0.1: days to close blank once closed; service 2.1: SLAs in working hours; 2.0.2 / 2.1.1: notices in Chinese too; 2.0.3 / 2.1.2: pooled demo records say why, created tasks in their owner's language; 2.1.2: first response in working hours
 
 
 # ---- crm ----------------------------------------------------------------------------------
@@ -468,6 +468,9 @@ def test_data_files_fit_their_objects(bundles: Mapping[str, MetadataBundle]) -> 
                 ok = value in users
             elif key == "pool":  # loaded straight into one of the object's pools
                 ok = obj.pool(value) is not None and "owner" not in row
+            elif key == "pool_reason":  # why: one of that pool's return reasons
+                pool = obj.pool(row.get("pool", ""))
+                ok = pool is not None and pool.reason(value) is not None
             elif fdef is None or fdef.type in COMPUTED:
                 ok = False
             elif fdef.type == "picklist":
@@ -558,9 +561,11 @@ def _flow_formulas(bundles: Mapping[str, MetadataBundle]) -> Iterator[
                     for name, text in params.items():
                         yield f"{where} update {name}", flow.object, text, name
                 elif action.kind == "create":
-                    for name, text in params["values"].items():
-                        yield f"{where} create {params['object']}.{name}", flow.object, text, \
-                            f"{params['object']}.{name}"
+                    for name, given in params["values"].items():
+                        # a value may be given per language: {"en": …, "zh": …}
+                        for text in given.values() if isinstance(given, dict) else [given]:
+                            yield f"{where} create {params['object']}.{name}", flow.object, \
+                                text, f"{params['object']}.{name}"
                 elif action.kind == "notify":
                     for text in (params.get("subject"), params["message"],
                                  params.get("email_to")):

@@ -1,6 +1,8 @@
 """The `create` action: creates records of any object from formulas on the triggering record.
 
-Without an `owner` value a new record belongs to the triggering record's owner. With a
+Without an `owner` value a new record belongs to the triggering record's owner. A value may
+be one formula per language (`{"en", "zh"}`, as a notification's texts): the new record gets
+the one of its owner's language (a task's subject in the words its owner reads). With a
 `count` formula the action repeats: `loop_index` (1 … count) is readable in `values`, and
 all the records are created in the same unit of work as the write that fired the rule.
 """
@@ -23,6 +25,9 @@ LOOP_INDEX = "loop_index"
 #: the most records one repeated create may make
 MAX_COUNT = 1000
 
+#: a value's formula by language ("" when it is the same in every language)
+Localized = dict[str, FlowFormula]
+
 
 class LoopCatalog:
     """The schema's catalog with `loop_index` (a number) on the triggering object."""
@@ -44,12 +49,14 @@ class LoopCatalog:
 class Create(Action):
     name = "create"
 
-    def __init__(self, where: Any, target: str, values: dict[str, FlowFormula],
+    def __init__(self, where: Any, target: str, values: dict[str, Localized],
                  count: FlowFormula | None = None) -> None:
         super().__init__(where)
         self.target = target
         self.values = values
         self.count = count
+        #: whether a value is given per language, so the owner's language is looked up
+        self.localized = any("" not in formulas for formulas in values.values())
 
     @classmethod
     def compile(cls, params: Mapping[str, Any], scope: Scope) -> Create:
@@ -59,11 +66,14 @@ class Create(Action):
         if params.get("count") is not None:
             count = scope.formula(params["count"], "count", expected=FType.NUMBER)
             catalog = LoopCatalog(scope.schema.catalog, scope.object_name)
-        values = {name: FlowFormula(scope.schema, scope.object_name, source,
-                                    scope.where / "values" / name,
-                                    expected=expected_type(scope.schema, target, name),
-                                    catalog=catalog)
-                  for name, source in params["values"].items()}
+        values = {}
+        for name, given in params["values"].items():
+            sources = given if isinstance(given, Mapping) else {"": given}
+            values[name] = {lang: FlowFormula(
+                scope.schema, scope.object_name, source,
+                scope.where / "values" / name / lang if lang else scope.where / "values" / name,
+                expected=expected_type(scope.schema, target, name), catalog=catalog)
+                for lang, source in sources.items()}
         return cls(scope.where, target, values, count)
 
     def run(self, run: Run) -> None:
@@ -84,11 +94,16 @@ class Create(Action):
         records.create_many(run.ctx, self.target, items, returning=False)
 
     def _data(self, subject: Subject, default_owner: str | None) -> dict[str, Any]:
-        data = {name: input_value(f.value(subject)) for name, f in self.values.items()}
+        owner = self.values.get("owner")
+        data = {"owner": input_value(_chosen(owner, "en").value(subject))} if owner else {}
         if data.get("owner") is None:
             data.pop("owner", None)
             if default_owner is not None:
                 data["owner"] = default_owner
+        lang = directory.language_of(subject.ctx.conn, str(data["owner"])) \
+            if self.localized and data.get("owner") else "en"
+        data.update((name, input_value(_chosen(f, lang).value(subject)))
+                    for name, f in self.values.items() if name != "owner")
         return data
 
     def _times(self, subject: Subject) -> int:
@@ -105,3 +120,9 @@ class Create(Action):
             raise ValidationError(f"{self.where}: {message}",
                                   fields={records.RECORD_KEY: [message]})
         return int(value)
+
+
+def _chosen(formulas: Localized, lang: str) -> FlowFormula:
+    """The formula of `lang`, else the one for every language, else English, else any."""
+    return formulas.get(lang) or formulas.get("") or formulas.get("en") or \
+        next(iter(formulas.values()))

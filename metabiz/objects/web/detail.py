@@ -16,7 +16,7 @@ from metabiz.objects.forms import SectionView
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import stage_path
-from metabiz.objects.web.navigation import plural, readable
+from metabiz.objects.web.navigation import plural
 from metabiz.objects.web.pools import display_names
 from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
@@ -44,11 +44,13 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
         _viewed(actor, obj.name, values["id"])
         record = records.serialise(ctx, obj, values, rich=True)
         names = forms.lookup_names(ctx, forms.wanted_lookups(obj, [record], obj.fields))
-        readable_names = [o.name for o in readable(ctx)]
+        # every lookup links, as in Salesforce: a record the user may not open answers with
+        # the 403 page saying so (and a way back), its name shown here all the same
+        linked = list(ctx.schema.objects)
         sections = [SectionView(s.label, s.columns, [
             (forms.field_label(obj, n, lang),
              forms.display(obj.fields[n], record.get(n), lang=lang, names=names,
-                           readable=readable_names, zone=ctx.zone), _help(obj, n, lang))
+                           readable=linked, zone=ctx.zone), _help(obj, n, lang))
             for n in s.fields]) for s in layout(ctx, obj, record)]
         people = display_names(ctx, (record.get(n) for n in ("owner", "created_by",
                                                               "updated_by")))

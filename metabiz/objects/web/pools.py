@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from metabiz.errors import ClaimLimitReached, MetabizError, NotFound, RecordLocked
-from metabiz.objects import forms, pools, query, records
+from metabiz.objects import forms, pools, query, record_scope, records
 from metabiz.objects.context import Context
+from metabiz.objects.demo_data import DEMO_DATA_NOTE
 from metabiz.objects.fields import json_value
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
@@ -64,6 +65,15 @@ def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
     return ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
 
 
+def shown_reason(pool: PoolDef | None, note: str | None, lang: str) -> str | None:
+    """Why a record was returned, in `lang`: the pool's reason's label, the demo data's
+    own words, else the note as it was written."""
+    reason = pool.reason(note) if pool is not None and note else None
+    if reason is not None:
+        return reason.label.get(lang)
+    return i18n.text("reason_demo_data", lang) if note == DEMO_DATA_NOTE else note
+
+
 def reasons(pool: PoolDef, lang: str) -> list[dict[str, str]]:
     return [{"value": r.value, "label": r.label.get(lang)} for r in pool.return_reasons]
 
@@ -73,14 +83,19 @@ def reasons(pool: PoolDef, lang: str) -> list[dict[str, str]]:
 
 def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> str | None:
     """Who holds the record, and what the actor may do about it: claim or assign it from its
-    pool, return it to a pool, transfer it to someone else."""
+    pool, return it to a pool, transfer it to someone else (read-only while an approval
+    locks it). A detail record has no owner of its own: its card names the master instead."""
     access, actor, lang = ctx.schema.access, ctx.actor, ctx.language
+    master = master_of(ctx, obj, record)
+    if master is not None:
+        return render_template("owner_panel.html", obj=obj, record=record,
+                               panel={"master": master})
     pool = obj.odef.pool(record.get("pool") or "") if obj.odef.pools else None
-    can_edit = access.allowed(actor, obj.name, "edit") and (
-        actor.is_admin or not _locked(ctx, obj, record["id"]))
+    locked = not actor.is_admin and _locked(ctx, obj, record["id"])
+    can_edit = access.allowed(actor, obj.name, "edit") and not locked
     owner = record.get("owner")
     panel: dict[str, Any] = {"owner": owner, "pool": None, "return": [],
-                             "transfer": False, "people": [],
+                             "transfer": False, "people": [], "locked": locked,
                              "owner_label": display_names(ctx, [owner]).get(owner, owner)}
     if pool is not None:
         panel["pool"] = {"label": pool.label.get(lang), "name": pool.api_name,
@@ -94,11 +109,26 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
                             "reasons": reasons(p, lang)} for p in obj.odef.pools
                            if can_edit and (record.get("owner") == actor.name
                                             or access.pool_admin(actor, obj.name, p.api_name))]
-    if not (panel["pool"] or panel["transfer"] or panel["return"]):
-        return None
     if panel["transfer"] or (panel["pool"] and panel["pool"]["assign"]):
         panel["people"] = people(ctx)
     return render_template("owner_panel.html", obj=obj, record=record, panel=panel)
+
+
+def master_of(ctx: Context, obj: CompiledObject,
+              record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The master a detail record follows (its owner and access are the master's): its
+    object's label, its name and where it opens; None for a record of its own."""
+    for link, target in record_scope.masters(obj):
+        master_id = record.get(link)
+        if master_id is None:
+            continue
+        names = forms.lookup_names(ctx, {target: {master_id}})
+        master = ctx.schema.object(target)
+        return {"object": master.odef.label.get(ctx.language),
+                "name": names.get((target, master_id), f"#{master_id}"),
+                "href": url_for("objects_web.detail", object_name=target,
+                                record_id=master_id)}
+    return None
 
 
 def _locked(ctx: Context, obj: CompiledObject, record_id: int) -> bool:
@@ -134,8 +164,7 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
             previous = entry.get("previous_owner")
             row["previous_owner"] = known.get(previous, previous) \
                 if previous != SYSTEM.name else None
-            reason = pool.reason(entry.get("reason") or "")
-            row["reason"] = reason.label.get(lang) if reason else entry.get("reason")
+            row["reason"] = shown_reason(pool, entry.get("reason"), lang)
         access = ctx.schema.access
         admin = access.pool_admin(actor, obj.name, pool.api_name)
         held = pools.held_from(ctx, obj, pool.api_name, actor.name) \

@@ -11,7 +11,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from metabiz.errors import MetabizError
-from metabiz.objects import activity, forms
+from metabiz.objects import activity, forms, record_scope
 from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
 from metabiz.objects.schema import CompiledObject
@@ -35,11 +35,12 @@ def timeline_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) ->
              for e in entries]
     follow = obj.odef.follow_up
     creates = None
-    can_log = True
+    # a detail record (a quote line) is worked on through its master: follow-ups go there
+    can_log = not any(record.get(link) is not None for link, _ in record_scope.masters(obj))
     if follow is not None:
         child = ctx.schema.object(follow.object)
         creates = child.odef.label.get(lang)
-        can_log = ctx.schema.access.allowed(ctx.actor, child.name, "create")
+        can_log = can_log and ctx.schema.access.allowed(ctx.actor, child.name, "create")
     return render_template("timeline.html", obj=obj, record=record, entries=shown,
                            can_log=can_log, creates=creates)
 

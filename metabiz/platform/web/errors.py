@@ -17,7 +17,7 @@ from metabiz.errors import CSRFRejected, MetabizError, PermissionDenied
 from metabiz.platform import audit
 from metabiz.platform.api import API_PREFIX, current_actor, engine
 from metabiz.platform.db import is_parser_overflow, is_statement_timeout
-from metabiz.platform.web import i18n
+from metabiz.platform.web import error_texts, i18n
 from metabiz.platform.web.session import to_login
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,9 @@ def _metabiz_error(err: MetabizError) -> Any:
             return to_login()
         if isinstance(err, CSRFRejected):
             return error_page(403, i18n.text("csrf_body"), title_key="error_csrf")
-        return error_page(err.status, i18n.text("error_404_body") if err.status == 404
-                          else err.message)
+        if err.status == 404:
+            return error_page(404, i18n.text("error_404_body"))
+        return error_page(err.status, message=err.message)
     response = jsonify(err.to_dict())
     response.status_code = err.status
     if err.status == 401:
@@ -63,7 +64,10 @@ def _http_error(err: HTTPException) -> Any:
     if status < 400:
         return err
     if not wants_json():
-        return error_page(status, err.description or "")
+        # Werkzeug's own descriptions are English only: other languages get the status's
+        # sentence
+        own = err.description == type(err).description
+        return error_page(status, message=err.description or "", general=own)
     response = jsonify({"error": {"code": HTTP_CODES.get(status, "error"),
                                   "message": err.description}})
     response.status_code = status
@@ -105,7 +109,7 @@ def _database_error(err: DBAPIError) -> Any:
 
 def _answer(status: int, code: str, message: str) -> Any:
     if not wants_json():
-        return error_page(status, message)
+        return error_page(status, message=message)
     response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
     if status == 503:
@@ -123,20 +127,27 @@ def _unexpected(err: Exception) -> Any:
     return response
 
 
-def error_page(status: int, detail: str, *, title_key: str | None = None) -> Response:
-    """The HTML error page (or a short fragment for an htmx request)."""
+def error_page(status: int, detail: str = "", *, message: str = "", general: bool = False,
+               title_key: str | None = None) -> Response:
+    """The HTML error page (or a short fragment for an htmx request). `detail` is said as
+    it is; `message` (an error's English message) in the user's language, or the status's
+    general sentence with the English beside it when no translation knows it (at once
+    when `general`)."""
     if "actor" not in g and status < 500:  # an unknown URL: load the user for the navigation
         try:
             current_actor(optional=True)
         except MetabizError:
             g.actor = None
+    original = ""
     if status >= 500:
         detail = i18n.text("error_500_body")
+    elif message:
+        detail, original = error_texts.page_detail(message, status, general=general)
     title_key = title_key or (f"error_{status}" if f"error_{status}" in i18n.TEXTS
                               else "error_title")
     if request.headers.get("HX-Request"):
         return Response(f"<p class=\"lookup-empty\">{i18n.text(title_key)}</p>",
                         status=status, mimetype="text/html")
     html = render_template("error.html", status=status, title=i18n.text(title_key),
-                           detail=detail)
+                           detail=detail, original=original)
     return Response(html, status=status, mimetype="text/html")
