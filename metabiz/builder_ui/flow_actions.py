@@ -35,6 +35,19 @@ def _pairs(form: MultiDict[str, str], left: str, right: str) -> dict[str, str]:
                                                   strict=False) if a.strip() and b.strip()}
 
 
+def _localized_pairs(form: MultiDict[str, str], left: str, right: str
+                     ) -> dict[str, str | dict[str, str]]:
+    """`_pairs` whose right side may be typed per language too (`<right>_zh` beside each
+    row): {left: formula} or {left: {"en": formula, "zh": formula}}."""
+    out: dict[str, str | dict[str, str]] = {}
+    for key, en, zh in zip(form.getlist(left), form.getlist(right),
+                           form.getlist(f"{right}_zh"), strict=False):
+        key, en, zh = key.strip(), en.strip(), zh.strip()
+        if key and (en or zh):
+            out[key] = {"en": en, "zh": zh} if en and zh else en or zh
+    return out
+
+
 def _localized(form: Mapping[str, Any], prefix: str) -> str | dict[str, str] | None:
     """A text formula typed once or per language (`<prefix>_en`, `<prefix>_zh`)."""
     en, zh = _text(form, f"{prefix}_en"), _text(form, f"{prefix}_zh")
@@ -50,8 +63,8 @@ def _action(form: MultiDict[str, str], slot: str) -> dict[str, Any] | None:
         return {"update": _pairs(form, f"{slot}_update_field", f"{slot}_update_value")}
     if kind == "create":
         create: dict[str, Any] = {"object": _text(form, f"{slot}_create_object"),
-                                  "values": _pairs(form, f"{slot}_create_field",
-                                                   f"{slot}_create_value")}
+                                  "values": _localized_pairs(form, f"{slot}_create_field",
+                                                             f"{slot}_create_value")}
         if _text(form, f"{slot}_create_count"):
             create["count"] = _text(form, f"{slot}_create_count")
         return {"create": create}
@@ -101,13 +114,20 @@ def _rows(mapping: Any) -> list[tuple[str, str]]:
     return rows + [("", "")] * SPARE_ROWS
 
 
+def _localized_rows(mapping: Any) -> list[tuple[str, str, str]]:
+    """(key, English or only formula, Chinese formula) rows of `_localized_pairs`' mapping."""
+    rows = [(str(k), *label_parts(v)) for k, v in mapping.items()] \
+        if isinstance(mapping, dict) else []
+    return rows + [("", "", "")] * SPARE_ROWS
+
+
 def action_view(action: Any) -> dict[str, Any]:
     """One action as its slot's inputs (every kind's inputs, the chosen kind's filled in)."""
     kind, value = next(iter(action.items())) if isinstance(action, dict) and action else ("", {})
     view: dict[str, Any] = {"kind": kind, "update": _rows(value if kind == "update" else {})}
     create = value if kind == "create" and isinstance(value, dict) else {}
     view["create"] = {"object": create.get("object", ""), "count": create.get("count", ""),
-                      "values": _rows(create.get("values"))}
+                      "values": _localized_rows(create.get("values"))}
     assign = value if kind == "assign" and isinstance(value, dict) else {}
     by = next((k for k in ASSIGN_BY if k in assign), "user")
     view["assign"] = {"by": by, "value": assign.get(by, ""),
@@ -145,7 +165,8 @@ def summary(action: Any) -> tuple[str, str]:
     if kind == "create" and isinstance(value, dict):
         count = f" × {value['count']}" if value.get("count") else ""
         return kind, f"{value.get('object', '')}{count}: " + ", ".join(
-            f"{k} = {v}" for k, v in (value.get("values") or {}).items())
+            f"{k} = {label_parts(v)[0] or label_parts(v)[1]}"
+            for k, v in (value.get("values") or {}).items())
     if kind == "assign" and isinstance(value, dict):
         return kind, ", ".join(f"{k}: {v}" for k, v in value.items())
     if kind == "notify" and isinstance(value, dict):

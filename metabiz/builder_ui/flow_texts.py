@@ -24,8 +24,10 @@ FLOW_TEXTS: dict[str, dict[str, str]] = {
                                 "loop_index counts 1, 2, … in the values.",
                           "zh": "0 到 1,000 的整数，例如 lease_months；在取值公式中 loop_index 依次为 1、2、…"},
     "create_values_help": {"en": "The new record's fields and their formulas, on this record "
-                                 "(\"id\" links it back).",
-                           "zh": "新记录的字段及其公式，基于本记录计算（用 \"id\" 关联回本记录）。"},
+                                 "(\"id\" links it back). A text may have a second formula "
+                                 "for a new record whose owner reads Chinese.",
+                           "zh": "新记录的字段及其公式，基于本记录计算（用 \"id\" 关联回本记录）。"
+                                 "文本可另写一个公式，供使用中文的负责人的新记录使用。"},
     "new_record_field": {"en": "Field of the new record", "zh": "新记录的字段"},
     "assign_by": {"en": "Assign to", "zh": "分配给"},
     "assign_user": {"en": "A user", "zh": "指定用户"},

@@ -229,6 +229,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "on_reject": {"en": "When rejected, set", "zh": "审批拒绝后设置"},
     "set_field": {"en": "Field", "zh": "字段"},
     "to_formula": {"en": "to (formula)", "zh": "为（公式）"},
+    "to_formula_zh": {"en": "for Chinese-speaking owners (formula, optional)",
+                      "zh": "负责人使用中文时（公式，可选）"},
     "trigger": {"en": "Runs when", "zh": "触发时机"},
     "trigger_created": {"en": "a record is created", "zh": "记录创建时"},
     "trigger_updated": {"en": "a record is updated", "zh": "记录更新时"},

@@ -17,8 +17,9 @@ EVERY_KIND = {
     "trigger": {"field_changed": ["stage"]}, "condition": 'ISPICKVAL(stage, "closed_won")',
     "actions": [
         {"update": {"probability": "100"}},
-        {"create": {"object": "line_item", "values": {"product": '"Kick-off " & name',
-                                                      "opportunity": "id"}}},
+        {"create": {"object": "line_item", "values": {
+            "product": {"en": '"Kick-off " & name', "zh": '"启动 " & name'},
+            "opportunity": "id"}}},
         {"assign": {"role": "sales_rep", "strategy": "least_loaded"}},
         {"notify": {"to": [{"role": "sales_rep"}, {"manager_of": "owner"}],
                     "subject": {"en": '"Won"', "zh": '"赢单"'},
@@ -46,6 +47,7 @@ def test_an_automation_rule_takes_actions_of_every_kind(client, browser_session)
             "actions1_kind": "create", "actions1_create_object": "line_item",
             "actions1_create_field": ["product", "opportunity", ""],
             "actions1_create_value": ['"Kick-off " & name', "id", ""],
+            "actions1_create_value_zh": ['"启动 " & name', "", ""],
             "actions2_kind": "assign", "actions2_assign_by": "role",
             "actions2_assign_value": "sales_rep", "actions2_assign_strategy": "least_loaded",
             "actions3_kind": "notify", "actions3_notify_to_kind": ["role", "manager_of", "user"],
