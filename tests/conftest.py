@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-from metabiz.app import build_extensions
+from metabiz.app import build_extensions, prepare_database
 from metabiz.platform.auth import start_session
-from metabiz.platform.db import writer
+from metabiz.platform.db import make_engine, writer
 from metabiz.platform.extensions import Extensions
 
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
@@ -52,6 +52,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the fresh database with the platform's tables (no objects yet)."""
+    eng = make_engine(db_url)
+    prepare_database(eng)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture

@@ -17,14 +17,14 @@ from flow_api import SECRET
 from sqlalchemy import insert, update
 from werkzeug.security import generate_password_hash
 
-from metabiz.app import build_runtime, create_app, prepare_database
+from metabiz.app import build_runtime, create_app
 from metabiz.flows.worker import run_worker
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config, SmtpSettings
-from metabiz.platform.db import make_engine, user_roles, users, writer
+from metabiz.platform.db import user_roles, users, writer
 
 FLOWAPP = Path(__file__).resolve().parent / "fixtures" / "flowapp"
 PASSWORD_HASH = generate_password_hash("password", method="pbkdf2:sha256:1")
@@ -44,14 +44,6 @@ USERS = [
     ("uma", ["support"], None),
     ("zed", ["sales_rep"], None),  # deactivated below
 ]
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

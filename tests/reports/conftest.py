@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import insert, update
 from werkzeug.security import generate_password_hash
 
-from metabiz.app import build_runtime, create_app, prepare_database
+from metabiz.app import build_runtime, create_app
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config
-from metabiz.platform.db import make_engine, user_roles, users, writer
+from metabiz.platform.db import user_roles, users, writer
 
 DEALAPP = Path(__file__).resolve().parent / "fixtures" / "dealapp"
 PASSWORD_HASH = generate_password_hash("password", method="pbkdf2:sha256:1")
@@ -56,14 +56,6 @@ def app_dir(tmp_path) -> Path:
     target = tmp_path / "dealapp"
     shutil.copytree(DEALAPP, target)
     return target
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture
