@@ -17,7 +17,7 @@ from metabiz.app import build_runtime, create_app
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
-from metabiz.platform.auth import create_user, load_actor
+from metabiz.platform.auth import create_token, create_user, load_actor
 from metabiz.platform.config import Config
 from metabiz.platform.db import writer
 
@@ -145,6 +145,16 @@ def app(sales, db_url, tmp_path):
                                     testing=True))
     yield application
     application.extensions["metabiz"].engine.dispose()
+
+
+@pytest.fixture
+def api_client(app, sales):
+    """A test client of the module's `app` that calls the API as admin (a bearer token)."""
+    with writer(sales).begin() as conn:
+        token = create_token(conn, "admin")
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 @pytest.fixture
