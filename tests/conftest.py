@@ -6,18 +6,20 @@ throw-away cluster); each test gets its own schema. In CI a missing server fails
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, insert, update
 from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
 
-from metabiz.app import build_extensions
+from metabiz.app import build_extensions, prepare_database
 from metabiz.platform.auth import start_session
-from metabiz.platform.db import writer
+from metabiz.platform.db import make_engine, user_roles, users, writer
 from metabiz.platform.extensions import Extensions
 
 PG_ENV = "METABIZ_TEST_POSTGRES_URL"
@@ -52,6 +54,44 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the fresh database with the platform's tables (no objects yet)."""
+    eng = make_engine(db_url)
+    prepare_database(eng)
+    yield eng
+    eng.dispose()
+
+
+#: the password hash of the users `add_users` writes: "password", hashed once and cheaply
+PASSWORD_HASH = generate_password_hash("password", method="pbkdf2:sha256:1")
+
+
+@pytest.fixture
+def add_users() -> Callable[..., None]:
+    """`add_users(engine, [(name, roles, manager), ...], inactive={...})`: the users written
+    as rows (display name the name titled, password "password"): create_user's scrypt
+    hashing would dominate a suite's time."""
+    def add(engine: Engine, people: Iterable[tuple[str, list[str], str | None]], *,
+            inactive: Collection[str] = ()) -> None:
+        rows = list(people)
+        stamp = dt.datetime(2030, 1, 1)
+        with writer(engine).begin() as conn:
+            conn.execute(insert(users), [
+                {"name": name, "display_name": name.title(), "email": f"{name}@example.com",
+                 "password_hash": PASSWORD_HASH, "manager": None, "language": "en",
+                 "active": name not in inactive, "created_at": stamp}
+                for name, _, _ in rows])
+            for name, _, manager in rows:  # once every user exists
+                if manager:
+                    conn.execute(update(users).where(users.c.name == name)
+                                 .values(manager=manager))
+            conn.execute(insert(user_roles), [{"user_name": name, "role": role}
+                                              for name, roles, _ in rows for role in roles])
+
+    return add
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from metabiz.objects import forms
 from metabiz.objects.context import Context
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
-from metabiz.objects.web.pools import display_names
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.auth import display_names
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.request_input import MAX_PAGE, int_param
 from metabiz.platform.web import i18n
@@ -54,7 +54,8 @@ def inbox_items(ctx: Context, status: str) -> list[dict[str, Any]]:
     lang = ctx.language
     out = []
     found = approvals.inbox(ctx, status=status)
-    people = display_names(ctx, [item.get("submitted_by") for item in found])
+    people: dict[Any, str] = display_names(
+        ctx.conn, [item.get("submitted_by") for item in found])
     for item in found:
         out.append({**item, "href": f"/o/{item['object']}/{item['record_id']}",
                     "submitted_by": people.get(item.get("submitted_by"),
@@ -133,7 +134,7 @@ def record_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> s
     lang = ctx.language
     requests = []
     found = approvals.requests_for_record(ctx, obj.name, record["id"])
-    people = display_names(ctx, [n for item in found for n in (
+    people: dict[Any, str] = display_names(ctx.conn, [n for item in found for n in (
         item.get("submitted_by"), *(item.get("pending_approvers") or []),
         *(h.get("actor") for h in item.get("history", [])))])
     for item in found:

@@ -164,6 +164,8 @@ class _SqlCompiler:
         #: column as built, the stored column): a comparison with a literal can be written
         #: on the column itself, where an index serves it
         self.plain: dict[int, tuple[Any, Any]] = {}
+        #: the booleans built so far that are never NULL (truthy leaves them as they are)
+        self.never_null = s.NeverNull()
 
     def build(self, node: n.Expr) -> Any:
         built = getattr(self, f"build_{type(node).__name__}")(node)
@@ -218,29 +220,30 @@ class _SqlCompiler:
     def build_Unary(self, node: n.Unary) -> Any:
         operand = self.build(node.operand)
         if node.op == "!":
-            return s.negate(s.truthy(operand))
+            return s.negate(s.truthy(operand, self.never_null), self.never_null)
         return -operand if node.op == "-" else operand
 
     def build_Binary(self, node: n.Binary) -> Any:
         op = node.op
         left, right = self.build(node.left), self.build(node.right)
         lt, rt = node.left.ftype, node.right.ftype
+        known = self.never_null
         if op == "&&":
-            return s.two_valued(and_(s.truthy(left), s.truthy(right)))
+            return known.mark(and_(s.truthy(left, known), s.truthy(right, known)))
         if op == "||":
-            return s.two_valued(or_(s.truthy(left), s.truthy(right)))
+            return known.mark(or_(s.truthy(left, known), s.truthy(right, known)))
         if op in ("=", "<>", "<", "<=", ">", ">="):
             left, right = self._exactly(node, left, right)
             if (on_column := self._on_column(node, left, right)) is not None:
-                return on_column if op != "<>" else s.negate(on_column)
+                return on_column if op != "<>" else s.negate(on_column, known)
         if op in ("=", "<>"):
-            equal = s.equal(left, right, lt, rt, self.dialect)
-            return equal if op == "=" else s.negate(equal)
+            equal = s.equal(left, right, lt, rt, known)
+            return equal if op == "=" else s.negate(equal, known)
         if op in ("<", "<=", ">", ">="):
             if self.dialect == "postgresql" and (lt in TEXTLIKE or rt in TEXTLIKE):
                 left, right = (e if s.is_null_literal(e) else e.collate("C")
                                for e in (left, right))
-            return s.truthy(left.op(op, is_comparison=True)(right))
+            return s.truthy(left.op(op, is_comparison=True)(right), known)
         if op == "&" or (op == "+" and node.ftype is FType.TEXT):
             joined = func.coalesce(left, literal("")).concat(func.coalesce(right, literal("")))
             return func.nullif(joined, literal(""))
@@ -273,7 +276,7 @@ class _SqlCompiler:
                     or _number(value) is None:
                 continue
             test = left.op(op, is_comparison=True)(right)
-            return s.two_valued(and_(test, plain[1].is_not(None)))
+            return self.never_null.mark(and_(test, plain[1].is_not(None)))
         return None
 
     def _text_equals(self, field: n.Expr, value: n.Expr) -> Any:
@@ -284,7 +287,8 @@ class _SqlCompiler:
                 or not value.value:
             return None
         column = plain[1]
-        return s.two_valued(and_(column == s.text_literal(value.value), column.is_not(None)))
+        return self.never_null.mark(and_(column == s.text_literal(value.value),
+                                         column.is_not(None)))
 
     def _arithmetic(self, node: n.Binary, left: Any, right: Any, lt: FType | None,
                     rt: FType | None) -> Any:
@@ -331,7 +335,8 @@ class _SqlCompiler:
         args = [self.build(a) for a in node.args]
         if node.name == "ISPICKVAL" and (on_column := self._text_equals(*node.args)) is not None:
             return on_column
-        call = SqlCall(args, types, self.dialect, self.now, node, self.resolve_object)
+        call = SqlCall(args, types, self.dialect, self.now, node, self.resolve_object,
+                       self.never_null)
         try:
             return fn.sql(call)
         except FormulaError as err:

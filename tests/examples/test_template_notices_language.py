@@ -8,14 +8,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
-from metabiz.app import build_runtime, prepare_database
+from metabiz.app import build_runtime
 from metabiz.flows import notifications
 from metabiz.flows.worker import run_worker
 from metabiz.objects import installer
-from metabiz.platform.db import make_engine
 
 
 def notify_actions(node: Any) -> Iterator[dict[str, Any]]:
@@ -40,14 +38,6 @@ def test_every_notification_of_the_bundled_templates_has_english_and_chinese() -
                                   sorted(text) if isinstance(text, dict) else text))
     assert len(found) >= 40
     assert [f for f in found if f[2] != ["en", "zh"]] == []
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_a_chinese_rep_reads_the_crm_notices_in_chinese(engine: Engine, extensions) -> None:

@@ -41,14 +41,6 @@ from metabiz.platform.metadata.store import load_documents
 Unit = Callable[..., AbstractContextManager[Context]]
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
-
-
 def install(engine: Engine, extensions: Extensions, *names: str,
             demo_data: bool = True) -> tuple[Any, Unit]:
     """Install templates with the runtime `metabiz template install` uses (flows included);

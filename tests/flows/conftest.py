@@ -14,20 +14,17 @@ from pathlib import Path
 
 import pytest
 from flow_api import SECRET
-from sqlalchemy import insert, update
-from werkzeug.security import generate_password_hash
 
-from metabiz.app import build_runtime, create_app, prepare_database
+from metabiz.app import build_runtime, create_app
 from metabiz.flows.worker import run_worker
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config, SmtpSettings
-from metabiz.platform.db import make_engine, user_roles, users, writer
+from metabiz.platform.db import writer
 
 FLOWAPP = Path(__file__).resolve().parent / "fixtures" / "flowapp"
-PASSWORD_HASH = generate_password_hash("password", method="pbkdf2:sha256:1")
 
 #: name, roles, manager
 USERS = [
@@ -47,14 +44,6 @@ USERS = [
 
 
 @pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
 def app_dir(tmp_path) -> Path:
     """A private copy of the flow test app (a test may rewrite it before it is applied)."""
     target = tmp_path / "flowapp"
@@ -63,20 +52,9 @@ def app_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def flowapp(engine, app_dir, extensions):
+def flowapp(engine, app_dir, extensions, add_users):
     apply_path(engine, app_dir, extensions=extensions)
-    # rows written directly: create_user's scrypt hashing would dominate the suite's time
-    stamp = dt.datetime(2030, 1, 1)
-    with writer(engine).begin() as conn:
-        conn.execute(insert(users), [
-            {"name": name, "display_name": name.title(), "email": f"{name}@example.com",
-             "password_hash": PASSWORD_HASH, "manager": None, "language": "en",
-             "active": name != "zed", "created_at": stamp} for name, _, _ in USERS])
-        for name, _, manager in USERS:
-            if manager:
-                conn.execute(update(users).where(users.c.name == name).values(manager=manager))
-        conn.execute(insert(user_roles), [{"user_name": name, "role": role}
-                                          for name, roles, _ in USERS for role in roles])
+    add_users(engine, USERS, inactive={"zed"})
     return engine
 
 

@@ -8,9 +8,6 @@ import re
 
 import pytest
 
-from metabiz.platform.auth import create_token
-from metabiz.platform.db import writer
-
 BIG = str(2**63)
 HUGE = str(10**20)
 ARABIC_ONE = "\u0661"  # '١': Python's int() reads it as 1
@@ -18,14 +15,11 @@ SUPERSCRIPT_TWO = "\u00b2"  # '²': isdigit() says yes, int() raises
 
 
 @pytest.fixture
-def api(app, sales):
-    with writer(sales).begin() as conn:
-        token = create_token(conn, "admin")
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    created = client.post("/api/v1/records/account", json={"name": "Acme"})
+def api(api_client):
+    """The API as admin, with one account: Acme."""
+    created = api_client.post("/api/v1/records/account", json={"name": "Acme"})
     assert created.status_code == 201
-    return client
+    return api_client
 
 
 def error(response, status: int, code: str) -> dict:

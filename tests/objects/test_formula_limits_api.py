@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from metabiz.app import create_app
-from metabiz.platform.auth import create_token
-from metabiz.platform.config import Config
-from metabiz.platform.db import writer
-
 A30 = "a" * 30
 
 
 @pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    with writer(sales).begin() as conn:
-        token = create_token(conn, "admin")
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    assert test_client.post("/api/v1/records/account", json={"name": "Acme"}).status_code == 201
-    yield test_client
-    app.extensions["metabiz"].engine.dispose()
+def client(api_client):
+    """The API as admin, with one account: Acme."""
+    assert api_client.post("/api/v1/records/account", json={"name": "Acme"}).status_code == 201
+    return api_client
 
 
 def evaluate(client, formula: str, record: dict | None = None):

@@ -9,77 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import update
 
-from metabiz.app import build_runtime
-from metabiz.objects import forms, query, records
+from metabiz.objects import forms, query
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
-from metabiz.platform.auth import create_user, load_actor
-from metabiz.platform.db import writer
+from metabiz.platform.auth import load_actor
 
-EVERY_TYPE = Path(__file__).resolve().parents[1] / "fixtures" / "every_type"
-FILE = {"name": "a <b>.pdf", "key": "k1", "size": 3, "content_type": "application/pdf",
-        "url": "/files/k1"}
-VIEWER = {"api_name": "viewer", "label": "Viewer",
-          "objects": {"thing": ["read", "create"], "parent": ["read"]},
-          "record_access": "all", "fields": {"thing.money": "hidden"}}
 SYSTEM = ["id", "owner", "created_at", "updated_by", "version", "approval_status"]
-
-
-@pytest.fixture
-def app_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "every"
-    shutil.copytree(EVERY_TYPE, target)
-    path = target / "objects" / "thing.json"
-    thing = json.loads(path.read_text())
-    thing["fields"] += [
-        {"api_name": "doc", "type": "file"}, {"api_name": "pic", "type": "image"},
-        {"api_name": "homepage", "type": "formula", "return_type": "link",
-         "formula": "HYPERLINK(site, title)"}]
-    path.write_text(json.dumps(thing))
-    (target / "roles").mkdir()
-    (target / "roles" / "viewer.json").write_text(json.dumps(VIEWER))
-    return target
-
-
-@pytest.fixture
-def things(engine, app_dir, extensions) -> Any:
-    apply_path(engine, app_dir, extensions=extensions)
-    with writer(engine).begin() as conn:
-        create_user(conn, "admin", "admin-pw", roles=["admin"])
-        create_user(conn, "vic", "vic-pw", roles=["viewer"])
-    runtime = build_runtime(engine)
-    with writer(engine).begin() as conn:
-        ctx = Context(conn, runtime.schema(conn), load_actor(conn, "admin"))
-        parent = records.create(ctx, "parent", {"title": "P & <Q>"})
-        made = records.create_many(ctx, "thing", [
-            {"title": "Full 好 <i>", "notes": "a\nb", "count": 7, "ratio": "0.1235",
-             "money": 1234567.999, "share": 12.5, "flag": True, "day": "2024-02-29",
-             "moment": "2026-11-23T08:00:00+02:00", "mail": "o'neil@example.com",
-             "tel": "+86 10", "site": "https://example.com/x?a=1&b=2", "colour": "red",
-             "tags": ["c", "a"], "master": parent["id"], "other": parent["id"],
-             "assignee": "vic"},
-            {"title": "Blank", "master": parent["id"]},
-            {"title": "Some", "count": 0, "flag": False, "money": -3, "tags": [],
-             "colour": "blue", "master": parent["id"], "share": 0},
-        ])
-        obj = ctx.schema.object("thing")
-        conn.execute(update(obj.table).where(obj.table.c.id == made[0]["id"])
-                     .values(doc=json.dumps(FILE), pic=json.dumps({**FILE, "thumbnail": "t"})))
-        # a value no longer in the picklist shows as itself, as forms.display shows it
-        conn.execute(update(obj.table).where(obj.table.c.id == made[2]["id"])
-                     .values(colour="retired <x>"))
-    return runtime
 
 
 def _both(ctx: Context, lang: str) -> tuple[str, str]:
@@ -109,17 +51,17 @@ def test_compiled_cells_give_the_general_markup(things, engine, user, lang):
             '<span class="pill">' in compiled
 
 
-def test_a_new_metadata_version_shows_at_once(things, engine, app_dir, extensions):
+def test_a_new_metadata_version_shows_at_once(things, engine, things_dir, extensions):
     app = Flask(__name__)
     with app.test_request_context("/"), engine.connect() as conn:
         ctx = Context(conn, things.schema(conn), load_actor(conn, "admin"))
         assert '<span class="pill">Red</span>' in _both(ctx, "en")[0]
-    path = app_dir / "objects" / "thing.json"
+    path = things_dir / "objects" / "thing.json"
     thing = json.loads(path.read_text())
     colour = next(f for f in thing["fields"] if f["api_name"] == "colour")
     colour["values"][0]["label"]["en"] = "Crimson"
     path.write_text(json.dumps(thing))
-    apply_path(engine, app_dir, extensions=extensions)
+    apply_path(engine, things_dir, extensions=extensions)
     with app.test_request_context("/"), engine.connect() as conn:
         ctx = Context(conn, things.schema(conn), load_actor(conn, "admin"))
         compiled, general = _both(ctx, "en")

@@ -12,89 +12,27 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import shutil
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import delete, insert, update
 
-from metabiz.app import build_runtime, create_app
-from metabiz.objects import forms, query, records
+from metabiz.app import create_app
+from metabiz.objects import forms, query
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.web.list_cells import list_table
 from metabiz.objects.web.lists import shown_values
 from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
-from metabiz.platform.auth import create_user, load_actor, start_session
+from metabiz.platform.auth import load_actor, start_session
 from metabiz.platform.config import Config
 from metabiz.platform.db import user_roles, users, writer
 
-EVERY_TYPE = Path(__file__).resolve().parents[1] / "fixtures" / "every_type"
-FILE = {"name": "a <b>.pdf", "key": "k1", "size": 3, "content_type": "application/pdf",
-        "url": "/files/k1"}
-VIEWER = {"api_name": "viewer", "label": "Viewer",
-          "objects": {"thing": ["read", "create"], "parent": ["read"]},
-          "record_access": "all", "fields": {"thing.money": "hidden", "thing.count": "hidden"}}
 SYSTEM = ["id", "owner", "created_at", "updated_at", "updated_by", "version",
           "approval_status"]
-FORMULAS = [
-    {"api_name": "homepage", "type": "formula", "return_type": "link",
-     "formula": "HYPERLINK(site, title)"},
-    {"api_name": "moment_again", "type": "formula", "return_type": "datetime",
-     "formula": "moment"},
-    {"api_name": "worth", "type": "formula", "return_type": "currency", "formula": "money * 3"},
-    {"api_name": "rate", "type": "formula", "return_type": "percent", "formula": "share / 3"},
-    {"api_name": "due", "type": "formula", "return_type": "date", "formula": "day + 1"},
-    {"api_name": "thin", "type": "formula", "return_type": "number",
-     "formula": "ratio * 2"}]
-
-
-@pytest.fixture
-def app_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "every"
-    shutil.copytree(EVERY_TYPE, target)
-    path = target / "objects" / "thing.json"
-    thing = json.loads(path.read_text())
-    thing["fields"] += [{"api_name": "doc", "type": "file"},
-                        {"api_name": "pic", "type": "image"}, *FORMULAS]
-    path.write_text(json.dumps(thing))
-    (target / "roles").mkdir()
-    (target / "roles" / "viewer.json").write_text(json.dumps(VIEWER))
-    return target
-
-
-@pytest.fixture
-def things(engine, app_dir, extensions) -> Any:
-    apply_path(engine, app_dir, extensions=extensions)
-    with writer(engine).begin() as conn:
-        create_user(conn, "admin", "admin-pw", roles=["admin"])
-        create_user(conn, "vic", "vic-pw", roles=["viewer"])
-    runtime = build_runtime(engine)
-    with writer(engine).begin() as conn:
-        ctx = Context(conn, runtime.schema(conn), load_actor(conn, "admin"))
-        parent = records.create(ctx, "parent", {"title": "P & <Q>"})
-        made = records.create_many(ctx, "thing", [
-            {"title": "Full 好 <i>", "notes": "a\nb", "count": 7, "ratio": "0.1235",
-             "money": 1234567.995, "share": 12.5, "flag": True, "day": "2024-02-29",
-             "moment": "2026-11-23T08:00:00+02:00", "mail": "o'neil@example.com",
-             "tel": "+86 10", "site": "https://example.com/x?a=1&b=2", "colour": "red",
-             "tags": ["c", "a"], "master": parent["id"], "other": parent["id"],
-             "assignee": "vic"},
-            {"title": "Blank", "master": parent["id"]},
-            {"title": "Some", "count": 0, "flag": False, "money": -3, "tags": [],
-             "colour": "blue", "master": parent["id"], "share": 0, "ratio": "-0.5",
-             "day": "0999-01-01", "moment": "2026-03-01T23:59:59.999Z"},
-        ])
-        obj = ctx.schema.object("thing")
-        conn.execute(update(obj.table).where(obj.table.c.id == made[0]["id"])
-                     .values(doc=json.dumps(FILE), pic=json.dumps({**FILE, "thumbnail": "t"})))
-        conn.execute(update(obj.table).where(obj.table.c.id == made[2]["id"])
-                     .values(colour="retired <x>"))
-    return runtime
 
 
 def _tables(ctx: Context, object_name: str, columns: list[str]) -> tuple[str, str, list[Any]]:
@@ -170,20 +108,20 @@ def test_the_pages_values_give_the_general_rows_at_the_edges(things, engine, val
     assert f"{values['money']:,f}" in fast
 
 
-def test_a_metadata_change_reaches_the_pages_values_at_once(things, engine, app_dir,
+def test_a_metadata_change_reaches_the_pages_values_at_once(things, engine, things_dir,
                                                             extensions):
     with Flask(__name__).test_request_context("/"), engine.connect() as conn:
         ctx = _context(conn, things, "admin", "en", None)
         obj = ctx.schema.object("thing")
         fast, general, _ = _tables(ctx, "thing", ["title", "money", "day"])
         assert fast == general and "1,234,568.00" in fast
-    path = app_dir / "objects" / "thing.json"  # money shown without cents, day as text
+    path = things_dir / "objects" / "thing.json"  # money shown without cents, day as text
     thing = json.loads(path.read_text())
     for field in thing["fields"]:
         if field["api_name"] == "money":
             field["scale"] = 0
     path.write_text(json.dumps(thing))
-    apply_path(engine, app_dir, extensions=extensions)
+    apply_path(engine, things_dir, extensions=extensions)
     with Flask(__name__).test_request_context("/"), engine.connect() as conn:
         ctx = _context(conn, things, "admin", "en", None)
         assert ctx.schema.object("thing") is not obj
@@ -232,7 +170,7 @@ def test_the_served_list_page_follows_the_users_roles_on_the_next_request(engine
 
 
 def test_a_session_page_reads_its_user_and_the_version_in_one_statement(engine, served,
-                                                                        app_dir, extensions):
+                                                                        things_dir, extensions):
     from sqlalchemy import event
 
     client, sign_in = served
@@ -246,10 +184,10 @@ def test_a_session_page_reads_its_user_and_the_version_in_one_statement(engine, 
     versions = [s for s in seen if "sys_metadata_versions" in s]
     sessions = [s for s in seen if "sys_sessions" in s]
     assert len(versions) == 1 and versions == sessions and "sys_user_roles" in versions[0]
-    path = app_dir / "objects" / "thing.json"  # another apply: the next page shows it
+    path = things_dir / "objects" / "thing.json"  # another apply: the next page shows it
     thing = json.loads(path.read_text())
     assert "Headline" not in client.get("/o/thing").get_data(as_text=True)
     next(f for f in thing["fields"] if f["api_name"] == "title")["label"] = "Headline"
     path.write_text(json.dumps(thing))
-    apply_path(engine, app_dir, extensions=extensions)
+    apply_path(engine, things_dir, extensions=extensions)
     assert "Headline" in client.get("/o/thing").get_data(as_text=True)

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from metabiz.app import create_app
 from metabiz.objects.evolution import apply_path
 from metabiz.platform import people
-from metabiz.platform.config import Config
 from metabiz.platform.db import writer
 
 ACCOUNT_READER = {"api_name": "account_reader", "label": {"en": "Account reader", "zh": "客户查看"},
@@ -22,14 +20,10 @@ ACCOUNT_READER = {"api_name": "account_reader", "label": {"en": "Account reader"
 
 
 @pytest.fixture
-def app(sales_dir: Path, request, db_url, tmp_path):
+def sales_dir(sales_dir: Path) -> Path:
+    """The sales app with a role that reads accounts only (the conftest's `app` serves it)."""
     (sales_dir / "roles" / "account_reader.json").write_text(json.dumps(ACCOUNT_READER))
-    engine = request.getfixturevalue("sales")  # applies sales_dir, creates the users
-    application = create_app(Config(database_url=db_url, secret_key="test",
-                                    instance_path=tmp_path, testing=True))
-    application.test_engine = engine  # type: ignore[attr-defined]
-    yield application
-    application.extensions["metabiz"].engine.dispose()
+    return sales_dir
 
 
 def _links(page: str) -> dict[str, tuple[str, bool]]:
@@ -81,12 +75,12 @@ def test_a_role_change_shows_on_the_next_page(app, browser_session):
     client = app.test_client()
     browser_session(client, "eve")
     assert "/o/opportunity" in _page(client, "/")
-    with writer(app.test_engine).begin() as conn:
+    with writer(app.extensions["metabiz"].engine).begin() as conn:
         people.update_user(conn, "eve", display_name=None, email=None, manager=None,
                            roles=["account_reader"])
     links = _page(client, "/")
     assert "/o/account" in links and "/o/opportunity" not in links
-    with writer(app.test_engine).begin() as conn:
+    with writer(app.extensions["metabiz"].engine).begin() as conn:
         people.update_user(conn, "eve", display_name=None, email=None, manager=None,
                            roles=["admin"])
     assert "/builder" in _page(client, "/")
@@ -100,7 +94,7 @@ def test_a_metadata_change_shows_on_the_next_page(app, browser_session, sales_di
     doc = json.loads(path.read_text())
     doc["plural_label"] = {"en": "Customers", "zh": "客户们"}
     path.write_text(json.dumps(doc))
-    apply_path(app.test_engine, sales_dir, extensions=extensions)
+    apply_path(app.extensions["metabiz"].engine, sales_dir, extensions=extensions)
     assert _page(client, "/o/account")["/o/account"] == ("Customers", True)
     assert _page(client, "/o/opportunity?lang=zh")["/o/account"] == ("客户们", False)
 
@@ -121,7 +115,7 @@ def test_the_top_bar_is_each_users_own_with_their_token(app, browser_session):
             assert f'<span class="user-name">{name}</span>' in page
             assert ('href="/admin/users"' in page) is is_admin
             assert 'href="/o/account?q=x&amp;lang=zh"' in page
-    with writer(app.test_engine).begin() as conn:
+    with writer(app.extensions["metabiz"].engine).begin() as conn:
         people.update_user(conn, "alice", display_name="Alice Liddell", email=None,
                            manager="bob", roles=["sales_rep"])
     page = alice.get("/").get_data(as_text=True)

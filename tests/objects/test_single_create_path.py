@@ -19,13 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from metabiz.app import create_app
 from metabiz.errors import ConflictError, ValidationError
 from metabiz.objects import records
 from metabiz.objects.context import Context, Listener, WriteEvent
-from metabiz.platform.auth import create_token
-from metabiz.platform.config import Config
-from metabiz.platform.db import writer
 
 INPUTS = [
     {"name": "Full", "amount": "1250.50", "probability": 40, "discount": 2.5,
@@ -48,18 +44,6 @@ def listening(work) -> Callable[..., Any]:
             yield Context(base.conn, base.schema, base.actor, listeners=listeners)
 
     return unit
-
-
-@pytest.fixture
-def client(sales, db_url, tmp_path):
-    app = create_app(Config(database_url=db_url, secret_key="test", instance_path=tmp_path,
-                            testing=True))
-    with writer(sales).begin() as conn:
-        token = create_token(conn, "admin")
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    yield test_client
-    app.extensions["metabiz"].engine.dispose()
 
 
 def call(client: Any, method: str, path: str, body: Any = None) -> Any:
@@ -177,23 +161,23 @@ def test_a_taken_unique_value_is_refused_before_and_by_the_database(work, monkey
     assert _count(work) == 1
 
 
-def test_the_api_creates_one_record_as_it_reads_it_back(client, monkeypatch):
-    created = call(client, "POST", "/records/opportunity", body={
+def test_the_api_creates_one_record_as_it_reads_it_back(api_client, monkeypatch):
+    created = call(api_client, "POST", "/records/opportunity", body={
         "name": "Posted", "amount": "10.5", "probability": 50, "code": "P-1"})
     assert created.status_code == 201
     record = created.get_json()
-    assert call(client, "GET", f"/records/opportunity/{record['id']}").get_json() == record
+    assert call(api_client, "GET", f"/records/opportunity/{record['id']}").get_json() == record
     assert record["weighted_amount"] == 5.25 and record["owner"] == "admin"
-    refused = call(client, "POST", "/records/opportunity", body={"name": "Bad", "amount": -1})
+    refused = call(api_client, "POST", "/records/opportunity", body={"name": "Bad", "amount": -1})
     assert refused.status_code == 422
     assert refused.get_json()["error"]["fields"] == {"amount": ["Amount cannot be negative"]}
-    taken = call(client, "POST", "/records/opportunity", body={"name": "Again", "code": "P-1"})
+    taken = call(api_client, "POST", "/records/opportunity", body={"name": "Again", "code": "P-1"})
     assert taken.status_code == 409
     monkeypatch.setattr(records, "_unique_conflicts", lambda *_args: {})
-    raced = call(client, "POST", "/records/opportunity", body={"name": "Race", "code": "P-1"})
+    raced = call(api_client, "POST", "/records/opportunity", body={"name": "Race", "code": "P-1"})
     assert raced.status_code == 409 and raced.get_json()["error"]["code"] == "conflict"
     # the request after a refusal works on the same connections, and only one was written
-    listed = call(client, "GET", "/records/opportunity").get_json()
+    listed = call(api_client, "GET", "/records/opportunity").get_json()
     assert [r["name"] for r in listed["records"]] == ["Posted"]
-    follow = call(client, "POST", "/records/opportunity", body={"name": "Next"})
+    follow = call(api_client, "POST", "/records/opportunity", body={"name": "Next"})
     assert follow.status_code == 201 and follow.get_json()["number"] == "OPP-0002"

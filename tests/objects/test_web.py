@@ -15,12 +15,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from metabiz.app import build_runtime, create_app
+from metabiz.app import build_runtime
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.platform.auth import create_token, load_actor
-from metabiz.platform.config import Config
 from metabiz.platform.db import writer
 
 EVERY_TYPE = Path(__file__).resolve().parents[1] / "fixtures" / "every_type"
@@ -43,8 +42,9 @@ APPROVAL_FLOW = {
 
 
 @pytest.fixture
-def app_dir(sales_dir: Path) -> Path:
-    """The sales app with list views, a layout and an approval flow on opportunities."""
+def sales_dir(sales_dir: Path) -> Path:
+    """The sales app with list views, a layout and an approval flow on opportunities (the
+    conftest's `app` serves it)."""
     path = sales_dir / "objects" / "opportunity.json"
     doc = json.loads(path.read_text())
     doc["list_views"] = LIST_VIEWS
@@ -56,16 +56,6 @@ def app_dir(sales_dir: Path) -> Path:
 
 
 @pytest.fixture
-def app(app_dir, request, db_url, tmp_path):
-    engine = request.getfixturevalue("sales")  # applies app_dir, creates the users
-    application = create_app(Config(database_url=db_url, secret_key="test",
-                                    instance_path=tmp_path, testing=True))
-    application.test_engine = engine  # type: ignore[attr-defined]
-    yield application
-    application.extensions["metabiz"].engine.dispose()
-
-
-@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -74,11 +64,11 @@ def service(app, user: str = "admin"):
     """`with service(app, "alice") as ctx:` — a committed unit of work outside the pages."""
     from contextlib import contextmanager
 
-    runtime = build_runtime(app.test_engine)
+    runtime = build_runtime(app.extensions["metabiz"].engine)
 
     @contextmanager
     def unit():
-        with writer(app.test_engine).begin() as conn:
+        with writer(app.extensions["metabiz"].engine).begin() as conn:
             yield Context(conn, runtime.schema(conn), load_actor(conn, user),
                           listeners=app.extensions["metabiz"].runtime.listeners)
 
@@ -319,7 +309,7 @@ def test_edit_saves_and_a_stale_version_shows_a_conflict(client, app):
 
 
 def test_every_widget_round_trips(client, app, extensions):
-    apply_path(app.test_engine, EVERY_TYPE, extensions=extensions)
+    apply_path(app.extensions["metabiz"].engine, EVERY_TYPE, extensions=extensions)
     with service(app) as ctx:
         parent = records.create(ctx, "parent", {"title": "P1"})
     login(client)
@@ -451,7 +441,7 @@ def test_forbidden_pages_and_missing_csrf_show_a_403_page(client, app):
 
 
 def test_the_api_still_answers_in_json(client, app):
-    with writer(app.test_engine).begin() as conn:
+    with writer(app.extensions["metabiz"].engine).begin() as conn:
         api_token = create_token(conn, "admin")
     headers = {"Authorization": f"Bearer {api_token}"}
     missing = client.get("/api/v1/records/nothing", headers=headers)
@@ -500,7 +490,7 @@ def test_chinese_labels_with_lang_zh(client, app):
 
 
 def test_user_language_setting_and_accept_language(client, app):
-    with writer(app.test_engine).begin() as conn:
+    with writer(app.extensions["metabiz"].engine).begin() as conn:
         from metabiz.platform.auth import create_user
 
         create_user(conn, "zhang", "zhang-pw", roles=["admin"], language="zh")

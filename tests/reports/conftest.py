@@ -3,27 +3,23 @@ PostgreSQL; `work(user)` is one unit of work, `client` drives the API and the pa
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, update
-from werkzeug.security import generate_password_hash
 
-from metabiz.app import build_runtime, create_app, prepare_database
+from metabiz.app import build_runtime, create_app
 from metabiz.objects import records
 from metabiz.objects.context import Context
 from metabiz.objects.evolution import apply_path
 from metabiz.objects.runtime import Runtime
 from metabiz.platform.auth import create_token, load_actor
 from metabiz.platform.config import Config
-from metabiz.platform.db import make_engine, user_roles, users, writer
+from metabiz.platform.db import writer
 
 DEALAPP = Path(__file__).resolve().parent / "fixtures" / "dealapp"
-PASSWORD_HASH = generate_password_hash("password", method="pbkdf2:sha256:1")
 SECRET = "reports-test-secret"
 
 #: name, roles, manager
@@ -59,27 +55,9 @@ def app_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def dealapp(engine, app_dir, extensions):
+def dealapp(engine, app_dir, extensions, add_users):
     apply_path(engine, app_dir, extensions=extensions)
-    stamp = dt.datetime(2030, 1, 1)
-    with writer(engine).begin() as conn:
-        conn.execute(insert(users), [
-            {"name": name, "display_name": name.title(), "email": f"{name}@example.com",
-             "password_hash": PASSWORD_HASH, "manager": None, "language": "en",
-             "active": True, "created_at": stamp} for name, _, _ in USERS])
-        for name, _, manager in USERS:
-            if manager:
-                conn.execute(update(users).where(users.c.name == name).values(manager=manager))
-        conn.execute(insert(user_roles), [{"user_name": name, "role": role}
-                                          for name, roles, _ in USERS for role in roles])
+    add_users(engine, USERS)
     runtime = build_runtime(engine)
     with writer(engine).begin() as conn:
         ctx = runtime.context(conn, load_actor(conn, "admin"))

@@ -51,7 +51,7 @@ def _initcap_sql(c: SqlCall) -> Any:
     def render(char: Any, before: Any) -> Any:
         in_word = or_(func.lower(before) != func.upper(before),
                       code_point(before, c.dialect).between(48, 57))
-        return case((truthy(in_word), func.lower(char)), else_=func.upper(char))
+        return case((truthy(in_word, c.never_null), func.lower(char)), else_=func.upper(char))
 
     return _blank(map_characters(c.args[0], render))
 
@@ -81,7 +81,7 @@ def _chr_sql(c: SqlCall) -> Any:
 # -- ISNUMBER -------------------------------------------------------------------------------
 
 def _isnumber_sql(c: SqlCall) -> Any:
-    return truthy(c.args[0].regexp_match(literal(NUMBER_TEXT, String())))
+    return truthy(c.args[0].regexp_match(literal(NUMBER_TEXT, String())), c.never_null)
 
 
 # -- CASESAFEID -------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def _casesafeid_sql(c: SqlCall) -> Any:
             char = func.substr(value, chunk * 5 + i + 1, 1)
             bits = bits + case((code_point(char, c.dialect).between(65, 90), 1 << i), else_=0)
         suffix = suffix.concat(func.substr(literal(CASESAFE_ALPHABET), bits + 1, 1))
-    valid = truthy(value.regexp_match(literal(SALESFORCE_ID, String())))
+    valid = truthy(value.regexp_match(literal(SALESFORCE_ID, String())), c.never_null)
     return case((valid, value.concat(suffix)), else_=value)
 
 

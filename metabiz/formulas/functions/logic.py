@@ -48,7 +48,7 @@ def _if(ctx: Any, args: Sequence[Any], node: Call) -> Any:
 
 
 def _if_sql(c: SqlCall) -> Any:
-    return case((truthy(c.args[0]), c.args[1]), else_=c.args[2])
+    return case((truthy(c.args[0], c.never_null), c.args[1]), else_=c.args[2])
 
 
 register("IF", 3, 3, _if_type, _if, _if_sql, lazy=True,
@@ -81,7 +81,7 @@ def _case(ctx: Any, args: Sequence[Any], node: Call) -> Any:
 
 def _case_sql(c: SqlCall) -> Any:
     subject, kind = c.args[0], c.types[0]
-    whens = [(equal(subject, c.args[i], kind, c.types[i], c.dialect), c.args[i + 1])
+    whens = [(equal(subject, c.args[i], kind, c.types[i], c.never_null), c.args[i + 1])
              for i in range(1, len(c.args) - 1, 2)]
     return case(*whens, else_=c.args[-1])
 
@@ -116,8 +116,8 @@ def _ifs(ctx: Any, args: Sequence[Any], node: Call) -> Any:
 
 
 def _ifs_sql(c: SqlCall) -> Any:
-    return case(*((truthy(c.args[i]), c.args[i + 1]) for i in range(0, len(c.args), 2)),
-                else_=None)
+    return case(*((truthy(c.args[i], c.never_null), c.args[i + 1])
+                  for i in range(0, len(c.args), 2)), else_=None)
 
 
 register("IFS", 2, None, _ifs_type, _ifs, _ifs_sql, lazy=True,
@@ -140,12 +140,14 @@ def _or(ctx: Any, args: Sequence[Any], node: Call) -> Any:
     return any(a(ctx) is True for a in args)
 
 
-register("AND", 1, None, _all_boolean, _and, lambda c: and_(*(truthy(a) for a in c.args)),
+register("AND", 1, None, _all_boolean, _and,
+         lambda c: and_(*(truthy(a, c.never_null) for a in c.args)),
          lazy=True, summary="AND(test1, test2, ...): true when all are true")
-register("OR", 1, None, _all_boolean, _or, lambda c: or_(*(truthy(a) for a in c.args)),
+register("OR", 1, None, _all_boolean, _or,
+         lambda c: or_(*(truthy(a, c.never_null) for a in c.args)),
          lazy=True, summary="OR(test1, test2, ...): true when any is true")
 register("NOT", 1, 1, _all_boolean, lambda v: v is not True,
-         lambda c: negate(truthy(c.args[0])), summary="NOT(test)")
+         lambda c: negate(truthy(c.args[0], c.never_null), c.never_null), summary="NOT(test)")
 
 
 # -- blanks -------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def _includes_sql(c: SqlCall) -> Any:
     separator = literal(";")
     found = position(separator.concat(wanted).concat(separator),
                      separator.concat(values).concat(separator), c.dialect)
-    return and_(truthy(found > 0), func.coalesce(wanted, literal("")) != literal(""),
+    return and_(truthy(found > 0, c.never_null), func.coalesce(wanted, literal("")) != literal(""),
                 position(literal(";"), wanted, c.dialect) == 0)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from metabiz.errors import FormulaError
 from metabiz.formulas.ftypes import Catalog, FType, accepts
+from metabiz.formulas.functions.sql_support import NeverNull
 from metabiz.formulas.nodes import Call, Expr, String
 
 ANY = frozenset(FType) - {FType.NULL, FType.CALENDAR}
@@ -56,6 +57,8 @@ class SqlCall:
     node: Call
     #: columns of other objects (VLOOKUP); None when the caller gave none
     resolve_object: ObjectResolver | None = None
+    #: the compilation's booleans known never to be NULL (`sql_support.truthy`)
+    never_null: NeverNull = field(default_factory=NeverNull)
 
 
 @dataclass(frozen=True)

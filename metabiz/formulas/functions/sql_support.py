@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -47,28 +47,43 @@ DAY_MS = 86_400_000
 ORDINAL_JULIAN = 1721424.5
 
 
-#: the mark of a boolean expression that is never NULL (see `two_valued`)
-_TWO_VALUED = "_metabiz_two_valued"
+E = TypeVar("E")
 
 
-def two_valued(expr: Any) -> Any:
-    """Mark a boolean expression that is never NULL, so `truthy` leaves it as it is: a
-    condition wrapped in COALESCE is one no index can serve."""
-    setattr(expr, _TWO_VALUED, True)
-    return expr
+class NeverNull:
+    """The boolean expressions of one compilation known never to be NULL, so that `truthy`
+    leaves them as they are: a condition wrapped in COALESCE is one no index can serve, and
+    each COALESCE nests the SQL one level deeper (SQLite's parser has room for about 30).
 
+    Held by the SQL compiler for one formula and handed to the functions' SQL (`SqlCall`);
+    known by identity: it keeps the expressions, so no other one takes their id meanwhile.
+    """
 
-def truthy(expr: Any) -> Any:
-    """A boolean that is never NULL: blank counts as false (IF, AND, OR, NOT, filters)."""
-    if getattr(expr, _TWO_VALUED, False):
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[int, Any] = {}
+
+    def mark(self, expr: E) -> E:
+        """`expr`, known from now on never to be NULL."""
+        self._known[id(expr)] = expr
         return expr
-    return two_valued(func.coalesce(expr, false()))
+
+    def __contains__(self, expr: object) -> bool:
+        return self._known.get(id(expr)) is expr
 
 
-def negate(expr: Any) -> Any:
+def truthy(expr: Any, known: NeverNull) -> Any:
+    """A boolean that is never NULL: blank counts as false (IF, AND, OR, NOT, filters)."""
+    if expr in known:
+        return expr
+    return known.mark(func.coalesce(expr, false()))
+
+
+def negate(expr: Any, known: NeverNull) -> Any:
     """NOT expr, parenthesised: SQLAlchemy writes `NOT x IS NULL`, which means NOT (x IS NULL)."""
     negated = Grouping(not_(expr))
-    return two_valued(negated) if getattr(expr, _TWO_VALUED, False) else negated
+    return known.mark(negated) if expr in known else negated
 
 
 def is_null_literal(expr: Any) -> bool:
@@ -188,15 +203,15 @@ def position(search: Any, text: Any, dialect: str) -> Any:
     return func.instr(text, search) if dialect == "sqlite" else func.strpos(text, search)
 
 
-def equal(left: Any, right: Any, lt: FType | None, rt: FType | None, dialect: str) -> Any:
+def equal(left: Any, right: Any, lt: FType | None, rt: FType | None, known: NeverNull) -> Any:
     """`=` as the formula language means it: blank equals blank (and "") and never NULL."""
     if lt in TEXTISH or rt in TEXTISH:
-        return two_valued(blank_text(left) == blank_text(right))
+        return known.mark(blank_text(left) == blank_text(right))
     if lt is FType.NULL or is_null_literal(left):
-        return two_valued(right.is_(None))
+        return known.mark(right.is_(None))
     if rt is FType.NULL or is_null_literal(right):
-        return two_valued(left.is_(None))
-    return two_valued(or_(and_(left.is_(None), right.is_(None)), truthy(left == right)))
+        return known.mark(left.is_(None))
+    return known.mark(or_(and_(left.is_(None), right.is_(None)), truthy(left == right, known)))
 
 
 def date_literal(value: dt.date, dialect: str) -> Any:

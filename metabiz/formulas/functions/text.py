@@ -190,11 +190,11 @@ def _regex_sql(c: SqlCall) -> Any:
     if c.dialect == "sqlite":
         # RE2 (limits.sqlite_regex, registered on every connection), not SQLAlchemy's
         # REGEXP, which would run Python's backtracking `re` on every row
-        return truthy(func.metabiz_regex(c.args[0], c.args[1]) == 1)
+        return truthy(func.metabiz_regex(c.args[0], c.args[1]) == 1, c.never_null)
     # \A and \Z anchor the whole text in PostgreSQL's regular expressions; a query that
     # runs too long there is ended by statement_timeout (docs/operations.md)
     anchored = literal("\\A(?:").concat(_c(c.args[1])).concat(literal(")\\Z"))
-    return truthy(_c(c.args[0]).regexp_match(anchored))
+    return truthy(_c(c.args[0]).regexp_match(anchored), c.never_null)
 
 
 def _concatenate(*values: Any) -> Any:

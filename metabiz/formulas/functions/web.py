@@ -33,21 +33,21 @@ HTML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), 
 UNRESERVED_MARKS = (45, 46, 95, 126)  # - . _ ~
 
 
-def _safe_url_sql(url: Any, schemes: str, dialect: str) -> Any:
+def _safe_url_sql(c: SqlCall, schemes: str) -> Any:
     """links.safe_url in SQL: the URL without surrounding spaces, or NULL if unsafe."""
-    url = func.nullif(trim_chars(url, " ", dialect), literal(""))
-    has_scheme = truthy(url.regexp_match(literal(SCHEME, String())))
-    allowed = truthy(func.lower(url).regexp_match(literal(schemes, String())))
-    control = truthy(url.regexp_match(literal(CONTROL, String())))
+    url = func.nullif(trim_chars(c.args[0], " ", c.dialect), literal(""))
+    has_scheme = truthy(url.regexp_match(literal(SCHEME, String())), c.never_null)
+    allowed = truthy(func.lower(url).regexp_match(literal(schemes, String())), c.never_null)
+    control = truthy(url.regexp_match(literal(CONTROL, String())), c.never_null)
     return case((and_(not_(control), or_(not_(has_scheme), allowed)), url), else_=None)
 
 
 def _hyperlink_sql(c: SqlCall) -> Any:
-    return _safe_url_sql(c.args[0], LINK_SCHEMES, c.dialect)
+    return _safe_url_sql(c, LINK_SCHEMES)
 
 
 def _image_sql(c: SqlCall) -> Any:
-    return _safe_url_sql(c.args[0], IMAGE_SCHEMES, c.dialect)
+    return _safe_url_sql(c, IMAGE_SCHEMES)
 
 
 def _urlencode(text: str) -> str:
@@ -71,7 +71,7 @@ def _urlencode_sql(c: SqlCall) -> Any:
             encoded = encoded.concat(case(
                 (func.length(hex_digits) > start, literal("%").concat(
                     func.substr(hex_digits, start, 2))), else_=literal("")))
-        return case((truthy(unreserved), char), else_=encoded)
+        return case((truthy(unreserved, c.never_null), char), else_=encoded)
 
     return func.nullif(map_characters(c.args[0], render), literal(""))
 

@@ -17,11 +17,11 @@ from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.board import stage_path
 from metabiz.objects.web.navigation import plural
-from metabiz.objects.web.pools import display_names
 from metabiz.objects.web.table_markup import table_markup
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.auth import display_names
 from metabiz.platform.db import writer
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
@@ -52,8 +52,8 @@ def detail(actor: Actor, object_name: str, record_id: str) -> Any:
              forms.display(obj.fields[n], record.get(n), lang=lang, names=names,
                            readable=linked, zone=ctx.zone), _help(obj, n, lang))
             for n in s.fields]) for s in layout(ctx, obj, record)]
-        people = display_names(ctx, (record.get(n) for n in ("owner", "created_by",
-                                                              "updated_by")))
+        people: dict[Any, str] = display_names(
+            ctx.conn, (record.get(n) for n in ("owner", "created_by", "updated_by")))
         system = [(forms.field_label(obj, n, lang),
                    forms.display(None, people.get(record.get(n), record.get(n)), lang=lang,
                                  widget=forms.SYSTEM_WIDGETS[n], zone=ctx.zone))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -26,9 +26,8 @@ from metabiz.objects.web.blueprint import web
 from metabiz.objects.web.navigation import kept_nav_links, plural
 from metabiz.objects.web.tables import list_columns, table_rows
 from metabiz.objects.work import unit_of_work
-from metabiz.platform import auth
 from metabiz.platform.access import SYSTEM, Actor
-from metabiz.platform.auth import list_users
+from metabiz.platform.auth import display_names, list_users
 from metabiz.platform.extensions import NavLink
 from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.request_input import MAX_PAGE, int_param
@@ -53,11 +52,6 @@ def people(ctx: Context) -> list[dict[str, str]]:
     return [{"name": u.name, "label": f"{u.display_name} ({u.name})"
              if u.display_name and u.display_name != u.name else u.name}
             for u in list_users(ctx.conn) if u.active]
-
-
-def display_names(ctx: Context, names: Iterable[Any]) -> dict[Any, str]:
-    """Users by the name people know them by (their display name), for those that have one."""
-    return auth.display_names(ctx.conn, names)
 
 
 def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
@@ -94,9 +88,10 @@ def owner_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> st
     locked = not actor.is_admin and _locked(ctx, obj, record["id"])
     can_edit = access.allowed(actor, obj.name, "edit") and not locked
     owner = record.get("owner")
+    shown: dict[Any, str] = display_names(ctx.conn, [owner])
     panel: dict[str, Any] = {"owner": owner, "pool": None, "return": [],
                              "transfer": False, "people": [], "locked": locked,
-                             "owner_label": display_names(ctx, [owner]).get(owner, owner)}
+                             "owner_label": shown.get(owner, owner)}
     if pool is not None:
         panel["pool"] = {"label": pool.label.get(lang), "name": pool.api_name,
                          "href": url_for("objects_web.pool_page", object_name=obj.name,
@@ -155,7 +150,8 @@ def pool_page(actor: Actor, object_name: str, pool_name: str) -> Any:
                                    offset=(page - 1) * PAGE_SIZE, rich=True)
         rows = table_rows(ctx, obj, columns, found.records)
         entries = pools.pool_entries(ctx, obj, [r["id"] for r in rows])
-        known = display_names(ctx, (e.get("previous_owner") for e in entries.values()))
+        known: dict[Any, str] = display_names(
+            ctx.conn, (e.get("previous_owner") for e in entries.values()))
         for row in rows:
             entry = entries.get(row["id"], {})
             at = entry.get("at")
@@ -230,7 +226,7 @@ def assign(actor: Actor, object_name: str, pool_name: str) -> Any:
             # all or nothing: one failure rolls every one back
             done = pools.assign_many(ctx, obj.name, ids, owner)
             lang = ctx.language
-            known = display_names(ctx, [owner, *(a.owner for a in done.above_limit)])
+            known = display_names(ctx.conn, [owner, *(a.owner for a in done.above_limit)])
     except MetabizError as err:
         flash(message(err), "error")
     else:
@@ -278,7 +274,7 @@ def transfer(actor: Actor, object_name: str, record_id: str) -> Any:
             obj = ctx.schema.object(object_name)
             name = forms.record_name(obj, done, ctx.language)
             still_visible = records_visible(ctx, obj, done["id"])
-            owner = display_names(ctx, [owner]).get(owner, owner)
+            owner = display_names(ctx.conn, [owner]).get(owner, owner)
     except MetabizError as err:
         flash(message(err), "error")
         return redirect(detail)
@@ -301,7 +297,7 @@ def transfer_many(actor: Actor, object_name: str) -> Any:
     try:
         with unit_of_work(actor, write=True) as ctx:
             pools.transfer(ctx, object_name, ids, owner)
-            owner = display_names(ctx, [owner]).get(owner, owner)
+            owner = display_names(ctx.conn, [owner]).get(owner, owner)
     except MetabizError as err:
         flash(i18n.text("transfer_failed") + " " + message(err), "error")
     else:

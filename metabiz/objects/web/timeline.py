@@ -16,9 +16,9 @@ from metabiz.objects.context import Context
 from metabiz.objects.fields import json_value
 from metabiz.objects.schema import CompiledObject
 from metabiz.objects.web.blueprint import web
-from metabiz.objects.web.pools import display_names
 from metabiz.objects.work import unit_of_work
 from metabiz.platform.access import Actor
+from metabiz.platform.auth import display_names
 from metabiz.platform.web import i18n
 from metabiz.platform.web.session import login_required
 from metabiz.platform.web.shell import extensions
@@ -27,7 +27,8 @@ from metabiz.platform.web.shell import extensions
 def timeline_panel(ctx: Context, obj: CompiledObject, record: dict[str, Any]) -> str:
     lang = ctx.language
     entries = activity.timeline(ctx, obj.name, record["id"], extensions().timeline_sources)
-    people = display_names(ctx, (e.by for e in entries))  # as the rest of the page names them
+    # as the rest of the page names them
+    people: dict[Any, str] = display_names(ctx.conn, (e.by for e in entries))
     shown = [{"kind": e.kind, "title": e.title, "by": people.get(e.by, e.by),
               "detail": e.detail, "href": e.href,
               "at": forms.display(None, json_value(e.at), lang=lang, widget="datetime",

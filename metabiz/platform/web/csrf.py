@@ -10,6 +10,7 @@ from flask import Flask, current_app, g, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 
 from metabiz.errors import CSRFRejected
+from metabiz.platform.memo import Memo, kept_in
 
 CSRF_HEADER = "X-CSRF-Token"
 _TOKEN = "_metabiz_csrf_token"
@@ -32,16 +33,15 @@ def csrf_token() -> str:
     if token is None and request.headers.get("Authorization"):
         token = g._metabiz_csrf_token = ""
     if token is None:
-        signed: dict[str, str] = current_app.extensions.setdefault("csrf_signed", {})
+        signed: Memo[str, str] = kept_in(current_app.extensions, "csrf_signed",
+                                         KEPT_SIGNATURES)
         secret = session.get(FIELD)
         token = signed.get(secret) if isinstance(secret, str) else None
         if token is None:
             token = str(generate_csrf())
-            secret = session.get(FIELD)
+            secret = session.get(FIELD)  # generate_csrf makes the session's first secret
             if isinstance(secret, str):
-                if len(signed) >= KEPT_SIGNATURES:
-                    signed.clear()
-                signed[secret] = token
+                signed.put(secret, token)
         g._metabiz_csrf_token = token
     return token  # type: ignore[no-any-return]
 

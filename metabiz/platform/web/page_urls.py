@@ -13,6 +13,8 @@ from typing import Any
 from flask import Flask, current_app, has_request_context, request
 from flask import url_for as flask_url_for
 
+from metabiz.platform.memo import Memo
+
 #: addresses kept per app; the memo starts again when full (query strings vary)
 KEPT = 4096
 
@@ -20,24 +22,16 @@ KEPT = 4096
 def url_for(endpoint: str, **values: Any) -> str:
     """`flask.url_for(endpoint, **values)`, remembered for path-only addresses."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    built: dict[tuple[Any, ...], str] | None = app.extensions.get("page_urls")
+    built: Memo[tuple[Any, ...], str] | None = app.extensions.get("page_urls")
     if built is None or not has_request_context() or endpoint.startswith(".") or \
             any(name.startswith("_") for name in values) or \
             any(app.url_default_functions.values()):
         return flask_url_for(endpoint, **values)
-    try:
-        key = (request.script_root, endpoint, *sorted(values.items()))
-        known = built.get(key)
-    except TypeError:  # a list argument: not a key
-        return flask_url_for(endpoint, **values)
-    if known is None:
-        known = flask_url_for(endpoint, **values)
-        if len(built) >= KEPT:
-            built.clear()
-        built[key] = known
-    return known
+    # a list argument is not a key: built each time
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    return built.get_or_make(key, lambda: flask_url_for(endpoint, **values))
 
 
 def init_page_urls(app: Flask) -> None:
-    app.extensions["page_urls"] = {}
+    app.extensions["page_urls"] = Memo(KEPT)
     app.jinja_env.globals["url_for"] = url_for

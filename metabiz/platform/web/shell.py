@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from metabiz.errors import MetabizError
 from metabiz.platform.access import Actor
 from metabiz.platform.extensions import Extensions, NavLink
+from metabiz.platform.memo import Memo, kept_in
 from metabiz.platform.web import i18n
 from metabiz.platform.web.csrf import csrf_token
 
@@ -35,6 +36,8 @@ _HOLES = re.compile("<\x00([a-z_]+)>")
 #: navigation markups (and fragments) kept per app; a memo starts again when full (badges
 #: and counts vary)
 KEPT_NAVIGATIONS = 512
+#: navigation links kept per metadata version (sections x roles x languages x mount points)
+KEPT_LINKS = 1024
 
 
 def extensions() -> Extensions:
@@ -93,13 +96,10 @@ def kept_links(kept: dict[str, Any], actor: Actor, section: str,
     """A navigation provider's links made by `build()` once and kept in `kept` (its metadata
     version's cache: `schema.compiled`) per section, set of roles, language and mount
     point — for links that depend on nothing else (not a count: see the approvals badge)."""
-    links: dict[tuple[Any, ...], list[NavLink]] = kept.setdefault("nav_links", {})
+    links: Memo[tuple[Any, ...], list[NavLink]] = kept_in(kept, "nav_links", KEPT_LINKS)
     key = (section, actor.roles, actor.is_admin, i18n.language(), actor.language,
            request.script_root)
-    found = links.get(key)
-    if found is None:
-        found = links[key] = list(build())
-    return found
+    return links.get_or_make(key, lambda: list(build()))
 
 
 def sidebar() -> Markup:
@@ -107,17 +107,10 @@ def sidebar() -> Markup:
     sections = navigation()
     key = (request.script_root,
            *((s["name"], s["heading"], *s["links"]) for s in sections))
-    kept: dict[Any, tuple[list[str], list[str]]] = \
-        current_app.extensions.setdefault("shell_navigation", {})
-    try:
-        known = kept.get(key)
-    except TypeError:  # a section's links that are not NavLinks (unhashable): not kept
-        return _marked(_navigation_parts(sections))
-    if known is None:
-        if len(kept) >= KEPT_NAVIGATIONS:
-            kept.clear()
-        known = kept[key] = _navigation_parts(sections)
-    return _marked(known)
+    kept: Memo[tuple[Any, ...], tuple[list[str], list[str]]] = \
+        kept_in(current_app.extensions, "shell_navigation", KEPT_NAVIGATIONS)
+    # a section's links that are not NavLinks (unhashable) are drawn each time, not kept
+    return _marked(kept.get_or_make(key, lambda: _navigation_parts(sections)))
 
 
 def _navigation_parts(sections: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -143,21 +136,23 @@ def topbar(user: Actor) -> Markup:
     language and mount point with holes where each page's own parts go (the header panels,
     the language links, the CSRF token, the navigation), which are filled in here."""
     key = (user.name, user.display_name, user.is_admin, i18n.language(), request.script_root)
-    kept: dict[Any, list[str]] = current_app.extensions.setdefault("shell_topbars", {})
-    parts = kept.get(key)
-    if parts is None:
-        html = render_fragment(
-            "topbar.html", user=user, header_panels=lambda: [Markup(_HOLE % "panels")],
-            lang_url=lambda code: Markup(_HOLE % f"lang_{code}"),
-            csrf_token=lambda: Markup(_HOLE % "csrf"), sidebar=lambda: Markup(_HOLE % "nav"))
-        if len(kept) >= KEPT_NAVIGATIONS:
-            kept.clear()
-        parts = kept[key] = _HOLES.split(html)  # text, hole, text, hole, ..., text
+    kept: Memo[tuple[Any, ...], list[str]] = \
+        kept_in(current_app.extensions, "shell_topbars", KEPT_NAVIGATIONS)
+    parts = kept.get_or_make(key, lambda: _topbar_parts(user))
     filled = {"panels": lambda: "".join(header_panels()), "nav": sidebar,
               "csrf": lambda: escape(csrf_token()), "lang_en": lambda: escape(lang_url("en")),
               "lang_zh": lambda: escape(lang_url("zh"))}
     return Markup("".join([part if index % 2 == 0 else filled[part]()
                            for index, part in enumerate(parts)]))
+
+
+def _topbar_parts(user: Actor) -> list[str]:
+    """topbar.html for `user` cut at its holes: text, hole, text, hole, ..., text."""
+    html = render_fragment(
+        "topbar.html", user=user, header_panels=lambda: [Markup(_HOLE % "panels")],
+        lang_url=lambda code: Markup(_HOLE % f"lang_{code}"),
+        csrf_token=lambda: Markup(_HOLE % "csrf"), sidebar=lambda: Markup(_HOLE % "nav"))
+    return _HOLES.split(html)
 
 
 def render_fragment(template: str, **context: Any) -> Markup:
@@ -170,17 +165,11 @@ def render_kept(template: str, **context: Any) -> Markup:
     """`render_fragment`, kept per app by template, arguments, language and mount point: for
     fragments made of nothing else (their arguments, `t`, `url_for`), such as the header's
     search box and bell, which every page shows."""
-    kept: dict[Any, Markup] = current_app.extensions.setdefault("shell_fragments", {})
-    try:
-        key = (template, i18n.language(), request.script_root, *sorted(context.items()))
-        found = kept.get(key)
-    except TypeError:  # an argument that is not a key (a list): rendered each time
-        return render_fragment(template, **context)
-    if found is None:
-        if len(kept) >= KEPT_NAVIGATIONS:
-            kept.clear()
-        found = kept[key] = render_fragment(template, **context)
-    return found
+    kept: Memo[tuple[Any, ...], Markup] = \
+        kept_in(current_app.extensions, "shell_fragments", KEPT_NAVIGATIONS)
+    # an argument that is not a key (a list) is rendered each time, not kept
+    key = (template, i18n.language(), request.script_root, *sorted(context.items()))
+    return kept.get_or_make(key, lambda: render_fragment(template, **context))
 
 
 def render_panels(slot: str, *args: Any, **kwargs: Any) -> list[Markup]:
