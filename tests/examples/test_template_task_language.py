@@ -9,13 +9,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
-from metabiz.app import build_runtime, prepare_database
+from metabiz.app import build_runtime
 from metabiz.objects import installer, query, records
 from metabiz.platform.access import SYSTEM
-from metabiz.platform.db import make_engine, writer
+from metabiz.platform.db import writer
 
 #: the texts people read on a created record
 READ = ("subject", "description", "name")
@@ -53,12 +52,6 @@ def test_every_created_text_with_english_words_has_a_chinese_one() -> None:
     assert untranslated == [] and localized >= 6
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    prepare_database(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_a_stage_task_is_written_in_its_owners_language(engine: Engine, extensions) -> None:
