@@ -90,10 +90,22 @@ def approval_view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _days(raw: str) -> Any:
-    """Days before or after a date: a whole number, or the text as typed (the schema names
-    it: "'two' is not of type 'number'")."""
+    """Days before or after a date: a whole number, a fraction of days as a decimal (0.0417:
+    an hour), or the text as typed (the schema names it: "'two' is not of type 'number'")."""
     number = whole_number(raw)
-    return raw if number is None else number
+    if number is not None:
+        return number
+    whole, point, fraction = raw.partition(".")
+    if point and whole_number(whole or "0") is not None and whole_number(fraction) is not None:
+        return float(raw)
+    return raw
+
+
+def _in_order_of(chosen: list[str], before: Any) -> list[str]:
+    """`chosen` with the fields that `before` (the list as stored) had in its order, new ones
+    after them: a multiple select posts in the options' order, which is not a change."""
+    order = {name: index for index, name in enumerate(before if isinstance(before, list) else [])}
+    return sorted(chosen, key=lambda name: order.get(name, len(order)))
 
 
 def automation_from_form(form: MultiDict[str, str],
@@ -101,7 +113,10 @@ def automation_from_form(form: MultiDict[str, str],
     doc = _flow_head(form, "automation")
     trigger = form.get("trigger", "created")
     if trigger == "field_changed":
-        doc["trigger"] = {"field_changed": [f for f in form.getlist("trigger_fields") if f]}
+        stored = original.get("trigger")
+        doc["trigger"] = {"field_changed": _in_order_of(
+            [f for f in form.getlist("trigger_fields") if f],
+            stored.get("field_changed") if isinstance(stored, dict) else None)}
     elif trigger in ("before_date", "after_date"):
         days = form.get("trigger_days", "0").strip()
         doc["trigger"] = {trigger: {"field": form.get("trigger_date_field", ""),

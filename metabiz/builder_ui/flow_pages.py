@@ -99,6 +99,10 @@ def _page(actor: Actor, name: str | None) -> Any:
         label=label_parts(doc.get("label")), diagram=diagram(doc), object_names=list(objects),
         objects_docs=objects, field_choices=choices, functions=sorted(FUNCTIONS),
         object_fields=[f.get("api_name") for f in (obj[1].get("fields", []) if obj else [])],
+        # a change of owner (a claim, an assignment) is a trigger too; a field the flow names
+        # that the object no longer has stays chosen, so saving does not drop it unseen
+        trigger_fields=list(dict.fromkeys(["owner", *(f.get("api_name") for f in fields_of),
+                                           *view.get("fields", [])])),
         approver_kinds=APPROVER_KINDS, triggers=TRIGGERS, under=_under(fields),
         general=general, action_lists=APPROVAL_ACTIONS,
         actions_ctx=_actions_context(documents, objects, obj), role_names=_roles(documents),

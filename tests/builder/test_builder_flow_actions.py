@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 from builder_client import confirm, signed_in
 
+from metabiz.app import create_app
 from metabiz.flows.worker import run_worker
+from metabiz.objects import installer
+from metabiz.platform.auth import create_user
+from metabiz.platform.config import Config
+from metabiz.platform.db import writer
+
+BUNDLED = Path(__file__).resolve().parents[2] / "metabiz" / "templates_bundled"
 
 EVERY_KIND = {
     "api_name": "won_followup", "kind": "automation", "object": "opportunity",
@@ -202,3 +210,30 @@ def test_an_approval_flow_runs_actions_on_submit_approval_and_rejection(client,
     page = client.get("/builder/flows/discount").get_data(as_text=True)
     assert "flow-rejected" in page and "discount = 0" in page
     assert "Please review" in html.unescape(page)
+
+
+def test_every_bundled_flow_saved_again_unchanged_has_no_changes(db_url, tmp_path,
+                                                                 browser_session, posted):
+    # an admin who opens a template's flow and saves it without touching it changes nothing
+    # (a formula on several lines once came back from its one-line input as another text)
+    url = db_url
+    app = create_app(Config(database_url=url, secret_key="test", instance_path=tmp_path,
+                            testing=True))
+    runtime = app.extensions["metabiz"].runtime
+    installer.install(runtime, "crm")
+    installer.install(runtime, "service")
+    with writer(app.extensions["metabiz"].engine).begin() as conn:
+        create_user(conn, "admin", "admin-pw", roles=["admin"])
+    client = app.test_client()
+    signed_in(client, "admin", browser_session)
+    names = [path.stem for template in ("crm", "service")
+             for path in sorted((BUNDLED / template / "flows").glob("*.json"))]
+    assert len(names) > 20
+    changed = []
+    for name in names:
+        page = client.get(f"/builder/flows/{name}").get_data(as_text=True)
+        again = client.post(f"/builder/flows/{name}", data=posted(page))
+        if "No changes: the metadata already says this." not in again.get_data(as_text=True):
+            changed.append(name)
+    assert changed == [], changed
+    app.extensions["metabiz"].engine.dispose()
