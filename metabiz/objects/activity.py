@@ -21,6 +21,7 @@ from metabiz.objects.fields import json_value
 from metabiz.objects.schema import CompiledObject
 from metabiz.platform.db import field_history
 from metabiz.platform.extensions import TimelineEntry, TimelineSource
+from metabiz.platform.metadata.model import PoolDef
 from metabiz.platform.metadata.reserved import POOL_COLUMN
 from metabiz.platform.web.i18n import text as word
 
@@ -104,6 +105,15 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
+def shown_reason(pool: PoolDef | None, note: str | None, lang: str) -> str | None:
+    """Why a record was returned to `pool`, in `lang`: the pool's reason's label, the demo
+    data's own words, else the note as it was written."""
+    reason = pool.reason(note) if pool is not None and note else None
+    if reason is not None:
+        return reason.label.get(lang)
+    return word("reason_demo_data", lang) if note == DEMO_DATA_NOTE else note
+
+
 def _from_history(ctx: Context, obj: CompiledObject,
                   values: Mapping[str, Any]) -> list[TimelineEntry]:
     """History rows as events: one per write (its changed fields together), claims,
@@ -126,8 +136,6 @@ def _from_history(ctx: Context, obj: CompiledObject,
             pool_name = (pool or {}).get("old" if kind in ("claim", "assign") else "new")
             found = obj.odef.pool(pool_name) if isinstance(pool_name, str) else None
             label = found.label.get(lang) if found else (pool_name or "")
-            reason = rows[0].get("note")
-            shown = found.reason(reason) if found and reason else None
             old_owner = (owner or {}).get("old")
             key = "tl_return_plain" if kind == "return" and old_owner in (None, "system") \
                 else f"tl_{kind}"
@@ -135,8 +143,7 @@ def _from_history(ctx: Context, obj: CompiledObject,
                 when, kind, word(key, lang, pool=label,
                                  old=(owner or {}).get("old") or "—",
                                  new=(owner or {}).get("new") or "—"),
-                by, shown.label.get(lang) if shown else
-                word("reason_demo_data", lang) if reason == DEMO_DATA_NOTE else reason))
+                by, shown_reason(found, rows[0].get("note"), lang)))
         else:
             parts = [f"{forms.field_label(obj, r['field'], lang)}: "
                      f"{_shown(ctx, obj, r['field'], r['old'], names)} → "

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from metabiz.errors import ClaimLimitReached, MetabizError, NotFound, RecordLocked
 from metabiz.objects import forms, pools, query, record_scope, records
+from metabiz.objects.activity import shown_reason
 from metabiz.objects.context import Context
-from metabiz.objects.demo_data import DEMO_DATA_NOTE
 from metabiz.objects.fields import json_value
 from metabiz.objects.records import RECORD_KEY
 from metabiz.objects.schema import CompiledObject
@@ -57,15 +57,6 @@ def people(ctx: Context) -> list[dict[str, str]]:
 def can_transfer(ctx: Context, obj: CompiledObject) -> bool:
     """Whether a list offers to transfer its checked records (the edit right)."""
     return ctx.schema.access.allowed(ctx.actor, obj.name, "edit")
-
-
-def shown_reason(pool: PoolDef | None, note: str | None, lang: str) -> str | None:
-    """Why a record was returned, in `lang`: the pool's reason's label, the demo data's
-    own words, else the note as it was written."""
-    reason = pool.reason(note) if pool is not None and note else None
-    if reason is not None:
-        return reason.label.get(lang)
-    return i18n.text("reason_demo_data", lang) if note == DEMO_DATA_NOTE else note
 
 
 def reasons(pool: PoolDef, lang: str) -> list[dict[str, str]]:
